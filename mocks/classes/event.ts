@@ -1,0 +1,65 @@
+import { fault } from '../fault.js'
+import type { Handlers } from '../context.js'
+import { toWire } from '../datamodel/model.js'
+import { arr, str, struct, type Wire } from '../codec/wire.js'
+import { wireResult } from '../context.js'
+
+/** event.from tokens are "%020d,%020d": database generation, message generation. */
+export const formatToken = (gen: number): string => `${String(gen).padStart(20, '0')},${'0'.padStart(20, '0')}`
+
+function parseToken(token: string): number {
+  if (token === '') return 0
+  const m = /^(\d+),(\d+)$/.exec(token)
+  if (!m) throw fault('EVENT_FROM_TOKEN_PARSE_FAILURE', token)
+  return Number(m[1])
+}
+
+/** Longest wait the simulator grants, below the xen-api client's 66 s call timeout. */
+const MAX_WAIT_MS = 60_100
+
+export const eventHandlers: Handlers = {
+  'event.inject': (c, [cls, ref]) => {
+    const name = String(cls)
+    const table = c.store.classOf(String(ref))
+    if (!table || table.toLowerCase() !== name.toLowerCase()) throw fault('HANDLE_INVALID', name, String(ref))
+    c.store.update(table, String(ref), {})
+    return formatToken(c.store.generation)
+  },
+  'event.get_current_id': (c) => c.store.generation,
+  'event.from': async (c, [classes, token, timeout]) => {
+    const wanted = (classes as string[]).map((x) => x.toLowerCase())
+    const filter = wanted.includes('*') ? null : new Set(wanted.map((x) => x.split('/')[0]!))
+    const since = parseToken(String(token))
+    const deadline = Date.now() + Math.min(Number(timeout) * 1000, MAX_WAIT_MS)
+    let events = c.store.changesSince(since, filter)
+    while (events.length === 0 && Date.now() < deadline && !c.sim.closing) {
+      await c.store.waitForChange(deadline - Date.now())
+      events = c.store.changesSince(since, filter)
+    }
+    const counts: [string, Wire][] = []
+    for (const cls of ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'task']) {
+      if (!filter || filter.has(cls.toLowerCase())) counts.push([cls.toLowerCase(), { t: 'i4', v: c.store.refs(cls).length }])
+    }
+    const wire: Wire = struct([
+      [
+        'events',
+        arr(
+          events.map((e) =>
+            struct([
+              ['id', { t: 'int', v: String(e.id) }],
+              ['timestamp', str('0.0')],
+              ['class', str(e.cls.toLowerCase())],
+              ['operation', str(e.operation)],
+              ['ref', str(e.ref)],
+              ...(e.snapshot ? [['snapshot', toWire('<class> record', e.snapshot, e.cls)] as [string, Wire]] : []),
+            ]),
+          ),
+        ),
+      ],
+      // valid_ref_counts are Int32 in XAPI, the one place it writes <i4>.
+      ['valid_ref_counts', struct(counts)],
+      ['token', str(formatToken(c.store.generation))],
+    ])
+    return wireResult(wire)
+  },
+}

@@ -1,0 +1,17 @@
+import type { Handlers } from '../context.js'
+import { implicitHandlers } from './generic.js'
+import { sessionHandlers } from './session.js'
+import { taskHandlers } from './task.js'
+import { eventHandlers } from './event.js'
+import { vmHandlers } from './vm.js'
+import { vdiHandlers } from './vdi.js'
+import { vbdHandlers } from './vbd.js'
+import { vifHandlers } from './vif.js'
+
+/** The classes the simulator serves; each gets the datamodel's implicit messages first. */
+export const SERVED_CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'task', 'event']
+
+export function allHandlers(): Handlers {
+  const generic = Object.assign({}, ...SERVED_CLASSES.map(implicitHandlers)) as Handlers
+  return { ...generic, ...sessionHandlers, ...taskHandlers, ...eventHandlers, ...vmHandlers, ...vdiHandlers, ...vbdHandlers, ...vifHandlers }
+}

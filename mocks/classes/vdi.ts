@@ -1,0 +1,77 @@
+import { fault } from '../fault.js'
+import type { Ctx, Handlers } from '../context.js'
+import { NULL_REF, type Value, type XRecord } from '../datamodel/model.js'
+import { constructorFields } from './generic.js'
+import { SparseDisk } from '../sparse-disk.js'
+
+const MiB = 1024 * 1024
+/** VHD-based SRs (ext, lvm, nfs) round sizes up to 2 MiB blocks (sm vhdutil). */
+const VHD_SR_TYPES = new Set(['ext', 'lvm', 'lvmoiscsi', 'lvmohba', 'nfs', 'file'])
+
+export function roundVirtualSize(srType: string, size: number): number {
+  if (!VHD_SR_TYPES.has(srType)) return size
+  return Math.max(2 * MiB, Math.ceil(size / (2 * MiB)) * 2 * MiB)
+}
+
+/** Accounts the SR's allocation; out of space is SM error 44, not SR_FULL (which xapi never raises). */
+export function createVdi(c: Ctx, fields: XRecord): string {
+  const sr = String(fields.SR)
+  const srRec = c.store.get('SR', sr)
+  if (fields.type === 'cbt_metadata') throw fault('VDI_INCOMPATIBLE_TYPE', '', 'cbt_metadata')
+  const size = roundVirtualSize(String(srRec.type), Number(fields.virtual_size))
+  if (size < 0) throw fault('INVALID_VALUE', 'virtual_size', String(fields.virtual_size))
+  const allocation = Number(srRec.virtual_allocation) + size
+  if (allocation > Number(srRec.physical_size)) throw fault('SR_BACKEND_FAILURE_44', '', 'There is insufficient space', '')
+  const ref = c.store.create('VDI', {
+    ...fields,
+    virtual_size: size,
+    physical_utilisation: 0,
+    managed: true,
+    missing: false,
+    storage_lock: false,
+    parent: NULL_REF,
+    location: '',
+    allowed_operations: ['clone', 'copy', 'resize', 'snapshot', 'destroy', 'update', 'generate_config'],
+  })
+  c.store.update('VDI', ref, { location: String(c.store.get('VDI', ref).uuid) })
+  c.store.update('SR', sr, { virtual_allocation: allocation, physical_utilisation: allocation })
+  c.sim.disks.set(ref, new SparseDisk(size))
+  return ref
+}
+
+export function destroyVdi(c: Ctx, ref: string): void {
+  const rec = c.store.get('VDI', ref)
+  for (const vbd of rec.VBDs as string[]) {
+    if (c.store.get('VBD', vbd).currently_attached) throw fault('VDI_IN_USE', ref, 'destroy')
+  }
+  const op = Object.entries(rec.current_operations as Record<string, string>)[0]
+  if (op) throw fault('OTHER_OPERATION_IN_PROGRESS', 'VDI', ref, op[1], op[0])
+  // Detached VBDs that still point at the VDI go with it.
+  for (const vbd of rec.VBDs as string[]) c.store.destroy('VBD', vbd)
+  const sr = String(rec.SR)
+  const srRec = c.store.get('SR', sr)
+  const allocation = Math.max(0, Number(srRec.virtual_allocation) - Number(rec.virtual_size))
+  c.store.destroy('VDI', ref)
+  c.store.update('SR', sr, { virtual_allocation: allocation, physical_utilisation: allocation })
+  c.sim.disks.delete(ref)
+}
+
+export function cloneVdi(c: Ctx, src: string): string {
+  const rec = c.store.get('VDI', src)
+  const fields: XRecord = {}
+  for (const k of ['name_label', 'name_description', 'type', 'sharable', 'other_config', 'xenstore_data', 'on_boot', 'allow_caching', 'tags']) {
+    fields[k] = structuredClone(rec[k] as Value)
+  }
+  const ref = createVdi(c, { ...fields, SR: rec.SR!, virtual_size: rec.virtual_size!, read_only: false, sm_config: {} })
+  const data = c.sim.disks.get(src)
+  if (data) c.sim.disks.set(ref, data.clone())
+  return ref
+}
+
+export const vdiHandlers: Handlers = {
+  'VDI.create': (c, [rec]) => createVdi(c, constructorFields('VDI', rec)),
+  'VDI.destroy': (c, [ref]) => destroyVdi(c, String(ref)),
+  'VDI.clone': (c, [ref]) => cloneVdi(c, String(ref)),
+  'VDI.set_name_label': (c, [ref, v]) => c.store.update('VDI', String(ref), { name_label: String(v) }),
+  'VDI.set_name_description': (c, [ref, v]) => c.store.update('VDI', String(ref), { name_description: String(v) }),
+}

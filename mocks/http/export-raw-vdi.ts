@@ -1,0 +1,43 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { SimState } from '../state.js'
+import { XapiFault } from '../fault.js'
+import { createTask, completeTask, failTask } from '../classes/task.js'
+import { BLOCK } from '../sparse-disk.js'
+import { authorised, httpParams } from './auth.js'
+
+/** GET /export_raw_vdi: the whole virtual disk, holes as zeros, then the task completes. */
+export async function handleExportRawVdi(req: IncomingMessage, res: ServerResponse, sim: SimState): Promise<void> {
+  const params = httpParams(req)
+  const supplied = params.get('task_id')
+  const task = supplied && sim.store.classOf(supplied) === 'task' ? supplied : undefined
+  if (!authorised(req, params, sim)) {
+    if (task) failTask(sim.store, task, new XapiFault('SESSION_AUTHENTICATION_FAILED'))
+    res.writeHead(401, { 'www-authenticate': 'Basic realm="VDI.export"', 'content-type': 'text/html' })
+    res.end('<html><body><h1>HTTP 401</h1></body></html>')
+    return
+  }
+  const id = params.get('vdi') ?? ''
+  const vdi = sim.store.classOf(id) === 'VDI' ? id : sim.store.find('VDI', (r) => r.uuid === id)[0]?.[0]
+  const disk = vdi && sim.disks.get(vdi)
+  if (!vdi || !disk) {
+    if (task) failTask(sim.store, task, new XapiFault('VDI_MISSING'))
+    res.writeHead(404, { 'content-type': 'text/html' })
+    res.end('<html><body><h1>HTTP 404</h1></body></html>')
+    return
+  }
+  const taskRef = task ?? createTask(sim.store, 'VDI export', '', sim.host)
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(disk.size),
+    'task-id': taskRef,
+    connection: 'close',
+  })
+  const span = 16 * BLOCK
+  for (let offset = 0; offset < disk.size; offset += span) {
+    if (res.destroyed) return failTask(sim.store, taskRef, new XapiFault('VDI_IO_ERROR', ['Device I/O errors']))
+    const ok = res.write(disk.read(offset, span))
+    if (!ok) await new Promise((r) => res.once('drain', r).once('close', r))
+  }
+  res.end()
+  completeTask(sim.store, taskRef, '<value></value>')
+}

@@ -1,0 +1,31 @@
+export const HELP = `provision: provision PV VMs on XCP-ng / XenServer over XAPI
+
+Usage:
+  provision <recipe> --host <host> [options]   create and start a VM from a recipe
+  provision sim [--port N] [--listen ADDR]      run the XAPI simulator until SIGINT/SIGTERM
+  provision --help | --version
+
+<recipe> is a name from recipes/ (freebsd-9) or a path to a .yaml/.json file.
+<host> is "sim" (an embedded simulator), a name (https://<name>/), name:port, or a URL.
+
+Options:
+  --name <vm name>      VM name-label (default: the recipe's name)
+  --image <path>        raw disk image to upload (default: the recipe's image;
+                        on --host sim without --image a sample FreeBSD image is generated)
+  --json                print one JSON object on stdout at the end (errors too)
+  --dry-run             look things up, then print every XAPI call it would make; change nothing
+  --keep-on-failure     leave what this run created in place when a step fails
+  --insecure            accept the host's TLS certificate without verifying it
+  --help, --version
+
+Credentials come from XAPI_USER and XAPI_PASSWORD, in the environment or in ./.env.
+
+Examples:
+  provision freebsd-9 --host sim
+  provision freebsd-9 --host xcp1 --image ./FreeBSD-PV.img --name web-01
+  provision freebsd-9 --host xcp1:443 --dry-run
+  provision ./my-recipe.yaml --host https://10.0.0.5/ --json
+  provision sim --port 8080 --listen 127.0.0.1
+
+Exit codes: 0 success, 1 a step failed, 2 bad arguments, 3 bad recipe, 130 interrupted.
+`

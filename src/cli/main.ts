@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { UserError, EXIT } from '../errors.js'
+import { packageRoot } from '../paths.js'
+import { HELP } from './help.js'
+import { loadDotEnv } from './env.js'
+import { printError, printResult, type Output } from './output.js'
+import { runSimulator } from './sim-command.js'
+import { runProvision } from './provision-command.js'
+
+export async function main(argv: string[]): Promise<number> {
+  const out: Output = { json: argv.includes('--json'), stdout: process.stdout, stderr: process.stderr }
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        host: { type: 'string' },
+        name: { type: 'string' },
+        image: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
+        'keep-on-failure': { type: 'boolean', default: false },
+        insecure: { type: 'boolean', default: false },
+        port: { type: 'string' },
+        listen: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'V', default: false },
+      },
+    }).valueOf() as { values: Record<string, string | boolean | undefined>; positionals: string[] }
+    if (values.help) {
+      process.stdout.write(HELP)
+      return 0
+    }
+    if (values.version) {
+      const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }
+      process.stdout.write(`${pkg.version}\n`)
+      return 0
+    }
+    loadDotEnv()
+    const [command, ...rest] = positionals
+    if (!command) throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (see --help)', exitCode: EXIT.usage })
+    if (rest.length) throw new UserError({ what: `Unexpected argument "${rest[0]}"`, why: 'provision takes one recipe', fix: 'see provision --help', exitCode: EXIT.usage })
+    if (command === 'sim') return await runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined })
+    const result = await runProvision({
+      recipe: command,
+      host: values.host as string | undefined,
+      name: values.name as string | undefined,
+      image: values.image as string | undefined,
+      json: Boolean(values.json),
+      dryRun: Boolean(values['dry-run']),
+      keepOnFailure: Boolean(values['keep-on-failure']),
+      insecure: Boolean(values.insecure),
+    })
+    printResult(out, result)
+    return 0
+  } catch (e) {
+    if (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {
+      return printError(out, new UserError({ what: 'Bad arguments', why: e.message, fix: 'see provision --help', exitCode: EXIT.usage }))
+    }
+    return printError(out, e)
+  }
+}

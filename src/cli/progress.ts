@@ -1,0 +1,65 @@
+import type { ProvisionEvent } from '../provision/types.js'
+
+const MiB = 1024 * 1024
+
+function fmtBytes(n: number): string {
+  return n >= 1024 * MiB ? `${(n / 1024 / MiB).toFixed(2)} GiB` : `${(n / MiB).toFixed(1)} MiB`
+}
+
+function fmtDuration(s: number): string {
+  if (!Number.isFinite(s)) return '--:--'
+  const m = Math.floor(s / 60)
+  return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`
+}
+
+/**
+ * Renders provision events on stderr: a bar with bytes, rate and ETA during the upload
+ * on a terminal, plain lines otherwise (logs, CI). Returns the event handler.
+ */
+export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e: ProvisionEvent) => void {
+  const tty = Boolean(stream.isTTY)
+  let uploadStart = 0
+  let lastDraw = 0
+  let lastPlainPct = -1
+  return (e) => {
+    if (quiet) return
+    switch (e.type) {
+      case 'step':
+        if (tty) stream.write(`\x1b[2K\r… ${e.title}`)
+        else stream.write(`${e.title}…\n`)
+        if (e.step === 'upload') uploadStart = Date.now()
+        break
+      case 'step-done':
+        if (tty) stream.write(`\x1b[2K\r✓ ${e.step} (${e.ms} ms)\n`)
+        else stream.write(`  done: ${e.step} (${e.ms} ms)\n`)
+        break
+      case 'upload': {
+        const now = Date.now()
+        const pct = e.total ? Math.floor((e.sent / e.total) * 100) : 100
+        if (!tty) {
+          // One line per 25%: enough to see it move in a log without flooding it.
+          if (pct >= lastPlainPct + 25 || e.sent === e.total) {
+            lastPlainPct = pct
+            stream.write(`  upload ${pct}% (${fmtBytes(e.sent)} of ${fmtBytes(e.total)})\n`)
+          }
+          break
+        }
+        if (now - lastDraw < 100 && e.sent < e.total) break
+        lastDraw = now
+        const secs = Math.max((now - uploadStart) / 1000, 0.001)
+        const rate = e.sent / secs
+        const width = 30
+        const fill = Math.round((pct / 100) * width)
+        const bar = '='.repeat(Math.max(0, fill - 1)) + (fill ? '>' : '') + ' '.repeat(width - fill)
+        const eta = rate > 0 ? (e.total - e.sent) / rate : Infinity
+        stream.write(`\x1b[2K\r  [${bar}] ${String(pct).padStart(3)}% ${fmtBytes(e.sent)}/${fmtBytes(e.total)} ${fmtBytes(rate)}/s ETA ${fmtDuration(eta)}`)
+        break
+      }
+      case 'rollback':
+        if (tty) stream.write('\x1b[2K\r')
+        for (const r of e.removed) stream.write(`  removed ${r}\n`)
+        for (const k of e.kept) stream.write(`  left in place: ${k}\n`)
+        break
+    }
+  }
+}

@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadRecipe } from '../recipe/load.js'
+import { provision } from '../provision/run.js'
+import type { DryRunResult, ProvisionResult } from '../provision/types.js'
+import { UserError, EXIT } from '../errors.js'
+import { startSimulator, DEFAULT_CREDENTIALS } from '../../mocks/simulator.js'
+import { writeSampleImage } from '../image/write-image.js'
+import { parseHost } from './host.js'
+import { credentialsFromEnv } from './env.js'
+import { progressRenderer } from './progress.js'
+
+export interface ProvisionArgs {
+  recipe: string
+  host: string | undefined
+  name?: string | undefined
+  image?: string | undefined
+  json: boolean
+  dryRun: boolean
+  keepOnFailure: boolean
+  insecure: boolean
+}
+
+/** Runs one provision; the embedded simulator and the sample image live only for this call. */
+export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult | DryRunResult> {
+  if (!args.host) {
+    throw new UserError({ what: 'No --host given', why: 'provision needs to know which XAPI to talk to', fix: 'add --host <name> (or --host sim for the embedded simulator)', exitCode: EXIT.usage })
+  }
+  const target = parseHost(args.host)
+  const { recipe } = await loadRecipe(args.recipe)
+  const onEvent = progressRenderer(process.stderr, args.json)
+  const env = credentialsFromEnv()
+  const cleanups: (() => Promise<void>)[] = []
+  try {
+    let url: string
+    let creds = { user: env.user, password: env.password }
+    if (target.kind === 'sim') {
+      const simCreds = env.user && env.password ? { user: env.user, password: env.password } : DEFAULT_CREDENTIALS
+      const sim = await startSimulator({ credentials: simCreds })
+      cleanups.push(() => sim.close())
+      url = sim.url
+      creds = simCreds
+    } else {
+      url = target.url
+    }
+    if (!creds.user || !creds.password) {
+      throw new UserError({ what: 'No credentials', why: 'XAPI_USER and XAPI_PASSWORD are not both set', fix: 'set them in the environment or in ./.env (see .env.example)', exitCode: EXIT.usage })
+    }
+    let image = args.image ?? recipe.image
+    if (target.kind === 'sim' && !args.image) {
+      const dir = await mkdtemp(join(tmpdir(), 'xcp-provision-'))
+      cleanups.push(() => rm(dir, { recursive: true, force: true }))
+      image = join(dir, 'freebsd-sample.img')
+      await writeSampleImage(image)
+    }
+    if (!image) {
+      throw new UserError({ what: 'No image to upload', why: 'the recipe has no image and --image was not given', fix: 'pass --image <raw disk image>', exitCode: EXIT.usage })
+    }
+    if (args.insecure) process.stderr.write('warning: --insecure: the host certificate is not verified; anyone on the path can read your password\n')
+    return await provision({
+      recipe,
+      image,
+      url,
+      user: creds.user,
+      password: creds.password,
+      allowUnauthorized: args.insecure,
+      dryRun: args.dryRun,
+      keepOnFailure: args.keepOnFailure,
+      ...(args.name ? { name: args.name } : {}),
+      // The embedded simulator answers at once; a short debounce keeps task waits short.
+      ...(target.kind === 'sim' ? { eventDebounceMs: 10 } : {}),
+      onEvent,
+    })
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined)
+  }
+}

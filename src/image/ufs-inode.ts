@@ -1,0 +1,84 @@
+import { check } from './errors.js'
+import { NDADDR, NIADDR } from './ufs-superblock.js'
+
+export const IFMT = 0o170000
+export const IFDIR = 0o040000
+export const IFREG = 0o100000
+export const IFLNK = 0o120000
+
+export type UfsFileType = 'regular' | 'directory' | 'symlink' | 'other'
+
+export interface Dinode {
+  mode: number
+  type: UfsFileType
+  nlink: number
+  size: number
+  /** Low 32 bits of di_size: all that pygrub's ufs plugin reads. */
+  sizeLo: number
+  /** 512-byte sectors held, indirect blocks included. */
+  blocks: number
+  db: number[]
+  ib: number[]
+  flags: number
+  uid: number
+  gid: number
+  gen: number
+  mtime: number
+  /** The block-pointer area, where short symlinks keep their target. */
+  shortLink: Buffer
+}
+
+export function fileType(mode: number): UfsFileType {
+  switch (mode & IFMT) {
+    case IFREG: return 'regular'
+    case IFDIR: return 'directory'
+    case IFLNK: return 'symlink'
+    default: return 'other'
+  }
+}
+
+function safe(v: bigint, what: string): number {
+  check(v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER), `inode ${what} ${v} is out of range`)
+  return Number(v)
+}
+
+/** Decodes a UFS1 (128-byte) or UFS2 (256-byte) on-disk inode. */
+export function parseDinode(raw: Buffer, version: 1 | 2): Dinode {
+  check(raw.length >= (version === 1 ? 128 : 256), 'inode buffer too short')
+  const mode = raw.readUInt16LE(0)
+  // A short symlink keeps its target where the pointers are, so for links a bad
+  // pointer becomes -1 (rejected if ever used) instead of failing the whole inode.
+  const strict = (mode & IFMT) !== IFLNK
+  const ptrs = (at: number, n: number): number[] => {
+    const out: number[] = []
+    for (let i = 0; i < n; i++) {
+      const big = version === 1 ? BigInt(raw.readInt32LE(at + 4 * i)) : raw.readBigInt64LE(at + 8 * i)
+      const ok = big >= 0n && big <= BigInt(Number.MAX_SAFE_INTEGER)
+      if (strict) check(ok, `block pointer ${big} is out of range`)
+      out.push(ok ? Number(big) : -1)
+    }
+    return out
+  }
+  if (version === 1) {
+    const size = raw.readBigUInt64LE(8)
+    return {
+      mode, type: fileType(mode), nlink: raw.readInt16LE(2),
+      size: safe(size, 'size'), sizeLo: Number(size & 0xffffffffn),
+      blocks: raw.readUInt32LE(104),
+      db: ptrs(40, NDADDR), ib: ptrs(88, NIADDR),
+      flags: raw.readUInt32LE(100), gen: raw.readUInt32LE(108),
+      uid: raw.readUInt32LE(112), gid: raw.readUInt32LE(116),
+      mtime: raw.readInt32LE(24), shortLink: Buffer.from(raw.subarray(40, 100)),
+    }
+  }
+  const size = raw.readBigUInt64LE(16)
+  return {
+    mode, type: fileType(mode), nlink: raw.readInt16LE(2),
+    size: safe(size, 'size'), sizeLo: Number(size & 0xffffffffn),
+    blocks: safe(raw.readBigUInt64LE(24), 'blocks'),
+    db: ptrs(112, NDADDR), ib: ptrs(208, NIADDR),
+    flags: raw.readUInt32LE(88), gen: raw.readUInt32LE(80),
+    uid: raw.readUInt32LE(4), gid: raw.readUInt32LE(8),
+    mtime: safe(raw.readBigInt64LE(40), 'mtime'), shortLink: Buffer.from(raw.subarray(112, 232)),
+  }
+}

@@ -1,0 +1,135 @@
+import { stat } from 'node:fs/promises'
+import { connect, type XapiConnection } from '../xapi/connection.js'
+import * as VM from '../xapi/vm.js'
+import * as VDI from '../xapi/vdi.js'
+import { UserError, EXIT } from '../errors.js'
+import { scanDataRegions, type DataMap } from '../upload/data-map.js'
+import { bodyLength } from '../upload/chunked-body.js'
+import { lookupTargets } from './lookup.js'
+import { STEPS, type RunState, type StepContext } from './steps.js'
+import { rollback } from './rollback.js'
+import { explainFailure } from './explain.js'
+import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
+
+/** Checks the image before anything touches XAPI: missing, unreadable or too big fails here. */
+async function mapImage(image: string, vdiSize: number): Promise<DataMap> {
+  try {
+    const s = await stat(image)
+    if (!s.isFile()) throw new Error('not a regular file')
+  } catch (e) {
+    throw new UserError({
+      what: `Cannot read the image ${image}`,
+      why: (e as Error).message,
+      fix: 'pass --image with a raw disk image, or set image in the recipe',
+    })
+  }
+  const map = await scanDataRegions(image)
+  if (map.size > vdiSize) {
+    throw new UserError({
+      what: 'The image does not fit in the VDI',
+      why: `the image is ${map.size} bytes and vdi.virtual_size is ${vdiSize}`,
+      fix: `raise vdi.virtual_size in the recipe to at least ${map.size} bytes`,
+    })
+  }
+  return map
+}
+
+async function login(opts: ProvisionOptions): Promise<XapiConnection> {
+  try {
+    return await connect({
+      url: opts.url,
+      user: opts.user,
+      password: opts.password,
+      allowUnauthorized: opts.allowUnauthorized ?? false,
+      ...(opts.eventDebounceMs !== undefined ? { eventDebounceMs: opts.eventDebounceMs } : {}),
+    })
+  } catch (e) {
+    const info = explainFailure(`Login to ${new URL(opts.url).host}`, e)
+    throw new UserError({ ...info, what: `Login to ${new URL(opts.url).host} failed` }, { cause: e })
+  }
+}
+
+export async function provision(opts: ProvisionOptions & { dryRun: true }): Promise<DryRunResult>
+export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult>
+export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult> {
+  const started = Date.now()
+  const { recipe } = opts
+  const vmName = opts.name ?? recipe.name
+  const emit = opts.onEvent ?? (() => undefined)
+  const map = await mapImage(opts.image, recipe.vdi.virtual_size)
+  const x = await login(opts)
+  try {
+    const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size)
+    const base = { recipe, vmName, image: opts.image, map, targets }
+    if (opts.dryRun) {
+      return {
+        dry_run: true,
+        vm_name: vmName,
+        sr: { uuid: targets.sr.record.uuid, name_label: targets.sr.record.name_label },
+        template: recipe.template,
+        network: targets.network.record.bridge,
+        mac: targets.mac,
+        upload: { image_size: map.size, data_bytes: map.dataBytes, bytes_to_send: bodyLength(map), regions: map.regions.length },
+        calls: STEPS.flatMap((s) => s.calls(base).map((call) => ({ step: s.id, call }))),
+      }
+    }
+    const state: RunState = { created: [] }
+    const ctx: StepContext = {
+      ...base,
+      x,
+      state,
+      allowUnauthorized: opts.allowUnauthorized ?? false,
+      onUpload: (p) => emit({ type: 'upload', ...p }),
+    }
+    const timings: { step: string; ms: number }[] = []
+    for (const step of STEPS) {
+      emit({ type: 'step', step: step.id, title: step.title })
+      const t0 = Date.now()
+      try {
+        await step.run(ctx)
+      } catch (e) {
+        throw await failRun(x, state, step.title, e, opts.keepOnFailure ?? false, emit)
+      }
+      const ms = Date.now() - t0
+      timings.push({ step: step.id, ms })
+      emit({ type: 'step-done', step: step.id, ms })
+    }
+    const vm = await VM.get_record(x, state.vm!)
+    const vdi = await VDI.get_record(x, state.vdi!)
+    return {
+      vm: { uuid: vm.uuid, ref: state.vm!, name: vm.name_label, power_state: vm.power_state },
+      vdi: { uuid: vdi.uuid, ref: state.vdi!, virtual_size: vdi.virtual_size },
+      mac: targets.mac,
+      sr: { uuid: targets.sr.record.uuid, name_label: targets.sr.record.name_label },
+      upload: {
+        image_size: state.upload!.imageSize,
+        data_bytes: state.upload!.dataBytes,
+        bytes_sent: state.upload!.bytesSent,
+        regions: state.upload!.regions,
+      },
+      steps: timings,
+      duration_ms: Date.now() - started,
+    }
+  } finally {
+    await x.close().catch(() => undefined)
+  }
+}
+
+async function failRun(
+  x: XapiConnection,
+  state: RunState,
+  title: string,
+  e: unknown,
+  keep: boolean,
+  emit: NonNullable<ProvisionOptions['onEvent']>,
+): Promise<UserError> {
+  const info = explainFailure(title, e)
+  if (keep) {
+    const kept = state.created.map((o) => `${o.cls} ${o.label} (${o.ref})`)
+    emit({ type: 'rollback', removed: [], kept })
+    return new UserError({ ...info, kept, exitCode: EXIT.failure }, { cause: e })
+  }
+  const report = await rollback(x, state)
+  emit({ type: 'rollback', removed: report.removed, kept: report.failed })
+  return new UserError({ ...info, removed: report.removed, kept: report.failed, exitCode: EXIT.failure }, { cause: e })
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod'
+import { parseSize } from './size.js'
+import { MAC_PATTERN } from './mac.js'
+
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  const r = parseSize(v)
+  if (typeof r === 'string') {
+    ctx.addIssue({ code: 'custom', message: r })
+    return z.NEVER
+  }
+  return r
+})
+
+const MiB = 1024 * 1024
+
+export const MemorySchema = z
+  .object({
+    static_min: size.describe('memory-static-min, e.g. 128MiB'),
+    static_max: size.describe('memory-static-max'),
+    dynamic_min: size.describe('memory-dynamic-min'),
+    dynamic_max: size.describe('memory-dynamic-max'),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    // XAPI's rule with DMC: static_min <= dynamic_min <= dynamic_max <= static_max.
+    if (!(m.static_min <= m.dynamic_min && m.dynamic_min <= m.dynamic_max && m.dynamic_max <= m.static_max)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must satisfy static_min <= dynamic_min <= dynamic_max <= static_max (XAPI refuses anything else)',
+      })
+    }
+    if (m.static_min < 16 * MiB) ctx.addIssue({ code: 'custom', path: ['static_min'], message: 'is below 16 MiB, too small to boot' })
+  })
+
+export const RecipeSchema = z
+  .object({
+    name: z.string().min(1).max(255).describe('Default VM name-label (--name overrides it)'),
+    description: z.string().default('').describe('VM name-description'),
+    image: z.string().min(1).optional().describe('Raw disk image, relative to this file (--image overrides it)'),
+    sr: z
+      .object({
+        name_label: z.string().min(1).default('Local storage'),
+        uuid: z.uuid().optional().describe('Pick this SR when several share the name-label'),
+      })
+      .strict()
+      .default({ name_label: 'Local storage' }),
+    vdi: z
+      .object({
+        name_label: z.string().min(1).default('{name}-vdi').describe('"{name}" is replaced by the VM name'),
+        virtual_size: size.describe('Virtual size of the disk, e.g. 11GiB'),
+        type: z.enum(['system', 'user']).default('system'),
+      })
+      .strict(),
+    template: z.string().min(1).default('Other install media'),
+    memory: MemorySchema,
+    vcpus: z.number().int().min(1).max(64).default(1).describe('VCPUs-max and VCPUs-at-startup'),
+    pv: z
+      .object({
+        bootloader: z.enum(['pygrub']).default('pygrub'),
+        bootloader_args: z.string().default('').describe('PV-bootloader-args, e.g. --kernel=/boot/kernel/kernel'),
+        args: z.string().default('').describe('PV-args: kernel arguments such as vfs.root.mountfrom=ufs:/dev/xbd0s1a'),
+      })
+      .strict(),
+    other_config: z.record(z.string().min(1), z.string()).default({}).describe('Keys set with remove-then-add, as xe does'),
+    network: z
+      .object({
+        bridge: z.string().min(1).default('xenbr0'),
+        device: z.string().regex(/^\d+$/, 'must be a VIF device number such as "0"').default('0'),
+        mac: z
+          .union([z.literal('derived'), z.string().regex(MAC_PATTERN, 'must be six colon-separated hex bytes, e.g. 00:16:3e:12:34:56')])
+          .default('derived')
+          .describe('"derived": 00:16:3e plus three bytes of a hash of the VM name'),
+      })
+      .strict()
+      .default({ bridge: 'xenbr0', device: '0', mac: 'derived' }),
+    disk: z
+      .object({
+        device: z.string().regex(/^\d+$/, 'must be a VBD userdevice number such as "0"').default('0'),
+        bootable: z.boolean().default(true),
+        mode: z.enum(['RW', 'RO']).default('RW'),
+        type: z.enum(['Disk']).default('Disk'),
+      })
+      .strict()
+      .default({ device: '0', bootable: true, mode: 'RW', type: 'Disk' }),
+    start: z.boolean().default(true),
+  })
+  .strict()
+
+export type Recipe = z.infer<typeof RecipeSchema>
+export type RecipeInput = z.input<typeof RecipeSchema>

@@ -1,0 +1,65 @@
+import { z } from 'zod'
+
+/**
+ * The parts of XAPI records the orchestrator reads, validated at the boundary so a
+ * surprising server answer fails with a clear message instead of deep in a step.
+ * XAPI sends int64 as strings over XML-RPC, so ints are coerced.
+ */
+const int = z.coerce.number().int()
+const ref = z.string().startsWith('OpaqueRef:')
+const stringMap = z.record(z.string(), z.string())
+
+export const SrRecord = z.looseObject({
+  uuid: z.string(),
+  name_label: z.string(),
+  type: z.string(),
+  shared: z.boolean(),
+  physical_size: int,
+  virtual_allocation: int,
+  PBDs: z.array(ref),
+})
+export type SrRecord = z.infer<typeof SrRecord>
+
+export const PbdRecord = z.looseObject({ host: ref, SR: ref, currently_attached: z.boolean() })
+export type PbdRecord = z.infer<typeof PbdRecord>
+
+export const NetworkRecord = z.looseObject({
+  uuid: z.string(),
+  name_label: z.string(),
+  bridge: z.string(),
+  MTU: int,
+})
+export type NetworkRecord = z.infer<typeof NetworkRecord>
+
+export const VifRecord = z.looseObject({ uuid: z.string(), VM: ref, MAC: z.string(), device: z.string(), network: ref })
+export type VifRecord = z.infer<typeof VifRecord>
+
+export const VdiRecord = z.looseObject({
+  uuid: z.string(),
+  name_label: z.string(),
+  virtual_size: int,
+  type: z.string(),
+  SR: ref,
+  other_config: stringMap,
+})
+export type VdiRecord = z.infer<typeof VdiRecord>
+
+export const VmRecord = z.looseObject({
+  uuid: z.string(),
+  name_label: z.string(),
+  power_state: z.enum(['Halted', 'Paused', 'Running', 'Suspended']),
+  is_a_template: z.boolean(),
+  is_control_domain: z.boolean(),
+  is_a_snapshot: z.boolean(),
+  other_config: stringMap,
+  HVM_boot_params: stringMap,
+  VBDs: z.array(ref),
+  VIFs: z.array(ref),
+})
+export type VmRecord = z.infer<typeof VmRecord>
+
+export const HostRecord = z.looseObject({ uuid: z.string(), name_label: z.string(), address: z.string() })
+export type HostRecord = z.infer<typeof HostRecord>
+
+/** get_all_records answers: ref -> record. */
+export const recordsOf = <T extends z.ZodType>(schema: T) => z.record(z.string(), schema)
