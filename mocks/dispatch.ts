@@ -70,7 +70,13 @@ export function createDispatcher(sim: SimState): Dispatcher {
     const args: Value[] = given.map((w, i) => fromWire(declared[i]!.type, w))
     const session = sessionless ? '' : checkSession(params[0])
     const ctx: Ctx = { store: sim.store, sim, session, method: key }
-    const handler = handlers[key]!
+    const impl = handlers[key]!
+    // Injected faults sit where the method's own checks would fail: after the session
+    // check, and inside the task for Async calls.
+    const handler: typeof impl = (c, a) => {
+      sim.faults.check(key)
+      return impl(c, a)
+    }
     if (target.async) {
       const task = createTask(sim.store, `Async.${key}`, '', sim.host)
       setImmediate(() => {

@@ -8,6 +8,7 @@ import type { XRecord } from './datamodel/model.js'
 import { handleXmlRpc } from './http/rpc.js'
 import { handleImportRawVdi } from './http/import-raw-vdi.js'
 import { handleExportRawVdi } from './http/export-raw-vdi.js'
+import { Faults } from './faults.js'
 
 export interface SimulatorOptions {
   /** 0 (default) picks a free port. */
@@ -33,6 +34,8 @@ export interface Simulator {
   calls(): string[]
   dispatcher: Dispatcher
   state: SimState
+  /** Inject failures: sim.faults.add({ method: 'VIF.create', error: ['INTERNAL_ERROR', 'boom'] }). */
+  faults: Faults
   close(): Promise<void>
 }
 
@@ -56,6 +59,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     callLog: [],
     closing: false,
     lastDomid: 0,
+    faults: new Faults(),
   }
   const dispatcher = createDispatcher(state)
   const server = createServer((req, res) => {
@@ -95,6 +99,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     calls: () => state.callLog.map((c) => c.method),
     dispatcher,
     state,
+    faults: state.faults,
     close: async () => {
       state.closing = true
       store.notify()

@@ -1,5 +1,6 @@
 import type { Store } from './store.js'
 import type { SparseDisk } from './sparse-disk.js'
+import type { Faults } from './faults.js'
 
 export type PygrubFlavour = 'upstream' | 'xcp-ng'
 
@@ -22,4 +23,5 @@ export interface SimState {
   /** Set by close(): long-polls return at once. */
   closing: boolean
   lastDomid: number
+  faults: Faults
 }

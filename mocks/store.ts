@@ -120,10 +120,10 @@ export class Store {
   }
 
   /** Objects changed after generation `since`, coalesced per object as event.from does. */
-  changesSince(since: number, classes: Set<string> | null): StoreEvent[] {
+  changesSince(since: number, wants: (cls: string, ref: string) => boolean = () => true): StoreEvent[] {
     const out: StoreEvent[] = []
     for (const [ref, row] of this.rows) {
-      if (row.changed <= since || (classes && !classes.has(row.cls.toLowerCase()))) continue
+      if (row.changed <= since || !wants(row.cls, ref)) continue
       out.push({
         id: row.changed,
         cls: row.cls,
@@ -133,7 +133,7 @@ export class Store {
       })
     }
     for (const t of this.tombstones) {
-      if (t.gen > since && (!classes || classes.has(t.cls.toLowerCase()))) {
+      if (t.gen > since && wants(t.cls, t.ref)) {
         out.push({ id: t.gen, cls: t.cls, operation: 'del', ref: t.ref })
       }
     }

@@ -27,18 +27,22 @@ export const eventHandlers: Handlers = {
   },
   'event.get_current_id': (c) => c.store.generation,
   'event.from': async (c, [classes, token, timeout]) => {
+    // "vm" watches a class, "task/OpaqueRef:…" one object, "*" everything.
     const wanted = (classes as string[]).map((x) => x.toLowerCase())
-    const filter = wanted.includes('*') ? null : new Set(wanted.map((x) => x.split('/')[0]!))
+    const all = wanted.includes('*')
+    const filter = new Set(wanted.filter((x) => !x.includes('/')))
+    const objects = new Set((classes as string[]).filter((x) => x.includes('/')).map((x) => x.slice(x.indexOf('/') + 1)))
+    const wants = (cls: string, ref: string): boolean => all || filter.has(cls.toLowerCase()) || objects.has(ref)
     const since = parseToken(String(token))
     const deadline = Date.now() + Math.min(Number(timeout) * 1000, MAX_WAIT_MS)
-    let events = c.store.changesSince(since, filter)
+    let events = c.store.changesSince(since, wants)
     while (events.length === 0 && Date.now() < deadline && !c.sim.closing) {
       await c.store.waitForChange(deadline - Date.now())
-      events = c.store.changesSince(since, filter)
+      events = c.store.changesSince(since, wants)
     }
     const counts: [string, Wire][] = []
     for (const cls of ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'task']) {
-      if (!filter || filter.has(cls.toLowerCase())) counts.push([cls.toLowerCase(), { t: 'i4', v: c.store.refs(cls).length }])
+      if (all || filter.has(cls.toLowerCase()) || objects.size) counts.push([cls.toLowerCase(), { t: 'i4', v: c.store.refs(cls).length }])
     }
     const wire: Wire = struct([
       [

@@ -1,8 +1,7 @@
 import { fault } from '../fault.js'
 import type { Ctx } from '../context.js'
 import { pygrubBoot } from '../../src/image/pygrub.js'
-
-const PYGRUB_OPTIONS = new Set(['--kernel', '--ramdisk', '--args', '--offset', '--entry', '-q', '--quiet', '-n', '--not-really'])
+import { parseBootloaderArgs } from '../../src/image/bootloader-args.js'
 
 /**
  * What xenopsd does before building a PV domain with a bootloader: run pygrub on the
@@ -14,23 +13,17 @@ export async function runBootloader(c: Ctx, vm: string): Promise<void> {
   const bootloader = String(rec.PV_bootloader)
   if (rec.HVM_boot_policy !== '' || bootloader === '' || bootloader === 'eliloader') return
   if (bootloader !== 'pygrub') throw fault('INTERNAL_ERROR', `Bootloader.Unknown_bootloader("${bootloader}")`)
-  let kernel: string | undefined
-  let offset: number | undefined
-  for (const arg of String(rec.PV_bootloader_args).split(' ').filter(Boolean)) {
-    const [name, value] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, '']
-    if (!PYGRUB_OPTIONS.has(name)) throw fault('BOOTLOADER_FAILED', vm, `option ${name} not recognized`)
-    if (name === '--kernel') kernel = value
-    if (name === '--offset') offset = Number(value)
-  }
+  const args = parseBootloaderArgs(String(rec.PV_bootloader_args), c.sim.pygrub)
+  if (!args.ok) throw fault('BOOTLOADER_FAILED', vm, args.message)
   const disk = (rec.VBDs as string[])
     .map((v) => c.store.get('VBD', v))
     .find((v) => v.bootable && !v.empty && v.type === 'Disk')
-  if (!disk) throw fault('BOOTLOADER_FAILED', vm, 'Disk has no bootable device')
-  const data = c.sim.disks.get(String(disk.VDI))
-  if (!data) throw fault('BOOTLOADER_FAILED', vm, 'Disk has no bootable device')
+  const data = disk && c.sim.disks.get(String(disk.VDI))
+  // xenopsd has no disk to hand pygrub; the simulator words it the way pygrub words a missing file.
+  if (!data) throw fault('BOOTLOADER_FAILED', vm, 'No bootable disk: the VM has no bootable VBD with a VDI')
   const result = pygrubBoot((o, n) => data.read(o, n), data.size, {
-    ...(kernel !== undefined ? { kernel } : {}),
-    ...(offset !== undefined ? { offset } : {}),
+    ...(args.value.kernel !== undefined ? { kernel: args.value.kernel } : {}),
+    ...(args.value.offset !== undefined ? { offset: args.value.offset } : {}),
     flavour: c.sim.pygrub,
   })
   if (!result.ok) throw fault('BOOTLOADER_FAILED', vm, result.message)

@@ -68,8 +68,6 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       dryRun: args.dryRun,
       keepOnFailure: args.keepOnFailure,
       ...(args.name ? { name: args.name } : {}),
-      // The embedded simulator answers at once; a short debounce keeps task waits short.
-      ...(target.kind === 'sim' ? { eventDebounceMs: 10 } : {}),
       onEvent,
     })
   } finally {

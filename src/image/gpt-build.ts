@@ -57,6 +57,7 @@ export function buildGpt(diskSize: number, diskGuid: string, parts: readonly Gpt
   const arrayCrc = crc32(array)
   const backupArrayLba = lastLba - ARRAY_SECTORS
   const pmbr = buildMbr([{ type: MBR_TYPE_GPT_PROTECTIVE, startLba: 1, sectors: Math.min(lastLba, 0xffffffff) }])
+  pmbr.fill(0xff, 451, 454) // end CHS "not representable", as sfdisk writes it
   return [
     { offset: 0, data: pmbr },
     { offset: SECTOR_SIZE, data: header(1, lastLba, 2, lastUsable, diskGuid, arrayCrc) },

@@ -82,3 +82,36 @@ export function parseDinode(raw: Buffer, version: 1 | 2): Dinode {
     mtime: safe(raw.readBigInt64LE(40), 'mtime'), shortLink: Buffer.from(raw.subarray(112, 232)),
   }
 }
+
+export interface Ufs1DinodeInput {
+  mode: number
+  nlink: number
+  size: number
+  db: readonly number[]
+  ib: readonly number[]
+  /** 512-byte sectors held. */
+  blocks: number
+  time: number
+  gen: number
+  /** For short symlinks: the target, stored where the block pointers would be. */
+  shortLink?: Buffer
+}
+
+/** Encodes a 128-byte UFS1 inode (uid/gid 0: root:wheel, as installworld leaves them). */
+export function encodeUfs1Dinode(d: Ufs1DinodeInput): Buffer {
+  const b = Buffer.alloc(128)
+  b.writeUInt16LE(d.mode, 0)
+  b.writeInt16LE(d.nlink, 2)
+  b.writeBigUInt64LE(BigInt(d.size), 8)
+  for (const at of [16, 24, 32]) b.writeInt32LE(d.time | 0, at) // atime, mtime, ctime
+  if (d.shortLink !== undefined) {
+    if (d.shortLink.length > 60) throw new RangeError('short symlink target longer than 60 bytes')
+    d.shortLink.copy(b, 40)
+  } else {
+    d.db.forEach((v, i) => b.writeInt32LE(v, 40 + 4 * i))
+    d.ib.forEach((v, i) => b.writeInt32LE(v, 88 + 4 * i))
+  }
+  b.writeUInt32LE(d.blocks, 104)
+  b.writeUInt32LE(d.gen >>> 0, 108)
+  return b
+}

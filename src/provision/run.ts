@@ -41,7 +41,6 @@ async function login(opts: ProvisionOptions): Promise<XapiConnection> {
       user: opts.user,
       password: opts.password,
       allowUnauthorized: opts.allowUnauthorized ?? false,
-      ...(opts.eventDebounceMs !== undefined ? { eventDebounceMs: opts.eventDebounceMs } : {}),
     })
   } catch (e) {
     const info = explainFailure(`Login to ${new URL(opts.url).host}`, e)

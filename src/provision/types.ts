@@ -13,7 +13,6 @@ export interface ProvisionOptions {
   allowUnauthorized?: boolean
   dryRun?: boolean
   keepOnFailure?: boolean
-  eventDebounceMs?: number
   onEvent?: (e: ProvisionEvent) => void
 }
 

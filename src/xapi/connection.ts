@@ -1,5 +1,6 @@
 import { createClient, type Xapi } from 'xen-api'
 import { XapiError, isXapiLike } from './errors.js'
+import { awaitTask } from './task-wait.js'
 
 export interface ConnectOptions {
   url: string
@@ -7,8 +8,6 @@ export interface ConnectOptions {
   password: string
   /** Accept a self-signed certificate. Off unless the user asks. */
   allowUnauthorized?: boolean
-  /** Pause between event.from polls; the client's default (200 ms) suits real hosts. */
-  eventDebounceMs?: number
 }
 
 /** A logged-in XAPI session: the only object in the project that talks to xen-api. */
@@ -16,7 +15,7 @@ export interface XapiConnection {
   readonly url: string
   readonly sessionId: string
   call<T>(method: string, ...args: unknown[]): Promise<T>
-  /** Async.<method> awaited through its task (task events, never polling). */
+  /** Async.<method> awaited through its task (event.from on that task, never polling). */
   callAsync<T>(method: string, ...args: unknown[]): Promise<T>
   /** Resolves with a task's result once it leaves `pending`; rejects on failure or cancel. */
   watchTask<T>(taskRef: string): Promise<T>
@@ -37,9 +36,9 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     allowUnauthorized: opts.allowUnauthorized ?? false,
     // XML-RPC is what every XAPI since XenServer 5 speaks; auto would probe /jsonrpc first.
     transport: 'xml-rpc',
-    // Tasks only: callAsync and task results need them, nothing else is cached.
-    watchEvents: ['task'],
-    debounce: opts.eventDebounceMs ?? 200,
+    // No background event loop: tasks are awaited with event.from on the one task
+    // (task-wait.ts), so nothing stays in flight once a run is over.
+    watchEvents: false,
   })
   const callLog: string[] = ['session.login_with_password']
   try {
@@ -48,7 +47,7 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     await client.disconnect().catch(() => undefined)
     throw wrap(e, 'session.login_with_password')
   }
-  return {
+  const conn: XapiConnection = {
     url: opts.url,
     sessionId: client.sessionId,
     callLog,
@@ -61,22 +60,19 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
       }
     },
     async callAsync<T>(method: string, ...args: unknown[]): Promise<T> {
-      callLog.push(`Async.${method}`)
+      const taskRef = await conn.call<string>(`Async.${method}`, ...args)
       try {
-        return (await client.callAsync(method, ...args)) as T
-      } catch (e) {
-        throw wrap(e, method)
+        return (await awaitTask(conn, taskRef, method)) as T
+      } finally {
+        await conn.call('task.destroy', taskRef).catch(() => undefined)
       }
     },
     async watchTask<T>(taskRef: string): Promise<T> {
-      try {
-        return (await client.watchTask(taskRef)) as T
-      } catch (e) {
-        throw wrap(e, 'task')
-      }
+      return (await awaitTask(conn, taskRef, 'task')) as T
     },
     async close() {
       await client.disconnect()
     },
   }
+  return conn
 }

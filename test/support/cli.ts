@@ -1,0 +1,61 @@
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+
+export const BIN = fileURLToPath(new URL('../../bin/provision.js', import.meta.url))
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the built CLI as a user would: a real process, real arguments, real exit code. */
+export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+export interface SpawnedSimulator {
+  url: string
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** `provision sim` in its own process; resolves once its first line gives the URL. */
+export function spawnSimulator(env: Record<string, string> = {}): Promise<SpawnedSimulator> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'sim', '--port', '0'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const lines = createInterface({ input: child.stdout })
+    const timer = setTimeout(() => reject(new Error('simulator did not start within 20 s')), 20_000)
+    child.on('error', reject)
+    child.on('exit', (code) => reject(new Error(`simulator exited early with ${code}`)))
+    lines.once('line', (line) => {
+      clearTimeout(timer)
+      const m = /^XAPI simulator listening on (http:\/\/\S+)$/.exec(line)
+      if (!m) return reject(new Error(`unexpected first line: ${line}`))
+      resolve({
+        url: `${m[1]}/`,
+        stop: (signal = 'SIGTERM') =>
+          new Promise((res) => {
+            child.removeAllListeners('exit')
+            child.once('exit', (code) => res(code))
+            child.kill(signal)
+          }),
+      })
+    })
+  })
+}
