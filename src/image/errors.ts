@@ -16,7 +16,7 @@ export function check(cond: boolean, message: string): asserts cond {
 export class ImagePathError extends Error {
   override readonly name = 'ImagePathError'
   constructor(
-    readonly code: 'ENOENT' | 'ENOTDIR' | 'EISDIR',
+    readonly code: 'ENOENT' | 'ENOTDIR',
     readonly path: string,
     message: string,
   ) {

@@ -68,8 +68,8 @@ export function pygrubUfsMount(read: ReadAt, size: number, offset: number): Pygr
       level++
       rest -= bound
       bound *= nindir
+      if (level >= 3) return 0 // the plugin's answer too, reached without its long loop when nindir is 1
     }
-    if (level >= 3) return 0
     let nb = inode.readInt32LE(88 + 4 * level)
     if (nb === 0) return 0
     for (let i = 0; i <= level; i++) {
@@ -135,6 +135,7 @@ export function pygrubUfsMount(read: ReadAt, size: number, offset: number): Pygr
       for (let pos = chunk; pos < Math.min(sizeLo, chunk + FS_READ_MAX); ) {
         const off = pos & ~bmask
         const n = Math.min(bsize - off, Math.min(sizeLo, chunk + FS_READ_MAX) - pos)
+        if (n <= 0) throw new PygrubAbort(`pygrub crashes: fs_bmask ${bmask} does not match fs_bsize ${bsize}`)
         const dblk = sbmap(inode, pos >> bshift)
         if (dblk > 0) {
           const data = devread(toSector(dblk), off, n)

@@ -79,7 +79,7 @@ export function parseDinode(raw: Buffer, version: 1 | 2): Dinode {
     db: ptrs(112, NDADDR), ib: ptrs(208, NIADDR),
     flags: raw.readUInt32LE(88), gen: raw.readUInt32LE(80),
     uid: raw.readUInt32LE(4), gid: raw.readUInt32LE(8),
-    mtime: safe(raw.readBigInt64LE(40), 'mtime'), shortLink: Buffer.from(raw.subarray(112, 232)),
+    mtime: Number(raw.readBigInt64LE(40)), shortLink: Buffer.from(raw.subarray(112, 232)),
   }
 }
 

@@ -32,6 +32,11 @@ export class FragAllocator {
     for (let f = frag; f < frag + count; f++) this.used[f >> 3] = (this.used[f >> 3] ?? 0) | (1 << (f & 7))
   }
 
+  private isFull(block: number): boolean {
+    for (let f = block; f < block + this.g.frag; f++) if (!this.isUsed(f)) return false
+    return true
+  }
+
   private freeRun(frag: number, count: number): boolean {
     for (let f = frag; f < frag + count; f++) if (this.isUsed(f)) return false
     return true
@@ -54,12 +59,14 @@ export class FragAllocator {
   allocFrags(count: number): number {
     const { frag } = this.g
     if (count >= frag) return this.allocBlock()
-    for (const block of this.partial) {
+    for (let i = 0; i < this.partial.length; i++) {
+      const block = this.partial[i] ?? 0
       for (let f = block; f + count <= block + frag; f++) {
-        if (this.freeRun(f, count)) {
-          this.mark(f, count)
-          return f
-        }
+        if (!this.freeRun(f, count)) continue
+        this.mark(f, count)
+        // Forget blocks that filled up, so the search stays short for big trees.
+        if (this.isFull(block)) this.partial.splice(i, 1)
+        return f
       }
     }
     const block = this.allocBlock()

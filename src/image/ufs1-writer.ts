@@ -115,7 +115,8 @@ function inodeTables(g: Ufs1Geometry, inodes: Map<number, Buffer>): Extent[] {
   for (let cg = 0; cg < g.ncg; cg++) {
     const inCg = [...inodes.keys()].filter((ino) => Math.floor(ino / g.ipg) === cg)
     if (inCg.length === 0) continue
-    const table = Buffer.alloc((Math.max(...inCg) % g.ipg + 1) * 128)
+    const highest = inCg.reduce((a, b) => Math.max(a, b), 0)
+    const table = Buffer.alloc(((highest % g.ipg) + 1) * 128)
     for (const ino of inCg) inodes.get(ino)?.copy(table, (ino % g.ipg) * 128)
     out.push({ offset: (cg * g.fpg + g.iblkno) * g.fsize, data: table })
   }

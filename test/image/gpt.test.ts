@@ -8,6 +8,7 @@ import {
 } from '../../src/image/gpt.js'
 import { buildGpt, type GptPartitionInput } from '../../src/image/gpt-build.js'
 import { bufferReadAt } from '../../src/image/read-at.js'
+import { flip } from './helpers/flip.js'
 import { runOk, tempDir } from './helpers/tools.js'
 
 const DISK_GUID = '11111111-2222-3333-4444-555555555555'
@@ -55,9 +56,9 @@ describe('GPT', () => {
 
   it('detects corruption', () => {
     const disk = extentsToBuffer(buildGpt(SIZE, DISK_GUID, PARTS), SIZE)
-    disk[1024 + 32] ^= 1 // entry 0 start LBA
+    flip(disk, 1024 + 32) // entry 0 start LBA
     expect(parseGpt(bufferReadAt(disk), SIZE).header.entriesCrcValid).toBe(false)
-    disk[512 + 40] ^= 1
+    flip(disk, 512 + 40)
     expect(parseGpt(bufferReadAt(disk), SIZE).header.headerCrcValid).toBe(false)
     expect(() => parseGpt(bufferReadAt(Buffer.alloc(4096)), 4096)).toThrow(ImageFormatError)
     const huge = extentsToBuffer(buildGpt(SIZE, DISK_GUID, PARTS), SIZE)

@@ -6,6 +6,7 @@ import { pygrubBoot } from '../../src/image/pygrub.js'
 import { bufferReadAt } from '../../src/image/read-at.js'
 import { openUfs, UfsVolume } from '../../src/image/ufs.js'
 import { buildUfs1 } from '../../src/image/ufs1-writer.js'
+import { flip } from './helpers/flip.js'
 import { checkUfs } from './helpers/ufs-check.js'
 
 const SIZE = 4 * 1024 * 1024
@@ -85,7 +86,7 @@ describe('UFS reader on bad input', () => {
     const started = Date.now()
     for (let round = 0; round < 150; round++) {
       const buf = Buffer.from(pristine.buf)
-      for (let k = 0; k < 1 + (next() % 8); k++) buf[8192 + (next() % (metaEnd - 8192))] = next() & 0xff
+      for (let k = 0; k < 1 + (next() % 8); k++) buf.writeUInt8(next() & 0xff, 8192 + (next() % (metaEnd - 8192)))
       for (const path of Object.keys(FILES)) {
         try {
           openUfs(bufferReadAt(buf), SIZE).readFile(path, { maxSize: 16 * 1024 * 1024 })
@@ -108,7 +109,7 @@ describe('test checker (fsck-like) sanity', () => {
     expect(checkUfs(read, SIZE)).toEqual([])
     const cg0 = g.cblkno * g.fsize
     const bad1 = Buffer.from(buf)
-    bad1[cg0 + 174 + Math.ceil(g.ipg / 8) + 100] ^= 0x10 // a bit in the free-fragment map
+    flip(bad1, cg0 + 174 + Math.ceil(g.ipg / 8) + 100, 0x10) // a bit in the free-fragment map
     expect(checkUfs(bufferReadAt(bad1), SIZE).join()).toMatch(/map says/)
     const bad2 = Buffer.from(buf)
     bad2.writeInt32LE(bad2.readInt32LE(cg0 + 28) + 1, cg0 + 28) // cs_nbfree

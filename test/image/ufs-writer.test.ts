@@ -136,7 +136,12 @@ describe('UFS1 writer read back by the reader', () => {
 
   it('spills into later cylinder groups with 32K/4K blocks', () => {
     const files: Record<string, Buffer> = {}
-    for (let i = 0; i < 8; i++) files[`/data/${i}`] = pseudoRandomBytes(5 * MiB, i)
+    for (let i = 0; i < 8; i++) {
+      // Cheap but position-revealing content: each 4 KiB says which file and offset it is.
+      const data = Buffer.alloc(5 * MiB)
+      for (let at = 0; at < data.length; at += 4096) data.writeUInt32LE(i * 0x1000000 + at / 4096 + 1, at)
+      files[`/data/${i}`] = data
+    }
     const { vol, read } = build({ size: 64 * MiB, bsize: 32768, fsize: 4096, files })
     for (let i = 0; i < 8; i++) expect(vol.readFile(`/data/${i}`).data.equals(files[`/data/${i}`] ?? Buffer.alloc(0))).toBe(true)
     expect(checkUfs(read, 64 * MiB)).toEqual([])
