@@ -21,17 +21,19 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
   let uploadStart = 0
   let lastDraw = 0
   let lastPlainPct = -1
+  const titles = new Map<string, string>()
   return (e) => {
     if (quiet) return
     switch (e.type) {
       case 'step':
+        titles.set(e.step, e.title)
         if (tty) stream.write(`\x1b[2K\r… ${e.title}`)
         else stream.write(`${e.title}…\n`)
         if (e.step === 'upload') uploadStart = Date.now()
         break
       case 'step-done':
-        if (tty) stream.write(`\x1b[2K\r✓ ${e.step} (${e.ms} ms)\n`)
-        else stream.write(`  done: ${e.step} (${e.ms} ms)\n`)
+        if (tty) stream.write(`\x1b[2K\r✓ ${titles.get(e.step) ?? e.step} (${e.ms} ms)\n`)
+        else stream.write(`  done (${e.ms} ms)\n`)
         break
       case 'upload': {
         const now = Date.now()
