@@ -24,18 +24,26 @@ export class SparseDisk {
       const within = abs - index * BLOCK
       const n = Math.min(BLOCK - within, data.length - pos)
       const piece = data.subarray(pos, pos + n)
-      let block = this.blocks.get(index)
-      if (!block) {
-        if (isZero(piece)) {
-          pos += n
-          continue
-        }
-        block = Buffer.alloc(BLOCK)
-        this.blocks.set(index, block)
-      }
-      piece.copy(block, within)
-      if (n === BLOCK && isZero(block)) this.blocks.delete(index)
       pos += n
+      const block = this.blocks.get(index)
+      if (isZero(piece)) {
+        // Zeros on a hole change nothing; zeros over a whole block free it.
+        if (block && n === BLOCK) this.blocks.delete(index)
+        else if (block) block.fill(0, within, within + n)
+        continue
+      }
+      if (block) {
+        piece.copy(block, within)
+      } else if (n === BLOCK) {
+        // A full block needs no zero-fill before the copy.
+        const fresh = Buffer.allocUnsafeSlow(BLOCK)
+        piece.copy(fresh)
+        this.blocks.set(index, fresh)
+      } else {
+        const fresh = Buffer.alloc(BLOCK)
+        piece.copy(fresh, within)
+        this.blocks.set(index, fresh)
+      }
     }
   }
 
