@@ -16,9 +16,11 @@ Options:
   --dry-run             look things up, then print every XAPI call it would make; change nothing
   --keep-on-failure     leave what this run created in place when a step fails
   --insecure            accept the host's TLS certificate without verifying it
+  --password-file <f>   read the password from the first line of a file
   --help, --version
 
-Credentials come from XAPI_USER and XAPI_PASSWORD, in the environment or in ./.env.
+Credentials: XAPI_USER, and the password from --password-file, XAPI_PASSWORD (environment
+or ./.env), or a prompt when run on a terminal. Never put the password in an argument.
 
 Examples:
   provision freebsd-9 --host sim

@@ -24,6 +24,7 @@ export async function main(argv: string[]): Promise<number> {
         'dry-run': { type: 'boolean', default: false },
         'keep-on-failure': { type: 'boolean', default: false },
         insecure: { type: 'boolean', default: false },
+        'password-file': { type: 'string' },
         port: { type: 'string' },
         listen: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -53,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       dryRun: Boolean(values['dry-run']),
       keepOnFailure: Boolean(values['keep-on-failure']),
       insecure: Boolean(values.insecure),
+      passwordFile: values['password-file'] as string | undefined,
     })
     printResult(out, result)
     return 0

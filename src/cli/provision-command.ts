@@ -9,6 +9,7 @@ import { startSimulator, DEFAULT_CREDENTIALS } from '../../mocks/simulator.js'
 import { writeSampleImage } from '../image/write-image.js'
 import { parseHost } from './host.js'
 import { credentialsFromEnv } from './env.js'
+import { resolvePassword } from './password.js'
 import { progressRenderer } from './progress.js'
 
 export interface ProvisionArgs {
@@ -20,6 +21,7 @@ export interface ProvisionArgs {
   dryRun: boolean
   keepOnFailure: boolean
   insecure: boolean
+  passwordFile?: string | undefined
 }
 
 /** Runs one provision; the embedded simulator and the sample image live only for this call. */
@@ -43,9 +45,15 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       creds = simCreds
     } else {
       url = target.url
+      if (creds.user) creds.password = await resolvePassword({ file: args.passwordFile, env: env.password, user: creds.user })
     }
     if (!creds.user || !creds.password) {
-      throw new UserError({ what: 'No credentials', why: 'XAPI_USER and XAPI_PASSWORD are not both set', fix: 'set them in the environment or in ./.env (see .env.example)', exitCode: EXIT.usage })
+      throw new UserError({
+        what: 'No credentials',
+        why: creds.user ? 'no password: XAPI_PASSWORD is not set, there is no --password-file, and no terminal to ask on' : 'XAPI_USER is not set',
+        fix: 'set XAPI_USER and XAPI_PASSWORD in the environment or in ./.env (see .env.example), or pass --password-file',
+        exitCode: EXIT.usage,
+      })
     }
     let image = args.image ?? recipe.image
     if (target.kind === 'sim' && !args.image) {
