@@ -65,6 +65,18 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     if (!image) {
       throw new UserError({ what: 'No image to upload', why: 'the recipe has no image and --image was not given', fix: 'pass --image <raw disk image>', exitCode: EXIT.usage })
     }
+    const interrupt = new AbortController()
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (interrupt.signal.aborted) process.exit(EXIT.interrupted)
+      process.stderr.write(`\n${sig}: stopping; removing what this run created (press Ctrl-C again to quit at once)\n`)
+      interrupt.abort()
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    cleanups.push(async () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    })
     if (args.insecure) process.stderr.write('warning: --insecure: the host certificate is not verified; anyone on the path can read your password\n')
     return await provision({
       recipe,
@@ -77,6 +89,7 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       keepOnFailure: args.keepOnFailure,
       ...(args.name ? { name: args.name } : {}),
       onEvent,
+      signal: interrupt.signal,
     })
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined)

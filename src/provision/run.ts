@@ -81,13 +81,18 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       onUpload: (p) => emit({ type: 'upload', ...p }),
     }
     const timings: { step: string; ms: number }[] = []
+    x.setAbortSignal(opts.signal)
     for (const step of STEPS) {
       emit({ type: 'step', step: step.id, title: step.title })
       const t0 = Date.now()
       try {
+        if (opts.signal?.aborted) throw new Interrupted()
         await step.run(ctx)
+        if (opts.signal?.aborted) throw new Interrupted()
       } catch (e) {
-        throw await failRun(x, state, step.title, e, opts.keepOnFailure ?? false, emit)
+        x.setAbortSignal(undefined)
+        const cause = opts.signal?.aborted ? new Interrupted() : e
+        throw await failRun(x, state, step.title, cause, opts.keepOnFailure ?? false, emit)
       }
       const ms = Date.now() - t0
       timings.push({ step: step.id, ms })
@@ -114,6 +119,11 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   }
 }
 
+/** The run was stopped by a signal; rollback still runs, then exit code 130. */
+class Interrupted extends Error {
+  override name = 'Interrupted'
+}
+
 async function failRun(
   x: XapiConnection,
   state: RunState,
@@ -122,13 +132,16 @@ async function failRun(
   keep: boolean,
   emit: NonNullable<ProvisionOptions['onEvent']>,
 ): Promise<UserError> {
-  const info = explainFailure(title, e)
+  const info =
+    e instanceof Interrupted
+      ? { what: 'Interrupted', why: `stopped by a signal during "${title}"`, fix: 'run the same command again when ready', exitCode: EXIT.interrupted }
+      : { ...explainFailure(title, e), exitCode: EXIT.failure }
   if (keep) {
     const kept = state.created.map((o) => `${o.cls} ${o.label} (${o.ref})`)
     emit({ type: 'rollback', removed: [], kept })
-    return new UserError({ ...info, kept, exitCode: EXIT.failure }, { cause: e })
+    return new UserError({ ...info, kept }, { cause: e })
   }
   const report = await rollback(x, state)
   emit({ type: 'rollback', removed: report.removed, kept: report.failed })
-  return new UserError({ ...info, removed: report.removed, kept: report.failed, exitCode: EXIT.failure }, { cause: e })
+  return new UserError({ ...info, removed: report.removed, kept: report.failed }, { cause: e })
 }

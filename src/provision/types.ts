@@ -14,6 +14,8 @@ export interface ProvisionOptions {
   dryRun?: boolean
   keepOnFailure?: boolean
   onEvent?: (e: ProvisionEvent) => void
+  /** Abort (SIGINT, SIGTERM): cancel the running task, roll back, fail with exit code 130. */
+  signal?: AbortSignal
 }
 
 export type ProvisionEvent =

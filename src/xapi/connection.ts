@@ -19,6 +19,11 @@ export interface XapiConnection {
   callAsync<T>(method: string, ...args: unknown[]): Promise<T>
   /** Resolves with a task's result once it leaves `pending`; rejects on failure or cancel. */
   watchTask<T>(taskRef: string): Promise<T>
+  /**
+   * While set, an abort cancels the XAPI task being awaited (task.cancel); plain calls
+   * are never cut, so a rollback after an interrupt still runs to the end.
+   */
+  setAbortSignal(signal: AbortSignal | undefined): void
   /** Every method called, in order, for --json reports and tests. */
   readonly callLog: readonly string[]
   close(): Promise<void>
@@ -41,6 +46,7 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     watchEvents: false,
   })
   const callLog: string[] = ['session.login_with_password']
+  let abortSignal: AbortSignal | undefined
   try {
     await client.connect()
   } catch (e) {
@@ -62,13 +68,16 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     async callAsync<T>(method: string, ...args: unknown[]): Promise<T> {
       const taskRef = await conn.call<string>(`Async.${method}`, ...args)
       try {
-        return (await awaitTask(conn, taskRef, method)) as T
+        return (await awaitTask(conn, taskRef, method, abortSignal)) as T
       } finally {
         await conn.call('task.destroy', taskRef).catch(() => undefined)
       }
     },
     async watchTask<T>(taskRef: string): Promise<T> {
-      return (await awaitTask(conn, taskRef, 'task')) as T
+      return (await awaitTask(conn, taskRef, 'task', abortSignal)) as T
+    },
+    setAbortSignal(signal) {
+      abortSignal = signal
     },
     async close() {
       await client.disconnect()

@@ -45,11 +45,29 @@ function settle(ref: string, method: string, t: TaskSnapshot): string | undefine
  * token "" so the current state comes first and no change can slip between a read and
  * the wait. No background loop: once the task settles, nothing is left in flight.
  */
-export async function awaitTask(x: Caller, ref: string, method: string): Promise<string> {
+export async function awaitTask(x: Caller, ref: string, method: string, signal?: AbortSignal): Promise<string> {
   let token = ''
+  // An interrupt cancels the task and keeps waiting: XAPI decides when it has stopped.
+  let cancelled = false
+  const cancel = (): void => {
+    if (cancelled) return
+    cancelled = true
+    x.call('task.cancel', ref).catch(() => undefined)
+  }
+  if (signal?.aborted) cancel()
+  signal?.addEventListener('abort', cancel, { once: true })
+  try {
+    return await waitLoop(x, ref, method, () => token, (t) => (token = t))
+  } finally {
+    signal?.removeEventListener('abort', cancel)
+  }
+}
+
+async function waitLoop(x: Caller, ref: string, method: string, getToken: () => string, setToken: (t: string) => void): Promise<string> {
   for (;;) {
+    const token = getToken()
     const batch = await x.call<EventBatch>('event.from', [`task/${ref}`], token, POLL_SECONDS)
-    token = batch.token
+    setToken(batch.token)
     for (const ev of batch.events) {
       if (ev.ref !== ref) continue
       if (ev.operation === 'del') throw new XapiError('HANDLE_INVALID', ['task', ref], method)
