@@ -3,9 +3,10 @@ import { classDef, fromWire, messageDef, toWire, type MessageDef, type Value } f
 import type { Wire } from './codec/wire.js'
 import { encodeValue } from './codec/xmlrpc.js'
 import { asWireResult, type Ctx, type Handlers } from './context.js'
-import type { SimState } from './state.js'
+import type { SimState, Transport } from './state.js'
 import { allHandlers } from './classes/index.js'
-import { createTask, completeTask, failTask } from './classes/task.js'
+import { createTask, completeTask, failTask, isCancelling } from './classes/task.js'
+import { holdOperation } from './operations.js'
 
 /** Trailing parameters the datamodel gives defaults for: they may be omitted on the wire. */
 const OPTIONAL_TRAILING: Record<string, number> = {
@@ -21,7 +22,7 @@ function hasAsyncMode(cls: string, m: MessageDef): boolean {
 }
 
 export interface Dispatcher {
-  call(method: string, params: Wire[]): Promise<Wire>
+  call(method: string, params: Wire[], transport?: Transport): Promise<Wire>
   methods(): string[]
 }
 
@@ -45,11 +46,14 @@ export function createDispatcher(sim: SimState): Dispatcher {
   function checkSession(token: Wire | undefined): string {
     const ref = token && (token.t === 'str' || token.t === 'int') ? token.v : ''
     if (sim.store.classOf(ref) !== 'session') throw fault('SESSION_INVALID', ref)
+    // session_check.ml: a pool member serves no API calls, only the way to its coordinator.
+    const master = String(sim.store.get('pool', sim.pool).master)
+    if (master !== sim.host) throw fault('HOST_IS_SLAVE', String(sim.store.get('host', master).address))
     return ref
   }
 
-  async function call(method: string, params: Wire[]): Promise<Wire> {
-    sim.callLog.push({ method, at: Date.now() })
+  async function call(method: string, params: Wire[], transport: Transport = 'in-process'): Promise<Wire> {
+    sim.callLog.push({ method, at: Date.now(), transport })
     if (method === 'system.listMethods') return { t: 'arr', v: methods().map((v) => ({ t: 'str', v })) }
     const target = resolve(method)
     const m = target && datamodelMessage(target.cls, target.name)
@@ -72,9 +76,12 @@ export function createDispatcher(sim: SimState): Dispatcher {
     const ctx: Ctx = { store: sim.store, sim, session, method: key }
     const impl = handlers[key]!
     // Injected faults sit where the method's own checks would fail: after the session
-    // check, and inside the task for Async calls.
-    const handler: typeof impl = (c, a) => {
-      sim.faults.check(key)
+    // check, inside the task for Async calls, and while the operation is recorded in
+    // current_operations (so injected latency makes OTHER_OPERATION_IN_PROGRESS observable).
+    const handler: typeof impl = async (c, a) => {
+      await holdOperation(c, key, a, () => sim.faults.before(key))
+      // The first cancellation point: a task cancelled while pending never runs its body.
+      if (c.task && isCancelling(sim.store, c.task)) throw fault('TASK_CANCELLED', c.task)
       return impl(c, a)
     }
     if (target.async) {

@@ -1,35 +1,85 @@
 import { randomUUID } from 'node:crypto'
 import type { Store } from './store.js'
+import type { Value } from './datamodel/model.js'
+import type { PoolSpecT } from './inventory-file.js'
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2
 
-export interface InventoryOptions {
-  hostName?: string
-  address?: string
-  /** Size of the "Local storage" SR. */
-  localSrSize?: number
+export interface InventoryHost {
+  ref: string
+  name: string
+  address: string
+  /** This host's own "Local storage" SR. */
+  localSr: string
 }
 
 export interface Inventory {
   pool: string
+  /** The master. */
   host: string
+  /** The master's "Local storage". */
   localSr: string
+  /** The first network (xenbr0 by default). */
   network: string
   template: string
+  hosts: InventoryHost[]
+  /** Shared SRs by name. */
+  sharedSrs: Record<string, string>
 }
 
 /**
- * The default inventory: one pool with one host, its "Local storage" SR (ext, so VDI
- * sizes round to 2 MiB like a real VHD SR), the xenbr0 network, dom0 and the
- * built-in "Other install media" template as guest-templates-json v2.1.1 defines it.
+ * Builds a pool in an empty store, as a freshly installed XCP-ng pool looks: per host
+ * a host record, dom0 and an ext "Local storage" SR (VDI sizes round to 2 MiB like a
+ * real VHD SR) plugged through a PBD; then the shared SRs with a PBD on every host, the
+ * networks, the pool itself, and the built-in "Other install media" template.
  */
-export function createDefaultInventory(store: Store, opts: InventoryOptions = {}): Inventory {
-  const hostName = opts.hostName ?? 'xcp1'
-  const host = store.create('host', {
-    name_label: hostName,
-    hostname: hostName,
-    address: opts.address ?? '127.0.0.1',
+export function buildPool(store: Store, spec: PoolSpecT): Inventory {
+  const hosts = spec.hosts.map((h): InventoryHost => {
+    const ref = createHost(store, h.name, h.address)
+    const localSr = createSr(store, { name_label: 'Local storage', type: 'ext', shared: false, physical_size: h.localSrSize, other_config: { 'i18n-key': 'local-storage' }, sm_config: { devserial: `scsi-${h.name}` } })
+    store.create('PBD', { host: ref, SR: localSr, device_config: { device: '/dev/sda3' }, currently_attached: true, other_config: {} })
+    createDom0(store, ref, h.name)
+    return { ref, name: h.name, address: h.address, localSr }
+  })
+  const sharedSrs: Record<string, string> = {}
+  for (const sr of spec.srs) {
+    const ref = createSr(store, { name_label: sr.name, type: sr.type, shared: true, physical_size: sr.size, other_config: {}, sm_config: {} })
+    for (const h of hosts) store.create('PBD', { host: h.ref, SR: ref, device_config: { server: '192.0.2.10', serverpath: `/export/${sr.name}` }, currently_attached: true, other_config: {} })
+    sharedSrs[sr.name] = ref
+  }
+  const networks = spec.networks.map((n) =>
+    store.create('network', { name_label: n.name, bridge: n.bridge, MTU: n.mtu, managed: true, other_config: {}, default_locking_mode: 'unlocked' }),
+  )
+  store.create('network', {
+    name_label: 'Host internal management network',
+    bridge: 'xenapi',
+    MTU: 1500,
+    managed: true,
+    other_config: { is_guest_installer_network: 'true', is_host_internal_management_network: 'true' },
+    default_locking_mode: 'unlocked',
+  })
+  const master = hosts[Math.max(0, spec.hosts.findIndex((h) => h.master))]!
+  const defaultSr = Object.values(sharedSrs)[0] ?? master.localSr
+  const pool = store.create('pool', {
+    name_label: spec.name,
+    master: master.ref,
+    default_SR: defaultSr,
+    suspend_image_SR: defaultSr,
+    crash_dump_SR: defaultSr,
+    other_config: {},
+    restrictions: {},
+    cpu_info: {},
+  })
+  const template = store.create('VM', otherInstallMedia())
+  return { pool, host: master.ref, localSr: master.localSr, network: networks[0] ?? '', template, hosts, sharedSrs }
+}
+
+function createHost(store: Store, name: string, address: string): string {
+  return store.create('host', {
+    name_label: name,
+    hostname: name,
+    address,
     enabled: true,
     API_version_major: 2,
     API_version_minor: 21,
@@ -43,44 +93,18 @@ export function createDefaultInventory(store: Store, opts: InventoryOptions = {}
     cpu_info: { cpu_count: '8', vendor: 'GenuineIntel' },
     allowed_operations: ['provision', 'evacuate', 'shutdown', 'reboot', 'vm_start', 'vm_resume', 'vm_migrate'],
   })
-  const localSr = store.create('SR', {
-    name_label: 'Local storage',
+}
+
+function createSr(store: Store, fields: Record<string, Value>): string {
+  return store.create('SR', {
     name_description: '',
-    type: 'ext',
     content_type: 'user',
-    shared: false,
-    physical_size: opts.localSrSize ?? 500 * GiB,
-    other_config: { 'i18n-key': 'local-storage' },
-    sm_config: { devserial: 'scsi-sim' },
     allowed_operations: ['vdi_create', 'vdi_destroy', 'vdi_clone', 'vdi_snapshot', 'vdi_resize', 'scan', 'update'],
+    ...fields,
   })
-  store.create('PBD', { host, SR: localSr, device_config: { device: '/dev/sda3' }, currently_attached: true, other_config: {} })
-  const network = store.create('network', {
-    name_label: 'Pool-wide network associated with eth0',
-    bridge: 'xenbr0',
-    MTU: 1500,
-    managed: true,
-    other_config: {},
-    default_locking_mode: 'unlocked',
-  })
-  store.create('network', {
-    name_label: 'Host internal management network',
-    bridge: 'xenapi',
-    MTU: 1500,
-    managed: true,
-    other_config: { is_guest_installer_network: 'true', is_host_internal_management_network: 'true' },
-    default_locking_mode: 'unlocked',
-  })
-  const pool = store.create('pool', {
-    name_label: '',
-    master: host,
-    default_SR: localSr,
-    suspend_image_SR: localSr,
-    crash_dump_SR: localSr,
-    other_config: {},
-    restrictions: {},
-    cpu_info: {},
-  })
+}
+
+function createDom0(store: Store, host: string, hostName: string): void {
   store.create('VM', {
     name_label: `Control domain on host: ${hostName}`,
     is_control_domain: true,
@@ -101,12 +125,10 @@ export function createDefaultInventory(store: Store, opts: InventoryOptions = {}
     actions_after_crash: 'restart',
     user_version: 1,
   })
-  const template = store.create('VM', otherInstallMedia())
-  return { pool, host, localSr, network, template }
 }
 
 /** guest-templates-json v2.1.1 json/other-install-media.json, as imported by create-guest-templates. */
-export function otherInstallMedia(): Record<string, import('./datamodel/model.js').Value> {
+export function otherInstallMedia(): Record<string, Value> {
   return {
     uuid: '552bce37-51b2-445d-84f2-5f33fa112d7e',
     name_label: 'Other install media',

@@ -1,29 +1,46 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Store } from './store.js'
 import { createDispatcher, type Dispatcher } from './dispatch.js'
-import { createDefaultInventory, type Inventory } from './inventory.js'
-import type { Credentials, PygrubFlavour, SimState } from './state.js'
+import { buildPool, type Inventory } from './inventory.js'
+import { defaultPool, type PoolSpecT } from './inventory-file.js'
+import type { Credentials, PygrubFlavour, SimState, Transport } from './state.js'
 import type { XRecord } from './datamodel/model.js'
-import { handleXmlRpc } from './http/rpc.js'
-import { handleImportRawVdi } from './http/import-raw-vdi.js'
-import { handleExportRawVdi } from './http/export-raw-vdi.js'
+import { createRequestHandler } from './http/router.js'
 import { Faults } from './faults.js'
+import { applyAction } from './control.js'
+import { FaultActionSchema } from './fault-rules.js'
+import { restorePool, savePool, type SavedPool } from './state-file.js'
+import type { SparseDisk } from './sparse-disk.js'
 
 export interface SimulatorOptions {
-  /** 0 (default) picks a free port. */
+  /** The master's port; 0 (default) picks a free one. Pool members listen on the same port at their own address. */
   port?: number
-  /** Default 127.0.0.1. */
+  /** Default 127.0.0.1. Ignored with `pool`, whose hosts carry their addresses. */
   listen?: string
   credentials?: Credentials
   pygrub?: PygrubFlavour
   hostName?: string
   localSrSize?: number
+  /** A pool as an inventory file describes it (inventory-file.ts); default one host. */
+  pool?: PoolSpecT
+  /** A pool saved by save() (state-file.ts): its objects and disks replace `pool`. */
+  restore?: SavedPool
+}
+
+export interface SimulatorHost {
+  name: string
+  ref: string
+  /** http://ADDR:PORT/ of this host's own listener. */
+  url: string
 }
 
 export interface Simulator {
-  /** http://ADDR:PORT/ */
+  /** http://ADDR:PORT/ of the master. */
   url: string
+  /** Every host of the pool with its own listener, master first. */
+  hosts: SimulatorHost[]
   credentials: Credentials
   inventory: Inventory
   /** The database, for assertions: records keyed by class then ref. */
@@ -32,62 +49,69 @@ export interface Simulator {
   readVdi(ref: string, offset?: number, length?: number): Buffer
   /** Every RPC method received, in order. */
   calls(): string[]
+  /** The same, with the transport each call came over. */
+  callLog(): { method: string; transport: Transport }[]
+  /** The master's dispatcher: calls in-process, without HTTP. */
   dispatcher: Dispatcher
   state: SimState
   /** Inject failures: sim.faults.add({ method: 'VIF.create', error: ['INTERNAL_ERROR', 'boom'] }). */
   faults: Faults
+  /** The objects (sessions and tasks aside) and VDI contents, for --state-file. */
+  save(): SavedPool
   close(): Promise<void>
 }
 
 export const DEFAULT_CREDENTIALS: Credentials = { user: 'root', password: 'simulator' }
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const spec = opts.pool ?? defaultPool({ address: opts.listen ?? '127.0.0.1', ...pick(opts) })
   const store = new Store()
-  const listen = opts.listen ?? '127.0.0.1'
-  const inventory = createDefaultInventory(store, {
-    ...(opts.hostName ? { hostName: opts.hostName } : {}),
-    address: listen,
-    ...(opts.localSrSize ? { localSrSize: opts.localSrSize } : {}),
-  })
+  const disks = new Map<string, SparseDisk>()
+  const inventory = opts.restore ? restorePool(store, disks, opts.restore) : buildPool(store, spec)
   const state: SimState = {
     store,
     credentials: opts.credentials ?? DEFAULT_CREDENTIALS,
     pool: inventory.pool,
     host: inventory.host,
-    disks: new Map(),
+    disks,
     pygrub: opts.pygrub ?? 'upstream',
     callLog: [],
-    closing: false,
-    lastDomid: 0,
-    faults: new Faults(),
+    life: { closing: false, lastDomid: 0 },
+    faults: new Faults((a) => applyAction(state, a)),
   }
-  const dispatcher = createDispatcher(state)
-  const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://sim').pathname.replace(/\/+$/, '') || '/'
-    const route = `${req.method} ${path}`
-    const done = (p: Promise<void> | void): void => {
-      Promise.resolve(p).catch((err: unknown) => {
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/html' })
-        res.end(`<html><body><h1>HTTP 500</h1>${String((err as Error)?.message ?? err).replace(/[<>&]/g, '')}</body></html>`)
-      })
+  for (const f of opts.restore ? [] : spec.faults) {
+    const action = FaultActionSchema.safeParse(f)
+    if (action.success) state.faults.apply(action.data)
+    else if (!('action' in f)) state.faults.add(f)
+  }
+  // Master first, so a free port it picks is the one every member then shares.
+  const ordered = [...inventory.hosts].sort((a, b) => Number(b.ref === inventory.host) - Number(a.ref === inventory.host))
+  const listeners: { server: Server; inflight: () => number; host: SimulatorHost }[] = []
+  let port = opts.port ?? 0
+  let masterDispatcher: Dispatcher | undefined
+  try {
+    for (const h of ordered) {
+      // Each host is a view of the shared state that differs only in which host it is.
+      const view: SimState = { ...state, host: h.ref }
+      const dispatcher = createDispatcher(view)
+      masterDispatcher ??= dispatcher
+      const handler = createRequestHandler(view, dispatcher)
+      const server = createServer(handler)
+      // Long event.from polls must not be cut by Node's default request timeouts.
+      server.requestTimeout = 0
+      server.keepAliveTimeout = 5000
+      await listenOn(server, port, h.address)
+      port = (server.address() as AddressInfo).port
+      const addr = h.address.includes(':') ? `[${h.address}]` : h.address
+      listeners.push({ server, inflight: handler.inflight, host: { name: h.name, ref: h.ref, url: `http://${addr}:${port}/` } })
     }
-    if (route === 'POST /' || route === 'POST /RPC2' || route === 'POST /xmlrpc' || route === 'POST /json') {
-      return done(handleXmlRpc(req, res, dispatcher))
-    }
-    if (route === 'PUT /import_raw_vdi') return done(handleImportRawVdi(req, res, state))
-    if (route === 'GET /export_raw_vdi') return done(handleExportRawVdi(req, res, state))
-    res.writeHead(404, { 'content-type': 'text/html' })
-    res.end('<html><body><h1>HTTP 404</h1></body></html>')
-    req.resume()
-  })
-  // Long event.from polls must not be cut by Node's default request timeouts.
-  server.requestTimeout = 0
-  server.keepAliveTimeout = 5000
-  await listenOn(server, opts.port ?? 0, listen)
-  const { port } = server.address() as AddressInfo
-  const host = listen.includes(':') ? `[${listen}]` : listen
+  } catch (e) {
+    await Promise.all(listeners.map((l) => new Promise((r) => l.server.close(r))))
+    throw e
+  }
   return {
-    url: `http://${host}:${port}/`,
+    url: listeners[0]!.host.url,
+    hosts: listeners.map((l) => l.host),
     credentials: state.credentials,
     inventory,
     objects: () => store.snapshot(),
@@ -97,16 +121,30 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return disk.read(offset, length ?? disk.size - offset)
     },
     calls: () => state.callLog.map((c) => c.method),
-    dispatcher,
+    callLog: () => state.callLog.map(({ method, transport }) => ({ method, transport })),
+    dispatcher: masterDispatcher!,
     state,
     faults: state.faults,
+    save: () => savePool(store.snapshot(), disks),
     close: async () => {
-      state.closing = true
+      state.life.closing = true
       store.notify()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      // Let answers already being written (event.from long-polls woken above) go out, so
+      // clients see a clean end rather than ECONNRESET; uploads in flight are cut.
+      for (const l of listeners) l.server.closeIdleConnections()
+      for (let i = 0; i < 20 && listeners.some((l) => l.inflight() > 0); i++) await sleep(10)
+      await Promise.all(
+        listeners.map((l) => {
+          l.server.closeAllConnections()
+          return new Promise<void>((resolve) => l.server.close(() => resolve()))
+        }),
+      )
     },
   }
+}
+
+function pick(opts: SimulatorOptions): { hostName?: string; localSrSize?: number } {
+  return { ...(opts.hostName ? { hostName: opts.hostName } : {}), ...(opts.localSrSize ? { localSrSize: opts.localSrSize } : {}) }
 }
 
 function listenOn(server: Server, port: number, host: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { SparseDisk } from './sparse-disk.js'
 import type { Faults } from './faults.js'
 
 export type PygrubFlavour = 'upstream' | 'xcp-ng'
+export type Transport = 'xml-rpc' | 'json-rpc' | 'in-process'
 
 export interface Credentials {
   user: string
@@ -14,14 +15,18 @@ export interface SimState {
   store: Store
   credentials: Credentials
   pool: string
+  /** The host this listener is: a pool's members share everything else. */
   host: string
   /** VDI ref -> contents. */
   disks: Map<string, SparseDisk>
   pygrub: PygrubFlavour
   /** Every RPC received, in order: lets tests assert on the exact call sequence. */
-  callLog: { method: string; at: number }[]
-  /** Set by close(): long-polls return at once. */
-  closing: boolean
-  lastDomid: number
+  callLog: { method: string; at: number; transport: Transport }[]
+  /** Shared by every listener of the pool, hence an object rather than fields copied per host. */
+  life: {
+    /** Set by close(): long-polls return at once. */
+    closing: boolean
+    lastDomid: number
+  }
   faults: Faults
 }

@@ -158,6 +158,19 @@ export class Store {
     for (const w of [...this.waiters]) w()
   }
 
+  /**
+   * Puts back a record saved by snapshot(), ref, uuid and relations as they were; for
+   * --state-file. Fields the datamodel has gained since are filled with defaults.
+   */
+  restore(cls: string, ref: string, record: XRecord): void {
+    const known = Object.fromEntries(Object.entries(record).filter(([k]) => k in defaultRecord(cls)))
+    const gen = ++this.generation
+    this.rows.set(ref, { cls, record: { ...defaultRecord(cls), ...known }, created: gen, changed: gen })
+    let set = this.byClass.get(cls)
+    if (!set) this.byClass.set(cls, (set = new Set()))
+    set.add(ref)
+  }
+
   snapshot(): Record<string, Record<string, XRecord>> {
     const out: Record<string, Record<string, XRecord>> = {}
     for (const [ref, row] of this.rows) (out[row.cls] ??= {})[ref] = structuredClone(row.record)

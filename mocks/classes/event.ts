@@ -36,7 +36,7 @@ export const eventHandlers: Handlers = {
     const since = parseToken(String(token))
     const deadline = Date.now() + Math.min(Number(timeout) * 1000, MAX_WAIT_MS)
     let events = c.store.changesSince(since, wants)
-    while (events.length === 0 && Date.now() < deadline && !c.sim.closing) {
+    while (events.length === 0 && Date.now() < deadline && !c.sim.life.closing) {
       await c.store.waitForChange(deadline - Date.now())
       events = c.store.changesSince(since, wants)
     }

@@ -5,6 +5,9 @@ import { xapiNow } from '../time.js'
 export const sessionHandlers: Handlers = {
   'session.login_with_password': (c, [user, password, , originator]) => {
     const { credentials, store } = c.sim
+    // A pool member refuses logins and names its coordinator, before looking at the password.
+    const master = String(store.get('pool', c.sim.pool).master)
+    if (master !== c.sim.host) throw fault('HOST_IS_SLAVE', String(store.get('host', master).address))
     if (user !== credentials.user || password !== credentials.password) {
       throw fault('SESSION_AUTHENTICATION_FAILED', String(user), 'Authentication failure')
     }

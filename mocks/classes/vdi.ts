@@ -39,13 +39,21 @@ export function createVdi(c: Ctx, fields: XRecord): string {
   return ref
 }
 
-export function destroyVdi(c: Ctx, ref: string): void {
+/** Xapi_vdi.check_operation_error, the part the simulator models: attached, then busy. */
+export function assertVdiOperation(c: Ctx, ref: string, op: string): void {
   const rec = c.store.get('VDI', ref)
-  for (const vbd of rec.VBDs as string[]) {
-    if (c.store.get('VBD', vbd).currently_attached) throw fault('VDI_IN_USE', ref, 'destroy')
+  if (op === 'destroy') {
+    for (const vbd of rec.VBDs as string[]) {
+      if (c.store.get('VBD', vbd).currently_attached) throw fault('VDI_IN_USE', ref, op)
+    }
   }
-  const op = Object.entries(rec.current_operations as Record<string, string>)[0]
-  if (op) throw fault('OTHER_OPERATION_IN_PROGRESS', 'VDI', ref, op[1], op[0])
+  const busy = Object.entries(rec.current_operations as Record<string, string>)[0]
+  if (busy) throw fault('OTHER_OPERATION_IN_PROGRESS', 'VDI', ref, busy[1], busy[0])
+}
+
+export function destroyVdi(c: Ctx, ref: string): void {
+  assertVdiOperation(c, ref, 'destroy')
+  const rec = c.store.get('VDI', ref)
   // Detached VBDs that still point at the VDI go with it.
   for (const vbd of rec.VBDs as string[]) c.store.destroy('VBD', vbd)
   const sr = String(rec.SR)

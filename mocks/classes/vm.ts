@@ -7,6 +7,7 @@ import { provisionDisks } from './vm-provision.js'
 import { runBootloader } from './vm-boot.js'
 import { isCancelling } from './task.js'
 import { cloneVdi } from './vdi.js'
+import { constructorFields } from './generic.js'
 
 const VCPU_RULE = 'VCPU values must satisfy: 0 < VCPUs_at_startup \u2264 VCPUs_max'
 
@@ -128,7 +129,7 @@ async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
   } finally {
     c.store.update('VM', ref, { current_operations: {} })
   }
-  const domid = ++c.sim.lastDomid
+  const domid = ++c.sim.life.lastDomid
   for (const vbd of rec.VBDs as string[]) c.store.update('VBD', vbd, { currently_attached: true })
   for (const vif of rec.VIFs as string[]) c.store.update('VIF', vif, { currently_attached: true })
   c.store.update('VM', ref, {
@@ -157,6 +158,12 @@ function destroy(c: Ctx, [self]: Value[]): void {
 }
 
 export const vmHandlers: Handlers = {
+  'VM.create': (c, [rec]) => {
+    const f = constructorFields('VM', rec)
+    // Xapi_vm.create derives an unspecified domain_type from HVM_boot_policy.
+    if (f.domain_type === undefined || f.domain_type === 'unspecified') f.domain_type = f.HVM_boot_policy === '' ? 'pv' : 'hvm'
+    return c.store.create('VM', f)
+  },
   'VM.clone': (c, [src, name]) => cloneVm(c, src, name),
   'VM.provision': (c, [self]) => {
     const { ref, rec } = vm(c, self)
@@ -179,6 +186,12 @@ export const vmHandlers: Handlers = {
   'VM.set_VCPUs_at_startup': (c, args) => setVcpusAtStartup(c, args),
   'VM.start': (c, args) => start(c, args),
   'VM.hard_shutdown': (c, args) => hardShutdown(c, args),
+  // The simulated guest always honours the request: a clean shutdown ends like a hard one, from Running only.
+  'VM.clean_shutdown': (c, args) => {
+    const { ref, rec } = vm(c, args[0])
+    assertOperation(ref, rec, 'clean_shutdown')
+    hardShutdown(c, args)
+  },
   'VM.destroy': (c, args) => destroy(c, args),
   'VM.get_allowed_VIF_devices': (c, [self]) => {
     const used = new Set((vm(c, self).rec.VIFs as string[]).map((v) => String(c.store.get('VIF', v).device)))

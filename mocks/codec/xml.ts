@@ -90,7 +90,11 @@ function parseAttrs(s: string): Record<string, string> {
   return out
 }
 
+/** Anything escapeXml would change; most strings (refs, uuids, names) have none. */
+const NEEDS_ESCAPE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f&<>"]/
+
 export function escapeXml(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return s
   // XAPI drops control characters other than tab, LF and CR: they cannot appear in XML 1.0.
   return s
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs'
 import { XapiFault } from '../fault.js'
 import type { Wire } from '../codec/wire.js'
+import { DATAMODEL_JSON } from './datamodel.js'
 
 /** The subset of XAPI's datamodel (xenapi.json) the simulator serves; see scripts/extract-datamodel.py. */
 export interface FieldDef {
@@ -25,11 +25,9 @@ interface Datamodel {
   enums: Record<string, string[]>
 }
 
-// Beside this file when run from source; dist/ holds only compiled code, so look in the source tree too.
-const candidates = ['./datamodel.json', '../../../mocks/datamodel/datamodel.json'].map((p) => new URL(p, import.meta.url))
-const datamodelFile = candidates.find((u) => existsSync(u))
-if (!datamodelFile) throw new Error('mocks/datamodel/datamodel.json is missing: run scripts/extract-datamodel.py')
-export const datamodel: Datamodel = JSON.parse(readFileSync(datamodelFile, 'utf8')) as Datamodel
+// Generated into a .ts module rather than read from a .json file: tsc carries it into
+// dist/, so the published package's simulator finds its datamodel.
+export const datamodel: Datamodel = JSON.parse(DATAMODEL_JSON) as Datamodel
 
 export type Value = string | number | boolean | Value[] | { [k: string]: Value }
 export type XRecord = Record<string, Value>

@@ -5,6 +5,12 @@ import { createTask, completeTask, failTask, setProgress } from '../classes/task
 import { ChunkDecoder } from '../../src/image/chunk-framing.js'
 import { authorised, httpParams } from './auth.js'
 
+/** Where the upload's bytes come from: the request, or a fault layer's view of it. */
+export interface BodySource {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown
+  on(event: 'end', listener: () => void): unknown
+}
+
 const IO_ERROR = new XapiFault('VDI_IO_ERROR', ['Device I/O errors'])
 
 function httpError(res: ServerResponse, status: number, extra: Record<string, string> = {}): void {
@@ -20,9 +26,10 @@ function lookupVdi(sim: SimState, id: string): string | undefined {
 /**
  * PUT /import_raw_vdi as xapi's import_raw_vdi.ml does it: the 200 and task-id header go
  * out before the body is read, success or failure is reported only through the task,
- * and the connection closes afterwards.
+ * and the connection closes afterwards. The bytes come from `body`, which is the request
+ * itself unless the fault layer stands in between (upload-faults.ts).
  */
-export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, sim: SimState): void {
+export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, sim: SimState, body: BodySource = req): void {
   const params = httpParams(req)
   const suppliedTask = params.get('task_id')
   const task = suppliedTask && sim.store.classOf(suppliedTask) === 'task' ? suppliedTask : undefined
@@ -86,7 +93,7 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
     disk.write(offset, data)
     return true
   }
-  req.on('data', (chunk: Buffer) => {
+  body.on('data', (chunk: Buffer) => {
     if (failed) return
     received += chunk.length
     try {
@@ -105,7 +112,7 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
       setProgress(sim.store, taskRef, Math.min(progress, 0.99))
     }
   })
-  req.on('end', () => {
+  body.on('end', () => {
     if (failed) return
     if (decoder?.truncated && received > 0) return abort(IO_ERROR)
     sim.store.update('VDI', vdi, { physical_utilisation: disk.allocated })

@@ -3,6 +3,13 @@ export const HELP = `provision: provision PV VMs on XCP-ng / XenServer over XAPI
 Usage:
   provision <recipe> --host <host> [options]   create and start a VM from a recipe
   provision sim [--port N] [--listen ADDR]      run the XAPI simulator until SIGINT/SIGTERM
+  provision sim --inventory FILE [--port N]     the same with the pools an inventory file describes
+                [--state-file FILE]            reload objects from FILE if present; save them on exit
+  provision check-image <file> [--recipe <recipe>] [--flavour upstream|xcp-ng|both] [--json]
+                                               predict whether pygrub boots the image, and why
+  provision rollout <fleet.yaml> [--dry-run] [--json] [--concurrency N] [--fail-fast] [--reconcile]
+                                               roll out a fleet: many VMs over pools, one upload per SR,
+                                               converge on re-run (docs/fleet.md)
   provision --help | --version
 
 <recipe> is a name from recipes/ (freebsd-9) or a path to a .yaml/.json file.
@@ -15,8 +22,14 @@ Options:
   --json                print one JSON object on stdout at the end (errors too)
   --dry-run             look things up, then print every XAPI call it would make; change nothing
   --keep-on-failure     leave what this run created in place when a step fails
+  --fingerprint <fp>    pin the host's self-signed certificate: sha256:<hex> (or XAPI_FINGERPRINT)
   --insecure            accept the host's TLS certificate without verifying it
   --password-file <f>   read the password from the first line of a file
+  --verify              after the upload, read the VDI back (GET /export_raw_vdi) and
+                        compare it with the image segment by segment
+  --skip-preflight      upload without checking that pygrub can boot the image
+  --fix-offset          when partition a is not where pygrub looks, add the proposed
+                        --offset=<bytes> to PV-bootloader-args
   --help, --version
 
 Credentials: XAPI_USER, and the password from --password-file, XAPI_PASSWORD (environment
@@ -28,6 +41,9 @@ Examples:
   provision freebsd-9 --host xcp1:443 --dry-run
   provision ./my-recipe.yaml --host https://10.0.0.5/ --json
   provision sim --port 8080 --listen 127.0.0.1
+  provision rollout recipes/fleet-web.yaml --dry-run
+  provision check-image ./FreeBSD-PV.img --recipe freebsd-9
 
 Exit codes: 0 success, 1 a step failed, 2 bad arguments, 3 bad recipe, 130 interrupted.
+check-image: 0 bootable under every checked flavour (default both), 1 not bootable.
 `

@@ -8,6 +8,9 @@ import { loadDotEnv } from './env.js'
 import { printError, printResult, type Output } from './output.js'
 import { runSimulator } from './sim-command.js'
 import { runProvision } from './provision-command.js'
+import { runCheckImage } from './check-image-command.js'
+import { printCheckImage } from './check-image-output.js'
+import { runRollout } from '../fleet/cli/command.js'
 
 export async function main(argv: string[]): Promise<number> {
   const out: Output = { json: argv.includes('--json'), stdout: process.stdout, stderr: process.stderr }
@@ -25,8 +28,19 @@ export async function main(argv: string[]): Promise<number> {
         'keep-on-failure': { type: 'boolean', default: false },
         insecure: { type: 'boolean', default: false },
         'password-file': { type: 'string' },
+        recipe: { type: 'string' },
+        flavour: { type: 'string' },
+        'skip-preflight': { type: 'boolean', default: false },
+        'fix-offset': { type: 'boolean', default: false },
+        verify: { type: 'boolean', default: false },
+        fingerprint: { type: 'string' },
+        concurrency: { type: 'string' },
+        'fail-fast': { type: 'boolean', default: false },
+        reconcile: { type: 'boolean', default: false },
         port: { type: 'string' },
         listen: { type: 'string' },
+        inventory: { type: 'string' },
+        'state-file': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'V', default: false },
       },
@@ -42,9 +56,22 @@ export async function main(argv: string[]): Promise<number> {
     }
     loadDotEnv()
     const [command, ...rest] = positionals
+    if (command === 'check-image') {
+      return printCheckImage(out, await runCheckImage({ files: rest, recipe: values.recipe as string | undefined, flavour: values.flavour as string | undefined }))
+    }
+    if (command === 'rollout') {
+      return await runRollout({
+        files: rest,
+        json: Boolean(values.json),
+        dryRun: Boolean(values['dry-run']),
+        reconcile: Boolean(values.reconcile),
+        failFast: Boolean(values['fail-fast']),
+        concurrency: values.concurrency as string | undefined,
+      })
+    }
     if (!command) throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (see --help)', exitCode: EXIT.usage })
     if (rest.length) throw new UserError({ what: `Unexpected argument "${rest[0]}"`, why: 'provision takes one recipe', fix: 'see provision --help', exitCode: EXIT.usage })
-    if (command === 'sim') return await runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined })
+    if (command === 'sim') return await runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined, inventory: values.inventory as string | undefined, stateFile: values['state-file'] as string | undefined })
     const result = await runProvision({
       recipe: command,
       host: values.host as string | undefined,
@@ -55,6 +82,10 @@ export async function main(argv: string[]): Promise<number> {
       keepOnFailure: Boolean(values['keep-on-failure']),
       insecure: Boolean(values.insecure),
       passwordFile: values['password-file'] as string | undefined,
+      skipPreflight: Boolean(values['skip-preflight']),
+      fixOffset: Boolean(values['fix-offset']),
+      verify: Boolean(values.verify),
+      fingerprint: values.fingerprint as string | undefined,
     })
     printResult(out, result)
     return 0

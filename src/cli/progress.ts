@@ -62,6 +62,22 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
         for (const r of e.removed) stream.write(`  removed ${r}\n`)
         for (const k of e.kept) stream.write(`  left in place: ${k}\n`)
         break
+      case 'warning':
+        if (tty) stream.write('\x1b[2K\r')
+        stream.write(`warning: ${e.message}\n`)
+        break
+      case 'upload-retry':
+      case 'upload-resume':
+      case 'upload-restart':
+        if (tty) stream.write('\x1b[2K\r')
+        stream.write(`  ${uploadNotice(e)}\n`)
+        break
     }
   }
+}
+
+function uploadNotice(e: Extract<ProvisionEvent, { type: 'upload-retry' | 'upload-resume' | 'upload-restart' }>): string {
+  if (e.type === 'upload-retry') return `segment ${e.segment}/${e.segments}: attempt ${e.attempt} failed (${e.error}); retrying, ${e.retries_left} retries left`
+  if (e.type === 'upload-resume') return `resuming: the VDI already holds ${e.segments_done} of ${e.segments} segments (the image's first ${fmtBytes(e.offset)})`
+  return `starting the upload over: ${e.reason}`
 }

@@ -21,7 +21,11 @@ export interface ProvisionArgs {
   dryRun: boolean
   keepOnFailure: boolean
   insecure: boolean
+  skipPreflight?: boolean
+  fixOffset?: boolean
+  verify?: boolean
   passwordFile?: string | undefined
+  fingerprint?: string | undefined
 }
 
 /** Runs one provision; the embedded simulator and the sample image live only for this call. */
@@ -65,6 +69,10 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     if (!image) {
       throw new UserError({ what: 'No image to upload', why: 'the recipe has no image and --image was not given', fix: 'pass --image <raw disk image>', exitCode: EXIT.usage })
     }
+    const fingerprint = args.fingerprint ?? process.env.XAPI_FINGERPRINT
+    if (fingerprint && args.insecure) {
+      throw new UserError({ what: '--insecure and a fingerprint were both given', why: 'a pinned certificate is verified; --insecure verifies nothing', fix: 'keep one of them (the fingerprint is the safe one)', exitCode: EXIT.usage })
+    }
     const interrupt = new AbortController()
     const onSignal = (sig: NodeJS.Signals): void => {
       if (interrupt.signal.aborted) process.exit(EXIT.interrupted)
@@ -85,8 +93,12 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       user: creds.user,
       password: creds.password,
       allowUnauthorized: args.insecure,
+      ...(fingerprint ? { fingerprint } : {}),
       dryRun: args.dryRun,
       keepOnFailure: args.keepOnFailure,
+      skipPreflight: args.skipPreflight ?? false,
+      fixOffset: args.fixOffset ?? false,
+      verify: args.verify ?? false,
       ...(args.name ? { name: args.name } : {}),
       onEvent,
       signal: interrupt.signal,

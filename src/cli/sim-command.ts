@@ -1,27 +1,76 @@
-import { startSimulator } from '../../mocks/simulator.js'
+import { startSimulator, type Simulator } from '../../mocks/simulator.js'
+import { startInventory } from '../../mocks/pools.js'
+import { loadInventoryFile, InventoryError } from '../../mocks/inventory-file.js'
+import { readStateFile, writeStateFile, StateFileError, type SavedPool } from '../../mocks/state-file.js'
 import { UserError, EXIT } from '../errors.js'
 import { credentialsFromEnv } from './env.js'
 
+export interface SimArgs {
+  port?: string | undefined
+  listen?: string | undefined
+  inventory?: string | undefined
+  stateFile?: string | undefined
+}
+
 /**
  * `provision sim`: the standalone simulator. Its first stdout line is the contract
- * scripts wait for: "XAPI simulator listening on http://ADDR:PORT".
+ * scripts wait for: "XAPI simulator listening on http://ADDR:PORT" (the first pool's
+ * master); with --inventory one more line per host follows. With --state-file the
+ * objects are read at start when the file exists, and written back on SIGINT/SIGTERM.
  */
-export async function runSimulator(args: { port?: string | undefined; listen?: string | undefined }): Promise<number> {
+export async function runSimulator(args: SimArgs): Promise<number> {
   const port = args.port === undefined ? 0 : Number(args.port)
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UserError({ what: `--port ${args.port} is not a port`, why: 'a port is a whole number from 0 to 65535', fix: 'pass e.g. --port 8080 (0 picks a free one)', exitCode: EXIT.usage })
   }
-  const env = credentialsFromEnv()
-  const sim = await startSimulator({
-    port,
-    listen: args.listen ?? '127.0.0.1',
-    ...(env.user && env.password ? { credentials: { user: env.user, password: env.password } } : {}),
-  })
-  process.stdout.write(`XAPI simulator listening on ${sim.url.replace(/\/$/, '')}\n`)
-  await new Promise<void>((resolve) => {
+  if (args.inventory && args.listen) {
+    throw new UserError({ what: '--listen and --inventory together', why: 'an inventory gives each host its own address', fix: 'set the addresses in the inventory file', exitCode: EXIT.usage })
+  }
+  const saved = args.stateFile ? guard(() => readStateFile(args.stateFile!)) : undefined
+  const sims = args.inventory ? await fromInventory(args.inventory, port, saved?.pools) : [await single(port, args.listen, saved?.pools[0])]
+  // Listen for the signals before announcing the URL: a script may send SIGINT as soon as
+  // it reads the line, and a signal with no listener yet kills the process outright.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve)
     process.once('SIGTERM', resolve)
   })
-  await sim.close()
+  process.stdout.write(`XAPI simulator listening on ${sims[0]!.url.replace(/\/$/, '')}\n`)
+  if (args.inventory) {
+    for (const sim of sims) {
+      for (const h of sim.hosts) {
+        const role = h.ref === sim.inventory.host ? 'master' : 'member'
+        process.stdout.write(`  ${h.name} ${h.url.replace(/\/$/, '')} (${role})\n`)
+      }
+    }
+  }
+  await stopped
+  if (args.stateFile) writeStateFile(args.stateFile, sims.map((s) => s.save()))
+  await Promise.all(sims.map((s) => s.close()))
   return 0
+}
+
+function single(port: number, listen: string | undefined, restore: SavedPool | undefined): Promise<Simulator> {
+  const env = credentialsFromEnv()
+  return startSimulator({
+    port,
+    listen: listen ?? '127.0.0.1',
+    ...(env.user && env.password ? { credentials: { user: env.user, password: env.password } } : {}),
+    ...(restore ? { restore } : {}),
+  })
+}
+
+function fromInventory(path: string, port: number, restore: SavedPool[] | undefined): Promise<Simulator[]> {
+  const inv = guard(() => loadInventoryFile(path))
+  return startInventory(inv, { port, ...(restore ? { restore } : {}) })
+}
+
+/** Inventory and state-file problems are the user's to fix: usage errors, not crashes. */
+function guard<T>(read: () => T): T {
+  try {
+    return read()
+  } catch (e) {
+    if (!(e instanceof InventoryError || e instanceof StateFileError)) throw e
+    const what = e instanceof InventoryError ? 'Bad inventory file' : 'Bad state file'
+    throw new UserError({ what, why: e.message, fix: 'see docs/simulator.md (example: docs/examples/pool.yaml); delete a stale state file to start afresh', exitCode: EXIT.usage })
+  }
 }

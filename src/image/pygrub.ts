@@ -12,7 +12,11 @@ export interface PygrubBootOptions {
   flavour: PygrubFlavour
 }
 
-export type PygrubBootResult = { ok: true; offset: number; kernel: Buffer } | { ok: false; message: string }
+/** On success, `path` is the kernel pygrub chose and `sizeLo` the size its inode claims (`kernel` is shorter when the image ends inside it). */
+export type PygrubBootResult =
+  | { ok: true; offset: number; path: string; sizeLo: number; kernel: Buffer }
+  /** `aborted`: real pygrub would crash or hang here (or the emulation stops at one of its limits). */
+  | { ok: false; message: string; aborted?: true }
 
 /** Config files pygrub's Grub class looks for; their parsing is not emulated. */
 const GRUB_CONFIGS = [
@@ -32,7 +36,7 @@ export function pygrubBoot(read: ReadAt, size: number, opts: PygrubBootOptions):
   try {
     return boot(read, size, opts)
   } catch (e) {
-    if (e instanceof PygrubAbort) return { ok: false, message: e.message }
+    if (e instanceof PygrubAbort) return { ok: false, message: e.message, aborted: true }
     throw e
   }
 }
@@ -77,7 +81,7 @@ function boot(read: ReadAt, size: number, opts: PygrubBootOptions): PygrubBootRe
     // With a kernel chosen, this offset is used even if the file is not there.
     const file = fs.open(chosen)
     if (file === null) return { ok: false, message: `Error opening ${chosen} in guest` }
-    return { ok: true, offset, kernel: file.read() }
+    return { ok: true, offset, path: chosen, sizeLo: file.sizeLo, kernel: file.read() }
   }
   return { ok: false, message: 'Unable to find partition containing kernel' }
 }

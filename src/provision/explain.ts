@@ -37,7 +37,7 @@ export function explainFailure(stepTitle: string, e: unknown): Omit<ConstructorP
 function networkFix(msg: string): string {
   if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(msg)) return 'check that the host name and port are right and the host is reachable'
   if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(msg)) {
-    return "the host's TLS certificate is not trusted; install its CA, or pass --insecure if you accept the risk"
+    return "the host's TLS certificate is not trusted: pin it with --fingerprint sha256:<hex> (openssl x509 -in /etc/xensource/xapi-ssl.pem -noout -fingerprint -sha256 on the host), trust its CA, or pass --insecure if you accept the risk"
   }
   if (/ECONNRESET|EPIPE|socket hang up/.test(msg)) return 'the connection broke; run the command again'
   return 'run again with the same arguments; if it fails the same way, report it with this message'

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { connect, type XapiConnection } from '../xapi/connection.js'
+import { resolveTls, type TlsPolicy } from '../xapi/tls.js'
 import * as VM from '../xapi/vm.js'
 import * as VDI from '../xapi/vdi.js'
 import { UserError, EXIT } from '../errors.js'
@@ -8,11 +9,13 @@ import { bodyLength } from '../upload/chunked-body.js'
 import { lookupTargets } from './lookup.js'
 import { STEPS, type RunState, type StepContext } from './steps.js'
 import { rollback } from './rollback.js'
+import { keepPartialUpload } from './partial-vdi.js'
 import { explainFailure } from './explain.js'
+import { preflightGate } from './preflight-gate.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
 
 /** Checks the image before anything touches XAPI: missing, unreadable or too big fails here. */
-async function mapImage(image: string, vdiSize: number): Promise<DataMap> {
+export async function mapImage(image: string, vdiSize: number): Promise<DataMap> {
   try {
     const s = await stat(image)
     if (!s.isFile()) throw new Error('not a regular file')
@@ -36,13 +39,15 @@ async function mapImage(image: string, vdiSize: number): Promise<DataMap> {
 
 async function login(opts: ProvisionOptions): Promise<XapiConnection> {
   try {
+    const policy: TlsPolicy = opts.allowUnauthorized ? { kind: 'insecure' } : opts.fingerprint ? { kind: 'pinned', fingerprint: opts.fingerprint } : { kind: 'verify' }
     return await connect({
       url: opts.url,
       user: opts.user,
       password: opts.password,
-      allowUnauthorized: opts.allowUnauthorized ?? false,
+      tls: await resolveTls(opts.url, policy),
     })
   } catch (e) {
+    if (e instanceof UserError) throw e
     const info = explainFailure(`Login to ${new URL(opts.url).host}`, e)
     throw new UserError({ ...info, what: `Login to ${new URL(opts.url).host} failed` }, { cause: e })
   }
@@ -52,10 +57,11 @@ export async function provision(opts: ProvisionOptions & { dryRun: true }): Prom
 export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult>
 export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult> {
   const started = Date.now()
-  const { recipe } = opts
-  const vmName = opts.name ?? recipe.name
   const emit = opts.onEvent ?? (() => undefined)
-  const map = await mapImage(opts.image, recipe.vdi.virtual_size)
+  const map = await mapImage(opts.image, opts.recipe.vdi.virtual_size)
+  // Before login: an image pygrub cannot boot stops here, with nothing to roll back.
+  const { recipe, preflight } = preflightGate({ ...opts, emit })
+  const vmName = opts.name ?? recipe.name
   const x = await login(opts)
   try {
     const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size)
@@ -70,6 +76,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
         mac: targets.mac,
         upload: { image_size: map.size, data_bytes: map.dataBytes, bytes_to_send: bodyLength(map), regions: map.regions.length },
         calls: STEPS.flatMap((s) => s.calls(base).map((call) => ({ step: s.id, call }))),
+        preflight,
       }
     }
     const state: RunState = { created: [] }
@@ -79,10 +86,15 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       state,
       allowUnauthorized: opts.allowUnauthorized ?? false,
       onUpload: (p) => emit({ type: 'upload', ...p }),
+      onEvent: emit,
+      verify: opts.verify ?? false,
+      ...(opts.upload ? { upload: opts.upload } : {}),
+      signal: opts.signal,
     }
     const timings: { step: string; ms: number }[] = []
     x.setAbortSignal(opts.signal)
     for (const step of STEPS) {
+      if (step.skip?.(ctx)) continue
       emit({ type: 'step', step: step.id, title: step.title })
       const t0 = Date.now()
       try {
@@ -110,9 +122,16 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
         data_bytes: state.upload!.dataBytes,
         bytes_sent: state.upload!.bytesSent,
         regions: state.upload!.regions,
+        bytes_read: state.upload!.bytesRead,
+        method: state.upload!.method,
+        segments: state.upload!.segments.length,
+        resumed_from: state.upload!.resumedFrom,
+        retries: state.upload!.retries,
+        ...(state.verified ? { verified: true } : {}),
       },
       steps: timings,
       duration_ms: Date.now() - started,
+      preflight,
     }
   } finally {
     await x.close().catch(() => undefined)
@@ -141,7 +160,10 @@ async function failRun(
     emit({ type: 'rollback', removed: [], kept })
     return new UserError({ ...info, kept }, { cause: e })
   }
+  const partial = keepPartialUpload(state)
   const report = await rollback(x, state)
-  emit({ type: 'rollback', removed: report.removed, kept: report.failed })
-  return new UserError({ ...info, removed: report.removed, kept: report.failed }, { cause: e })
+  const kept = partial ? [partial, ...report.failed] : report.failed
+  emit({ type: 'rollback', removed: report.removed, kept })
+  const fix = partial ? `${info.fix}; the upload resumes where it stopped` : info.fix
+  return new UserError({ ...info, fix, removed: report.removed, kept }, { cause: e })
 }

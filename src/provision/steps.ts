@@ -1,89 +1,14 @@
-import type { XapiConnection } from '../xapi/connection.js'
-import * as VDI from '../xapi/vdi.js'
 import * as VM from '../xapi/vm.js'
 import * as VIF from '../xapi/vif.js'
 import * as VBD from '../xapi/vbd.js'
-import type { Recipe } from '../recipe/schema.js'
-import { importRawVdi, type UploadProgress, type UploadResult } from '../upload/import-raw-vdi.js'
-import type { DataMap } from '../upload/data-map.js'
-import type { Targets } from './lookup.js'
+import { DISK_STEPS } from './disk-steps.js'
+import { need, type Step } from './step-types.js'
 
-/** What the run has created or learnt so far; rollback reads `created`. */
-export interface RunState {
-  created: { cls: 'VDI' | 'VM' | 'VIF' | 'VBD'; ref: string; label: string }[]
-  vdi?: string
-  vm?: string
-  upload?: UploadResult
-}
-
-export interface StepContext {
-  x: XapiConnection
-  recipe: Recipe
-  vmName: string
-  image: string
-  map: DataMap
-  targets: Targets
-  state: RunState
-  allowUnauthorized: boolean
-  onUpload: (p: UploadProgress) => void
-}
-
-export type PlanInput = Pick<StepContext, 'recipe' | 'vmName' | 'image' | 'map' | 'targets'>
-
-export interface Step {
-  id: string
-  title: string
-  /** The XAPI calls this step makes, for --dry-run; never contains secrets. */
-  calls(c: PlanInput): string[]
-  run(c: StepContext): Promise<void>
-}
-
-const need = (v: string | undefined, what: string): string => {
-  if (!v) throw new Error(`internal: ${what} is not known yet`)
-  return v
-}
-
-export const vdiName = (recipe: Recipe, vmName: string): string => recipe.vdi.name_label.replaceAll('{name}', vmName)
+export { need, vdiName, type RunState, type StepContext, type PlanInput, type Step } from './step-types.js'
 
 /** The HOWTO's sequence, one step per thing a person would check. */
 export const STEPS: Step[] = [
-  {
-    id: 'vdi.create',
-    title: 'Create the VDI',
-    calls: (c) => [`VDI.create {name_label: "${vdiName(c.recipe, c.vmName)}", SR: ${c.targets.sr.record.uuid}, virtual_size: ${c.recipe.vdi.virtual_size}, type: ${c.recipe.vdi.type}}`],
-    async run(c) {
-      const ref = await VDI.create(c.x, {
-        name_label: vdiName(c.recipe, c.vmName),
-        name_description: `Boot disk of ${c.vmName}, created by xcp-provision`,
-        SR: c.targets.sr.ref,
-        virtual_size: c.recipe.vdi.virtual_size,
-        type: c.recipe.vdi.type,
-        sharable: false,
-        read_only: false,
-        other_config: { 'xcp-provision:vm': c.vmName },
-      })
-      c.state.vdi = ref
-      c.state.created.push({ cls: 'VDI', ref, label: vdiName(c.recipe, c.vmName) })
-    },
-  },
-  {
-    id: 'upload',
-    title: 'Upload the image',
-    calls: (c) => [
-      'task.create',
-      `PUT /import_raw_vdi?format=raw&chunked (${c.map.regions.length} data regions, ${c.map.dataBytes} of ${c.map.size} bytes)`,
-      'task.destroy',
-    ],
-    async run(c) {
-      c.state.upload = await importRawVdi(c.x, {
-        vdi: need(c.state.vdi, 'the VDI'),
-        image: c.image,
-        map: c.map,
-        allowUnauthorized: c.allowUnauthorized,
-        onProgress: c.onUpload,
-      })
-    },
-  },
+  ...DISK_STEPS,
   {
     id: 'vm.install',
     title: `Install the VM from its template`,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { Recipe } from '../recipe/schema.js'
+import type { UploadEvent, UploadTuning } from '../upload/upload.js'
 
 export interface ProvisionOptions {
   recipe: Recipe
@@ -11,11 +12,21 @@ export interface ProvisionOptions {
   user: string
   password: string
   allowUnauthorized?: boolean
+  /** Pin the host's self-signed certificate by its sha256 fingerprint. */
+  fingerprint?: string
   dryRun?: boolean
   keepOnFailure?: boolean
+  /** Upload without checking that pygrub can boot the image (src/preflight). */
+  skipPreflight?: boolean
+  /** When the preflight proposes --offset=<partition a>, put it in PV-bootloader-args. */
+  fixOffset?: boolean
   onEvent?: (e: ProvisionEvent) => void
   /** Abort (SIGINT, SIGTERM): cancel the running task, roll back, fail with exit code 130. */
   signal?: AbortSignal
+  /** Read the VDI back after the upload and compare it with the image, per segment. */
+  verify?: boolean
+  /** Segment size and retry policy; for tests and benchmarks, the CLI keeps the defaults. */
+  upload?: UploadTuning
 }
 
 export type ProvisionEvent =
@@ -23,15 +34,40 @@ export type ProvisionEvent =
   | { type: 'step-done'; step: string; ms: number }
   | { type: 'upload'; sent: number; total: number }
   | { type: 'rollback'; removed: string[]; kept: string[] }
+  | { type: 'warning'; message: string }
+  | UploadEvent
+
+/** What the preflight did before the upload (docs/preflight.md). */
+export const PreflightSummary = z.object({
+  skipped: z.boolean(),
+  /** PV-bootloader-args as set on the VM, after --fix-offset. */
+  bootloader_args: z.string(),
+  offset_fixed: z.number().nullable(),
+  warnings: z.array(z.string()),
+})
+export type PreflightSummary = z.infer<typeof PreflightSummary>
 
 export const ProvisionResult = z.object({
   vm: z.object({ uuid: z.string(), ref: z.string(), name: z.string(), power_state: z.string() }),
   vdi: z.object({ uuid: z.string(), ref: z.string(), virtual_size: z.number() }),
   mac: z.string(),
   sr: z.object({ uuid: z.string(), name_label: z.string() }),
-  upload: z.object({ image_size: z.number(), data_bytes: z.number(), bytes_sent: z.number(), regions: z.number() }),
+  upload: z.object({
+    image_size: z.number(),
+    data_bytes: z.number(),
+    bytes_sent: z.number(),
+    regions: z.number(),
+    // docs/upload.md: what was read, how holes were found, segments, resume, retries, --verify.
+    bytes_read: z.number().optional(),
+    method: z.enum(['seek-data', 'scan']).optional(),
+    segments: z.number().optional(),
+    resumed_from: z.number().optional(),
+    retries: z.number().optional(),
+    verified: z.boolean().optional(),
+  }),
   steps: z.array(z.object({ step: z.string(), ms: z.number() })),
   duration_ms: z.number(),
+  preflight: PreflightSummary.optional(),
 })
 export type ProvisionResult = z.infer<typeof ProvisionResult>
 
@@ -45,5 +81,6 @@ export const DryRunResult = z.object({
   mac: z.string(),
   upload: z.object({ image_size: z.number(), data_bytes: z.number(), bytes_to_send: z.number(), regions: z.number() }),
   calls: z.array(PlannedCall),
+  preflight: PreflightSummary.optional(),
 })
 export type DryRunResult = z.infer<typeof DryRunResult>

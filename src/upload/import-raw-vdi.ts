@@ -1,88 +1,110 @@
+import type { FileHandle } from 'node:fs/promises'
 import got, { RequestError } from 'got'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { XapiError } from '../xapi/errors.js'
-import { scanDataRegions, type DataMap } from './data-map.js'
-import { bodyLength, chunkedBody } from './chunked-body.js'
+import { gotHttpsOptions } from '../xapi/tls.js'
+import { chunkedBody } from './chunked-body.js'
+import type { Region } from './data-map.js'
 
 export interface UploadProgress {
   sent: number
   total: number
 }
 
-export interface UploadOptions {
-  vdi: string
-  image: string
-  allowUnauthorized?: boolean
-  onProgress?: (p: UploadProgress) => void
-  /** Precomputed data map (dry-run and preflight already scanned the file). */
-  map?: DataMap
+/**
+ * One failed PUT, with what each side said: got's error code or the HTTP status, and
+ * the task's XAPI error. retry.ts decides from these whether another attempt can help.
+ */
+export class ImportFailure extends Error {
+  override name = 'ImportFailure'
+  constructor(
+    message: string,
+    readonly http: { status?: number; code?: string; message?: string },
+    readonly task?: XapiError,
+    readonly timedOut = false,
+  ) {
+    super(message)
+  }
 }
 
-export interface UploadResult {
-  imageSize: number
-  dataBytes: number
-  /** Bytes of the HTTP body: data plus 12-byte headers and the terminator. */
-  bytesSent: number
-  regions: number
+export interface PutOptions {
+  vdi: string
+  fh: FileHandle
+  regions: readonly Region[]
+  /** Content-Length: framedLength(regions). */
+  bodyBytes: number
+  /** Every data piece as it is read for the wire (hashing); also called for attempts that fail. */
+  onData: (data: Buffer) => void
+  /** Bytes handed to the socket so far in this attempt. */
+  onSent?: (bytes: number) => void
+  signal?: AbortSignal | undefined
+  label: string
 }
 
 /** Fails when the task still says nothing this long after the body went out. */
 const TASK_SETTLE_MS = 60_000
+/** After a broken transfer the task fails within moments; do not wait a minute for it. */
+const TASK_SETTLE_AFTER_ERROR_MS = 5_000
 
 /**
- * PUT /import_raw_vdi with XAPI's chunked framing: task.create first, Content-Length
- * always set, only non-zero regions on the wire, and the task's result checked: XAPI
- * reports success or failure of the transfer only through the task.
+ * PUT /import_raw_vdi?chunked for one segment, xe vdi-import's way: task.create first,
+ * Content-Length always set (XAPI refuses Transfer-Encoding), and the task's result
+ * checked, because XAPI reports the transfer's success or failure only there.
  */
-export async function importRawVdi(x: XapiConnection, opts: UploadOptions): Promise<UploadResult> {
-  const map = opts.map ?? (await scanDataRegions(opts.image))
-  const total = bodyLength(map)
-  const taskRef = await task.create(x, 'xcp-provision: import raw VDI', opts.image.split('/').pop() ?? '')
+export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void> {
+  const taskRef = await task.create(x, 'xcp-provision: import raw VDI', o.label)
   const taskDone = x.watchTask<string>(taskRef)
   // Observed before awaiting, so a failure that lands during the PUT is not unhandled.
   taskDone.catch(() => undefined)
-  let sent = 0
   const url = new URL('/import_raw_vdi', x.url)
-  url.search = new URLSearchParams({ session_id: x.sessionId, task_id: taskRef, vdi: opts.vdi, format: 'raw', chunked: 'true' }).toString()
+  url.search = new URLSearchParams({ session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' }).toString()
   try {
-    let httpError: Error | undefined
+    let http: ImportFailure['http'] | undefined
     try {
-      const res = await got.put(url, {
-        body: chunkedBody(opts.image, map, (n) => {
-          sent += n
-          opts.onProgress?.({ sent, total })
-        }),
-        headers: { 'content-length': String(total) },
-        https: { rejectUnauthorized: !opts.allowUnauthorized },
+      const body = chunkedBody(o.fh, o.regions, o.onData)
+      const req = got.put(url, {
+        body,
+        headers: { 'content-length': String(o.bodyBytes) },
+        https: gotHttpsOptions(x.tls),
         retry: { limit: 0 },
         throwHttpErrors: false,
         followRedirect: false,
+        // An idle socket for two minutes is a dead link, not a slow one.
+        timeout: { connect: 30_000, socket: 120_000 },
+        ...(o.signal ? { signal: o.signal } : {}),
       })
-      if (res.statusCode !== 200) httpError = new Error(`HTTP ${res.statusCode} from PUT /import_raw_vdi`)
+      if (o.onSent) req.on('uploadProgress', (p) => o.onSent!(p.transferred))
+      const res = await req
+      if (res.statusCode !== 200) http = { status: res.statusCode }
     } catch (e) {
-      // The URL carries the session id: keep only got's code and message, never its options.
-      httpError = new Error(e instanceof RequestError ? `${e.code}: ${e.message.replace(/https?:\/\/\S+/g, '<url>')}` : String(e))
+      if (!(e instanceof RequestError)) throw e
+      // The URL carries the session id: keep got's code and its message without URLs, never its options.
+      http = { code: e.code, message: e.message.replace(/https?:\/\/\S+/g, '<url>') }
     }
-    // The task is the authority: a cut connection usually comes with VDI_IO_ERROR there.
-    const result = await withTimeout(taskDone, httpError ? 5000 : TASK_SETTLE_MS).catch((e: unknown) => {
-      if (e instanceof XapiError) throw new XapiError(e.code, e.params, 'PUT /import_raw_vdi')
-      throw httpError ?? e
-    })
-    if (httpError) throw httpError
-    if (result !== opts.vdi) throw new Error(`PUT /import_raw_vdi: task result ${JSON.stringify(result)} is not the VDI ${opts.vdi}`)
-    return { imageSize: map.size, dataBytes: map.dataBytes, bytesSent: total, regions: map.regions.length }
+    const waited = await settle(taskDone, http ? TASK_SETTLE_AFTER_ERROR_MS : TASK_SETTLE_MS)
+    const httpText = http ? (http.status ? `HTTP ${http.status}` : `${http.code}: ${http.message}`) : 'HTTP 200'
+    if (waited.error !== undefined && !(waited.error instanceof XapiError)) throw waited.error
+    if (waited.error instanceof XapiError) {
+      const err = new XapiError(waited.error.code, waited.error.params, 'PUT /import_raw_vdi')
+      throw new ImportFailure(`${err.message} (${httpText})`, http ?? { status: 200 }, err)
+    }
+    if (waited.timedOut) throw new ImportFailure(`PUT /import_raw_vdi: ${httpText}, and the task did not finish`, http ?? { status: 200 }, undefined, true)
+    if (http) throw new ImportFailure(`PUT /import_raw_vdi: ${httpText}`, http)
+    if (waited.result !== o.vdi) throw new Error(`PUT /import_raw_vdi: task result ${JSON.stringify(waited.result)} is not the VDI ${o.vdi}`)
   } finally {
     await task.destroy(x, taskRef).catch(() => undefined)
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`the upload task did not finish within ${ms / 1000} s`)), ms)
+type Settled = { result?: string; error?: unknown; timedOut?: boolean }
+
+function settle(p: Promise<string>, ms: number): Promise<Settled> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve({ timedOut: true }), ms)
     p.then(
-      (v) => (clearTimeout(t), resolve(v)),
-      (e: unknown) => (clearTimeout(t), reject(e)),
+      (result) => (clearTimeout(t), resolve({ result })),
+      (error: unknown) => (clearTimeout(t), resolve({ error })),
     )
   })
 }

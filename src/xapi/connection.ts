@@ -1,19 +1,25 @@
 import { createClient, type Xapi } from 'xen-api'
 import { XapiError, isXapiLike } from './errors.js'
 import { awaitTask } from './task-wait.js'
+import { Agent } from 'undici'
+import type { TlsSettings } from './tls.js'
 
 export interface ConnectOptions {
   url: string
   user: string
   password: string
-  /** Accept a self-signed certificate. Off unless the user asks. */
+  /** Accept any certificate. Off unless the user asks (--insecure). */
   allowUnauthorized?: boolean
+  /** From resolveTls(): a pinned certificate becomes the only trusted CA. */
+  tls?: TlsSettings
 }
 
 /** A logged-in XAPI session: the only object in the project that talks to xen-api. */
 export interface XapiConnection {
   readonly url: string
   readonly sessionId: string
+  /** The TLS trust every HTTP request to this host must use (uploads included). */
+  readonly tls: TlsSettings
   call<T>(method: string, ...args: unknown[]): Promise<T>
   /** Async.<method> awaited through its task (event.from on that task, never polling). */
   callAsync<T>(method: string, ...args: unknown[]): Promise<T>
@@ -29,22 +35,43 @@ export interface XapiConnection {
   close(): Promise<void>
 }
 
+/**
+ * xen-api 4.7.6 builds its undici Agent from rejectUnauthorized alone, with no way to
+ * pass a CA. For a pinned certificate it gets an Agent that trusts exactly that one.
+ * This reaches into a private field of the pinned client version, so it lives here only.
+ */
+function pinDispatcher(client: Xapi, tls: TlsSettings): void {
+  const slot = client as unknown as { _undiciDispatcher?: Agent; _url?: unknown; _setUrl?: (url: unknown) => void }
+  if (!slot._undiciDispatcher || !slot._url || typeof slot._setUrl !== 'function') {
+    throw new Error('xen-api internals changed: cannot pin the TLS certificate')
+  }
+  slot._undiciDispatcher = new Agent({
+    bodyTimeout: 5 * 60_000,
+    headersTimeout: 5 * 60_000,
+    connect: { ca: tls.ca, rejectUnauthorized: true, ...(tls.skipHostnameCheck ? { checkServerIdentity: () => undefined } : {}) },
+  })
+  // The transport captured the old dispatcher when the client was built: rebuild it.
+  slot._setUrl(slot._url)
+}
+
 function wrap(e: unknown, method: string): unknown {
   if (isXapiLike(e)) return new XapiError(e.code, e.params.map(String), method)
   return e
 }
 
 export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
+  const tls: TlsSettings = opts.tls ?? { rejectUnauthorized: !opts.allowUnauthorized }
   const client: Xapi = createClient({
     url: opts.url,
     auth: { user: opts.user, password: opts.password },
-    allowUnauthorized: opts.allowUnauthorized ?? false,
+    allowUnauthorized: !tls.rejectUnauthorized,
     // XML-RPC is what every XAPI since XenServer 5 speaks; auto would probe /jsonrpc first.
     transport: 'xml-rpc',
     // No background event loop: tasks are awaited with event.from on the one task
     // (task-wait.ts), so nothing stays in flight once a run is over.
     watchEvents: false,
   })
+  if (tls.ca) pinDispatcher(client, tls)
   const callLog: string[] = ['session.login_with_password']
   let abortSignal: AbortSignal | undefined
   try {
@@ -55,7 +82,12 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
   }
   const conn: XapiConnection = {
     url: opts.url,
-    sessionId: client.sessionId,
+    tls,
+    // A getter: the client logs in again after SESSION_INVALID (toolstack restart), and
+    // HTTP transfers built after that must carry the new session, not the dead one.
+    get sessionId() {
+      return client.sessionId
+    },
     callLog,
     async call<T>(method: string, ...args: unknown[]): Promise<T> {
       callLog.push(method)

@@ -58,8 +58,26 @@ export const VmRecord = z.looseObject({
 })
 export type VmRecord = z.infer<typeof VmRecord>
 
-export const HostRecord = z.looseObject({ uuid: z.string(), name_label: z.string(), address: z.string() })
+export const HostRecord = z.looseObject({ uuid: z.string(), name_label: z.string(), address: z.string(), enabled: z.boolean() })
 export type HostRecord = z.infer<typeof HostRecord>
+
+/** The VM fields a fleet rollout compares with its plan (drift) and places by. */
+export const VmDetailRecord = VmRecord.extend({
+  memory_static_min: int,
+  memory_static_max: int,
+  memory_dynamic_min: int,
+  memory_dynamic_max: int,
+  VCPUs_max: int,
+  VCPUs_at_startup: int,
+  PV_args: z.string(),
+  resident_on: ref,
+  affinity: ref,
+})
+export type VmDetailRecord = z.infer<typeof VmDetailRecord>
+
+/** A VDI as a fleet rollout looks for its base image: snapshots and unmanaged VDIs never qualify. */
+export const VdiDetailRecord = VdiRecord.extend({ is_a_snapshot: z.boolean(), managed: z.boolean(), VBDs: z.array(ref) })
+export type VdiDetailRecord = z.infer<typeof VdiDetailRecord>
 
 /** get_all_records answers: ref -> record. */
 export const recordsOf = <T extends z.ZodType>(schema: T) => z.record(z.string(), schema)

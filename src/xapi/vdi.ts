@@ -1,5 +1,5 @@
 import type { XapiConnection } from './connection.js'
-import { VdiRecord } from './records.js'
+import { VdiDetailRecord, VdiRecord, recordsOf } from './records.js'
 import { parseAnswer } from './parse.js'
 
 export interface VdiCreate {
@@ -18,3 +18,16 @@ export const create = (x: XapiConnection, rec: VdiCreate): Promise<string> =>
 export const destroy = (x: XapiConnection, ref: string): Promise<void> => x.call('VDI.destroy', ref)
 export const get_record = async (x: XapiConnection, ref: string): Promise<VdiRecord> =>
   parseAnswer(VdiRecord, await x.call('VDI.get_record', ref), 'VDI.get_record')
+export const get_all_records = async (x: XapiConnection): Promise<Record<string, VdiDetailRecord>> =>
+  parseAnswer(recordsOf(VdiDetailRecord), await x.call('VDI.get_all_records'), 'VDI.get_all_records')
+/**
+ * Synchronous on purpose: on VHD-based SRs a clone is a metadata operation that returns
+ * at once, and a task would triple its calls (Async.VDI.clone, event.from, task.destroy).
+ */
+export const clone = (x: XapiConnection, ref: string, driver_params: Record<string, string> = {}): Promise<string> =>
+  x.call('VDI.clone', ref, driver_params)
+export const set_name_label = (x: XapiConnection, ref: string, v: string): Promise<void> => x.call('VDI.set_name_label', ref, v)
+export const add_to_other_config = (x: XapiConnection, ref: string, k: string, v: string): Promise<void> =>
+  x.call('VDI.add_to_other_config', ref, k, v)
+export const remove_from_other_config = (x: XapiConnection, ref: string, k: string): Promise<void> =>
+  x.call('VDI.remove_from_other_config', ref, k)

@@ -1,5 +1,5 @@
 import type { XapiConnection } from './connection.js'
-import { VmRecord } from './records.js'
+import { VmDetailRecord, VmRecord, recordsOf } from './records.js'
 import { parseAnswer } from './parse.js'
 
 type X = XapiConnection
@@ -8,6 +8,11 @@ export const get_by_name_label = (x: X, label: string): Promise<string[]> => x.c
 export const get_record = async (x: X, ref: string): Promise<VmRecord> =>
   parseAnswer(VmRecord, await x.call('VM.get_record', ref), 'VM.get_record')
 export const clone = (x: X, ref: string, name: string): Promise<string> => x.callAsync('VM.clone', ref, name)
+/**
+ * VM.clone without a task, for a template without disks: XAPI copies database records
+ * and answers at once, so a task would only add event.from and task.destroy round trips.
+ */
+export const clone_sync = (x: X, ref: string, name: string): Promise<string> => x.call('VM.clone', ref, name)
 export const provision = (x: X, ref: string): Promise<void> => x.callAsync('VM.provision', ref)
 export const set_name_description = (x: X, ref: string, v: string): Promise<void> => x.call('VM.set_name_description', ref, v)
 export const get_other_config = (x: X, ref: string): Promise<Record<string, string>> => x.call('VM.get_other_config', ref)
@@ -29,3 +34,9 @@ export const set_VCPUs_at_startup = (x: X, ref: string, n: number): Promise<void
 export const start = (x: X, ref: string, paused = false, force = false): Promise<void> => x.callAsync('VM.start', ref, paused, force)
 export const hard_shutdown = (x: X, ref: string): Promise<void> => x.callAsync('VM.hard_shutdown', ref)
 export const destroy = (x: X, ref: string): Promise<void> => x.call('VM.destroy', ref)
+export const get_all_records = async (x: X): Promise<Record<string, VmDetailRecord>> =>
+  parseAnswer(recordsOf(VmDetailRecord), await x.call('VM.get_all_records'), 'VM.get_all_records')
+export const set_is_a_template = (x: X, ref: string, v: boolean): Promise<void> => x.call('VM.set_is_a_template', ref, v)
+export const set_affinity = (x: X, ref: string, host: string): Promise<void> => x.call('VM.set_affinity', ref, host)
+export const set_name_label = (x: X, ref: string, v: string): Promise<void> => x.call('VM.set_name_label', ref, v)
+export const clean_shutdown = (x: X, ref: string): Promise<void> => x.callAsync('VM.clean_shutdown', ref)

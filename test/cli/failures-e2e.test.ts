@@ -67,7 +67,9 @@ describe('failures (spawned CLI against an in-process simulator)', () => {
 
   it('a wrong password names the user and the fix, and never prints the password', async () => {
     const sim = await withSimulator()
-    const r = await runCli(['freebsd-9', '--host', sim.url, '--image', '/etc/hostname'], { XAPI_USER: 'root', XAPI_PASSWORD: 'canary-Secret-42' })
+    const image = join(await tmp(), 'img')
+    await writeSampleImage(image)
+    const r = await runCli(['freebsd-9', '--host', sim.url, '--image', image], { XAPI_USER: 'root', XAPI_PASSWORD: 'canary-Secret-42' })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('rejected user "root"')
     expect(r.stderr + r.stdout).not.toContain('canary-Secret-42')

@@ -29,13 +29,15 @@ export function runCli(args: string[], env: Record<string, string> = {}, cwd?: s
 
 export interface SpawnedSimulator {
   url: string
+  /** Lines printed after the first (one per host with --inventory). */
+  more: string[]
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
 /** `provision sim` in its own process; resolves once its first line gives the URL. */
-export function spawnSimulator(env: Record<string, string> = {}): Promise<SpawnedSimulator> {
+export function spawnSimulator(env: Record<string, string> = {}, args: string[] = []): Promise<SpawnedSimulator> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sim', '--port', '0'], {
+    const child = spawn(process.execPath, [BIN, 'sim', '--port', '0', ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
@@ -43,12 +45,15 @@ export function spawnSimulator(env: Record<string, string> = {}): Promise<Spawne
     const timer = setTimeout(() => reject(new Error('simulator did not start within 20 s')), 20_000)
     child.on('error', reject)
     child.on('exit', (code) => reject(new Error(`simulator exited early with ${code}`)))
+    const more: string[] = []
     lines.once('line', (line) => {
       clearTimeout(timer)
       const m = /^XAPI simulator listening on (http:\/\/\S+)$/.exec(line)
       if (!m) return reject(new Error(`unexpected first line: ${line}`))
+      lines.on('line', (l) => more.push(l))
       resolve({
         url: `${m[1]}/`,
+        more,
         stop: (signal = 'SIGTERM') =>
           new Promise((res) => {
             child.removeAllListeners('exit')

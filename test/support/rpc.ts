@@ -33,12 +33,20 @@ export function post(url: string, path: string, body: string, headers: Record<st
 
 /** One XML-RPC call with exactly the parameters given (no session added), decoded to plain JS. */
 export async function rawCall(url: string, method: string, ...params: unknown[]): Promise<{ Status: string; Value?: unknown; ErrorDescription?: string[] }> {
+  return wireToPlain(await wireCall(url, method, ...params)) as { Status: string; Value?: unknown; ErrorDescription?: string[] }
+}
+
+/**
+ * The same call, with the response kept as wire values: an untyped <value> decodes as
+ * 'str', so a test can tell an int64 sent as digits from <int>, <double> or <boolean>.
+ */
+export async function wireCall(url: string, method: string, ...params: unknown[]): Promise<Wire> {
   const res = await post(url, '/', encodeCall({ method, params: params.map(w) }))
   // Reuse the request decoder by re-wrapping the response's single value.
   const doc = parseXml(res.body)
   const value = find(doc, 'value')
   const wrapped = `<methodCall><methodName>r</methodName><params><param>${serialize(value)}</param></params></methodCall>`
-  return wireToPlain(decodeCall(wrapped).params[0]!) as { Status: string; Value?: unknown; ErrorDescription?: string[] }
+  return decodeCall(wrapped).params[0]!
 }
 
 function find(el: XmlElement, name: string): XmlElement {

@@ -1,0 +1,60 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
+import type { SimState } from '../state.js'
+import type { Dispatcher } from '../dispatch.js'
+import { handleXmlRpc } from './rpc.js'
+import { handleJsonRpc } from './jsonrpc.js'
+import { handleImportWithFaults } from './upload-faults.js'
+import { handleExportRawVdi } from './export-raw-vdi.js'
+import { handleAdmin } from './admin.js'
+import { htmlError } from './respond.js'
+
+/** XAPI's HTTP surface on one listener: RPC on both transports, raw VDI transfer, and /_sim/. */
+export function createRequestHandler(state: SimState, dispatcher: Dispatcher): RequestListener & { inflight(): number } {
+  let inflight = 0
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = new URL(req.url ?? '/', 'http://sim').pathname.replace(/\/+$/, '') || '/'
+    const route = `${req.method} ${path}`
+    inflight++
+    res.once('close', () => inflight--)
+    const done = (p: Promise<unknown> | void): void => {
+      Promise.resolve(p).catch((err: unknown) => {
+        if (res.headersSent) return void res.destroy()
+        htmlError(res, 500, err instanceof Error ? err.message : String(err))
+      })
+    }
+    switch (route) {
+      case 'POST /':
+      case 'POST /RPC2':
+      case 'POST /xmlrpc':
+      case 'POST /json': // xapi's legacy path: the body is XML-RPC despite the name
+        return done(handleXmlRpc(req, res, dispatcher))
+      case 'POST /jsonrpc':
+        return done(handleJsonRpc(req, res, dispatcher))
+      case 'OPTIONS /':
+      case 'OPTIONS /RPC2':
+      case 'OPTIONS /jsonrpc':
+        // xapi answers CORS preflights on its RPC paths so browser clients can call it.
+        res.writeHead(200, {
+          'access-control-allow-origin': '*',
+          'access-control-allow-headers': 'content-type',
+          'access-control-allow-methods': 'POST, OPTIONS',
+          'content-length': 0,
+        })
+        return void res.end()
+      case 'PUT /import_raw_vdi':
+        return done(handleImportWithFaults(req, res, state))
+      case 'GET /export_raw_vdi':
+        return done(handleExportRawVdi(req, res, state))
+    }
+    if (path.startsWith('/_sim/')) {
+      return done(
+        handleAdmin(req, res, state, route).then((handled) => {
+          if (!handled) htmlError(res, 404)
+        }),
+      )
+    }
+    htmlError(res, 404)
+    req.resume()
+  }
+  return Object.assign(handler, { inflight: () => inflight })
+}

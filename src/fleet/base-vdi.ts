@@ -1,0 +1,46 @@
+import { basename } from 'node:path'
+import * as VDI from '../xapi/vdi.js'
+import { rollback } from '../provision/rollback.js'
+import type { RunState } from '../provision/steps.js'
+import type { UploadProgress } from '../upload/import-raw-vdi.js'
+import type { XapiConnection } from '../xapi/connection.js'
+import { TAG } from './inventory.js'
+import type { VmPlan } from './planner.js'
+import { step, stepContext } from './steps.js'
+
+export interface BaseOutcome {
+  ref: string
+  uuid: string
+  bytesSent: number
+}
+
+/**
+ * The SR's copy of the image, uploaded once and cloned for every VM. The hash tag goes
+ * on only after the upload succeeded: a half-written VDI must never pass for a base.
+ * `first` is the VM that needed it first; its plan gives the step context.
+ */
+export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p: UploadProgress) => void): Promise<BaseOutcome> {
+  const b = first.base!
+  if (b.existing) return { ...b.existing, bytesSent: 0 }
+  const sha = b.info.sha256
+  const label = `xcp-provision base ${basename(b.image)} ${sha.slice(0, 12)}`
+  const ref = await VDI.create(x, {
+    name_label: label,
+    name_description: `sha256 ${sha}. Uploaded once by xcp-provision; fleet VMs get VDI.clone of it. Safe to delete when no rollout runs: the next one uploads again.`,
+    SR: b.sr.ref,
+    virtual_size: b.size,
+    type: b.type,
+    sharable: false,
+    read_only: false,
+    other_config: {},
+  })
+  const state: RunState = { created: [{ cls: 'VDI', ref, label }], vdi: ref }
+  try {
+    await step('upload').run(stepContext(x, first, first.spec.recipe, label, state, onUpload))
+    await VDI.add_to_other_config(x, ref, TAG.imageSha256, sha)
+  } catch (e) {
+    await rollback(x, state)
+    throw e
+  }
+  return { ref, uuid: (await VDI.get_record(x, ref)).uuid, bytesSent: state.upload?.bytesSent ?? 0 }
+}

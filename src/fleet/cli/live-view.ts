@@ -1,0 +1,87 @@
+import type { RolloutEvent } from '../types.js'
+
+interface Line {
+  host: string
+  text: string
+  done: boolean
+  failed: boolean
+}
+
+const pct = (sent: number, total: number): number => (total ? Math.floor((sent / total) * 100) : 100)
+
+/**
+ * Progress for `provision rollout` on stderr. On a terminal: one line per VM (its step,
+ * or how it ended) and one per base upload, redrawn in place at most ten times a
+ * second; when the VMs outnumber the rows, the finished ones fold into a count. Plain
+ * lines otherwise, one per thing that finished, for logs and CI.
+ */
+export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEvent: (e: RolloutEvent) => void; close: () => void } {
+  if (quiet) return { onEvent: () => undefined, close: () => undefined }
+  const tty = Boolean(stream.isTTY)
+  const vms = new Map<string, Line>()
+  const bases = new Map<string, string>()
+  const plainPct = new Map<string, number>()
+  let drawn = 0
+  let timer: NodeJS.Timeout | undefined
+
+  function draw(): void {
+    timer = undefined
+    const rows = Math.max(5, (stream.rows || 24) - 2)
+    const all = [...vms.entries()]
+    const w = Math.max(4, ...all.map(([n]) => n.length))
+    const fmt = ([n, l]: [string, Line]): string => `${l.failed ? '✗' : l.done ? '✓' : '…'} ${n.padEnd(w)}  ${l.host.padEnd(8)}  ${l.text}`
+    let lines = [...bases.values()]
+    const room = rows - lines.length
+    if (all.length <= room) lines.push(...all.map(fmt))
+    else {
+      const active = all.filter(([, l]) => !l.done || l.failed)
+      lines.push(`  ${all.length - active.length} of ${all.length} VMs finished`, ...active.slice(0, room - 1).map(fmt))
+    }
+    lines = lines.map((l) => l.slice(0, (stream.columns || 120) - 1))
+    let s = drawn ? `\x1b[${drawn}A` : ''
+    for (const l of lines) s += `\x1b[2K${l}\n`
+    for (let i = lines.length; i < drawn; i++) s += '\x1b[2K\n'
+    if (drawn > lines.length) s += `\x1b[${drawn - lines.length}A`
+    stream.write(s)
+    drawn = lines.length
+  }
+  const schedule = (): void => {
+    timer ??= setTimeout(draw, 100)
+  }
+
+  function plain(e: RolloutEvent): void {
+    if (e.type === 'vm-done' && e.state !== 'planned') {
+      stream.write(`${e.vm}: ${e.state}${e.ms ? ` in ${(e.ms / 1000).toFixed(1)} s` : ''}${e.error ? `: ${e.error.what}: ${e.error.why}` : ''}\n`)
+    } else if (e.type === 'base') {
+      const key = `${e.pool}/${e.sr}`
+      const p = pct(e.sent, e.total)
+      if (e.phase !== 'upload') stream.write(`base disk on pool ${e.pool}, SR "${e.sr}": ${e.phase}\n`)
+      else if (p >= (plainPct.get(key) ?? -25) + 25) {
+        plainPct.set(key, p)
+        stream.write(`base disk on pool ${e.pool}, SR "${e.sr}": upload ${p}%\n`)
+      }
+    } else if (e.type === 'template' && e.phase !== 'build') stream.write(`golden template "${e.name}" on pool ${e.pool}: ${e.phase}\n`)
+    else if (e.type === 'retry') stream.write(`${e.vm ?? 'setup'}: ${e.method} answered ${e.code}, retrying (attempt ${e.attempt + 1})\n`)
+  }
+
+  function onEvent(e: RolloutEvent): void {
+    if (!tty) return plain(e)
+    if (e.type === 'plan') for (const v of e.vms) vms.set(v.name, { host: v.host ?? '-', text: 'waiting', done: false, failed: false })
+    else if (e.type === 'vm-step') Object.assign(vms.get(e.vm) ?? {}, { text: e.title })
+    else if (e.type === 'vm-done') Object.assign(vms.get(e.vm) ?? {}, { text: e.error ? `${e.state}: ${e.error.what}` : e.state, done: true, failed: e.state === 'failed' })
+    else if (e.type === 'base') {
+      const label = `  base disk, pool ${e.pool}, SR "${e.sr}"`
+      bases.set(`${e.pool}/${e.sr}`, e.phase === 'upload' ? `${label}: upload ${pct(e.sent, e.total)}%` : `${label}: ${e.phase}`)
+    }
+    schedule()
+  }
+
+  return {
+    onEvent,
+    close: () => {
+      if (!tty) return
+      if (timer) clearTimeout(timer)
+      draw()
+    },
+  }
+}

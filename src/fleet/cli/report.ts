@@ -1,0 +1,69 @@
+import type { Drift, RolloutResult, VmResult } from '../types.js'
+
+/** Pure text for the CLI: the dry-run diff and the end-of-run summary. */
+
+const MiB = 1024 * 1024
+const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+
+function driftLines(d: Drift[], indent: string): string[] {
+  return d.flatMap((x) => [`${indent}- ${x.field}: ${x.have}`, `${indent}+ ${x.field}: ${x.want}`])
+}
+
+const where = (v: VmResult): string => `pool ${v.pool}${v.host ? `, ${v.host}` : ''}`
+
+/** --dry-run: what a run would do, as a diff against the pools (+ create, = same, ~ drift, ! cannot, ? extra). */
+export function planDiff(r: RolloutResult): string {
+  const w = Math.max(4, ...r.vms.map((v) => v.name.length))
+  const out = [`Fleet "${r.fleet}": dry run, nothing was changed.`]
+  for (const v of r.vms) {
+    const n = v.name.padEnd(w)
+    if (v.action === 'create') out.push(`  + ${n}  create on ${v.host ?? '?'} (pool ${v.pool}), SR "${v.sr ?? '?'}", MAC ${v.mac ?? '?'}`)
+    else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
+    else if (v.action === 'drift') out.push(`  ~ ${n}  drift, left as is (--reconcile changes it)`, ...driftLines(v.drift, '      '))
+    else if (v.action === 'reconcile') out.push(`  ~ ${n}  reconcile (${where(v)})`, ...driftLines(v.drift, '      '))
+    else out.push(`  ! ${n}  cannot be created: ${v.error?.what ?? '?'}: ${v.error?.why ?? ''}`)
+  }
+  for (const e of r.extras) out.push(`  ? ${e.name.padEnd(w)}  tagged for this fleet in pool ${e.pool} but not in the file (left alone)`)
+  if (r.bases.length) out.push('Base disks (one per SR and image):')
+  for (const b of r.bases) {
+    out.push(b.action === 'reuse' ? `  = pool ${b.pool}, SR "${b.sr}": re-use VDI ${b.vdi_uuid ?? '?'}` : `  + pool ${b.pool}, SR "${b.sr}": upload ${b.image} (sha256 ${b.image_sha256.slice(0, 12)}…)`)
+  }
+  if (r.templates.length) out.push('Golden templates (one per pool and group settings):')
+  for (const t of r.templates) out.push(`  ${t.action === 'reuse' ? '=' : '+'} pool ${t.pool}: ${t.action === 'reuse' ? 're-use' : 'build'} "${t.name}"`)
+  for (const p of r.pools) if (p.error) out.push(`Pool ${p.name} (${p.url}) could not be read: ${p.error.what}: ${p.error.why}`)
+  const count = (a: string): number => r.vms.filter((v) => v.action === a).length
+  out.push(`Plan: ${count('create')} to create, ${count('none')} unchanged, ${count('drift')} drifted, ${count('reconcile')} to reconcile, ${count('fail')} cannot be created.`)
+  return out.join('\n') + '\n'
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd())
+}
+
+/** After a run: one row per VM (VM, host, state, duration, error), then details of failures and drift. */
+export function summary(r: RolloutResult): string {
+  const rows = [['VM', 'HOST', 'STATE', 'DURATION', 'ERROR'], ...r.vms.map((v) => [v.name, v.host ?? '-', v.state, v.duration_ms ? secs(v.duration_ms) : '-', v.error?.what ?? ''])]
+  const out = table(rows)
+  for (const v of r.vms) {
+    if (v.error) {
+      out.push('', `${v.name}: ${v.error.what}`, `  why: ${v.error.why}`, `  fix: ${v.error.fix}`)
+      if (v.error.removed.length) out.push(`  removed what this run created: ${v.error.removed.join('; ')}`)
+      if (v.error.kept.length) out.push(`  could not remove: ${v.error.kept.join('; ')}`)
+    }
+    if (v.state === 'drift') out.push('', `${v.name} has drifted (left as is; run with --reconcile to change it):`, ...driftLines(v.drift, '  '))
+  }
+  for (const e of r.extras) out.push('', `${e.name} (${e.uuid}, pool ${e.pool}) carries this fleet's tag but is not in the fleet file; left alone.`)
+  const count = (s: string): number => r.vms.filter((v) => v.state === s).length
+  const states = ['created', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`)
+  const uploaded = r.bases.filter((b) => b.action === 'upload' && b.state === 'ready')
+  const created = r.vms.filter((v) => v.state === 'created')
+  const perVm = created.length ? ` (${(created.reduce((n, v) => n + v.calls, 0) / created.length).toFixed(1)} per new VM)` : ''
+  out.push(
+    '',
+    `${r.vms.length} VMs: ${states.join(', ') || 'none'}. Bases: ${uploaded.length} uploaded (${mib(uploaded.reduce((n, b) => n + b.bytes_sent, 0))}), ` +
+      `${r.bases.filter((b) => b.action === 'reuse').length} re-used. ${r.calls.total} XAPI calls${perVm}. ${secs(r.duration_ms)}.`,
+  )
+  return out.join('\n') + '\n'
+}

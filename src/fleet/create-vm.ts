@@ -1,0 +1,64 @@
+import * as VDI from '../xapi/vdi.js'
+import * as VM from '../xapi/vm.js'
+import { vdiName, type RunState } from '../provision/steps.js'
+import type { XapiConnection } from '../xapi/connection.js'
+import { TAG } from './inventory.js'
+import type { Limits } from './limiter.js'
+import type { VmPlan } from './planner.js'
+import { step, stepContext } from './steps.js'
+
+/** Provision's last three steps, run as they are on the cloned VM and disk. */
+const FINAL_STEPS = ['vif.create', 'vbd.create', 'vm.start'] as const
+
+export interface CreateInput {
+  x: XapiConnection
+  plan: VmPlan
+  base: string
+  template: string
+  /** Serialises clones of one source: XAPI holds an operation on the source while it clones. */
+  limits: Limits
+  /** Pools of several hosts get an affinity, so a VM on a shared SR starts where it was planned. */
+  multiHost: boolean
+  onStep: (id: string, title: string) => void
+}
+
+/**
+ * One VM from the base VDI and the golden template: clone both, tag both, apply this
+ * VM's overrides, then provision's VIF, VBD and start steps. Everything created goes
+ * into `state.created`, newest last, for rollback on failure.
+ */
+export async function createVm(c: CreateInput, state: RunState): Promise<string> {
+  const { x, plan: v } = c
+  const name = v.spec.name
+  const r = v.spec.recipe
+  const g = v.spec.groupRecipe
+  c.onStep('disk', 'Clone the base disk')
+  const vdi = await c.limits.get(`clone:${c.base}`, 1).run(() => VDI.clone(x, c.base))
+  state.vdi = vdi
+  state.created.push({ cls: 'VDI', ref: vdi, label: vdiName(r, name) })
+  // First thing after the clone: until it has a VM tag it looks like a base (it inherited the hash).
+  await VDI.add_to_other_config(x, vdi, TAG.vm, name)
+  await VDI.set_name_label(x, vdi, vdiName(r, name))
+
+  c.onStep('vm', 'Clone the golden template')
+  const vm = await c.limits.get(`clone:${c.template}`, 1).run(() => VM.clone_sync(x, c.template, name))
+  state.vm = vm
+  state.created.push({ cls: 'VM', ref: vm, label: name })
+  await VM.set_is_a_template(x, vm, false)
+  await VM.add_to_other_config(x, vm, TAG.vm, name)
+
+  const ctx = stepContext(x, v, r, name, state)
+  const mem = (m: typeof r.memory): string => JSON.stringify([m.static_min, m.static_max, m.dynamic_min, m.dynamic_max])
+  if (mem(r.memory) !== mem(g.memory)) await runStep('vm.memory')
+  if (r.vcpus !== g.vcpus) await runStep('vm.vcpus')
+  if (r.pv.args !== g.pv.args) await VM.set_PV_args(x, vm, r.pv.args)
+  if (c.multiHost && v.host) await VM.set_affinity(x, vm, v.host.ref)
+  for (const id of FINAL_STEPS) await runStep(id)
+  return vm
+
+  async function runStep(id: string): Promise<void> {
+    const s = step(id)
+    c.onStep(s.id, s.title)
+    await s.run(ctx)
+  }
+}

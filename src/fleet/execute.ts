@@ -1,0 +1,153 @@
+import { rollback } from '../provision/rollback.js'
+import { explainFailure } from '../provision/explain.js'
+import type { RunState } from '../provision/steps.js'
+import { Limits, Once } from './limiter.js'
+import { scoped, type RetryPolicy, type ScopedConnection } from './scoped.js'
+import { ensureBase, type BaseOutcome } from './base-vdi.js'
+import { ensureTemplate } from './golden.js'
+import { createVm } from './create-vm.js'
+import { reconcileVm } from './reconcile.js'
+import type { Plan, VmPlan } from './planner.js'
+import type { OpenPool } from './pools.js'
+import type { ErrorInfo, RolloutEvent, VmState } from './types.js'
+
+export interface ExecOptions {
+  fleet: string
+  pools: Map<string, OpenPool>
+  total: number
+  perHost: number
+  failFast: boolean
+  retry: RetryPolicy
+  emit: (e: RolloutEvent) => void
+  signal: AbortSignal | undefined
+}
+
+export interface VmOutcome {
+  state: VmState
+  ms: number
+  calls: number
+  error: ErrorInfo | null
+  ref: string | null
+}
+
+export interface SharedOutcome<T> {
+  value?: T
+  error?: ErrorInfo
+}
+
+export interface Execution {
+  vms: VmOutcome[]
+  bases: Map<string, SharedOutcome<BaseOutcome>>
+  templates: Map<string, SharedOutcome<string>>
+  /** Calls for bases and templates (and their rollbacks). */
+  setupCalls: number
+}
+
+const plain = (i: { what: string; why: string; fix: string }, removed: string[] = [], kept: string[] = []): ErrorInfo => ({ what: i.what, why: i.why, fix: i.fix, removed, kept })
+
+/**
+ * Runs the plan: bases and golden templates once each (the first VM that needs one
+ * builds it, the others wait for it without holding a slot), then each VM inside its
+ * host's and the global limit. A VM that fails is rolled back and reported; the others
+ * go on unless failFast.
+ */
+export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
+  const limits = new Limits()
+  const bases = new Once<BaseOutcome>()
+  const templates = new Once<string>()
+  const shared = { bases: new Map<string, SharedOutcome<BaseOutcome>>(), templates: new Map<string, SharedOutcome<string>>() }
+  let setupCalls = 0
+  let failed = false
+  const stopped = (): boolean => (o.failFast && failed) || Boolean(o.signal?.aborted)
+  const slots = (v: VmPlan): [string, number][] => [[`host:${v.pool}/${v.host?.ref ?? '?'}`, o.perHost], ['total', o.total]]
+  const view = (v: VmPlan | undefined, pool: OpenPool): ScopedConnection =>
+    scoped(pool.x, o.retry, (n) => o.emit({ type: 'retry', vm: v?.spec.name ?? null, ...n }))
+
+  /** A base or template job: its own slots, its calls counted as setup, its outcome shared. */
+  async function setup<T>(v: VmPlan, fn: (x: ScopedConnection) => Promise<T>, record: (r: SharedOutcome<T>) => void): Promise<T> {
+    return limits.runAll(slots(v), async () => {
+      const x = view(undefined, o.pools.get(v.pool)!)
+      try {
+        const value = await fn(x)
+        record({ value })
+        return value
+      } catch (e) {
+        record({ error: plain(explainFailure('Preparing', e)) })
+        throw e
+      } finally {
+        setupCalls += x.calls
+      }
+    })
+  }
+
+  async function job(v: VmPlan): Promise<VmOutcome> {
+    const done = (state: VmState, t0: number, calls = 0, error: ErrorInfo | null = null, ref: string | null = null): VmOutcome => {
+      const ms = t0 ? Date.now() - t0 : 0
+      if (state === 'failed') failed = true
+      o.emit({ type: 'vm-done', vm: v.spec.name, state, ms, error })
+      return { state, ms, calls, error, ref }
+    }
+    if (v.action === 'fail') return done('failed', 0, 0, v.error ?? null)
+    if (v.action === 'none') return done('unchanged', 0, 0, null, v.existing?.ref ?? null)
+    if (v.action === 'drift') return done('drift', 0, 0, null, v.existing?.ref ?? null)
+    if (stopped()) return done('skipped', 0)
+    const pool = o.pools.get(v.pool)!
+    let base = ''
+    let template = ''
+    if (v.action === 'create') {
+      const b = v.base!
+      const t = v.template!
+      try {
+        const onUpload = (p: { sent: number; total: number }): void => o.emit({ type: 'base', pool: v.pool, sr: b.sr.record.name_label, phase: 'upload', ...p })
+        const onTemplate = (): void => o.emit({ type: 'template', pool: v.pool, name: t.name, phase: 'build' })
+        const sr = b.sr.record.name_label
+        ;[base, template] = await Promise.all([
+          bases.run(b.key, () =>
+            setup(v, (x) => ensureBase(x, v, onUpload), (r) => {
+              shared.bases.set(b.key, r)
+              o.emit({ type: 'base', pool: v.pool, sr, phase: r.error ? 'failed' : 'ready', sent: r.value?.bytesSent ?? 0, total: r.value?.bytesSent ?? 0 })
+            }),
+          ).then((r) => r.ref),
+          templates.run(t.key, () =>
+            setup(v, (x) => ensureTemplate(x, o.fleet, v, onTemplate), (r) => {
+              shared.templates.set(t.key, r)
+              o.emit({ type: 'template', pool: v.pool, name: t.name, phase: r.error ? 'failed' : 'ready' })
+            }),
+          ),
+        ])
+      } catch (e) {
+        const why = explainFailure('', e)
+        return done('failed', 0, 0, plain({ what: `${v.spec.name} was not created: its base disk or golden template could not be made`, why: why.why, fix: why.fix }))
+      }
+    }
+    return limits.runAll(slots(v), async () => {
+      if (stopped()) return done('skipped', 0)
+      const t0 = Date.now()
+      const x = view(v, pool)
+      x.setAbortSignal(o.signal)
+      const state: RunState = { created: [] }
+      let title = 'Preparing'
+      const onStep = (step: string, t: string): void => {
+        title = t
+        o.emit({ type: 'vm-step', vm: v.spec.name, step, title: t })
+      }
+      try {
+        if (v.action === 'create') {
+          const ref = await createVm({ x, plan: v, base, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep }, state)
+          return done('created', t0, x.calls, null, ref)
+        }
+        await reconcileVm(x, v, pool.inv, onStep)
+        return done('reconciled', t0, x.calls, null, v.existing!.ref)
+      } catch (e) {
+        const info = explainFailure(title, e)
+        // Rollback gets a view without the abort signal: an interrupt must not cut it short.
+        const rx = view(v, pool)
+        const report = state.created.length ? await rollback(rx, state) : { removed: [], failed: [] }
+        return done('failed', t0, x.calls + rx.calls, plain(info, report.removed, report.failed))
+      }
+    })
+  }
+
+  const vms = await Promise.all(plan.vms.map(job))
+  return { vms, bases: shared.bases, templates: shared.templates, setupCalls }
+}

@@ -1,0 +1,90 @@
+import type { XapiConnection } from '../xapi/connection.js'
+import * as VM from '../xapi/vm.js'
+import * as VDI from '../xapi/vdi.js'
+import * as VIF from '../xapi/vif.js'
+import * as SR from '../xapi/sr.js'
+import * as PBD from '../xapi/pbd.js'
+import * as host from '../xapi/host.js'
+import * as network from '../xapi/network.js'
+import type { HostRecord, NetworkRecord, PbdRecord, SrRecord, VdiDetailRecord, VifRecord, VmDetailRecord } from '../xapi/records.js'
+
+/** other_config keys the fleet writes; everything it finds again on a re-run goes through these. */
+export const TAG = {
+  fleet: 'xcp-provision:fleet',
+  vm: 'xcp-provision:vm',
+  imageSha256: 'xcp-provision:image-sha256',
+  templateSha256: 'xcp-provision:template-sha256',
+} as const
+
+/**
+ * One pool as read at the start of a rollout, with one get_all_records per class: a few
+ * calls per pool instead of several per VM, and a consistent picture to plan against.
+ */
+export interface PoolInventory {
+  vms: Record<string, VmDetailRecord>
+  vdis: Record<string, VdiDetailRecord>
+  vifs: Record<string, VifRecord>
+  srs: Record<string, SrRecord>
+  pbds: Record<string, PbdRecord>
+  hosts: Record<string, HostRecord>
+  networks: Record<string, NetworkRecord>
+}
+
+export async function readInventory(x: XapiConnection): Promise<PoolInventory> {
+  const [vms, vdis, vifs, srs, pbds, hosts, networks] = await Promise.all([
+    VM.get_all_records(x),
+    VDI.get_all_records(x),
+    VIF.get_all_records(x),
+    SR.get_all_records(x),
+    PBD.get_all_records(x),
+    host.get_all_records(x),
+    network.get_all_records(x),
+  ])
+  return { vms, vdis, vifs, srs, pbds, hosts, networks }
+}
+
+/** VMs (not templates, snapshots or dom0) that carry this fleet's tag, by VM name tag. */
+export function fleetVms(inv: PoolInventory, fleet: string): Map<string, [string, VmDetailRecord][]> {
+  const out = new Map<string, [string, VmDetailRecord][]>()
+  for (const [ref, vm] of Object.entries(inv.vms)) {
+    if (vm.is_a_template || vm.is_a_snapshot || vm.is_control_domain) continue
+    if (vm.other_config[TAG.fleet] !== fleet) continue
+    const name = vm.other_config[TAG.vm]
+    if (name === undefined) continue
+    const list = out.get(name) ?? []
+    list.push([ref, vm])
+    out.set(name, list)
+  }
+  return out
+}
+
+/**
+ * A base VDI: carries the image hash and no VM tag. Clones inherit other_config
+ * (VDI.clone copies it), so every clone gets a VM tag at once to stop looking like a base.
+ */
+export function findBase(inv: PoolInventory, sr: string, sha256: string, size: number, type: string): { ref: string; uuid: string } | undefined {
+  const hits = Object.entries(inv.vdis).filter(
+    ([, v]) =>
+      v.SR === sr &&
+      v.managed &&
+      !v.is_a_snapshot &&
+      v.type === type &&
+      v.other_config[TAG.imageSha256] === sha256 &&
+      !(TAG.vm in v.other_config) &&
+      // SRs round sizes up (VHD: 2 MiB), so the base may be a little larger than asked.
+      v.virtual_size >= size &&
+      v.virtual_size < size + 2 * 1024 * 1024,
+  )
+  // Oldest-looking first is not knowable from records; sort by uuid for a stable choice.
+  hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
+  return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }
+}
+
+/** A golden template of this fleet with this settings hash. */
+export function findTemplate(inv: PoolInventory, fleet: string, sha256: string): string | undefined {
+  const hits = Object.entries(inv.vms).filter(
+    ([, v]) => v.is_a_template && !v.is_a_snapshot && v.other_config[TAG.fleet] === fleet && v.other_config[TAG.templateSha256] === sha256,
+  )
+  hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
+  return hits[0]?.[0]
+}

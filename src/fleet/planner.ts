@@ -1,0 +1,182 @@
+import { UserError } from '../errors.js'
+import type { DataMap } from '../upload/data-map.js'
+import type { NetworkRecord, SrRecord, VmDetailRecord } from '../xapi/records.js'
+import { fleetVms, findBase, findTemplate, type PoolInventory } from './inventory.js'
+import { networkByBridge, poolHosts, srOnHost, templateByName, type Host } from './placement.js'
+import { MacRegistry } from './macs.js'
+import { driftOf } from './drift.js'
+import { templateName, templateSha256 } from './golden-key.js'
+import type { VmSpec } from './spec.js'
+import type { Drift, ErrorInfo, VmAction } from './types.js'
+
+export interface ImageInfo {
+  map: DataMap
+  sha256: string
+}
+
+export interface BasePlan {
+  key: string
+  pool: string
+  sr: { ref: string; record: SrRecord }
+  image: string
+  info: ImageInfo
+  size: number
+  type: 'system' | 'user'
+  /** A base VDI with this image already on the SR. */
+  existing: { ref: string; uuid: string } | undefined
+}
+
+export interface TemplatePlan {
+  key: string
+  pool: string
+  spec: VmSpec
+  sha256: string
+  name: string
+  /** The recipe's install template ("Other install media"), cloned to build the golden one. */
+  source: string
+  existing: string | undefined
+}
+
+export interface VmPlan {
+  spec: VmSpec
+  pool: string
+  host: Host | undefined
+  action: VmAction
+  drift: Drift[]
+  error: ErrorInfo | undefined
+  existing: { ref: string; record: VmDetailRecord } | undefined
+  /** Set for `create`. */
+  sr?: { ref: string; record: SrRecord }
+  network?: { ref: string; record: NetworkRecord }
+  mac?: string
+  base?: BasePlan
+  template?: TemplatePlan
+}
+
+export interface Plan {
+  vms: VmPlan[]
+  bases: BasePlan[]
+  templates: TemplatePlan[]
+  extras: { name: string; pool: string; uuid: string }[]
+}
+
+export interface PlanInput {
+  fleet: string
+  specs: VmSpec[]
+  /** Inventories of the pools that answered; a missing one carries the login error. */
+  pools: Map<string, { inv: PoolInventory } | { error: ErrorInfo }>
+  images: Map<string, ImageInfo>
+  reconcile: boolean
+}
+
+const info = (e: unknown): ErrorInfo => {
+  if (e instanceof UserError) return { what: e.info.what, why: e.info.why, fix: e.info.fix, removed: [], kept: [] }
+  return { what: 'Planning failed', why: e instanceof Error ? e.message : String(e), fix: 'report this with the fleet file', removed: [], kept: [] }
+}
+
+/** Turns the fleet into one plan per VM against what the pools hold now. Reads only. */
+export function plan(input: PlanInput): Plan {
+  const invs = [...input.pools].flatMap(([name, p]) => ('inv' in p ? [[name, p.inv] as [string, PoolInventory]] : []))
+  const tagged = new Map(invs.map(([name, inv]) => [name, fleetVms(inv, input.fleet)]))
+  const macs = new MacRegistry(invs)
+  const bases = new Map<string, BasePlan>()
+  const templates = new Map<string, TemplatePlan>()
+  const perGroup = new Map<number, number>()
+  const vms: VmPlan[] = input.specs.map((spec) => {
+    const index = perGroup.get(spec.group) ?? 0
+    perGroup.set(spec.group, index + 1)
+    const pool = spec.pools[index % spec.pools.length]!
+    const vm: VmPlan = { spec, pool, host: undefined, action: 'fail', drift: [], error: undefined, existing: undefined }
+    try {
+      const found = invs.flatMap(([name]) => (tagged.get(name)?.get(spec.name) ?? []).map((hit) => [name, hit] as const))
+      if (found.length > 1) {
+        throw new UserError({
+          what: `${found.length} VMs carry the tag of ${spec.name}`,
+          why: `uuids: ${found.map(([p, [, r]]) => `${r.uuid} (pool ${p})`).join(', ')}`,
+          fix: 'remove or untag the extra copies (other_config xcp-provision:vm), then run again',
+        })
+      }
+      if (found.length === 1) return existingPlan(vm, found[0]![0], found[0]![1], invs, input.reconcile)
+      const p = input.pools.get(pool)
+      if (!p || 'error' in p) throw new UserError(p ? p.error : { what: `Pool ${pool} is unknown`, why: '', fix: '' })
+      const inv = p.inv
+      const hosts = poolHosts(inv, pool, spec.hosts)
+      vm.host = hosts[Math.floor(index / spec.pools.length) % hosts.length]!
+      const clash = Object.values(inv.vms).find((v) => v.name_label === spec.name && !v.is_a_template && !v.is_a_snapshot)
+      if (clash) {
+        throw new UserError({
+          what: `A VM named "${spec.name}" already exists in pool ${pool} outside the fleet`,
+          why: `VM ${clash.uuid} has that name-label but not this fleet's tag`,
+          fix: 'rename or remove that VM, or rename this one in the fleet file',
+        })
+      }
+      vm.sr = srOnHost(inv, vm.host, spec.recipe)
+      vm.network = networkByBridge(inv, spec.recipe.network.bridge)
+      const image = input.images.get(spec.image)!
+      const { virtual_size: size, type } = spec.recipe.vdi
+      const baseKey = [pool, vm.sr.ref, image.sha256, size, type].join('\n')
+      vm.base = bases.get(baseKey) ?? { key: baseKey, pool, sr: vm.sr, image: spec.image, info: image, size, type, existing: findBase(inv, vm.sr.ref, image.sha256, size, type) }
+      bases.set(baseKey, vm.base)
+      const sha = templateSha256(input.fleet, spec.groupRecipe)
+      const tKey = `${pool}\n${sha}`
+      vm.template = templates.get(tKey) ?? {
+        key: tKey,
+        pool,
+        spec,
+        sha256: sha,
+        name: templateName(input.fleet, spec.groupRecipe, sha),
+        source: templateByName(inv, spec.groupRecipe.template),
+        existing: findTemplate(inv, input.fleet, sha),
+      }
+      templates.set(tKey, vm.template)
+      vm.action = 'create'
+    } catch (e) {
+      vm.action = 'fail'
+      vm.error = info(e)
+    }
+    return vm
+  })
+  // Explicit MACs first, so a derived one never takes a MAC the fleet file asks for.
+  const creating = vms.filter((v) => v.action === 'create')
+  for (const v of creating) {
+    if (v.spec.recipe.network.mac === 'derived') continue
+    try {
+      v.mac = macs.claimExplicit(v.spec.recipe.network.mac, v.spec.name)
+    } catch (e) {
+      Object.assign(v, { action: 'fail', error: info(e) })
+    }
+  }
+  for (const v of creating) if (v.action === 'create' && !v.mac) v.mac = macs.claimDerived(v.spec.name)
+  // Reconciling a MAC means a new VIF with it: it must be free too.
+  for (const v of vms.filter((x) => x.action === 'reconcile' && x.drift.some((d) => d.field === 'MAC'))) {
+    try {
+      v.mac = macs.claimExplicit(v.spec.recipe.network.mac, v.spec.name)
+    } catch (e) {
+      Object.assign(v, { action: 'fail', error: info(e) })
+    }
+  }
+  const named = new Set(input.specs.map((s) => s.name))
+  const extras = invs.flatMap(([pool]) =>
+    [...(tagged.get(pool) ?? [])].filter(([name]) => !named.has(name)).flatMap(([name, hits]) => hits.map(([, r]) => ({ name, pool, uuid: r.uuid }))),
+  )
+  const used = (key: string, kind: 'base' | 'template'): boolean => vms.some((v) => v.action === 'create' && v[kind]?.key === key)
+  return { vms, bases: [...bases.values()].filter((b) => used(b.key, 'base')), templates: [...templates.values()].filter((t) => used(t.key, 'template')), extras }
+}
+
+function existingPlan(vm: VmPlan, pool: string, [ref, record]: [string, VmDetailRecord], invs: [string, PoolInventory][], reconcile: boolean): VmPlan {
+  const inv = invs.find(([n]) => n === pool)![1]
+  const hostRef = record.resident_on !== 'OpaqueRef:NULL' ? record.resident_on : record.affinity
+  const host = inv.hosts[hostRef]
+  const vifs = record.VIFs.map((r) => inv.vifs[r]).filter((v) => v !== undefined)
+  const drift = driftOf(record, vifs, vm.spec.recipe)
+  const vif = vifs.find((v) => v.device === vm.spec.recipe.network.device)
+  return {
+    ...vm,
+    pool,
+    host: host ? { ref: hostRef, name: host.name_label } : undefined,
+    existing: { ref, record },
+    drift,
+    ...(vif ? { mac: vif.MAC.toLowerCase() } : {}),
+    action: drift.length === 0 ? 'none' : reconcile ? 'reconcile' : 'drift',
+  }
+}

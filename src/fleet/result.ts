@@ -1,0 +1,86 @@
+import type { VmDetailRecord } from '../xapi/records.js'
+import type { Plan, VmPlan } from './planner.js'
+import type { Execution } from './execute.js'
+import type { OpenPool, FailedPool } from './pools.js'
+import type { BaseResult, RolloutResult, TemplateResult, VmResult } from './types.js'
+
+export interface ResultInput {
+  fleet: string
+  dryRun: boolean
+  reconcile: boolean
+  plan: Plan
+  pools: (OpenPool | FailedPool)[]
+  exec: Execution | undefined
+  /** VM records read after the run, by pool then ref, for uuids of new VMs. */
+  after: Map<string, Record<string, VmDetailRecord>>
+  startedAt: number
+}
+
+function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
+  const out = r.exec?.vms[i]
+  const ref = out?.ref ?? v.existing?.ref ?? null
+  const rec = (ref && r.after.get(v.pool)?.[ref]) || v.existing?.record
+  return {
+    name: v.spec.name,
+    pool: v.pool,
+    host: v.host?.name ?? null,
+    sr: v.sr?.record.name_label ?? null,
+    action: v.action,
+    state: out?.state ?? (v.action === 'fail' ? 'failed' : 'planned'),
+    uuid: rec?.uuid ?? null,
+    mac: v.mac ?? null,
+    drift: v.drift,
+    duration_ms: out?.ms ?? 0,
+    calls: out?.calls ?? 0,
+    error: out?.error ?? (v.error ? { ...v.error, removed: [], kept: [] } : null),
+  }
+}
+
+/** The typed result: one entry per VM, base and template, with what was done and why not. */
+export function buildResult(r: ResultInput): RolloutResult {
+  const vms = r.plan.vms.map((v, i) => vmResult(v, i, r))
+  const bases: BaseResult[] = r.plan.bases.map((b) => {
+    const o = r.exec?.bases.get(b.key)
+    return {
+      pool: b.pool,
+      sr: b.sr.record.name_label,
+      sr_uuid: b.sr.record.uuid,
+      image: b.image,
+      image_sha256: b.info.sha256,
+      vdi_uuid: o?.value?.uuid ?? b.existing?.uuid ?? null,
+      action: b.existing ? 'reuse' : 'upload',
+      state: !r.exec ? 'planned' : o?.error ? 'failed' : o?.value || b.existing ? 'ready' : 'failed',
+      bytes_sent: o?.value?.bytesSent ?? 0,
+      error: o?.error ?? null,
+    }
+  })
+  const templates: TemplateResult[] = r.plan.templates.map((t) => {
+    const o = r.exec?.templates.get(t.key)
+    const ref = o?.value ?? t.existing
+    return {
+      pool: t.pool,
+      name: t.name,
+      settings_sha256: t.sha256,
+      uuid: (ref && r.after.get(t.pool)?.[ref]?.uuid) ?? null,
+      action: t.existing ? 'reuse' : 'build',
+      state: !r.exec ? 'planned' : o?.error ? 'failed' : ref ? 'ready' : 'failed',
+      error: o?.error ?? null,
+    }
+  })
+  const setupPool = r.pools.reduce((n, p) => n + ('calls' in p ? p.calls : 0), 0)
+  const vmCalls = vms.reduce((n, v) => n + v.calls, 0)
+  const setup = setupPool + (r.exec?.setupCalls ?? 0)
+  return {
+    fleet: r.fleet,
+    dry_run: r.dryRun,
+    reconcile: r.reconcile,
+    ok: vms.every((v) => v.state !== 'failed' && v.state !== 'skipped'),
+    vms,
+    bases,
+    templates,
+    extras: r.plan.extras,
+    pools: r.pools.map((p) => ({ name: p.name, url: p.url, error: 'error' in p ? p.error : null })),
+    calls: { total: setup + vmCalls, setup, vms: vmCalls },
+    duration_ms: Date.now() - r.startedAt,
+  }
+}

@@ -1,0 +1,99 @@
+import { UserError, EXIT } from '../errors.js'
+import { mapImage } from '../provision/run.js'
+import * as VM from '../xapi/vm.js'
+import type { VmDetailRecord } from '../xapi/records.js'
+import { loadFleet, resolveFleet } from './load.js'
+import { vmSpecs, type VmSpec } from './spec.js'
+import { ImageHashes } from './image-hash.js'
+import { openPool, type FailedPool, type OpenPool } from './pools.js'
+import { plan, type ImageInfo } from './planner.js'
+import { execute, type Execution } from './execute.js'
+import { buildResult } from './result.js'
+import { DEFAULT_RETRY, scoped, type RetryPolicy } from './scoped.js'
+import type { RolloutOptions, RolloutResult } from './types.js'
+
+export const DEFAULT_TOTAL = 16
+export const DEFAULT_PER_HOST = 4
+
+/** Every image once: it must exist and fit every VDI that holds it; its hash names the base VDI. */
+async function mapImages(specs: VmSpec[]): Promise<Map<string, ImageInfo>> {
+  const hashes = new ImageHashes()
+  const out = new Map<string, ImageInfo>()
+  for (const s of specs) {
+    if (out.has(s.image)) continue
+    const smallest = Math.min(...specs.filter((o) => o.image === s.image).map((o) => o.recipe.vdi.virtual_size))
+    let map
+    try {
+      map = await mapImage(s.image, smallest)
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e
+      throw new UserError({ ...e.info, fix: e.info.fix.replace('pass --image with a raw disk image, or set image in the recipe', 'set image in the fleet group or in the recipe'), exitCode: EXIT.usage })
+    }
+    out.set(s.image, { map, sha256: await hashes.get(s.image, map) })
+  }
+  return out
+}
+
+/** New VMs' records after the run, for their uuids (one read per pool that changed). */
+async function readAfter(pools: OpenPool[], exec: Execution, retry: RetryPolicy): Promise<Map<string, Record<string, VmDetailRecord>>> {
+  const out = new Map<string, Record<string, VmDetailRecord>>()
+  const changed = exec.vms.some((v) => v.state === 'created' || v.state === 'reconciled') || exec.templates.size > 0
+  if (!changed) return out
+  await Promise.all(
+    pools.map(async (p) => {
+      const x = scoped(p.x, retry)
+      out.set(p.name, await VM.get_all_records(x).catch(() => ({})))
+      p.calls += x.calls
+    }),
+  )
+  return out
+}
+
+/**
+ * Rolls a fleet out: validate the file and images, log in to every pool and read it,
+ * plan each VM against what is there, then (unless dryRun) create what is missing,
+ * reconcile drift when asked, and report. Never prints: progress goes to onEvent.
+ */
+export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
+  const startedAt = Date.now()
+  const emit = opts.onEvent ?? (() => undefined)
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...opts.retry }
+  const resolved = typeof opts.fleet === 'string' ? await loadFleet(opts.fleet) : await resolveFleet(opts.fleet, opts.baseDir ?? process.cwd())
+  const { fleet } = resolved
+  const specs = vmSpecs(resolved)
+  const env = opts.env ?? process.env
+  // Reading the images and logging in overlap: both take a while, neither needs the other.
+  const loggingIn = Promise.all(Object.entries(fleet.pools).map(([name, p]) => openPool(name, p, env, retry)))
+  const images = await mapImages(specs).catch(async (e: unknown) => {
+    await Promise.all((await loggingIn).map((p) => ('x' in p ? p.x.close().catch(() => undefined) : undefined)))
+    throw e
+  })
+  const pools: (OpenPool | FailedPool)[] = await loggingIn
+  const open = pools.filter((p): p is OpenPool => 'x' in p)
+  try {
+    const p = plan({
+      fleet: fleet.name,
+      specs,
+      pools: new Map(pools.map((x) => [x.name, 'x' in x ? { inv: x.inv } : { error: x.error }])),
+      images,
+      reconcile: opts.reconcile ?? false,
+    })
+    emit({ type: 'plan', vms: p.vms.map((v) => ({ name: v.spec.name, pool: v.pool, host: v.host?.name ?? null, action: v.action })) })
+    const common = { fleet: fleet.name, dryRun: opts.dryRun ?? false, reconcile: opts.reconcile ?? false, plan: p, pools, startedAt }
+    if (opts.dryRun) return buildResult({ ...common, exec: undefined, after: new Map() })
+    const exec = await execute(p, {
+      fleet: fleet.name,
+      pools: new Map(open.map((o) => [o.name, o])),
+      total: opts.concurrency ?? fleet.concurrency.total ?? DEFAULT_TOTAL,
+      perHost: opts.perHost ?? fleet.concurrency.per_host ?? DEFAULT_PER_HOST,
+      failFast: opts.failFast ?? false,
+      retry,
+      emit,
+      signal: opts.signal,
+    })
+    const after = await readAfter(open, exec, retry)
+    return buildResult({ ...common, exec, after })
+  } finally {
+    await Promise.all(open.map((o) => o.x.close().catch(() => undefined)))
+  }
+}

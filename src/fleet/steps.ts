@@ -1,0 +1,41 @@
+import type { Recipe } from '../recipe/schema.js'
+import type { UploadProgress } from '../upload/import-raw-vdi.js'
+import { STEPS, type RunState, type Step, type StepContext } from '../provision/steps.js'
+import type { XapiConnection } from '../xapi/connection.js'
+import type { VmPlan } from './planner.js'
+
+/**
+ * The fleet runs provision's own steps (src/provision/steps.ts) wherever one fits:
+ * upload for a base VDI; install, PV, other-config, memory and VCPUs for a golden
+ * template; VIF, VBD and start for each VM. Found by id, so a step the upload work
+ * changes is picked up as it is.
+ */
+export function step(id: string): Step {
+  const s = STEPS.find((x) => x.id === id)
+  if (!s) throw new Error(`internal: provision has no step "${id}"`)
+  return s
+}
+
+/** A StepContext for a VM plan that is being created (sr, network, template and base are known). */
+export function stepContext(
+  x: XapiConnection,
+  v: VmPlan,
+  recipe: Recipe,
+  vmName: string,
+  state: RunState,
+  onUpload: (p: UploadProgress) => void = () => undefined,
+): StepContext {
+  if (!v.sr || !v.network || !v.base || !v.template) throw new Error(`internal: ${v.spec.name} is not planned for creation`)
+  return {
+    x,
+    recipe,
+    vmName,
+    image: v.spec.image,
+    map: v.base.info.map,
+    targets: { sr: v.sr, template: v.template.source, network: v.network, mac: v.mac ?? '' },
+    state,
+    // Trust comes from the connection (x.tls), which a pinned fingerprint already set up.
+    allowUnauthorized: false,
+    onUpload,
+  }
+}

@@ -1,0 +1,113 @@
+import { z } from 'zod'
+import type { Fleet, FleetInput } from './schema.js'
+import type { RetryPolicy } from './scoped.js'
+
+/** What the planner decided for a VM. */
+export const VmAction = z.enum(['create', 'none', 'drift', 'reconcile', 'fail'])
+export type VmAction = z.infer<typeof VmAction>
+
+/** How it ended: `planned` on --dry-run, `skipped` when --fail-fast stopped it before it began. */
+export const VmState = z.enum(['planned', 'created', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'])
+export type VmState = z.infer<typeof VmState>
+
+export const Drift = z.object({ field: z.string(), want: z.string(), have: z.string() })
+export type Drift = z.infer<typeof Drift>
+
+export const ErrorInfo = z.object({
+  what: z.string(),
+  why: z.string(),
+  fix: z.string(),
+  removed: z.array(z.string()),
+  kept: z.array(z.string()),
+})
+export type ErrorInfo = z.infer<typeof ErrorInfo>
+
+export const VmResult = z.object({
+  name: z.string(),
+  pool: z.string(),
+  host: z.string().nullable(),
+  sr: z.string().nullable(),
+  action: VmAction,
+  state: VmState,
+  uuid: z.string().nullable(),
+  mac: z.string().nullable(),
+  drift: z.array(Drift),
+  duration_ms: z.number(),
+  /** XAPI calls made for this VM alone (shared reads, bases and templates are counted apart). */
+  calls: z.number(),
+  error: ErrorInfo.nullable(),
+})
+export type VmResult = z.infer<typeof VmResult>
+
+export const BaseResult = z.object({
+  pool: z.string(),
+  sr: z.string(),
+  sr_uuid: z.string(),
+  image: z.string(),
+  image_sha256: z.string(),
+  vdi_uuid: z.string().nullable(),
+  /** `reuse`: a base with this hash was already there; `upload`: this run imported it. */
+  action: z.enum(['reuse', 'upload']),
+  state: z.enum(['planned', 'ready', 'failed']),
+  bytes_sent: z.number(),
+  error: ErrorInfo.nullable(),
+})
+export type BaseResult = z.infer<typeof BaseResult>
+
+export const TemplateResult = z.object({
+  pool: z.string(),
+  name: z.string(),
+  settings_sha256: z.string(),
+  uuid: z.string().nullable(),
+  action: z.enum(['reuse', 'build']),
+  state: z.enum(['planned', 'ready', 'failed']),
+  error: ErrorInfo.nullable(),
+})
+export type TemplateResult = z.infer<typeof TemplateResult>
+
+export const RolloutResult = z.object({
+  fleet: z.string(),
+  dry_run: z.boolean(),
+  reconcile: z.boolean(),
+  /** False when any VM failed or was skipped. */
+  ok: z.boolean(),
+  vms: z.array(VmResult),
+  bases: z.array(BaseResult),
+  templates: z.array(TemplateResult),
+  /** VMs tagged with this fleet that the fleet file no longer names: reported, never touched. */
+  extras: z.array(z.object({ name: z.string(), pool: z.string(), uuid: z.string() })),
+  pools: z.array(z.object({ name: z.string(), url: z.string(), error: ErrorInfo.nullable() })),
+  calls: z.object({ total: z.number(), setup: z.number(), vms: z.number() }),
+  duration_ms: z.number(),
+})
+export type RolloutResult = z.infer<typeof RolloutResult>
+
+export type RolloutEvent =
+  | { type: 'plan'; vms: { name: string; pool: string; host: string | null; action: VmAction }[] }
+  | { type: 'vm-step'; vm: string; step: string; title: string }
+  | { type: 'vm-done'; vm: string; state: VmState; ms: number; error: ErrorInfo | null }
+  | { type: 'base'; pool: string; sr: string; phase: 'upload' | 'ready' | 'failed'; sent: number; total: number }
+  | { type: 'template'; pool: string; name: string; phase: 'build' | 'ready' | 'failed' }
+  | { type: 'retry'; vm: string | null; method: string; code: string; attempt: number }
+
+export interface RolloutOptions {
+  /** A fleet file path, or the fleet as data (then `baseDir` resolves its recipes and images). */
+  fleet: string | FleetInput | Fleet
+  baseDir?: string
+  /** Plan and report (as a diff), change nothing. */
+  dryRun?: boolean
+  /** Change drifted VMs back to the fleet's settings (halting running ones to do it). */
+  reconcile?: boolean
+  /** VMs in flight at once across all hosts; overrides the fleet file (default 16). */
+  concurrency?: number
+  /** VMs in flight at once on one host; overrides the fleet file (default 4). */
+  perHost?: number
+  /** Stop starting VMs after the first failure. */
+  failFast?: boolean
+  /** Where credentials are looked up by the names the fleet file gives (default process.env). */
+  env?: Record<string, string | undefined>
+  onEvent?: (e: RolloutEvent) => void
+  signal?: AbortSignal
+  /** Back-off on TOO_MANY_PENDING_TASKS / OTHER_OPERATION_IN_PROGRESS. */
+  retry?: Partial<RetryPolicy>
+}

@@ -1,0 +1,12 @@
+/**
+ * xcp-provision as a library. The CLI (bin/provision.js) is a thin layer over these;
+ * they never print: progress comes through onEvent, results are typed (zod + z.infer).
+ */
+export { provision } from './provision/run.js'
+export { ProvisionResult, DryRunResult, type ProvisionOptions, type ProvisionEvent } from './provision/types.js'
+export { loadRecipe } from './recipe/load.js'
+export { RecipeSchema, type Recipe } from './recipe/schema.js'
+export { UserError, type UserErrorInfo } from './errors.js'
+export { preflight, preflightFile } from './preflight/preflight.js'
+export { PreflightReport, type PvSettings } from './preflight/report.js'
+export * from './fleet/index.js'

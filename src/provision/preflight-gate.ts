@@ -1,0 +1,61 @@
+import { UserError, EXIT } from '../errors.js'
+import { preflightFile } from '../preflight/preflight.js'
+import type { FlavourVerdict, PreflightReport } from '../preflight/report.js'
+import type { Recipe } from '../recipe/schema.js'
+import type { PreflightSummary, ProvisionEvent } from './types.js'
+
+export interface GateOptions {
+  image: string
+  recipe: Recipe
+  skipPreflight?: boolean
+  fixOffset?: boolean
+  emit: (e: ProvisionEvent) => void
+}
+
+/**
+ * The preflight as provision applies it, before any XAPI call: the upstream pygrub
+ * must boot the image (what the simulator runs, and what the HOWTO's hosts run);
+ * XCP-ng's pygrub failing is a warning, because that flavour is reconstructed from
+ * its patches rather than run (docs/preflight.md). --fix-offset applies the proposed
+ * --offset; --skip-preflight uploads without looking.
+ */
+export function preflightGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSummary } {
+  if (o.skipPreflight) {
+    o.emit({ type: 'warning', message: '--skip-preflight: the image was not checked; pygrub may fail only at VM start, after the upload' })
+    return { recipe: o.recipe, preflight: { skipped: true, bootloader_args: o.recipe.pv.bootloader_args, offset_fixed: null, warnings: [] } }
+  }
+  let report: PreflightReport
+  try {
+    report = preflightFile(o.image, o.recipe.pv)
+  } catch (e) {
+    throw new UserError({ what: `Cannot read the image ${o.image}`, why: (e as Error).message, fix: 'check the path and its permissions' }, { cause: e })
+  }
+  const { upstream, 'xcp-ng': xcpng } = report.verdicts
+  const fix = report.offset_fix
+  const notes: string[] = []
+  let recipe = o.recipe
+  if ((!upstream.boots || !xcpng.boots) && fix !== null && o.fixOffset) {
+    recipe = { ...recipe, pv: { ...recipe.pv, bootloader_args: fix.bootloader_args } }
+    notes.push(`--fix-offset: PV-bootloader-args set to "${fix.bootloader_args}" (${fix.why})`)
+  } else if (!upstream.boots) {
+    throw new UserError({ what: `The image ${o.image} cannot boot`, why: reasons(upstream), fix: `${remedy(report)}; or pass --skip-preflight to upload it anyway`, exitCode: EXIT.failure })
+  } else if (!xcpng.boots) {
+    notes.push(`an XCP-ng host's pygrub would not boot this image: ${reasons(xcpng)} (fix: ${remedy(report)})`)
+  }
+  notes.push(...report.warnings.map((w) => `${w.message} (fix: ${w.fix})`))
+  for (const message of notes) o.emit({ type: 'warning', message })
+  const offsetFixed = recipe === o.recipe ? null : fix?.offset ?? null
+  return { recipe, preflight: { skipped: false, bootloader_args: recipe.pv.bootloader_args, offset_fixed: offsetFixed, warnings: notes } }
+}
+
+function reasons(v: FlavourVerdict): string {
+  const why = v.problems.map((p) => p.message).join('; ')
+  return v.pygrub.ok ? why : `pygrub would fail with "${v.pygrub.message}": ${why || 'see provision check-image'}`
+}
+
+function remedy(report: PreflightReport): string {
+  if (report.offset_fix !== null) {
+    return `run again with --fix-offset (PV-bootloader-args becomes "${report.offset_fix.bootloader_args}"), or set pv.bootloader_args to that in the recipe`
+  }
+  return [...new Set([...report.verdicts.upstream.problems, ...report.verdicts['xcp-ng'].problems].map((p) => p.fix))].join('; ')
+}

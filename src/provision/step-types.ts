@@ -1,0 +1,56 @@
+import type { XapiConnection } from '../xapi/connection.js'
+import type { Recipe } from '../recipe/schema.js'
+import type { UploadProgress } from '../upload/import-raw-vdi.js'
+import type { UploadEvent, UploadResult, UploadTuning } from '../upload/upload.js'
+import type { Checkpoint } from '../upload/checkpoint.js'
+import type { VerifyResult } from '../upload/verify.js'
+import type { DataMap } from '../upload/data-map.js'
+import type { Targets } from './lookup.js'
+
+/** What the run has created or learnt so far; rollback reads `created`. */
+export interface RunState {
+  created: { cls: 'VDI' | 'VM' | 'VIF' | 'VBD'; ref: string; label: string }[]
+  vdi?: string
+  vm?: string
+  /** The last checkpoint the VDI is known to hold; set until the upload completes. */
+  checkpoint?: Checkpoint | undefined
+  upload?: UploadResult
+  verified?: VerifyResult
+}
+
+export interface StepContext {
+  x: XapiConnection
+  recipe: Recipe
+  vmName: string
+  image: string
+  map: DataMap
+  targets: Targets
+  state: RunState
+  allowUnauthorized: boolean
+  onUpload: (p: UploadProgress) => void
+  /** Retries, resumes and other notices a step wants the user to see. */
+  onEvent?: (e: UploadEvent | { type: 'warning'; message: string }) => void
+  /** Read the VDI back after the upload and compare it with the image (--verify). */
+  verify?: boolean
+  upload?: UploadTuning
+  signal?: AbortSignal | undefined
+}
+
+export type PlanInput = Pick<StepContext, 'recipe' | 'vmName' | 'image' | 'map' | 'targets' | 'verify' | 'upload'>
+
+export interface Step {
+  id: string
+  title: string
+  /** The XAPI calls this step makes, for --dry-run; never contains secrets. */
+  calls(c: PlanInput): string[]
+  /** True when the run has nothing to do in this step (an option is off): no step events. */
+  skip?(c: PlanInput): boolean
+  run(c: StepContext): Promise<void>
+}
+
+export const need = (v: string | undefined, what: string): string => {
+  if (!v) throw new Error(`internal: ${what} is not known yet`)
+  return v
+}
+
+export const vdiName = (recipe: Recipe, vmName: string): string => recipe.vdi.name_label.replaceAll('{name}', vmName)

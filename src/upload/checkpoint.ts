@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto'
+import { z } from 'zod'
+import type { XapiConnection } from '../xapi/connection.js'
+import * as VDI from '../xapi/vdi.js'
+import type { DataMap } from './data-map.js'
+
+/**
+ * Upload checkpoints live in the VDI's own other_config, so a re-run from any machine
+ * that can see the VDI finds them, and they go when the VDI goes.
+ *
+ * IMAGE_KEY names the image layout the VDI is receiving: its size, a sha256 of its
+ * data map (every non-zero 64 KiB block) and the segment size (which fixes the segment
+ * boundaries). OFFSET_KEY says how far it got: segments completed, the image offset
+ * reached, and a hash chain over the sha256 of each completed segment's data. A re-run
+ * resumes only when the layout is identical and the chain recomputed from the image
+ * as it is now matches, so the VDI's first `offset` bytes are exactly the image's.
+ */
+export const IMAGE_KEY = 'xcp-provision:upload:image'
+export const OFFSET_KEY = 'xcp-provision:upload:offset'
+
+const hex = z.string().regex(/^[0-9a-f]{64}$/)
+const count = z.number().int().min(0)
+
+export const UploadIdentity = z.object({ v: z.literal(1), size: count, map: hex, segment_bytes: z.number().int().min(1) }).strict()
+export type UploadIdentity = z.infer<typeof UploadIdentity>
+
+export const Checkpoint = z.object({ segments: count, offset: count, chain: hex }).strict()
+export type Checkpoint = z.infer<typeof Checkpoint>
+
+/** The layout identity of an image: cheap (the map is in memory), and the same on every machine. */
+export function identityOf(map: DataMap, segmentBytes: number): UploadIdentity {
+  const h = createHash('sha256')
+  const rec = Buffer.alloc(16)
+  for (const r of map.regions) {
+    rec.writeBigUInt64LE(BigInt(r.offset), 0)
+    rec.writeBigUInt64LE(BigInt(r.length), 8)
+    h.update(rec)
+  }
+  return { v: 1, size: map.size, map: h.digest('hex'), segment_bytes: segmentBytes }
+}
+
+export const sameIdentity = (a: UploadIdentity, b: UploadIdentity): boolean =>
+  a.size === b.size && a.map === b.map && a.segment_bytes === b.segment_bytes
+
+/** Where the chain starts: bound to the layout, so a chain cannot be replayed onto another image. */
+export const chainStart = (id: UploadIdentity): string => createHash('sha256').update(`xcp-provision upload v1 ${id.map}`).digest('hex')
+export const chainNext = (chain: string, segmentSha256: string): string => createHash('sha256').update(`${chain}${segmentSha256}`).digest('hex')
+
+/** Reads both keys; anything missing or malformed reads as absent, which means "start over". */
+export function parseCheckpoint(otherConfig: Record<string, string>): { identity?: UploadIdentity; checkpoint?: Checkpoint } {
+  return { identity: parseJson(UploadIdentity, otherConfig[IMAGE_KEY]), checkpoint: parseJson(Checkpoint, otherConfig[OFFSET_KEY]) }
+}
+
+function parseJson<T extends z.ZodType>(schema: T, text: string | undefined): z.infer<T> | undefined {
+  if (text === undefined) return undefined
+  try {
+    const r = schema.safeParse(JSON.parse(text))
+    return r.success ? r.data : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Replaces one key, xe's way (add_to_* refuses an existing key). A crash between the
+ * two calls leaves the key absent, which reads as "start over": never a wrong resume.
+ */
+async function put(x: XapiConnection, vdi: string, current: Record<string, string>, key: string, value: string): Promise<void> {
+  if (key in current) await VDI.remove_from_other_config(x, vdi, key)
+  await VDI.add_to_other_config(x, vdi, key, value)
+  current[key] = value
+}
+
+export async function writeIdentity(x: XapiConnection, vdi: string, current: Record<string, string>, id: UploadIdentity): Promise<void> {
+  await put(x, vdi, current, IMAGE_KEY, JSON.stringify(id))
+}
+
+export async function writeCheckpoint(x: XapiConnection, vdi: string, current: Record<string, string>, c: Checkpoint): Promise<void> {
+  await put(x, vdi, current, OFFSET_KEY, JSON.stringify(c))
+}
+
+/** A finished VDI is no longer a partial upload: nothing may resume onto it (a guest may write to it). */
+export async function clearCheckpoint(x: XapiConnection, vdi: string, current: Record<string, string>): Promise<void> {
+  for (const key of [OFFSET_KEY, IMAGE_KEY]) {
+    if (!(key in current)) continue
+    await VDI.remove_from_other_config(x, vdi, key)
+    delete current[key]
+  }
+}

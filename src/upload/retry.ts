@@ -1,0 +1,85 @@
+import pRetry, { type RetryContext } from 'p-retry'
+import { ImportFailure } from './import-raw-vdi.js'
+
+/** How hard one segment is retried. The defaults ride out a toolstack restart (~30 s). */
+export interface RetryPolicy {
+  /** Attempts after the first; 0 disables retrying. */
+  retries: number
+  /** First delay; each next one doubles, with jitter (×1–2), up to maxTimeoutMs. */
+  minTimeoutMs: number
+  maxTimeoutMs: number
+  /** No new attempt starts after this long on one segment, whatever `retries` says. */
+  maxRetryTimeMs: number
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 4, minTimeoutMs: 1000, maxTimeoutMs: 10_000, maxRetryTimeMs: 10 * 60_000 }
+
+/** Transport failures a second attempt can get past: the link broke, or the host stalled. */
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+])
+
+/**
+ * Explicit, never p-retry's default of "everything": a cut connection, a timeout and a
+ * 5xx are retried, and so is the VDI_IO_ERROR XAPI records for a cut (it comes with
+ * the broken transfer, which is what is tested here). A 4xx, an XAPI error after a
+ * clean transfer (out of space, a bad VDI) or a local read error fail at once.
+ */
+export function isRetryable(e: unknown): boolean {
+  if (!(e instanceof ImportFailure)) return false
+  if (e.timedOut) return true
+  if (e.http.status !== undefined && e.http.status >= 500) return true
+  return e.http.code !== undefined && TRANSIENT_CODES.has(e.http.code)
+}
+
+export interface RetryNotice {
+  /** The attempt that failed, from 1. */
+  attempt: number
+  retriesLeft: number
+  error: string
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails for good, or the policy runs out; then the
+ * last error is thrown with `attempts` set. `onRetry` hears of each retry before its
+ * delay starts, so a user sees why the upload paused.
+ */
+export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, onRetry: (n: RetryNotice) => void, signal?: AbortSignal): Promise<T> {
+  let attempts = 0
+  try {
+    return await pRetry(
+      () => {
+        attempts++
+        return attempt()
+      },
+      {
+        retries: policy.retries,
+        factor: 2,
+        minTimeout: policy.minTimeoutMs,
+        maxTimeout: policy.maxTimeoutMs,
+        maxRetryTime: policy.maxRetryTimeMs,
+        randomize: true,
+        shouldRetry: (c: RetryContext) => {
+          const retry = isRetryable(c.error)
+          if (retry) onRetry({ attempt: c.attemptNumber, retriesLeft: c.retriesLeft, error: c.error.message })
+          return retry
+        },
+        ...(signal ? { signal } : {}),
+      },
+    )
+  } catch (e) {
+    throw Object.assign(e instanceof Error ? e : new Error(String(e)), { attempts })
+  }
+}
+
+/** How many attempts were made before `e` ended the retries (1 when it was not retried). */
+export const attemptsOf = (e: unknown): number => (typeof e === 'object' && e !== null && typeof (e as { attempts?: unknown }).attempts === 'number' ? (e as { attempts: number }).attempts : 1)

@@ -1,0 +1,52 @@
+import { framedLength } from '../image/chunk-framing.js'
+import type { DataMap, Region } from './data-map.js'
+
+/**
+ * Data per segment. Each segment is one PUT /import_raw_vdi and one task, and the unit
+ * of retry and of resume: a failure costs at most one segment again. Measured on the
+ * simulator (docs/upload.md), one segment's fixed cost (task.create, the PUT, the task
+ * wait, the checkpoint) is a few milliseconds, so 256 MiB keeps it under 1% of the
+ * transfer while a cut loses at most ~3 s of a gigabit link.
+ */
+export const SEGMENT_BYTES = 256 * 1024 * 1024
+
+export interface Segment {
+  /** 0-based position in the upload. */
+  index: number
+  regions: Region[]
+  /** Image bytes [start, end) that this segment is responsible for, holes included. */
+  start: number
+  end: number
+  dataBytes: number
+  /** Content-Length of its PUT: data, 12-byte record headers and the terminator. */
+  bodyBytes: number
+}
+
+/**
+ * Cuts the map into consecutive segments of whole regions holding at least
+ * `segmentBytes` of data each (the last one less). A pure function of the map and the
+ * size, so a re-run on another machine finds the same boundaries for the same image.
+ * An image without data still gets one (empty) segment: the upload then only proves
+ * the VDI is reachable, as before segments existed.
+ */
+export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES): Segment[] {
+  if (!Number.isSafeInteger(segmentBytes) || segmentBytes <= 0) throw new RangeError(`segment size ${segmentBytes} is not a positive integer`)
+  const out: Segment[] = []
+  let regions: Region[] = []
+  let data = 0
+  let start = 0
+  const close = (end: number): void => {
+    out.push({ index: out.length, regions, start, end, dataBytes: data, bodyBytes: framedLength(regions) })
+    regions = []
+    data = 0
+    start = end
+  }
+  for (const r of map.regions) {
+    // The boundary sits where the next segment's first region starts, so holes belong to the earlier segment.
+    if (data >= segmentBytes) close(r.offset)
+    regions.push(r)
+    data += r.length
+  }
+  close(map.size)
+  return out
+}

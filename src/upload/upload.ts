@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto'
+import { open, type FileHandle } from 'node:fs/promises'
+import { basename } from 'node:path'
+import type { XapiConnection } from '../xapi/connection.js'
+import * as VDI from '../xapi/vdi.js'
+import type { DataMap } from './data-map.js'
+import { putSegment, type UploadProgress } from './import-raw-vdi.js'
+import { SEGMENT_BYTES, type Segment } from './segments.js'
+import { chainNext, clearCheckpoint, sameIdentity, parseCheckpoint, writeCheckpoint, writeIdentity, type Checkpoint } from './checkpoint.js'
+import { planResume } from './resume.js'
+import { DEFAULT_RETRY, attemptsOf, withRetry, type RetryPolicy } from './retry.js'
+import { UploadFailed } from './upload-failed.js'
+
+/** Knobs for tests and benchmarks; the CLI uses the defaults. */
+export interface UploadTuning {
+  segmentBytes?: number
+  retry?: Partial<RetryPolicy>
+}
+
+export type UploadEvent =
+  | { type: 'upload-retry'; segment: number; segments: number; attempt: number; retries_left: number; error: string }
+  | { type: 'upload-resume'; offset: number; segments_done: number; segments: number }
+  | { type: 'upload-restart'; reason: string }
+
+export interface UploadOptions {
+  vdi: string
+  image: string
+  /** From scanDataRegions(); the run already needed it to check the image fits. */
+  map: DataMap
+  tuning?: UploadTuning
+  signal?: AbortSignal | undefined
+  onProgress?: (p: UploadProgress) => void
+  onEvent?: (e: UploadEvent) => void
+  /** Hears each checkpoint once it is recorded on the VDI. */
+  onCheckpoint?: (c: Checkpoint) => void
+}
+
+export interface UploadResult {
+  imageSize: number
+  dataBytes: number
+  /** Bytes of HTTP bodies this run put on the wire, failed attempts included. */
+  bytesSent: number
+  /** Bytes read from the image: the map, the resume check and the upload itself. */
+  bytesRead: number
+  regions: number
+  method: DataMap['method']
+  segments: Segment[]
+  /** Segments found already uploaded (a resume), and the image offset they reach. */
+  segmentsSkipped: number
+  resumedFrom: number
+  retries: number
+  /** sha256 of each segment's data, for --verify. */
+  hashes: string[]
+}
+
+/**
+ * Uploads the image's data into the VDI segment by segment, one PUT and task each,
+ * recording a checkpoint on the VDI after every segment and resuming from the one a
+ * previous run left (resume.ts). A failed segment is retried by retry.ts's rules; when
+ * they give up, UploadFailed says which segment and how far the VDI got.
+ */
+export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<UploadResult> {
+  const policy: RetryPolicy = { ...DEFAULT_RETRY, ...o.tuning?.retry }
+  const fh = await open(o.image, 'r')
+  try {
+    const vdi = await VDI.get_record(x, o.vdi)
+    // XAPI reports a write past the end as VDI_IO_ERROR, the same code as a cut
+    // connection; checked here so that code can only mean a cut, which is retried.
+    if (vdi.virtual_size < o.map.size) throw new Error(`the image (${o.map.size} bytes) is larger than the VDI (${vdi.virtual_size} bytes)`)
+    const otherConfig = { ...vdi.other_config }
+    const plan = await planResume(fh, o.map, otherConfig, o.tuning?.segmentBytes ?? SEGMENT_BYTES, o.image)
+    const { segments } = plan
+    if (plan.discarded) o.onEvent?.({ type: 'upload-restart', reason: plan.discarded })
+    const resumedFrom = plan.skip ? segments[plan.skip - 1]!.end : 0
+    if (plan.skip) o.onEvent?.({ type: 'upload-resume', offset: resumedFrom, segments_done: plan.skip, segments: segments.length })
+    const stored = parseCheckpoint(otherConfig).identity
+    if (!stored || !sameIdentity(stored, plan.identity)) await writeIdentity(x, o.vdi, otherConfig, plan.identity)
+
+    const todo = segments.slice(plan.skip)
+    const total = todo.reduce((n, s) => n + s.bodyBytes, 0)
+    const counts = { committed: 0, wire: 0, read: o.map.bytesRead + plan.bytesRead, retries: 0 }
+    let chain = plan.chain
+    const hashes = [...plan.hashes]
+    for (const seg of todo) {
+      const sha256 = await sendSegment(x, fh, o, seg, segments.length, policy, counts, total)
+      hashes.push(sha256)
+      chain = chainNext(chain, sha256)
+      counts.committed += seg.bodyBytes
+      // The last segment needs no checkpoint: the finished VDI must not look resumable.
+      if (seg.index === segments.length - 1) break
+      const c: Checkpoint = { segments: seg.index + 1, offset: seg.end, chain }
+      await writeCheckpoint(x, o.vdi, otherConfig, c)
+      o.onCheckpoint?.(c)
+    }
+    await assertUnchanged(fh, o.map, o.image)
+    await clearCheckpoint(x, o.vdi, otherConfig)
+    return {
+      imageSize: o.map.size,
+      dataBytes: o.map.dataBytes,
+      bytesSent: counts.wire,
+      bytesRead: counts.read,
+      regions: o.map.regions.length,
+      method: o.map.method,
+      segments,
+      segmentsSkipped: plan.skip,
+      resumedFrom,
+      retries: counts.retries,
+      hashes,
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+type Counts = { committed: number; wire: number; read: number; retries: number }
+
+/** One segment, retried; returns the sha256 of its data as read for the successful attempt. */
+async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<string> {
+  let sha256 = ''
+  const attempt = async (): Promise<void> => {
+    const h = createHash('sha256')
+    let sent = 0
+    try {
+      await putSegment(x, {
+        vdi: o.vdi,
+        fh,
+        regions: seg.regions,
+        bodyBytes: seg.bodyBytes,
+        label: `${basename(o.image)} segment ${seg.index + 1}/${of}`,
+        signal: o.signal,
+        onData: (d) => {
+          h.update(d)
+          counts.read += d.length
+        },
+        onSent: (n) => {
+          sent = n
+          o.onProgress?.({ sent: counts.committed + n, total })
+        },
+      })
+    } finally {
+      counts.wire += sent
+    }
+    sha256 = h.digest('hex')
+  }
+  const onRetry = (n: { attempt: number; retriesLeft: number; error: string }): void => {
+    counts.retries++
+    o.onEvent?.({ type: 'upload-retry', segment: seg.index + 1, segments: of, attempt: n.attempt, retries_left: n.retriesLeft, error: n.error })
+  }
+  try {
+    await withRetry(attempt, policy, onRetry, o.signal)
+  } catch (e) {
+    if (o.signal?.aborted) throw e
+    throw new UploadFailed({ segment: seg, segments: of, attempts: attemptsOf(e), committedOffset: seg.start, cause: e })
+  }
+  return sha256
+}
+
+/** The map was taken before the upload; an image rewritten since would be uploaded half old, half new. */
+async function assertUnchanged(fh: FileHandle, before: { size: number; mtimeMs: number }, image: string): Promise<void> {
+  const after = await fh.stat()
+  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+    throw new Error(`${image} was modified during the upload; the VDI may hold a mix of old and new data. Run again once nothing writes to it.`)
+  }
+}

@@ -1,0 +1,120 @@
+import { createHash, type Hash } from 'node:crypto'
+import got from 'got'
+import type { XapiConnection } from '../xapi/connection.js'
+import * as task from '../xapi/task.js'
+import { gotHttpsOptions } from '../xapi/tls.js'
+import { isZero } from '../image/zero.js'
+import { UserError } from '../errors.js'
+import type { Segment } from './segments.js'
+
+export interface VerifyOptions {
+  vdi: string
+  segments: readonly Segment[]
+  /** sha256 of each segment's data, as uploaded (UploadResult.hashes). */
+  hashes: readonly string[]
+  /** The image size: bytes past it were never written by the upload and are not read. */
+  size: number
+  signal?: AbortSignal | undefined
+}
+
+export interface Mismatch {
+  segment: number
+  start: number
+  end: number
+  reason: string
+}
+
+export interface VerifyResult {
+  segments: number
+  bytesRead: number
+}
+
+/**
+ * Reads the VDI back through GET /export_raw_vdi and checks it segment by segment
+ * against the hashes taken while uploading: each segment's data must hash the same,
+ * and its holes must read as zeros. A mismatch names the segment and its byte range,
+ * so the damaged region is known. Streams with a bounded buffer, whatever the size.
+ */
+export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<VerifyResult> {
+  const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
+  const url = new URL('/export_raw_vdi', x.url)
+  url.search = new URLSearchParams({ session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' }).toString()
+  const check = new SegmentChecker(o.segments, o.hashes, o.size)
+  let bytesRead = 0
+  try {
+    const stream = got.stream(url, { https: gotHttpsOptions(x.tls), retry: { limit: 0 }, timeout: { connect: 30_000, socket: 120_000 }, ...(o.signal ? { signal: o.signal } : {}) })
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytesRead += chunk.length
+      check.push(chunk)
+      if (check.done) {
+        // Past the image the VDI holds only what the upload never touched: stop reading.
+        stream.destroy()
+        break
+      }
+    }
+  } finally {
+    await task.destroy(x, taskRef).catch(() => undefined)
+  }
+  if (!check.done) throw new Error(`GET /export_raw_vdi ended after ${bytesRead} bytes; the image has ${o.size}`)
+  if (check.mismatches.length) {
+    const list = check.mismatches.map((m) => `segment ${m.segment} of ${o.segments.length} (bytes ${m.start}-${m.end}): ${m.reason}`)
+    throw new UserError({
+      what: `The VDI does not hold the image: ${check.mismatches.length} of ${o.segments.length} segments differ`,
+      why: list.slice(0, 5).join('; ') + (list.length > 5 ? `; and ${list.length - 5} more` : ''),
+      fix: 'run again to upload a fresh copy; if the same segments differ again, suspect the storage behind the SR',
+    })
+  }
+  return { segments: o.segments.length, bytesRead }
+}
+
+/** Walks the exported bytes along the segments and their regions, one chunk at a time. */
+class SegmentChecker {
+  readonly mismatches: Mismatch[] = []
+  private pos = 0
+  private seg = 0
+  private region = 0
+  private hash: Hash = createHash('sha256')
+  private strayAt: number | undefined
+
+  constructor(
+    private readonly segments: readonly Segment[],
+    private readonly hashes: readonly string[],
+    private readonly size: number,
+  ) {
+    this.closeFinished()
+  }
+
+  get done(): boolean {
+    return this.pos >= this.size && this.seg >= this.segments.length
+  }
+
+  push(buf: Buffer): void {
+    for (let i = 0; i < buf.length && !this.done; ) {
+      const s = this.segments[this.seg]!
+      const r = s.regions[this.region]
+      const inRegion = r !== undefined && this.pos >= r.offset
+      const until = inRegion ? r.offset + r.length : (r?.offset ?? s.end)
+      const piece = buf.subarray(i, i + Math.min(until - this.pos, buf.length - i))
+      if (inRegion) this.hash.update(piece)
+      else if (this.strayAt === undefined && !isZero(piece)) this.strayAt = this.pos + piece.findIndex((b) => b !== 0)
+      this.pos += piece.length
+      i += piece.length
+      if (inRegion && this.pos === until) this.region++
+      this.closeFinished()
+    }
+  }
+
+  private closeFinished(): void {
+    for (let s = this.segments[this.seg]; s && this.pos >= s.end; s = this.segments[this.seg]) {
+      const got = this.hash.digest('hex')
+      const reasons: string[] = []
+      if (got !== this.hashes[this.seg]) reasons.push('its data hashes differently')
+      if (this.strayAt !== undefined) reasons.push(`byte ${this.strayAt} is not zero where the image has a hole`)
+      if (reasons.length) this.mismatches.push({ segment: this.seg + 1, start: s.start, end: s.end, reason: reasons.join(', ') })
+      this.seg++
+      this.region = 0
+      this.hash = createHash('sha256')
+      this.strayAt = undefined
+    }
+  }
+}

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { runCli } from '../support/cli.js'
+import { RolloutResult } from '../../src/fleet/types.js'
+import { ENV, fleetOn, hosts, isReadOnly } from './support.js'
+import type { Simulator } from '../../mocks/simulator.js'
+
+async function fleetFile(sims: Simulator[], names: string): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'fleet-cli-')), 'fleet.yaml')
+  await writeFile(file, stringify(await fleetOn(sims, names)))
+  return file
+}
+
+describe('provision rollout (the built CLI, spawned)', () => {
+  it('prints the plan as a diff on --dry-run, then rolls out with --json, then reports no change', async () => {
+    const sims = await hosts(2)
+    const file = await fleetFile(sims, 'web-{1..4}')
+
+    const dry = await runCli(['rollout', file, '--dry-run'], ENV)
+    expect(dry.code).toBe(0)
+    expect(dry.stdout).toContain('Fleet "web": dry run, nothing was changed.')
+    expect(dry.stdout).toMatch(/ {2}\+ web-1 +create on xcp1 \(pool p1\)/)
+    expect(dry.stdout).toContain('Plan: 4 to create')
+    expect(sims.flatMap((s) => s.calls()).filter((m) => !isReadOnly(m))).toEqual([])
+
+    const run = await runCli(['rollout', file, '--json', '--concurrency', '2'], ENV)
+    expect(run.code).toBe(0)
+    expect(run.stderr).toBe('')
+    const r = RolloutResult.parse(JSON.parse(run.stdout))
+    expect(r.vms.map((v) => v.state)).toEqual(['created', 'created', 'created', 'created'])
+
+    const again = await runCli(['rollout', file], ENV)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/^VM +HOST +STATE +DURATION +ERROR\nweb-1 +xcp1 +unchanged +-\n/)
+    expect(again.stdout).toContain('4 VMs: 4 unchanged.')
+    // Not a terminal: plain lines on stderr, one per VM.
+    expect(again.stderr).toContain('web-2: unchanged\n')
+  })
+
+  it('exits 1 with the summary table and the reason when a VM fails', async () => {
+    const sims = await hosts(1)
+    const file = await fleetFile(sims, 'web-{1..3}')
+    sims[0]!.faults.add({ method: 'VM.start', nth: 2, error: ['BOOTLOADER_FAILED', 'x', 'injected by the test'] })
+    const r = await runCli(['rollout', file, '--concurrency', '1'], ENV)
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/web-2 +xcp1 +failed +[\d.]+ s +Start the VM failed/)
+    expect(r.stdout).toContain('web-2: Start the VM failed\n  why: pygrub could not boot the disk: injected by the test')
+    expect(r.stdout).toMatch(/removed what this run created: VBD .*; VIF .*; VM web-2 .*; VDI web-2-vdi/)
+    expect(r.stdout).toContain('3 VMs: 2 created, 1 failed.')
+    expect(r.stderr).toContain('web-2: failed')
+  })
+
+  it("is the package's main export: import { rollout } from 'xcp-provision' (built)", async () => {
+    // A variable keeps tsc from resolving the built package before `npm run build` ran.
+    const pkg = 'xcp-provision'
+    const m = (await import(pkg)) as Record<string, unknown>
+    expect(typeof m.rollout).toBe('function')
+    expect(typeof (m.RolloutResult as { parse?: unknown }).parse).toBe('function')
+  })
+
+  it('refuses bad arguments with exit 2 and missing credentials with exit 1', async () => {
+    expect((await runCli(['rollout'], ENV)).code).toBe(2)
+    const sims = await hosts(1)
+    const file = await fleetFile(sims, 'a')
+    const zero = await runCli(['rollout', file, '--concurrency', '0'], ENV)
+    expect(zero.code).toBe(2)
+    expect(zero.stderr).toContain('--concurrency 0 is not a positive whole number')
+    const noCreds = await runCli(['rollout', file, '--json'], {})
+    expect(noCreds.code).toBe(1)
+    expect(JSON.parse(noCreds.stdout).vms[0].error.why).toBe('SIM_USER and SIM_PASSWORD are not set')
+  })
+})

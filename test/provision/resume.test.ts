@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { withSimulator } from '../support/simulator.js'
+import { provision } from '../../src/provision/run.js'
+import { loadRecipe } from '../../src/recipe/load.js'
+import { UserError } from '../../src/errors.js'
+import { IMAGE_KEY, OFFSET_KEY } from '../../src/upload/checkpoint.js'
+import type { ProvisionEvent, ProvisionResult } from '../../src/provision/types.js'
+import type { Simulator } from '../../mocks/simulator.js'
+import { MiB, scattered, sha256, tempDir, writeSparse } from '../upload/helpers.js'
+
+/** 1 MiB segments cut the images below (4 MiB of data) into four; retries fail fast. */
+const upload = { segmentBytes: MiB, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } }
+
+/** A synthetic disk: no bootable system, so no preflight and no VM.start. */
+async function image(seed: number, pieces = 4): Promise<string> {
+  const path = join(await tempDir(), `disk-${seed}.img`)
+  await writeSparse(path, 64 * MiB, scattered(64 * MiB, pieces, MiB, seed))
+  return path
+}
+
+async function run(sim: Simulator, image: string, extra: { verify?: boolean; events?: ProvisionEvent[] } = {}): Promise<ProvisionResult> {
+  const { recipe } = await loadRecipe('freebsd-9')
+  const r = await provision({
+    recipe: { ...recipe, start: false },
+    image,
+    url: sim.url,
+    ...sim.credentials,
+    skipPreflight: true,
+    upload,
+    verify: extra.verify ?? false,
+    onEvent: (e) => extra.events?.push(e),
+  })
+  if ('dry_run' in r) throw new Error('unexpected dry run')
+  return r
+}
+
+const vdis = (sim: Simulator) => Object.entries(sim.objects().VDI ?? {}).filter(([, v]) => (v.other_config as Record<string, string>)['xcp-provision:vm'] === 'FreeBSD-9.0')
+
+describe('provision resumes a half-uploaded VDI found by the VM name', () => {
+  it('keeps the VDI when the upload fails after a checkpoint, and the re-run continues from there', async () => {
+    const sim = await withSimulator()
+    const img = await image(1)
+    sim.faults.add({ upload: 'cut', afterBytes: 1000, nth: 3, times: 0 })
+    const err = (await run(sim, img).catch((e: unknown) => e)) as UserError
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.info.what).toMatch(/Upload the image failed|Upload of segment 3 of 4/)
+    expect(err.info.kept?.[0]).toMatch(/^VDI FreeBSD-9.0-vdi \(OpaqueRef:.*\) holds the image's first \d+ bytes \(2 segments\): run the same command again/)
+    expect(err.info.fix).toMatch(/the upload resumes where it stopped$/)
+    const [kept, rec] = vdis(sim)[0]!
+    expect((rec.other_config as Record<string, string>)[OFFSET_KEY]).toContain('"segments":2')
+
+    sim.faults.clear()
+    const events: ProvisionEvent[] = []
+    const r = await run(sim, img, { events })
+    expect(r.vdi.ref).toBe(kept)
+    expect(r.vm.power_state).toBe('Halted')
+    expect(r.upload.resumed_from).toBeGreaterThan(0)
+    expect(r.upload.segments).toBe(4)
+    expect(r.upload.bytes_sent).toBeLessThan(r.upload.data_bytes * 0.75)
+    expect(events).toContainEqual(expect.objectContaining({ type: 'upload-resume', segments_done: 2, segments: 4 }))
+    const oc = (sim.objects().VDI![kept]!.other_config ?? {}) as Record<string, string>
+    expect(oc[IMAGE_KEY]).toBeUndefined()
+    expect(oc[OFFSET_KEY]).toBeUndefined()
+  })
+
+  it('never resumes onto a VDI that holds another image: a new VDI, and a warning about the old one', async () => {
+    const sim = await withSimulator()
+    const img = await image(1)
+    sim.faults.add({ upload: 'cut', afterBytes: 1000, nth: 3, times: 0 })
+    await expect(run(sim, img)).rejects.toBeInstanceOf(UserError)
+    sim.faults.clear()
+    const stale = vdis(sim)[0]![0]
+    const staleData = sha256(sim.readVdi(stale, 0, 64 * MiB))
+
+    // Another layout: its blocks are elsewhere, so the old VDI's blocks would survive in its holes.
+    const other = await image(7, 5)
+    const events: ProvisionEvent[] = []
+    const r = await run(sim, other, { events })
+    expect(r.vdi.ref).not.toBe(stale)
+    expect(r.upload.resumed_from).toBe(0)
+    expect(events).toContainEqual({ type: 'warning', message: expect.stringMatching(/holds an unfinished upload of another image for "FreeBSD-9.0"; it is left alone/) })
+    expect(sha256(sim.readVdi(stale, 0, 64 * MiB))).toBe(staleData)
+  })
+
+  it('--verify reads the VDI back and says so in the result', async () => {
+    const sim = await withSimulator()
+    const r = await run(sim, await image(1), { verify: true })
+    expect(r.upload.verified).toBe(true)
+    expect(r.steps.map((s) => s.step)).toContain('verify')
+    expect(sim.calls().filter((c) => c === 'task.create').length).toBe(5) // four segments and the export
+  })
+})

@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import { join } from 'node:path'
+import { scanDataRegions, SCAN_BLOCK, MAX_REGION } from '../../src/upload/data-map.js'
+import { alignExtents, seekDataExtents, SeekDataUnavailable } from '../../src/upload/seek-data.js'
+import { splitSegments } from '../../src/upload/segments.js'
+import { bodyLength } from '../../src/upload/chunked-body.js'
+import { framedLength } from '../../src/image/chunk-framing.js'
+import { MiB, pattern, tempDir, writeSparse } from './helpers.js'
+
+async function* from<T>(items: T[]): AsyncGenerator<T> {
+  yield* items
+}
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const x of it) out.push(x)
+  return out
+}
+
+describe('finding the data', () => {
+  it('SEEK_DATA and a full read give the same map; SEEK_DATA reads only the allocated extents', async () => {
+    const image = join(await tempDir(), 'img')
+    // Unaligned data, written zeros inside data (skipped all the same), a 20 MiB run (split at MAX_REGION).
+    await writeSparse(image, 256 * MiB, [
+      { offset: 3, data: pattern(100, 1) },
+      { offset: 10 * MiB, data: Buffer.concat([pattern(SCAN_BLOCK, 2), Buffer.alloc(4 * SCAN_BLOCK), pattern(10, 3)]) },
+      { offset: 100 * MiB + 5000, data: pattern(20 * MiB, 4) },
+      { offset: 256 * MiB - 10, data: pattern(10, 5) },
+    ])
+    const fast = await scanDataRegions(image)
+    const slow = await scanDataRegions(image, { seekData: false })
+    expect(fast.method).toBe('seek-data')
+    expect(slow.method).toBe('scan')
+    expect(fast.regions).toEqual(slow.regions)
+    expect(fast.dataBytes).toBe(slow.dataBytes)
+    expect(fast.regions[0]).toEqual({ offset: 0, length: SCAN_BLOCK })
+    expect(fast.regions[1]).toEqual({ offset: 10 * MiB, length: SCAN_BLOCK })
+    expect(fast.regions[2]).toEqual({ offset: 10 * MiB + 5 * SCAN_BLOCK, length: SCAN_BLOCK })
+    expect(Math.max(...fast.regions.map((r) => r.length))).toBe(MAX_REGION)
+    expect(fast.regions.at(-1)).toEqual({ offset: 256 * MiB - SCAN_BLOCK, length: SCAN_BLOCK })
+    expect(slow.bytesRead).toBe(256 * MiB)
+    expect(fast.bytesRead).toBeLessThan(24 * MiB)
+  })
+
+  it('falls back to reading everything when the helper cannot run', async () => {
+    const image = join(await tempDir(), 'img')
+    await writeSparse(image, 8 * MiB, [{ offset: MiB, data: pattern(10, 1) }])
+    await expect(collect(seekDataExtents(image, 8 * MiB, '/nonexistent/python3'))).rejects.toBeInstanceOf(SeekDataUnavailable)
+    const map = await scanDataRegions(image, { python: '/nonexistent/python3' })
+    expect(map.method).toBe('scan')
+    expect(map.regions).toEqual([{ offset: MiB, length: SCAN_BLOCK }])
+  })
+
+  it('widens extents to the zero-detection grid and merges the ones that then touch', async () => {
+    const ext = [
+      { offset: 4096, length: 4096 },
+      { offset: 60 * 1024, length: 8192 },
+      { offset: 200 * 1024, length: 1 },
+    ]
+    expect(await collect(alignExtents(from(ext), SCAN_BLOCK, 200 * 1024 + 10))).toEqual([
+      { offset: 0, length: 2 * SCAN_BLOCK },
+      { offset: 3 * SCAN_BLOCK, length: 200 * 1024 + 10 - 3 * SCAN_BLOCK },
+    ])
+  })
+})
+
+describe('segments', () => {
+  const map = (regions: { offset: number; length: number }[], size: number) => ({ size, regions, dataBytes: regions.reduce((n, r) => n + r.length, 0), bytesRead: 0, method: 'scan' as const, mtimeMs: 0 })
+
+  it('cut at region starts once a segment holds enough data, and cover the image without gaps', () => {
+    const m = map([0, 1, 2, 3, 4].map((i) => ({ offset: i * 10 * MiB, length: 3 * MiB })), 64 * MiB)
+    const segs = splitSegments(m, 5 * MiB)
+    expect(segs.map((s) => [s.start, s.end, s.regions.length])).toEqual([
+      [0, 20 * MiB, 2],
+      [20 * MiB, 40 * MiB, 2],
+      [40 * MiB, 64 * MiB, 1],
+    ])
+    expect(segs.map((s) => s.bodyBytes)).toEqual(segs.map((s) => framedLength(s.regions)))
+    expect(bodyLength(m, 5 * MiB)).toBe(segs.reduce((n, s) => n + s.bodyBytes, 0))
+  })
+
+  it('give an image without data one empty segment', () => {
+    expect(splitSegments(map([], 10 * MiB))).toEqual([{ index: 0, regions: [], start: 0, end: 10 * MiB, dataBytes: 0, bodyBytes: 12 }])
+  })
+})

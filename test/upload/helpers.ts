@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto'
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach } from 'vitest'
+import type { XapiConnection } from '../../src/xapi/connection.js'
+import type { Simulator } from '../../mocks/simulator.js'
+
+export const KiB = 1024
+export const MiB = 1024 * KiB
+
+const dirs: string[] = []
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
+})
+
+export async function tempDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'upload-'))
+  dirs.push(d)
+  return d
+}
+
+/** Deterministic non-zero bytes: a different pattern per seed, no zero byte anywhere. */
+export function pattern(length: number, seed: number): Buffer {
+  const b = Buffer.alloc(length)
+  let x = (seed * 2654435761) >>> 0 || 1
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    b[i] = (x & 0xff) | 1
+  }
+  return b
+}
+
+/** A sparse file of `size` bytes: only the pieces are written, the rest are holes. */
+export async function writeSparse(path: string, size: number, pieces: { offset: number; data: Buffer }[]): Promise<void> {
+  const fh = await open(path, 'w')
+  try {
+    await fh.truncate(size)
+    for (const p of pieces) await fh.write(p.data, 0, p.data.length, p.offset)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** `count` pieces of `length` bytes spread evenly over the image (none at 0, so the map has a leading hole). */
+export function scattered(size: number, count: number, length: number, seed = 1): { offset: number; data: Buffer }[] {
+  const step = Math.floor(size / (count + 1))
+  return Array.from({ length: count }, (_, i) => ({ offset: step * (i + 1) - ((step * (i + 1)) % 4096) + 1000, data: pattern(length, seed + i) }))
+}
+
+export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+export const fileSha256 = async (path: string): Promise<string> => sha256(await readFile(path))
+
+/** sha256 of the VDI's first `n` bytes, read back through GET /export_raw_vdi. */
+export async function exportSha256(sim: Simulator, x: XapiConnection, vdi: string, n: number): Promise<string> {
+  const res = await fetch(`${sim.url}export_raw_vdi?session_id=${x.sessionId}&vdi=${vdi}&format=raw`)
+  const h = createHash('sha256')
+  let seen = 0
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    const take = Math.min(chunk.length, n - seen)
+    h.update(chunk.subarray(0, take))
+    seen += take
+    if (seen >= n) break
+  }
+  return h.digest('hex')
+}
+
+export async function createVdi(x: XapiConnection, sim: Simulator, size: number, otherConfig: Record<string, string> = {}): Promise<string> {
+  return x.call<string>('VDI.create', {
+    name_label: 'upload-test',
+    name_description: '',
+    SR: sim.inventory.localSr,
+    virtual_size: size,
+    type: 'user',
+    sharable: false,
+    read_only: false,
+    other_config: otherConfig,
+    xenstore_data: {},
+    sm_config: {},
+    tags: [],
+  })
+}
