@@ -131,8 +131,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       store.notify()
       // Let answers already being written (event.from long-polls woken above) go out, so
       // clients see a clean end rather than ECONNRESET; uploads in flight are cut.
-      for (const l of listeners) l.server.closeIdleConnections()
       for (let i = 0; i < 20 && listeners.some((l) => l.inflight() > 0); i++) await sleep(10)
+      // Answers just written still need a moment to reach the client before the sockets go.
+      await sleep(10)
+      for (const l of listeners) l.server.closeIdleConnections()
       await Promise.all(
         listeners.map((l) => {
           l.server.closeAllConnections()

@@ -13,9 +13,16 @@ const ALLOWED_STATES: Record<string, string[]> = {
   changing_memory_limits: ['Halted'],
   changing_VCPUs: ['Halted'],
   destroy: ['Halted', 'Suspended'],
-  hard_shutdown: ['Running', 'Paused', 'Suspended'],
+  // The order xapi_vm_lifecycle.allowed_power_states lists them in, which the error repeats.
+  hard_shutdown: ['Paused', 'Suspended', 'Running'],
   clean_shutdown: ['Running'],
 }
+
+/**
+ * is_allowed_concurrently: operations that may overlap when every one in progress is
+ * from the same set; parallel clones of one template are the common case.
+ */
+const CONCURRENT_SETS = [['clone', 'copy', 'export'], ['snapshot', 'checkpoint'], ['get_boot_record']]
 
 /** Operations a template may do (check_template); anything else gives VM_IS_TEMPLATE. */
 const TEMPLATE_OK = new Set(['clone', 'copy', 'provision', 'changing_memory_limits', 'changing_VCPUs', 'destroy', 'export'])
@@ -27,9 +34,12 @@ export function assertOperation(ref: string, vm: Readonly<XRecord>, op: string):
   if (allowed && !allowed.includes(String(vm.power_state))) {
     throw fault('VM_BAD_POWER_STATE', ref, allowed.map((s) => s.toLowerCase()).join(', '), String(vm.power_state).toLowerCase())
   }
-  const current = vm.current_operations as Record<string, string>
-  const [task, other] = Object.entries(current)[0] ?? []
-  if (task && other) throw fault('OTHER_OPERATION_IN_PROGRESS', 'VM', ref, other, task)
+  const current = Object.entries(vm.current_operations as Record<string, string>)
+  const together = CONCURRENT_SETS.some((set) => set.includes(op) && current.every(([, o]) => set.includes(o)))
+  if (current.length > 0 && !together) {
+    const [task, other] = current[0]!
+    throw fault('OTHER_OPERATION_IN_PROGRESS', 'VM', ref, other, task)
+  }
   if (vm.is_a_template && !TEMPLATE_OK.has(op)) {
     if (op === 'provision') return
     throw fault('VM_IS_TEMPLATE', ref, op)

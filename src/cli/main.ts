@@ -6,11 +6,8 @@ import { packageRoot } from '../paths.js'
 import { HELP } from './help.js'
 import { loadDotEnv } from './env.js'
 import { printError, printResult, type Output } from './output.js'
-import { runSimulator } from './sim-command.js'
 import { runProvision } from './provision-command.js'
-import { runCheckImage } from './check-image-command.js'
-import { printCheckImage } from './check-image-output.js'
-import { runRollout } from '../fleet/cli/command.js'
+// Other commands load on use: every module loaded is start-up time a provision run pays (docs/upload.md).
 
 export async function main(argv: string[]): Promise<number> {
   const out: Output = { json: argv.includes('--json'), stdout: process.stdout, stderr: process.stderr }
@@ -57,9 +54,11 @@ export async function main(argv: string[]): Promise<number> {
     loadDotEnv()
     const [command, ...rest] = positionals
     if (command === 'check-image') {
+      const [{ runCheckImage }, { printCheckImage }] = await Promise.all([import('./check-image-command.js'), import('./check-image-output.js')])
       return printCheckImage(out, await runCheckImage({ files: rest, recipe: values.recipe as string | undefined, flavour: values.flavour as string | undefined }))
     }
     if (command === 'rollout') {
+      const { runRollout } = await import('../fleet/cli/command.js')
       return await runRollout({
         files: rest,
         json: Boolean(values.json),
@@ -71,7 +70,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!command) throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (see --help)', exitCode: EXIT.usage })
     if (rest.length) throw new UserError({ what: `Unexpected argument "${rest[0]}"`, why: 'provision takes one recipe', fix: 'see provision --help', exitCode: EXIT.usage })
-    if (command === 'sim') return await runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined, inventory: values.inventory as string | undefined, stateFile: values['state-file'] as string | undefined })
+    if (command === 'sim') return await (await import('./sim-command.js')).runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined, inventory: values.inventory as string | undefined, stateFile: values['state-file'] as string | undefined })
     const result = await runProvision({
       recipe: command,
       host: values.host as string | undefined,

@@ -5,8 +5,6 @@ import { loadRecipe } from '../recipe/load.js'
 import { provision } from '../provision/run.js'
 import type { DryRunResult, ProvisionResult } from '../provision/types.js'
 import { UserError, EXIT } from '../errors.js'
-import { startSimulator, DEFAULT_CREDENTIALS } from '../../mocks/simulator.js'
-import { writeSampleImage } from '../image/write-image.js'
 import { parseHost } from './host.js'
 import { credentialsFromEnv } from './env.js'
 import { resolvePassword } from './password.js'
@@ -42,6 +40,8 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     let url: string
     let creds = { user: env.user, password: env.password }
     if (target.kind === 'sim') {
+      // Loaded only here: the simulator is start-up time a run against a real host should not pay.
+      const { startSimulator, DEFAULT_CREDENTIALS } = await import('../../mocks/simulator.js')
       const simCreds = env.user && env.password ? { user: env.user, password: env.password } : DEFAULT_CREDENTIALS
       const sim = await startSimulator({ credentials: simCreds })
       cleanups.push(() => sim.close())
@@ -64,7 +64,7 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       const dir = await mkdtemp(join(tmpdir(), 'xcp-provision-'))
       cleanups.push(() => rm(dir, { recursive: true, force: true }))
       image = join(dir, 'freebsd-sample.img')
-      await writeSampleImage(image)
+      await (await import('../image/write-image.js')).writeSampleImage(image)
     }
     if (!image) {
       throw new UserError({ what: 'No image to upload', why: 'the recipe has no image and --image was not given', fix: 'pass --image <raw disk image>', exitCode: EXIT.usage })

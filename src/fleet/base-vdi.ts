@@ -19,7 +19,7 @@ export interface BaseOutcome {
  * on only after the upload succeeded: a half-written VDI must never pass for a base.
  * `first` is the VM that needed it first; its plan gives the step context.
  */
-export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p: UploadProgress) => void): Promise<BaseOutcome> {
+export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p: UploadProgress) => void, signal?: AbortSignal): Promise<BaseOutcome> {
   const b = first.base!
   if (b.existing) return { ...b.existing, bytesSent: 0 }
   const sha = b.info.sha256
@@ -36,7 +36,7 @@ export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p:
   })
   const state: RunState = { created: [{ cls: 'VDI', ref, label }], vdi: ref }
   try {
-    await step('upload').run(stepContext(x, first, first.spec.recipe, label, state, onUpload))
+    await step('upload').run(stepContext(x, first, first.spec.recipe, label, state, onUpload, signal))
     await VDI.add_to_other_config(x, ref, TAG.imageSha256, sha)
   } catch (e) {
     await rollback(x, state)

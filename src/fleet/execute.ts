@@ -66,6 +66,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
   /** A base or template job: its own slots, its calls counted as setup, its outcome shared. */
   async function setup<T>(v: VmPlan, fn: (x: ScopedConnection) => Promise<T>, record: (r: SharedOutcome<T>) => void): Promise<T> {
     return limits.runAll(slots(v), async () => {
+      // No abort signal on this view: its own rollback must run to the end. The upload gets the signal itself.
       const x = view(undefined, o.pools.get(v.pool)!)
       try {
         const value = await fn(x)
@@ -103,7 +104,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         const sr = b.sr.record.name_label
         ;[base, template] = await Promise.all([
           bases.run(b.key, () =>
-            setup(v, (x) => ensureBase(x, v, onUpload), (r) => {
+            setup(v, (x) => ensureBase(x, v, onUpload, o.signal), (r) => {
               shared.bases.set(b.key, r)
               o.emit({ type: 'base', pool: v.pool, sr, phase: r.error ? 'failed' : 'ready', sent: r.value?.bytesSent ?? 0, total: r.value?.bytesSent ?? 0 })
             }),

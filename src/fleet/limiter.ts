@@ -1,6 +1,6 @@
 /**
  * Counting semaphores keyed by name: "total" for the whole rollout, "host:<pool>/<ref>"
- * per host, "clone:<ref>" (limit 1) per clone source. A few lines instead of a
+ * per host, "clone:<ref>" (limit 1) per base VDI. A few lines instead of a
  * dependency, and FIFO, so VMs start in the order of the fleet file.
  */
 export class Semaphore {

@@ -24,6 +24,7 @@ export function stepContext(
   vmName: string,
   state: RunState,
   onUpload: (p: UploadProgress) => void = () => undefined,
+  signal?: AbortSignal,
 ): StepContext {
   if (!v.sr || !v.network || !v.base || !v.template) throw new Error(`internal: ${v.spec.name} is not planned for creation`)
   return {
@@ -37,5 +38,6 @@ export function stepContext(
     // Trust comes from the connection (x.tls), which a pinned fingerprint already set up.
     allowUnauthorized: false,
     onUpload,
+    signal,
   }
 }

@@ -79,9 +79,12 @@ export async function writeCheckpoint(x: XapiConnection, vdi: string, current: R
   await put(x, vdi, current, OFFSET_KEY, JSON.stringify(c))
 }
 
-/** A finished VDI is no longer a partial upload: nothing may resume onto it (a guest may write to it). */
-export async function clearCheckpoint(x: XapiConnection, vdi: string, current: Record<string, string>): Promise<void> {
-  for (const key of [OFFSET_KEY, IMAGE_KEY]) {
+/**
+ * A finished VDI is no longer a partial upload: nothing may resume onto it (a guest may
+ * write to it). With `keys` = [OFFSET_KEY], drops only a checkpoint that proved stale.
+ */
+export async function clearCheckpoint(x: XapiConnection, vdi: string, current: Record<string, string>, keys = [OFFSET_KEY, IMAGE_KEY]): Promise<void> {
+  for (const key of keys) {
     if (!(key in current)) continue
     await VDI.remove_from_other_config(x, vdi, key)
     delete current[key]

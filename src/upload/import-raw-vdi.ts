@@ -82,6 +82,9 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
       // The URL carries the session id: keep got's code and its message without URLs, never its options.
       http = { code: e.code, message: e.message.replace(/https?:\/\/\S+/g, '<url>') }
     }
+    // Interrupted: the task may never have been given any work (the PUT was cut before
+    // it started), so waiting for it would only wait out the timeout.
+    o.signal?.throwIfAborted()
     const waited = await settle(taskDone, http ? TASK_SETTLE_AFTER_ERROR_MS : TASK_SETTLE_MS)
     const httpText = http ? (http.status ? `HTTP ${http.status}` : `${http.code}: ${http.message}`) : 'HTTP 200'
     if (waited.error !== undefined && !(waited.error instanceof XapiError)) throw waited.error

@@ -8,15 +8,12 @@ export interface UploadFailedInfo {
   segment: Segment
   segments: number
   attempts: number
-  /** The image offset the VDI is known to hold: everything before this segment. */
-  committedOffset: number
   cause: unknown
 }
 
 /** A segment that could not be uploaded: which one, how often it was tried, and what broke. */
 export class UploadFailed extends UserError {
   override name = 'UploadFailed'
-  readonly committedOffset: number
   constructor(i: UploadFailedInfo) {
     const s = i.segment
     const msg = i.cause instanceof Error ? i.cause.message : String(i.cause)
@@ -29,7 +26,6 @@ export class UploadFailed extends UserError {
       },
       { cause: i.cause },
     )
-    this.committedOffset = i.committedOffset
   }
 }
 

@@ -6,7 +6,7 @@ import * as VDI from '../xapi/vdi.js'
 import type { DataMap } from './data-map.js'
 import { putSegment, type UploadProgress } from './import-raw-vdi.js'
 import { SEGMENT_BYTES, type Segment } from './segments.js'
-import { chainNext, clearCheckpoint, sameIdentity, parseCheckpoint, writeCheckpoint, writeIdentity, type Checkpoint } from './checkpoint.js'
+import { OFFSET_KEY, chainNext, clearCheckpoint, sameIdentity, parseCheckpoint, writeCheckpoint, writeIdentity, type Checkpoint } from './checkpoint.js'
 import { planResume } from './resume.js'
 import { DEFAULT_RETRY, attemptsOf, withRetry, type RetryPolicy } from './retry.js'
 import { UploadFailed } from './upload-failed.js'
@@ -31,8 +31,8 @@ export interface UploadOptions {
   signal?: AbortSignal | undefined
   onProgress?: (p: UploadProgress) => void
   onEvent?: (e: UploadEvent) => void
-  /** Hears each checkpoint once it is recorded on the VDI. */
-  onCheckpoint?: (c: Checkpoint) => void
+  /** Hears each checkpoint once it is recorded on the VDI (undefined: the VDI holds none any more). */
+  onCheckpoint?: (c: Checkpoint | undefined) => void
 }
 
 export interface UploadResult {
@@ -70,7 +70,11 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     const otherConfig = { ...vdi.other_config }
     const plan = await planResume(fh, o.map, otherConfig, o.tuning?.segmentBytes ?? SEGMENT_BYTES, o.image)
     const { segments } = plan
-    if (plan.discarded) o.onEvent?.({ type: 'upload-restart', reason: plan.discarded })
+    if (plan.discarded) {
+      o.onEvent?.({ type: 'upload-restart', reason: plan.discarded })
+      await clearCheckpoint(x, o.vdi, otherConfig, [OFFSET_KEY])
+      o.onCheckpoint?.(undefined)
+    }
     const resumedFrom = plan.skip ? segments[plan.skip - 1]!.end : 0
     if (plan.skip) o.onEvent?.({ type: 'upload-resume', offset: resumedFrom, segments_done: plan.skip, segments: segments.length })
     const stored = parseCheckpoint(otherConfig).identity
@@ -150,7 +154,7 @@ async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, 
     await withRetry(attempt, policy, onRetry, o.signal)
   } catch (e) {
     if (o.signal?.aborted) throw e
-    throw new UploadFailed({ segment: seg, segments: of, attempts: attemptsOf(e), committedOffset: seg.start, cause: e })
+    throw new UploadFailed({ segment: seg, segments: of, attempts: attemptsOf(e), cause: e })
   }
   return sha256
 }

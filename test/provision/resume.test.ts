@@ -19,7 +19,7 @@ async function image(seed: number, pieces = 4): Promise<string> {
   return path
 }
 
-async function run(sim: Simulator, image: string, extra: { verify?: boolean; events?: ProvisionEvent[] } = {}): Promise<ProvisionResult> {
+async function run(sim: Simulator, image: string, extra: { verify?: boolean; events?: ProvisionEvent[]; signal?: AbortSignal } = {}): Promise<ProvisionResult> {
   const { recipe } = await loadRecipe('freebsd-9')
   const r = await provision({
     recipe: { ...recipe, start: false },
@@ -30,6 +30,7 @@ async function run(sim: Simulator, image: string, extra: { verify?: boolean; eve
     upload,
     verify: extra.verify ?? false,
     onEvent: (e) => extra.events?.push(e),
+    ...(extra.signal ? { signal: extra.signal } : {}),
   })
   if ('dry_run' in r) throw new Error('unexpected dry run')
   return r
@@ -62,6 +63,24 @@ describe('provision resumes a half-uploaded VDI found by the VM name', () => {
     const oc = (sim.objects().VDI![kept]!.other_config ?? {}) as Record<string, string>
     expect(oc[IMAGE_KEY]).toBeUndefined()
     expect(oc[OFFSET_KEY]).toBeUndefined()
+  })
+
+  it('an interrupt during the upload keeps what was uploaded for the next run (exit 130)', async () => {
+    const sim = await withSimulator()
+    const img = await image(1)
+    const stop = new AbortController()
+    const checkpoints = (): number => sim.calls().filter((c) => c === 'VDI.add_to_other_config').length
+    const events: ProvisionEvent[] = []
+    events.push = (e: ProvisionEvent): number => {
+      if (e.type === 'upload' && checkpoints() >= 2) stop.abort()
+      return Array.prototype.push.call(events, e)
+    }
+    const err = (await run(sim, img, { events, signal: stop.signal }).catch((e: unknown) => e)) as UserError
+    expect(err.info.what).toBe('Interrupted')
+    expect(err.info.exitCode).toBe(130)
+    expect(err.info.kept?.[0]).toMatch(/holds the image's first \d+ bytes \(2 segments\)/)
+    const r = await run(sim, img)
+    expect(r.upload.resumed_from).toBeGreaterThan(0)
   })
 
   it('never resumes onto a VDI that holds another image: a new VDI, and a warning about the old one', async () => {

@@ -1,0 +1,66 @@
+import { describe, expect, it, beforeAll, afterAll } from 'vitest'
+import { spawn } from 'node:child_process'
+import { randomFillSync } from 'node:crypto'
+import { open, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { BIN, spawnSimulator, type SpawnedSimulator } from '../support/cli.js'
+import { ProvisionResult } from '../../src/provision/types.js'
+import { MiB, scattered, tempDir, writeSparse } from './helpers.js'
+
+const GiB = 1024 * MiB
+const CREDS = { XAPI_USER: 'root', XAPI_PASSWORD: 'memory-test' }
+/** The bench's usage probe, compiled by `npm run build` (which `npm test` runs first). */
+const PROBE = fileURLToPath(new URL('../../dist/bench/upload/usage-probe.js', import.meta.url))
+
+/** The CLI as a user runs it, reporting its own peak RSS through the probe. */
+async function peakRss(sim: SpawnedSimulator, dir: string, image: string, name: string): Promise<{ rss: number; result: ProvisionResult }> {
+  const usage = join(dir, `${name}.usage.json`)
+  const args = ['--import', PROBE, BIN, join(dir, 'recipe.yaml'), '--host', sim.url, '--image', image, '--name', name, '--json', '--skip-preflight']
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...CREDS, USAGE_PROBE_FILE: usage }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  expect(code, err).toBe(0)
+  const { maxRssBytes } = JSON.parse(await readFile(usage, 'utf8')) as { maxRssBytes: number }
+  return { rss: maxRssBytes, result: ProvisionResult.parse(JSON.parse(out)) }
+}
+
+async function writeDense(path: string, size: number): Promise<void> {
+  const fh = await open(path, 'w')
+  const buf = Buffer.alloc(16 * MiB)
+  for (let pos = 0; pos < size; pos += buf.length) await fh.write(randomFillSync(buf), 0, buf.length, pos)
+  await fh.close()
+}
+
+describe('memory stays flat: peak RSS of the spawned CLI does not follow the image', () => {
+  let sim: SpawnedSimulator
+  beforeAll(async () => {
+    sim = await spawnSimulator(CREDS)
+  })
+  afterAll(async () => {
+    await sim?.stop()
+  })
+
+  it('a 64x larger sparse image, and 16x more data, cost no more than a few MiB', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'recipe.yaml'), 'name: mem\nvdi: {virtual_size: 64GiB}\nmemory: {static_min: 128MiB, static_max: 256MiB, dynamic_min: 256MiB, dynamic_max: 256MiB}\npv: {bootloader: pygrub}\nstart: false\n')
+    const pieces = scattered(GiB, 32, MiB)
+    await writeSparse(join(dir, 'small.img'), GiB, pieces)
+    await writeSparse(join(dir, 'huge.img'), 64 * GiB, pieces.map((p, i) => ({ ...p, offset: p.offset + i * 2 * GiB })))
+    await writeDense(join(dir, 'dense.img'), 512 * MiB)
+
+    const small = await peakRss(sim, dir, join(dir, 'small.img'), 'small')
+    const huge = await peakRss(sim, dir, join(dir, 'huge.img'), 'huge')
+    const dense = await peakRss(sim, dir, join(dir, 'dense.img'), 'dense')
+    expect(huge.result.upload.image_size).toBe(64 * small.result.upload.image_size)
+    expect(huge.result.upload.data_bytes).toBe(small.result.upload.data_bytes)
+    expect(dense.result.upload.data_bytes).toBeGreaterThan(15 * small.result.upload.data_bytes)
+    const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`
+    const report = `peak RSS: small ${mib(small.rss)}, 64x size ${mib(huge.rss)}, 16x data ${mib(dense.rss)}`
+    expect(huge.rss - small.rss, report).toBeLessThan(16 * MiB)
+    expect(dense.rss - small.rss, report).toBeLessThan(16 * MiB)
+  }, 180_000)
+})
