@@ -4,6 +4,7 @@ import * as VM from '../xapi/vm.js'
 import * as VIF from '../xapi/vif.js'
 import * as network from '../xapi/network.js'
 import { UserError } from '../errors.js'
+import { chooseSrByHost } from './choose-sr.js'
 import type { Recipe } from '../recipe/schema.js'
 import { deriveMac } from '../recipe/mac.js'
 import type { SrRecord, NetworkRecord } from '../xapi/records.js'
@@ -66,12 +67,7 @@ async function findSr(x: XapiConnection, recipe: Recipe): Promise<Targets['sr']>
       fix: 'set sr.name_label in the recipe to an existing SR (xe sr-list params=name-label) or give sr.uuid',
     })
   }
-  const candidates = await Promise.all(refs.map(async (r) => SR.get_record(x, r)))
-  throw new UserError({
-    what: `${refs.length} SRs are named "${recipe.sr.name_label}"`,
-    why: `candidates: ${candidates.map((c) => `${c.uuid} (${c.type}${c.shared ? ', shared' : ''})`).join(', ')}`,
-    fix: 'add sr.uuid to the recipe with one of the uuids above',
-  })
+  return chooseSrByHost(x, refs, recipe.sr.name_label, recipe.sr.host)
 }
 
 async function findTemplate(x: XapiConnection, name: string): Promise<string> {

@@ -41,6 +41,7 @@ export const RecipeSchema = z
       .object({
         name_label: z.string().min(1).default('Local storage'),
         uuid: z.uuid().optional().describe('Pick this SR when several share the name-label'),
+        host: z.string().min(1).optional().describe('With several SRs of that name (one "Local storage" per host), use the one on this host (name-label); default: the pool master'),
       })
       .strict()
       .default({ name_label: 'Local storage' }),
