@@ -1,9 +1,7 @@
 import { randomFillSync } from 'node:crypto'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
-
-export const MiB = 1024 * 1024
-export const GiB = 1024 * MiB
+import { GiB, MiB } from './report.js'
 
 export interface BenchImages {
   /** 16 GiB, 1 GiB of random data in 1 MiB pieces scattered over it, holes elsewhere. */

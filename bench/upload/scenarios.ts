@@ -41,8 +41,10 @@ export async function writeRecipe(dir: string): Promise<string> {
   return path
 }
 
+export type ProvisionFigure = Figure & { result?: ProvisionResult }
+
 /** The spawned CLI, as a user runs it; `cleanup` false keeps what it made (a resume follows). */
-export async function provisionRun(sim: SimProcess, label: string, recipe: string, image: string, name: string, cleanup = true): Promise<Figure & { result?: ProvisionResult }> {
+export async function provisionRun(sim: SimProcess, label: string, recipe: string, image: string, name: string, cleanup = true): Promise<ProvisionFigure> {
   const m = await measure(process.execPath, [BIN, recipe, '--host', sim.url, '--image', image, '--name', name, '--json', '--skip-preflight'], CREDS)
   let result: ProvisionResult | undefined
   if (m.code === 0) result = ProvisionResult.parse(JSON.parse(m.stdout))
@@ -54,7 +56,7 @@ export interface ResumeFigures {
   cutAt: number
   total: number
   first: Figure
-  second: Figure & { result?: ProvisionResult }
+  second: ProvisionFigure
 }
 
 /**

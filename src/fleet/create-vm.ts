@@ -27,7 +27,7 @@ export interface CreateInput {
  * VM's overrides, then provision's VIF, VBD and start steps. Everything created goes
  * into `state.created`, newest last, for rollback on failure.
  */
-export async function createVm(c: CreateInput, state: RunState): Promise<string> {
+export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: string; uuid: string }> {
   const { x, plan: v } = c
   const name = v.spec.name
   const r = v.spec.recipe
@@ -55,7 +55,8 @@ export async function createVm(c: CreateInput, state: RunState): Promise<string>
   if (r.pv.args !== g.pv.args) await VM.set_PV_args(x, vm, r.pv.args)
   if (c.multiHost && v.host) await VM.set_affinity(x, vm, v.host.ref)
   for (const id of FINAL_STEPS) await runStep(id)
-  return vm
+  // One small call per new VM rather than re-reading every VM of the pool at the end.
+  return { ref: vm, uuid: await VM.get_uuid(x, vm) }
 
   async function runStep(id: string): Promise<void> {
     const s = step(id)

@@ -27,7 +27,7 @@ export interface VmOutcome {
   ms: number
   calls: number
   error: ErrorInfo | null
-  ref: string | null
+  uuid: string | null
 }
 
 export interface SharedOutcome<T> {
@@ -38,7 +38,7 @@ export interface SharedOutcome<T> {
 export interface Execution {
   vms: VmOutcome[]
   bases: Map<string, SharedOutcome<BaseOutcome>>
-  templates: Map<string, SharedOutcome<string>>
+  templates: Map<string, SharedOutcome<{ ref: string; uuid: string }>>
   /** Calls for bases and templates (and their rollbacks). */
   setupCalls: number
 }
@@ -54,8 +54,8 @@ const plain = (i: { what: string; why: string; fix: string }, removed: string[] 
 export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
   const limits = new Limits()
   const bases = new Once<BaseOutcome>()
-  const templates = new Once<string>()
-  const shared = { bases: new Map<string, SharedOutcome<BaseOutcome>>(), templates: new Map<string, SharedOutcome<string>>() }
+  const templates = new Once<{ ref: string; uuid: string }>()
+  const shared = { bases: new Map<string, SharedOutcome<BaseOutcome>>(), templates: new Map<string, SharedOutcome<{ ref: string; uuid: string }>>() }
   let setupCalls = 0
   let failed = false
   const stopped = (): boolean => (o.failFast && failed) || Boolean(o.signal?.aborted)
@@ -82,15 +82,15 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
   }
 
   async function job(v: VmPlan): Promise<VmOutcome> {
-    const done = (state: VmState, t0: number, calls = 0, error: ErrorInfo | null = null, ref: string | null = null): VmOutcome => {
+    const done = (state: VmState, t0: number, calls = 0, error: ErrorInfo | null = null, uuid: string | null = null): VmOutcome => {
       const ms = t0 ? Date.now() - t0 : 0
       if (state === 'failed') failed = true
       o.emit({ type: 'vm-done', vm: v.spec.name, state, ms, error })
-      return { state, ms, calls, error, ref }
+      return { state, ms, calls, error, uuid }
     }
     if (v.action === 'fail') return done('failed', 0, 0, v.error ?? null)
-    if (v.action === 'none') return done('unchanged', 0, 0, null, v.existing?.ref ?? null)
-    if (v.action === 'drift') return done('drift', 0, 0, null, v.existing?.ref ?? null)
+    if (v.action === 'none') return done('unchanged', 0, 0, null, v.existing?.record.uuid ?? null)
+    if (v.action === 'drift') return done('drift', 0, 0, null, v.existing?.record.uuid ?? null)
     if (stopped()) return done('skipped', 0)
     const pool = o.pools.get(v.pool)!
     let base = ''
@@ -114,7 +114,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
               shared.templates.set(t.key, r)
               o.emit({ type: 'template', pool: v.pool, name: t.name, phase: r.error ? 'failed' : 'ready' })
             }),
-          ),
+          ).then((r) => r.ref),
         ])
       } catch (e) {
         const why = explainFailure('', e)
@@ -134,11 +134,11 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
       }
       try {
         if (v.action === 'create') {
-          const ref = await createVm({ x, plan: v, base, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep }, state)
-          return done('created', t0, x.calls, null, ref)
+          const made = await createVm({ x, plan: v, base, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep }, state)
+          return done('created', t0, x.calls, null, made.uuid)
         }
         await reconcileVm(x, v, pool.inv, onStep)
-        return done('reconciled', t0, x.calls, null, v.existing!.ref)
+        return done('reconciled', t0, x.calls, null, v.existing!.record.uuid)
       } catch (e) {
         const info = explainFailure(title, e)
         // Rollback gets a view without the abort signal: an interrupt must not cut it short.

@@ -15,7 +15,7 @@ export const TEMPLATE_STEPS = ['vm.install', 'vm.pv', 'vm.other-config', 'vm.mem
  * Each VM is then one VM.clone of it instead of about twenty calls. The tags go on
  * last, so a template left half-built by a crash is never re-used.
  */
-export async function ensureTemplate(x: XapiConnection, fleet: string, first: VmPlan, onStep: (id: string, title: string) => void): Promise<string> {
+export async function ensureTemplate(x: XapiConnection, fleet: string, first: VmPlan, onStep: (id: string, title: string) => void): Promise<{ ref: string; uuid: string }> {
   const t = first.template!
   if (t.existing) return t.existing
   const state: RunState = { created: [] }
@@ -30,7 +30,7 @@ export async function ensureTemplate(x: XapiConnection, fleet: string, first: Vm
     await VM.add_to_other_config(x, vm, TAG.fleet, fleet)
     await VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)
     await VM.set_is_a_template(x, vm, true)
-    return vm
+    return { ref: vm, uuid: await VM.get_uuid(x, vm) }
   } catch (e) {
     await rollback(x, state)
     throw e

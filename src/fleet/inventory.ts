@@ -81,10 +81,10 @@ export function findBase(inv: PoolInventory, sr: string, sha256: string, size: n
 }
 
 /** A golden template of this fleet with this settings hash. */
-export function findTemplate(inv: PoolInventory, fleet: string, sha256: string): string | undefined {
+export function findTemplate(inv: PoolInventory, fleet: string, sha256: string): { ref: string; uuid: string } | undefined {
   const hits = Object.entries(inv.vms).filter(
     ([, v]) => v.is_a_template && !v.is_a_snapshot && v.other_config[TAG.fleet] === fleet && v.other_config[TAG.templateSha256] === sha256,
   )
   hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
-  return hits[0]?.[0]
+  return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }
 }

@@ -34,7 +34,7 @@ export interface TemplatePlan {
   name: string
   /** The recipe's install template ("Other install media"), cloned to build the golden one. */
   source: string
-  existing: string | undefined
+  existing: { ref: string; uuid: string } | undefined
 }
 
 export interface VmPlan {

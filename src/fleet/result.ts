@@ -1,4 +1,3 @@
-import type { VmDetailRecord } from '../xapi/records.js'
 import type { Plan, VmPlan } from './planner.js'
 import type { Execution } from './execute.js'
 import type { OpenPool, FailedPool } from './pools.js'
@@ -11,15 +10,11 @@ export interface ResultInput {
   plan: Plan
   pools: (OpenPool | FailedPool)[]
   exec: Execution | undefined
-  /** VM records read after the run, by pool then ref, for uuids of new VMs. */
-  after: Map<string, Record<string, VmDetailRecord>>
   startedAt: number
 }
 
 function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
   const out = r.exec?.vms[i]
-  const ref = out?.ref ?? v.existing?.ref ?? null
-  const rec = (ref && r.after.get(v.pool)?.[ref]) || v.existing?.record
   return {
     name: v.spec.name,
     pool: v.pool,
@@ -27,7 +22,7 @@ function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
     sr: v.sr?.record.name_label ?? null,
     action: v.action,
     state: out?.state ?? (v.action === 'fail' ? 'failed' : 'planned'),
-    uuid: rec?.uuid ?? null,
+    uuid: out?.uuid ?? v.existing?.record.uuid ?? null,
     mac: v.mac ?? null,
     drift: v.drift,
     duration_ms: out?.ms ?? 0,
@@ -56,14 +51,14 @@ export function buildResult(r: ResultInput): RolloutResult {
   })
   const templates: TemplateResult[] = r.plan.templates.map((t) => {
     const o = r.exec?.templates.get(t.key)
-    const ref = o?.value ?? t.existing
+    const made = o?.value ?? t.existing
     return {
       pool: t.pool,
       name: t.name,
       settings_sha256: t.sha256,
-      uuid: (ref && r.after.get(t.pool)?.[ref]?.uuid) ?? null,
+      uuid: made?.uuid ?? null,
       action: t.existing ? 'reuse' : 'build',
-      state: !r.exec ? 'planned' : o?.error ? 'failed' : ref ? 'ready' : 'failed',
+      state: !r.exec ? 'planned' : o?.error ? 'failed' : made ? 'ready' : 'failed',
       error: o?.error ?? null,
     }
   })

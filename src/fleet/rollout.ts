@@ -1,15 +1,13 @@
 import { UserError, EXIT } from '../errors.js'
 import { mapImage } from '../provision/run.js'
-import * as VM from '../xapi/vm.js'
-import type { VmDetailRecord } from '../xapi/records.js'
 import { loadFleet, resolveFleet } from './load.js'
 import { vmSpecs, type VmSpec } from './spec.js'
 import { ImageHashes } from './image-hash.js'
 import { openPool, type FailedPool, type OpenPool } from './pools.js'
 import { plan, type ImageInfo } from './planner.js'
-import { execute, type Execution } from './execute.js'
+import { execute } from './execute.js'
 import { buildResult } from './result.js'
-import { DEFAULT_RETRY, scoped, type RetryPolicy } from './scoped.js'
+import { DEFAULT_RETRY, type RetryPolicy } from './scoped.js'
 import type { RolloutOptions, RolloutResult } from './types.js'
 
 export const DEFAULT_TOTAL = 16
@@ -31,21 +29,6 @@ async function mapImages(specs: VmSpec[]): Promise<Map<string, ImageInfo>> {
     }
     out.set(s.image, { map, sha256: await hashes.get(s.image, map) })
   }
-  return out
-}
-
-/** New VMs' records after the run, for their uuids (one read per pool that changed). */
-async function readAfter(pools: OpenPool[], exec: Execution, retry: RetryPolicy): Promise<Map<string, Record<string, VmDetailRecord>>> {
-  const out = new Map<string, Record<string, VmDetailRecord>>()
-  const changed = exec.vms.some((v) => v.state === 'created' || v.state === 'reconciled') || exec.templates.size > 0
-  if (!changed) return out
-  await Promise.all(
-    pools.map(async (p) => {
-      const x = scoped(p.x, retry)
-      out.set(p.name, await VM.get_all_records(x).catch(() => ({})))
-      p.calls += x.calls
-    }),
-  )
   return out
 }
 
@@ -80,7 +63,7 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
     })
     emit({ type: 'plan', vms: p.vms.map((v) => ({ name: v.spec.name, pool: v.pool, host: v.host?.name ?? null, action: v.action })) })
     const common = { fleet: fleet.name, dryRun: opts.dryRun ?? false, reconcile: opts.reconcile ?? false, plan: p, pools, startedAt }
-    if (opts.dryRun) return buildResult({ ...common, exec: undefined, after: new Map() })
+    if (opts.dryRun) return buildResult({ ...common, exec: undefined })
     const exec = await execute(p, {
       fleet: fleet.name,
       pools: new Map(open.map((o) => [o.name, o])),
@@ -91,8 +74,7 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
       emit,
       signal: opts.signal,
     })
-    const after = await readAfter(open, exec, retry)
-    return buildResult({ ...common, exec, after })
+    return buildResult({ ...common, exec })
   } finally {
     await Promise.all(open.map((o) => o.x.close().catch(() => undefined)))
   }

@@ -4,6 +4,7 @@ import { verifyVdi } from '../upload/verify.js'
 import { SEGMENT_BYTES, splitSegments } from '../upload/segments.js'
 import { IMAGE_KEY, identityOf } from '../upload/checkpoint.js'
 import { findPartialVdis, VM_KEY } from './partial-vdi.js'
+import { INCOMPLETE_KEY } from './leftovers.js'
 import { need, vdiName, type Step } from './step-types.js'
 
 /** The disk half of the HOWTO: a VDI, the image in it, and (on request) proof that it arrived. */
@@ -37,7 +38,7 @@ export const DISK_STEPS: Step[] = [
         sharable: false,
         read_only: false,
         // The upload identity goes on at birth: even a run killed in its first segment leaves a VDI the next run can reuse.
-        other_config: { [VM_KEY]: c.vmName, [IMAGE_KEY]: JSON.stringify(identityOf(c.map, c.upload?.segmentBytes ?? SEGMENT_BYTES)) },
+        other_config: { [VM_KEY]: c.vmName, [INCOMPLETE_KEY]: 'true', [IMAGE_KEY]: JSON.stringify(identityOf(c.map, c.upload?.segmentBytes ?? SEGMENT_BYTES)) },
       })
       c.state.vdi = ref
       c.state.created.push({ cls: 'VDI', ref, label })
@@ -76,7 +77,7 @@ export const DISK_STEPS: Step[] = [
     async run(c) {
       const up = c.state.upload
       if (!up) throw new Error('internal: the upload result is not known yet')
-      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), segments: up.segments, hashes: up.hashes, size: up.imageSize, signal: c.signal })
+      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments: up.segments, signal: c.signal })
     },
   },
 ]

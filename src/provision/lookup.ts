@@ -21,7 +21,7 @@ export interface Targets {
  * exactly one SR, exactly one template, the network by bridge, a free VM name and a
  * free MAC. Any problem here stops the run with nothing created.
  */
-export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: string, vdiSize: number): Promise<Targets> {
+export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: string, vdiSize: number, ignoreVms: ReadonlySet<string> = new Set()): Promise<Targets> {
   const sr = await findSr(x, recipe)
   const free = sr.record.physical_size - sr.record.virtual_allocation
   if (vdiSize > free) {
@@ -42,7 +42,8 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
     })
   }
   const mac = recipe.network.mac === 'derived' ? deriveMac(vmName) : recipe.network.mac
-  const owner = Object.values(await VIF.get_all_records(x)).find((v) => v.MAC.toLowerCase() === mac.toLowerCase())
+  // VIFs of an interrupted run's VM (about to be removed) do not count as taken.
+  const owner = Object.values(await VIF.get_all_records(x)).find((v) => !ignoreVms.has(v.VM) && v.MAC.toLowerCase() === mac.toLowerCase())
   if (owner) {
     throw new UserError({
       what: `MAC ${mac} is already in use`,

@@ -7,6 +7,7 @@ import { UserError, EXIT } from '../errors.js'
 import { scanDataRegions, type DataMap } from '../upload/data-map.js'
 import { bodyLength } from '../upload/chunked-body.js'
 import { lookupTargets } from './lookup.js'
+import { findLeftovers, removeLeftovers } from './leftovers.js'
 import { STEPS, type RunState, type StepContext } from './steps.js'
 import { rollback } from './rollback.js'
 import { keepPartialUpload } from './partial-vdi.js'
@@ -64,9 +65,18 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   const vmName = opts.name ?? recipe.name
   const x = await login(opts)
   try {
-    const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size)
+    // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
+    const leftovers = await findLeftovers(x, vmName)
+    const leftoverVms = new Set(leftovers.vms.map((v) => v.ref))
+    if (!opts.dryRun && (leftovers.vms.length || leftovers.vdis.length)) {
+      const removed = await removeLeftovers(x, leftovers)
+      emit({ type: 'warning', message: `removed what an interrupted earlier run left: ${removed.join('; ')}` })
+      leftoverVms.clear()
+    }
+    const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, leftoverVms)
     const base = { recipe, vmName, image: opts.image, map, targets }
     if (opts.dryRun) {
+      const cleanup = [...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`), ...leftovers.vdis.map((d) => `VDI.destroy ${d.uuid} (left by an interrupted run)`)]
       return {
         dry_run: true,
         vm_name: vmName,
@@ -75,7 +85,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
         network: targets.network.record.bridge,
         mac: targets.mac,
         upload: { image_size: map.size, data_bytes: map.dataBytes, bytes_to_send: bodyLength(map), regions: map.regions.length },
-        calls: STEPS.flatMap((s) => s.calls(base).map((call) => ({ step: s.id, call }))),
+        calls: [...cleanup.map((call) => ({ step: 'leftovers', call })), ...STEPS.flatMap((s) => s.calls(base).map((call) => ({ step: s.id, call })))],
         preflight,
       }
     }

@@ -1,8 +1,10 @@
 import * as VM from '../xapi/vm.js'
+import * as VDI from '../xapi/vdi.js'
 import * as VIF from '../xapi/vif.js'
 import * as VBD from '../xapi/vbd.js'
 import { DISK_STEPS } from './disk-steps.js'
 import { need, type Step } from './step-types.js'
+import { buildingName, INCOMPLETE_KEY } from './leftovers.js'
 
 export { need, vdiName, type RunState, type StepContext, type PlanInput, type Step } from './step-types.js'
 
@@ -13,14 +15,16 @@ export const STEPS: Step[] = [
     id: 'vm.install',
     title: `Install the VM from its template`,
     calls: (c) => [
-      `Async.VM.clone (template "${c.recipe.template}", "${c.vmName}")`,
+      `Async.VM.clone (template "${c.recipe.template}", "${buildingName(c.vmName)}": renamed by the last step)`,
       'VM.get_other_config',
       'VM.remove_from_other_config disks (if present)',
       'Async.VM.provision',
       'VM.set_name_description',
     ],
     async run(c) {
-      const ref = await VM.clone(c.x, c.targets.template, c.vmName)
+      // The temporary name marks the VM as unfinished until the last step: a run killed in
+      // between leaves something the next run recognises and removes (leftovers.ts).
+      const ref = await VM.clone(c.x, c.targets.template, buildingName(c.vmName))
       c.state.vm = ref
       c.state.created.push({ cls: 'VM', ref, label: c.vmName })
       // Disks come from our own VDI, not from the template's provisioning XML.
@@ -129,6 +133,15 @@ export const STEPS: Step[] = [
     calls: (c) => (c.recipe.start ? ['Async.VM.start (start_paused=false, force=false)'] : []),
     async run(c) {
       if (c.recipe.start) await VM.start(c.x, need(c.state.vm, 'the VM'))
+    },
+  },
+  {
+    id: 'vm.finish',
+    title: 'Name the VM',
+    calls: (c) => [`VM.set_name_label "${c.vmName}"`, `VDI.remove_from_other_config ${INCOMPLETE_KEY}`],
+    async run(c) {
+      await VM.set_name_label(c.x, need(c.state.vm, 'the VM'), c.vmName)
+      await VDI.remove_from_other_config(c.x, need(c.state.vdi, 'the VDI'), INCOMPLETE_KEY)
     },
   },
 ]

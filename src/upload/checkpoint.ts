@@ -8,12 +8,13 @@ import type { DataMap } from './data-map.js'
  * Upload checkpoints live in the VDI's own other_config, so a re-run from any machine
  * that can see the VDI finds them, and they go when the VDI goes.
  *
- * IMAGE_KEY names the image layout the VDI is receiving: its size, a sha256 of its
- * data map (every non-zero 64 KiB block) and the segment size (which fixes the segment
- * boundaries). OFFSET_KEY says how far it got: segments completed, the image offset
- * reached, and a hash chain over the sha256 of each completed segment's data. A re-run
- * resumes only when the layout is identical and the chain recomputed from the image
- * as it is now matches, so the VDI's first `offset` bytes are exactly the image's.
+ * IMAGE_KEY is the identity of the image the VDI is receiving: its size, a sha256 of
+ * its data map (where the non-zero 64 KiB blocks are), a sha256 of its content (over
+ * the sha256 of every region, computed while the map was taken) and the segment size,
+ * which fixes the segment boundaries. OFFSET_KEY says how far the upload got. A re-run
+ * resumes only onto the same identity: one changed byte anywhere in the image, and it
+ * starts over. No local state, nothing to re-read: the identity is recomputed from the
+ * image by the map every run takes anyway.
  */
 export const IMAGE_KEY = 'xcp-provision:upload:image'
 export const OFFSET_KEY = 'xcp-provision:upload:offset'
@@ -21,30 +22,29 @@ export const OFFSET_KEY = 'xcp-provision:upload:offset'
 const hex = z.string().regex(/^[0-9a-f]{64}$/)
 const count = z.number().int().min(0)
 
-export const UploadIdentity = z.object({ v: z.literal(1), size: count, map: hex, segment_bytes: z.number().int().min(1) }).strict()
+export const UploadIdentity = z.object({ v: z.literal(2), size: count, map: hex, data: hex, segment_bytes: z.number().int().min(1) }).strict()
 export type UploadIdentity = z.infer<typeof UploadIdentity>
 
-export const Checkpoint = z.object({ segments: count, offset: count, chain: hex }).strict()
+export const Checkpoint = z.object({ segments: count, offset: count }).strict()
 export type Checkpoint = z.infer<typeof Checkpoint>
 
-/** The layout identity of an image: cheap (the map is in memory), and the same on every machine. */
+/** The image's identity, from its map alone (in memory): the same on every machine. */
 export function identityOf(map: DataMap, segmentBytes: number): UploadIdentity {
-  const h = createHash('sha256')
+  const layout = createHash('sha256')
   const rec = Buffer.alloc(16)
   for (const r of map.regions) {
     rec.writeBigUInt64LE(BigInt(r.offset), 0)
     rec.writeBigUInt64LE(BigInt(r.length), 8)
-    h.update(rec)
+    layout.update(rec)
   }
-  return { v: 1, size: map.size, map: h.digest('hex'), segment_bytes: segmentBytes }
+  const data = createHash('sha256').update(map.regionHashes).digest('hex')
+  return { v: 2, size: map.size, map: layout.digest('hex'), data, segment_bytes: segmentBytes }
 }
 
-export const sameIdentity = (a: UploadIdentity, b: UploadIdentity): boolean =>
-  a.size === b.size && a.map === b.map && a.segment_bytes === b.segment_bytes
+/** Same non-zero blocks in the same places: rewriting all of them overwrites every block an earlier upload wrote. */
+export const sameLayout = (a: UploadIdentity, b: UploadIdentity): boolean => a.size === b.size && a.map === b.map
 
-/** Where the chain starts: bound to the layout, so a chain cannot be replayed onto another image. */
-export const chainStart = (id: UploadIdentity): string => createHash('sha256').update(`xcp-provision upload v1 ${id.map}`).digest('hex')
-export const chainNext = (chain: string, segmentSha256: string): string => createHash('sha256').update(`${chain}${segmentSha256}`).digest('hex')
+export const sameIdentity = (a: UploadIdentity, b: UploadIdentity): boolean => sameLayout(a, b) && a.data === b.data && a.segment_bytes === b.segment_bytes
 
 /** Reads both keys; anything missing or malformed reads as absent, which means "start over". */
 export function parseCheckpoint(otherConfig: Record<string, string>): { identity?: UploadIdentity; checkpoint?: Checkpoint } {

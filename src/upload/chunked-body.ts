@@ -3,7 +3,7 @@ import { CHUNK_TERMINATOR, encodeChunkHeader } from '../image/chunk-framing.js'
 import type { DataMap, Region } from './data-map.js'
 import { SEGMENT_BYTES, splitSegments } from './segments.js'
 
-const READ_SIZE = 1024 * 1024
+const READ_SIZE = 4 * 1024 * 1024
 
 /**
  * Bytes on the wire for the whole image: one framed body per segment. XAPI refuses
@@ -23,26 +23,59 @@ export async function readExactly(fh: FileHandle, buf: Buffer, offset: number, w
 
 /**
  * One PUT's body in XAPI's chunked framing: each region's 12-byte header, then its data
- * read from the open image in 1 MiB pieces, then the terminator. `onData` sees every
- * data piece in order (hashing, byte counts), so the data is read once for both.
+ * read from the open image in pieces of up to 4 MiB, then the terminator. `onData` sees
+ * every data piece in order, as it goes out.
  *
- * All data pieces share ONE buffer. That is safe only because got writes an async
- * iterable body one chunk at a time and asks for the next chunk after the previous
- * one's write callback, i.e. once the socket has it. A fresh 1 MiB buffer per piece
- * instead costs a full GC every 64 MiB (V8's external-memory limit): ~40 of them per
- * GiB, measured at 1-2 s of a 1 GiB upload. Never hand this to a stream that buffers.
+ * Two buffers take turns, and nothing else is allocated per piece: a fresh buffer per
+ * piece costs a full GC every 64 MiB (V8's external-memory limit), measured at 1-2 s per
+ * GiB. Reuse is safe only because got writes an async-iterable body one chunk at a
+ * time and asks for the next chunk after the previous one's write callback, when the
+ * kernel has it. While one buffer is being written, the next piece is already being
+ * read into the other, so the socket never waits for the disk. Never hand this to a
+ * stream that buffers chunks.
  */
 export async function* chunkedBody(fh: FileHandle, regions: readonly Region[], onData: (data: Buffer) => void, what = 'the image'): AsyncGenerator<Buffer> {
-  const buf = Buffer.allocUnsafe(READ_SIZE)
+  const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)]
+  let turn = 0
+  const read = (p: Piece): Promise<Buffer> => {
+    const buf = buffers[turn++ % 2]!.subarray(0, p.length)
+    const done = readExactly(fh, buf, p.offset, what).then(() => buf)
+    // Observed now: when the consumer stops early, nobody awaits the read in flight.
+    done.catch(() => undefined)
+    return done
+  }
+  const it = pieces(regions)
+  let cur = it.next()
+  let reading = cur.done ? undefined : read(cur.value)
+  try {
+    while (!cur.done) {
+      const p = cur.value
+      const data = await reading!
+      cur = it.next()
+      reading = cur.done ? undefined : read(cur.value)
+      if (p.header) yield p.header
+      onData(data)
+      yield data
+    }
+    yield CHUNK_TERMINATOR
+  } finally {
+    // The caller closes the file next; let a read still in flight finish first.
+    await reading?.catch(() => undefined)
+  }
+}
+
+interface Piece {
+  /** The region's record header, sent before its first piece. */
+  header?: Buffer
+  offset: number
+  length: number
+}
+
+function* pieces(regions: readonly Region[]): Generator<Piece> {
   for (const r of regions) {
-    yield encodeChunkHeader(r.offset, r.length)
-    for (let done = 0; done < r.length; ) {
-      const piece = buf.subarray(0, Math.min(READ_SIZE, r.length - done))
-      await readExactly(fh, piece, r.offset + done, what)
-      done += piece.length
-      onData(piece)
-      yield piece
+    for (let done = 0; done < r.length; done += READ_SIZE) {
+      const piece = { offset: r.offset + done, length: Math.min(READ_SIZE, r.length - done) }
+      yield done === 0 ? { header: encodeChunkHeader(r.offset, r.length), ...piece } : piece
     }
   }
-  yield CHUNK_TERMINATOR
 }

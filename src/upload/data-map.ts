@@ -1,10 +1,14 @@
-import { open, type FileHandle } from 'node:fs/promises'
-import { isZero } from '../image/zero.js'
+import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
+import { mapInWorkers } from './map-pool.js'
 
 /** Granularity of zero detection: small enough to skip filesystem slack, big enough to be cheap. */
 export const SCAN_BLOCK = 64 * 1024
-/** Upper bound for one framed record, so one record never needs a huge buffer on either side. */
+/**
+ * Upper bound for one framed record, so one record never needs a huge buffer on either
+ * side. Regions are also cut at every multiple of it: windows that size are mapped in
+ * parallel, and a region never spans two of them.
+ */
 export const MAX_REGION = 16 * 1024 * 1024
 const READ_SIZE = 4 * 1024 * 1024
 
@@ -16,6 +20,8 @@ export interface Region {
 export interface DataMap {
   size: number
   regions: Region[]
+  /** sha256 of each region's bytes, 32 bytes per region in region order: the image's content identity. */
+  regionHashes: Buffer
   /** Bytes inside regions: what goes on the wire, headers aside. */
   dataBytes: number
   /** Bytes read from the file to build the map. */
@@ -34,56 +40,41 @@ export interface ScanOptions {
 }
 
 /**
- * Finds the non-zero SCAN_BLOCKs of an image, merged into runs of at most MAX_REGION.
- * Only the extents the file system reports as data are read (seek-data.ts); inside
- * them, all-zero blocks are still skipped, because images are full of written zeros.
- * Either way the map is the same, so it can identify the image across machines.
+ * Finds the non-zero SCAN_BLOCKs of an image, as runs cut at MAX_REGION-aligned
+ * boundaries, and the sha256 of each run. Only the extents the file system reports as
+ * data are read (seek-data.ts); inside them, all-zero blocks are still skipped, because
+ * images are full of written zeros. Either way the map is the same, so it identifies the image
+ * across machines. Hashing here, while the bytes are read anyway, is what lets the
+ * upload send without hashing and a resume check the image without reading it again.
  */
 export async function scanDataRegions(path: string, opts: ScanOptions = {}): Promise<DataMap> {
-  const fh = await open(path, 'r')
-  try {
-    const { size, mtimeMs } = await fh.stat()
-    if (opts.seekData !== false) {
-      try {
-        return { ...(await mapExtents(fh, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size))), method: 'seek-data', mtimeMs }
-      } catch (e) {
-        if (!(e instanceof SeekDataUnavailable)) throw e
-      }
+  const { size, mtimeMs } = await stat(path)
+  if (opts.seekData !== false) {
+    try {
+      return { ...(await mapExtents(path, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size))), method: 'seek-data', mtimeMs }
+    } catch (e) {
+      if (!(e instanceof SeekDataUnavailable)) throw e
     }
-    return { ...(await mapExtents(fh, size, wholeFile(size))), method: 'scan', mtimeMs }
-  } finally {
-    await fh.close()
   }
+  return { ...(await mapExtents(path, size, wholeFile(size))), method: 'scan', mtimeMs }
 }
 
 async function* wholeFile(size: number): AsyncGenerator<Region> {
   if (size > 0) yield { offset: 0, length: size }
 }
 
-/** Reads the given extents with one fixed buffer and keeps their non-zero blocks. */
-async function mapExtents(fh: FileHandle, size: number, extents: AsyncIterable<Region>): Promise<Omit<DataMap, 'method' | 'mtimeMs'>> {
-  const buf = Buffer.allocUnsafe(READ_SIZE)
-  const regions: Region[] = []
-  let dataBytes = 0
-  let bytesRead = 0
-  const keep = (offset: number, n: number): void => {
-    const last = regions[regions.length - 1]
-    if (last && last.offset + last.length === offset && last.length + n <= MAX_REGION) last.length += n
-    else regions.push({ offset, length: n })
-    dataBytes += n
-  }
+/** Maps the extents window by window on worker threads (map-window.ts, map-pool.ts). */
+async function mapExtents(path: string, size: number, extents: AsyncIterable<Region>): Promise<Omit<DataMap, 'method' | 'mtimeMs'>> {
+  return { size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE)) }
+}
+
+/** The extents cut at every MAX_REGION-aligned boundary, so no region spans two windows. */
+async function* windows(extents: AsyncIterable<Region>): AsyncGenerator<Region> {
   for await (const e of extents) {
     for (let pos = e.offset; pos < e.offset + e.length; ) {
-      const want = Math.min(READ_SIZE, e.offset + e.length - pos)
-      const { bytesRead: got } = await fh.read(buf, 0, want, pos)
-      if (got === 0) break
-      bytesRead += got
-      for (let i = 0; i < got; i += SCAN_BLOCK) {
-        const n = Math.min(SCAN_BLOCK, got - i)
-        if (!isZero(buf.subarray(i, i + n))) keep(pos + i, n)
-      }
-      pos += got
+      const end = Math.min(e.offset + e.length, (Math.floor(pos / MAX_REGION) + 1) * MAX_REGION)
+      yield { offset: pos, length: end - pos }
+      pos = end
     }
   }
-  return { size, regions, dataBytes, bytesRead }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { framedLength } from '../image/chunk-framing.js'
 import type { DataMap, Region } from './data-map.js'
 
@@ -14,12 +15,16 @@ export interface Segment {
   /** 0-based position in the upload. */
   index: number
   regions: Region[]
+  /** Index of regions[0] in the map, so map.regionHashes can be found for each region. */
+  firstRegion: number
   /** Image bytes [start, end) that this segment is responsible for, holes included. */
   start: number
   end: number
   dataBytes: number
   /** Content-Length of its PUT: data, 12-byte record headers and the terminator. */
   bodyBytes: number
+  /** sha256 over its regions' sha256s: what --verify compares, segment by segment. */
+  sha256: string
 }
 
 /**
@@ -35,8 +40,11 @@ export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES): Segme
   let regions: Region[] = []
   let data = 0
   let start = 0
+  let first = 0
   const close = (end: number): void => {
-    out.push({ index: out.length, regions, start, end, dataBytes: data, bodyBytes: framedLength(regions) })
+    const sha256 = createHash('sha256').update(map.regionHashes.subarray(first * 32, (first + regions.length) * 32)).digest('hex')
+    out.push({ index: out.length, regions, firstRegion: first, start, end, dataBytes: data, bodyBytes: framedLength(regions), sha256 })
+    first += regions.length
     regions = []
     data = 0
     start = end

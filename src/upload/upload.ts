@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { open, type FileHandle } from 'node:fs/promises'
 import { basename } from 'node:path'
 import type { XapiConnection } from '../xapi/connection.js'
@@ -6,7 +5,7 @@ import * as VDI from '../xapi/vdi.js'
 import type { DataMap } from './data-map.js'
 import { putSegment, type UploadProgress } from './import-raw-vdi.js'
 import { SEGMENT_BYTES, type Segment } from './segments.js'
-import { OFFSET_KEY, chainNext, clearCheckpoint, sameIdentity, parseCheckpoint, writeCheckpoint, writeIdentity, type Checkpoint } from './checkpoint.js'
+import { OFFSET_KEY, clearCheckpoint, sameIdentity, parseCheckpoint, writeCheckpoint, writeIdentity, type Checkpoint } from './checkpoint.js'
 import { planResume } from './resume.js'
 import { DEFAULT_RETRY, attemptsOf, withRetry, type RetryPolicy } from './retry.js'
 import { UploadFailed } from './upload-failed.js'
@@ -40,7 +39,7 @@ export interface UploadResult {
   dataBytes: number
   /** Bytes of HTTP bodies this run put on the wire, failed attempts included. */
   bytesSent: number
-  /** Bytes read from the image: the map, the resume check and the upload itself. */
+  /** Bytes read from the image: the map (which hashes it) and the upload. */
   bytesRead: number
   regions: number
   method: DataMap['method']
@@ -49,8 +48,6 @@ export interface UploadResult {
   segmentsSkipped: number
   resumedFrom: number
   retries: number
-  /** sha256 of each segment's data, for --verify. */
-  hashes: string[]
 }
 
 /**
@@ -68,7 +65,7 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     // connection; checked here so that code can only mean a cut, which is retried.
     if (vdi.virtual_size < o.map.size) throw new Error(`the image (${o.map.size} bytes) is larger than the VDI (${vdi.virtual_size} bytes)`)
     const otherConfig = { ...vdi.other_config }
-    const plan = await planResume(fh, o.map, otherConfig, o.tuning?.segmentBytes ?? SEGMENT_BYTES, o.image)
+    const plan = planResume(o.map, otherConfig, o.tuning?.segmentBytes ?? SEGMENT_BYTES)
     const { segments } = plan
     if (plan.discarded) {
       o.onEvent?.({ type: 'upload-restart', reason: plan.discarded })
@@ -82,17 +79,13 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
 
     const todo = segments.slice(plan.skip)
     const total = todo.reduce((n, s) => n + s.bodyBytes, 0)
-    const counts = { committed: 0, wire: 0, read: o.map.bytesRead + plan.bytesRead, retries: 0 }
-    let chain = plan.chain
-    const hashes = [...plan.hashes]
+    const counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0 }
     for (const seg of todo) {
-      const sha256 = await sendSegment(x, fh, o, seg, segments.length, policy, counts, total)
-      hashes.push(sha256)
-      chain = chainNext(chain, sha256)
+      await sendSegment(x, fh, o, seg, segments.length, policy, counts, total)
       counts.committed += seg.bodyBytes
       // The last segment needs no checkpoint: the finished VDI must not look resumable.
       if (seg.index === segments.length - 1) break
-      const c: Checkpoint = { segments: seg.index + 1, offset: seg.end, chain }
+      const c: Checkpoint = { segments: seg.index + 1, offset: seg.end }
       await writeCheckpoint(x, o.vdi, otherConfig, c)
       o.onCheckpoint?.(c)
     }
@@ -109,7 +102,6 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
       segmentsSkipped: plan.skip,
       resumedFrom,
       retries: counts.retries,
-      hashes,
     }
   } finally {
     await fh.close()
@@ -118,11 +110,9 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
 
 type Counts = { committed: number; wire: number; read: number; retries: number }
 
-/** One segment, retried; returns the sha256 of its data as read for the successful attempt. */
-async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<string> {
-  let sha256 = ''
+/** One segment, retried by the policy's rules. */
+async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<void> {
   const attempt = async (): Promise<void> => {
-    const h = createHash('sha256')
     let sent = 0
     try {
       await putSegment(x, {
@@ -132,10 +122,7 @@ async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, 
         bodyBytes: seg.bodyBytes,
         label: `${basename(o.image)} segment ${seg.index + 1}/${of}`,
         signal: o.signal,
-        onData: (d) => {
-          h.update(d)
-          counts.read += d.length
-        },
+        onData: (d) => (counts.read += d.length),
         onSent: (n) => {
           sent = n
           o.onProgress?.({ sent: counts.committed + n, total })
@@ -144,7 +131,6 @@ async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, 
     } finally {
       counts.wire += sent
     }
-    sha256 = h.digest('hex')
   }
   const onRetry = (n: { attempt: number; retriesLeft: number; error: string }): void => {
     counts.retries++
@@ -156,7 +142,6 @@ async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, 
     if (o.signal?.aborted) throw e
     throw new UploadFailed({ segment: seg, segments: of, attempts: attemptsOf(e), cause: e })
   }
-  return sha256
 }
 
 /** The map was taken before the upload; an image rewritten since would be uploaded half old, half new. */

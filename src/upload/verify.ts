@@ -6,14 +6,13 @@ import { gotHttpsOptions } from '../xapi/tls.js'
 import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
 import type { Segment } from './segments.js'
+import type { DataMap } from './data-map.js'
 
 export interface VerifyOptions {
   vdi: string
+  /** The map the upload used: its region hashes are what the VDI must match. */
+  map: DataMap
   segments: readonly Segment[]
-  /** sha256 of each segment's data, as uploaded (UploadResult.hashes). */
-  hashes: readonly string[]
-  /** The image size: bytes past it were never written by the upload and are not read. */
-  size: number
   signal?: AbortSignal | undefined
 }
 
@@ -31,15 +30,16 @@ export interface VerifyResult {
 
 /**
  * Reads the VDI back through GET /export_raw_vdi and checks it segment by segment
- * against the hashes taken while uploading: each segment's data must hash the same,
- * and its holes must read as zeros. A mismatch names the segment and its byte range,
- * so the damaged region is known. Streams with a bounded buffer, whatever the size.
+ * against the image's map: every region must hash as it did when the map was taken,
+ * and every hole must read as zeros. A mismatch names the segment, and in it the first
+ * region that differs or the first stray byte, so the damaged place is known exactly.
+ * Streams with a bounded buffer, whatever the size; stops at the end of the image.
  */
 export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<VerifyResult> {
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
   const url = new URL('/export_raw_vdi', x.url)
   url.search = new URLSearchParams({ session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' }).toString()
-  const check = new SegmentChecker(o.segments, o.hashes, o.size)
+  const check = new SegmentChecker(o.segments, o.map.regionHashes, o.map.size)
   let bytesRead = 0
   try {
     const stream = got.stream(url, { https: gotHttpsOptions(x.tls), retry: { limit: 0 }, timeout: { connect: 30_000, socket: 120_000 }, ...(o.signal ? { signal: o.signal } : {}) })
@@ -55,7 +55,7 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
   } finally {
     await task.destroy(x, taskRef).catch(() => undefined)
   }
-  if (!check.done) throw new Error(`GET /export_raw_vdi ended after ${bytesRead} bytes; the image has ${o.size}`)
+  if (!check.done) throw new Error(`GET /export_raw_vdi ended after ${bytesRead} bytes; the image has ${o.map.size}`)
   if (check.mismatches.length) {
     const list = check.mismatches.map((m) => `segment ${m.segment} of ${o.segments.length} (bytes ${m.start}-${m.end}): ${m.reason}`)
     throw new UserError({
@@ -74,11 +74,12 @@ class SegmentChecker {
   private seg = 0
   private region = 0
   private hash: Hash = createHash('sha256')
-  private strayAt: number | undefined
+  /** The first problem seen in the current segment. */
+  private problem: string | undefined
 
   constructor(
     private readonly segments: readonly Segment[],
-    private readonly hashes: readonly string[],
+    private readonly regionHashes: Buffer,
     private readonly size: number,
   ) {
     this.closeFinished()
@@ -96,25 +97,27 @@ class SegmentChecker {
       const until = inRegion ? r.offset + r.length : (r?.offset ?? s.end)
       const piece = buf.subarray(i, i + Math.min(until - this.pos, buf.length - i))
       if (inRegion) this.hash.update(piece)
-      else if (this.strayAt === undefined && !isZero(piece)) this.strayAt = this.pos + piece.findIndex((b) => b !== 0)
+      else if (!this.problem && !isZero(piece)) this.problem = `byte ${this.pos + piece.findIndex((b) => b !== 0)} is not zero where the image has a hole`
       this.pos += piece.length
       i += piece.length
-      if (inRegion && this.pos === until) this.region++
+      if (inRegion && this.pos === until) this.closeRegion(s, r)
       this.closeFinished()
     }
   }
 
+  private closeRegion(s: Segment, r: { offset: number; length: number }): void {
+    const at = (s.firstRegion + this.region) * 32
+    if (!this.problem && !this.hash.digest().equals(this.regionHashes.subarray(at, at + 32))) this.problem = `the data at bytes ${r.offset}-${r.offset + r.length} differs`
+    this.hash = createHash('sha256')
+    this.region++
+  }
+
   private closeFinished(): void {
     for (let s = this.segments[this.seg]; s && this.pos >= s.end; s = this.segments[this.seg]) {
-      const got = this.hash.digest('hex')
-      const reasons: string[] = []
-      if (got !== this.hashes[this.seg]) reasons.push('its data hashes differently')
-      if (this.strayAt !== undefined) reasons.push(`byte ${this.strayAt} is not zero where the image has a hole`)
-      if (reasons.length) this.mismatches.push({ segment: this.seg + 1, start: s.start, end: s.end, reason: reasons.join(', ') })
+      if (this.problem) this.mismatches.push({ segment: this.seg + 1, start: s.start, end: s.end, reason: this.problem })
       this.seg++
       this.region = 0
-      this.hash = createHash('sha256')
-      this.strayAt = undefined
+      this.problem = undefined
     }
   }
 }

@@ -54,6 +54,15 @@ function pinDispatcher(client: Xapi, tls: TlsSettings): void {
   slot._setUrl(slot._url)
 }
 
+/** The URL the client is talking to now: the login may have been redirected to the pool master. */
+function currentUrl(client: Xapi, fallback: string): string {
+  const u = (client as unknown as { _url?: { protocol?: string; hostname?: string; port?: string } })._url
+  if (!u?.hostname) return fallback
+  const out = new URL(fallback)
+  out.hostname = u.hostname
+  return out.href
+}
+
 function wrap(e: unknown, method: string): unknown {
   if (isXapiLike(e)) return new XapiError(e.code, e.params.map(String), method)
   return e
@@ -81,7 +90,10 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     throw wrap(e, 'session.login_with_password')
   }
   const conn: XapiConnection = {
-    url: opts.url,
+    // After HOST_IS_SLAVE the client has moved to the master; uploads must follow it.
+    get url() {
+      return currentUrl(client, opts.url)
+    },
     tls,
     // A getter: the client logs in again after SESSION_INVALID (toolstack restart), and
     // HTTP transfers built after that must carry the new session, not the dead one.

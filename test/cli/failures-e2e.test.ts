@@ -62,7 +62,7 @@ describe('failures (spawned CLI against an in-process simulator)', () => {
     const out = JSON.parse(r.stdout) as { error: { what: string; why: string; kept: string[] } }
     expect(out.error.why).toContain('pygrub could not boot the disk: Unable to find partition containing kernel')
     expect(out.error.kept).toHaveLength(4)
-    expect(Object.values(sim.objects().VM ?? {}).some((v) => v.name_label === 'FreeBSD-9.0')).toBe(true)
+    expect(Object.values(sim.objects().VM ?? {}).some((v) => v.name_label === 'FreeBSD-9.0 [xcp-provision: incomplete]')).toBe(true)
   })
 
   it('a wrong password names the user and the fix, and never prints the password', async () => {

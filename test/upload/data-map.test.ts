@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { scanDataRegions, SCAN_BLOCK, MAX_REGION } from '../../src/upload/data-map.js'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from '../../src/upload/seek-data.js'
@@ -20,7 +22,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 describe('finding the data', () => {
   it('SEEK_DATA and a full read give the same map; SEEK_DATA reads only the allocated extents', async () => {
     const image = join(await tempDir(), 'img')
-    // Unaligned data, written zeros inside data (skipped all the same), a 20 MiB run (split at MAX_REGION).
+    // Unaligned data, written zeros inside data (skipped all the same), a 20 MiB run (split at a MAX_REGION boundary).
     await writeSparse(image, 256 * MiB, [
       { offset: 3, data: pattern(100, 1) },
       { offset: 10 * MiB, data: Buffer.concat([pattern(SCAN_BLOCK, 2), Buffer.alloc(4 * SCAN_BLOCK), pattern(10, 3)]) },
@@ -32,11 +34,20 @@ describe('finding the data', () => {
     expect(fast.method).toBe('seek-data')
     expect(slow.method).toBe('scan')
     expect(fast.regions).toEqual(slow.regions)
+    expect(fast.regionHashes.equals(slow.regionHashes)).toBe(true)
     expect(fast.dataBytes).toBe(slow.dataBytes)
+    // Each region's hash is the sha256 of exactly its bytes.
+    const bytes = await readFile(image)
+    fast.regions.forEach((r, i) => {
+      expect(fast.regionHashes.subarray(i * 32, i * 32 + 32).toString('hex')).toBe(createHash('sha256').update(bytes.subarray(r.offset, r.offset + r.length)).digest('hex'))
+    })
     expect(fast.regions[0]).toEqual({ offset: 0, length: SCAN_BLOCK })
     expect(fast.regions[1]).toEqual({ offset: 10 * MiB, length: SCAN_BLOCK })
     expect(fast.regions[2]).toEqual({ offset: 10 * MiB + 5 * SCAN_BLOCK, length: SCAN_BLOCK })
-    expect(Math.max(...fast.regions.map((r) => r.length))).toBe(MAX_REGION)
+    // The 20 MiB run is cut where a MAX_REGION-aligned window ends: no region spans two.
+    expect(fast.regions[3]).toEqual({ offset: 100 * MiB, length: 112 * MiB - 100 * MiB })
+    expect(fast.regions[4]).toEqual({ offset: 112 * MiB, length: MiB * 8 + SCAN_BLOCK })
+    expect(fast.regions.every((r) => Math.floor(r.offset / MAX_REGION) === Math.floor((r.offset + r.length - 1) / MAX_REGION))).toBe(true)
     expect(fast.regions.at(-1)).toEqual({ offset: 256 * MiB - SCAN_BLOCK, length: SCAN_BLOCK })
     expect(slow.bytesRead).toBe(256 * MiB)
     expect(fast.bytesRead).toBeLessThan(24 * MiB)
@@ -65,21 +76,30 @@ describe('finding the data', () => {
 })
 
 describe('segments', () => {
-  const map = (regions: { offset: number; length: number }[], size: number) => ({ size, regions, dataBytes: regions.reduce((n, r) => n + r.length, 0), bytesRead: 0, method: 'scan' as const, mtimeMs: 0 })
+  const map = (regions: { offset: number; length: number }[], size: number) => ({
+    size,
+    regions,
+    regionHashes: Buffer.alloc(32 * regions.length),
+    dataBytes: regions.reduce((n, r) => n + r.length, 0),
+    bytesRead: 0,
+    method: 'scan' as const,
+    mtimeMs: 0,
+  })
 
   it('cut at region starts once a segment holds enough data, and cover the image without gaps', () => {
     const m = map([0, 1, 2, 3, 4].map((i) => ({ offset: i * 10 * MiB, length: 3 * MiB })), 64 * MiB)
     const segs = splitSegments(m, 5 * MiB)
-    expect(segs.map((s) => [s.start, s.end, s.regions.length])).toEqual([
-      [0, 20 * MiB, 2],
-      [20 * MiB, 40 * MiB, 2],
-      [40 * MiB, 64 * MiB, 1],
+    expect(segs.map((s) => [s.start, s.end, s.firstRegion, s.regions.length])).toEqual([
+      [0, 20 * MiB, 0, 2],
+      [20 * MiB, 40 * MiB, 2, 2],
+      [40 * MiB, 64 * MiB, 4, 1],
     ])
     expect(segs.map((s) => s.bodyBytes)).toEqual(segs.map((s) => framedLength(s.regions)))
     expect(bodyLength(m, 5 * MiB)).toBe(segs.reduce((n, s) => n + s.bodyBytes, 0))
   })
 
   it('give an image without data one empty segment', () => {
-    expect(splitSegments(map([], 10 * MiB))).toEqual([{ index: 0, regions: [], start: 0, end: 10 * MiB, dataBytes: 0, bodyBytes: 12 }])
+    const empty = createHash('sha256').digest('hex')
+    expect(splitSegments(map([], 10 * MiB))).toEqual([{ index: 0, regions: [], firstRegion: 0, start: 0, end: 10 * MiB, dataBytes: 0, bodyBytes: 12, sha256: empty }])
   })
 })

@@ -77,22 +77,27 @@ describe('uploadImage: segments, checkpoints, resume', () => {
     expect(await exportSha256(sim, x, vdi, SIZE)).toBe(await fileSha256(image))
   })
 
-  it('never resumes onto a changed image: bytes already sent changed, so it starts over', async () => {
+  it.each([
+    ['already sent', 0],
+    ['not sent yet', -1],
+  ])('never resumes onto a changed image (a change in bytes %s): it starts over on the same VDI', async (_, which) => {
     const { sim, x, vdi, image } = await setup()
     const map = await scanDataRegions(image)
     sim.faults.add({ upload: 'cut', afterBytes: 1000, nth: 3, times: 0 })
     await expect(uploadImage(x, { vdi, image, map, tuning: FAST })).rejects.toBeInstanceOf(UploadFailed)
     sim.faults.clear()
-    // Same layout (same non-zero blocks), different bytes inside the first segment.
-    const first = map.regions[0]!
+    // Same layout (same non-zero blocks), different bytes in the first or the last region.
+    const region = map.regions.at(which)!
     const fh = await open(image, 'r+')
-    await fh.write(pattern(4096, 99), 0, 4096, first.offset)
+    await fh.write(pattern(4096, 99), 0, 4096, region.offset)
     await fh.close()
     const changed = await scanDataRegions(image)
     const events: UploadEvent[] = []
+    const before = puts(sim)
     const r = await uploadImage(x, { vdi, image, map: changed, tuning: FAST, onEvent: (e) => events.push(e) })
     expect(r.segmentsSkipped).toBe(0)
-    expect(events).toContainEqual({ type: 'upload-restart', reason: expect.stringMatching(/first \d+ bytes changed/) })
+    expect(puts(sim) - before).toBe(6)
+    expect(events).toContainEqual({ type: 'upload-restart', reason: expect.stringMatching(/the image changed since its first \d+ bytes were uploaded/) })
     expect(await exportSha256(sim, x, vdi, SIZE)).toBe(await fileSha256(image))
   })
 

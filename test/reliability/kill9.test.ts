@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest'
+import { spawn } from 'node:child_process'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { BIN, runCli } from '../support/cli.js'
+import { withSimulator } from '../support/simulator.js'
+import { writeSampleImage } from '../../src/image/write-image.js'
+import type { Simulator } from '../../mocks/simulator.js'
+
+/** Each step of a provision, and a call inside it that the simulator holds for a while so the process can be killed there. */
+export const KILL_POINTS: { step: string; title: string; method: string }[] = [
+  { step: 'vdi.create', title: 'Create the VDI', method: 'VDI.create' },
+  { step: 'upload', title: 'Upload the image', method: 'task.create' },
+  { step: 'vm.install', title: 'Install the VM', method: 'VM.provision' },
+  { step: 'vm.pv', title: 'Make it a PV guest', method: 'VM.set_PV_args' },
+  { step: 'vm.other-config', title: 'Set other-config', method: 'VM.add_to_other_config' },
+  { step: 'vm.memory', title: 'Set memory limits', method: 'VM.set_memory_limits' },
+  { step: 'vm.vcpus', title: 'Set VCPUs', method: 'VM.set_VCPUs_at_startup' },
+  { step: 'vif.create', title: 'Add the network interface', method: 'VIF.create' },
+  { step: 'vbd.create', title: 'Attach the disk', method: 'VBD.create' },
+  { step: 'vm.start', title: 'Start the VM', method: 'VM.start' },
+  { step: 'vm.finish', title: 'Name the VM', method: 'VM.set_name_label' },
+]
+
+const HOLD_MS = 1500
+
+function env(sim: Simulator): Record<string, string> {
+  return { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password }
+}
+
+/** Starts a provision and SIGKILLs it once its stderr shows `title`. */
+async function killDuring(sim: Simulator, image: string, title: string): Promise<void> {
+  const child = spawn(process.execPath, [BIN, 'freebsd-9', '--host', sim.url, '--image', image], { env: { PATH: process.env.PATH ?? '', ...env(sim) }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+    if (stderr.includes(title)) setTimeout(() => child.kill('SIGKILL'), 300)
+  })
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c, sig) => resolve(sig === 'SIGKILL' ? -9 : c)))
+  expect(code, `the run should have been killed during "${title}"; stderr:\n${stderr}`).toBe(-9)
+}
+
+function count(sim: Simulator, cls: string, pred: (r: Record<string, unknown>) => boolean = () => true): number {
+  return Object.values(sim.objects()[cls] ?? {}).filter(pred).length
+}
+
+describe('kill -9 at each step, then the same command again', () => {
+  for (const point of KILL_POINTS) {
+    it(`killed during ${point.step}: the re-run ends with exactly one correct VM and nothing leaked`, async () => {
+      const sim = await withSimulator()
+      const image = join(await mkdtemp(join(tmpdir(), 'kill-')), 'img')
+      await writeSampleImage(image)
+      const vdisBefore = count(sim, 'VDI')
+      sim.faults.add({ method: point.method, delayMs: HOLD_MS })
+      await killDuring(sim, image, point.title)
+      // The simulator finishes the held call after the client died, as a host would.
+      await sleep(HOLD_MS + 300)
+      sim.faults.clear()
+      const again = await runCli(['freebsd-9', '--host', sim.url, '--image', image, '--json'], env(sim))
+      if (point.step === 'vm.finish') {
+        // The held rename completed after the kill: the first run had finished its VM,
+        // so the re-run refuses to make a second one, and says why.
+        expect(again.code).toBe(1)
+        expect(again.stdout).toContain('already exists')
+      } else {
+        expect(again.code, again.stderr).toBe(0)
+      }
+      const vms = Object.values(sim.objects().VM ?? {}).filter((v) => !v.is_a_template && !v.is_control_domain)
+      expect(vms.map((v) => [v.name_label, v.power_state])).toEqual([['FreeBSD-9.0', 'Running']])
+      expect(count(sim, 'VDI') - vdisBefore).toBe(1)
+      expect(count(sim, 'VBD')).toBe(1)
+      expect(count(sim, 'VIF')).toBe(1)
+    })
+  }
+})
