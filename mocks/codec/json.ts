@@ -26,7 +26,11 @@ export function parseJson(src: string): Wire {
     if (i >= src.length) fail('unterminated string')
     i++
     // The literal's escapes are JSON's own: let JSON.parse decode just this slice.
-    return JSON.parse(src.slice(start, i)) as string
+    try {
+      return JSON.parse(src.slice(start, i)) as string
+    } catch {
+      fail('bad escape in a string')
+    }
   }
   const value = (depth: number): Wire => {
     if (depth > MAX_DEPTH) fail('nested too deeply')

@@ -13,8 +13,13 @@ const MAX_DEPTH = 64
 
 function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (m, e: string) => {
-    if (e.startsWith('#x')) return String.fromCodePoint(parseInt(e.slice(2), 16))
-    if (e.startsWith('#')) return String.fromCodePoint(parseInt(e.slice(1), 10))
+    if (e.startsWith('#')) {
+      const cp = e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)
+      // Only characters XML 1.0 allows: a reference to anything else is malformed.
+      const allowed = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff)
+      if (!allowed) throw new WireFormatError(`character reference ${m} is not an XML character`)
+      return String.fromCodePoint(cp)
+    }
     const v = ENTITIES[e]
     if (v === undefined) throw new WireFormatError(`unknown XML entity ${m}`)
     return v
