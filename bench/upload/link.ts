@@ -43,17 +43,25 @@ function throttle(from: Socket, to: Socket, rate: number): void {
   const start = performance.now()
   let sent = 0
   let until = 0
+  let timer: NodeJS.Timeout | undefined
+  // Resumes once both the rate allows and the sink has room; whichever comes last does it.
   const maybeResume = (): void => {
-    if (performance.now() >= until && !to.writableNeedDrain) from.resume()
+    if (to.writableNeedDrain) return
+    const ahead = until - performance.now()
+    if (ahead <= 0) from.resume()
+    else
+      timer ??= setTimeout(() => {
+        timer = undefined
+        maybeResume()
+      }, Math.ceil(ahead))
   }
   from.on('data', (chunk: Buffer) => {
     sent += chunk.length
     to.write(chunk)
     until = start + (sent / rate) * 1000
-    const ahead = until - performance.now()
-    if (ahead > 1 || to.writableNeedDrain) {
+    if (until - performance.now() > 1 || to.writableNeedDrain) {
       from.pause()
-      if (ahead > 1) setTimeout(maybeResume, ahead)
+      maybeResume()
     }
   })
   to.on('drain', maybeResume)

@@ -29,7 +29,7 @@ export function parseJson(src: string): Wire {
     try {
       return JSON.parse(src.slice(start, i)) as string
     } catch {
-      fail('bad escape in a string')
+      return fail('bad escape in a string')
     }
   }
   const value = (depth: number): Wire => {

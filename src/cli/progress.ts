@@ -78,6 +78,6 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
 
 function uploadNotice(e: Extract<ProvisionEvent, { type: 'upload-retry' | 'upload-resume' | 'upload-restart' }>): string {
   if (e.type === 'upload-retry') return `segment ${e.segment}/${e.segments}: attempt ${e.attempt} failed (${e.error}); retrying, ${e.retries_left} retries left`
-  if (e.type === 'upload-resume') return `resuming: the VDI already holds ${e.segments_done} of ${e.segments} segments (the image's first ${fmtBytes(e.offset)})`
+  if (e.type === 'upload-resume') return `resuming: the VDI already holds the image's first ${fmtBytes(e.offset)} of ${fmtBytes(e.image_size)}`
   return `starting the upload over: ${e.reason}`
 }

@@ -1,6 +1,7 @@
 import * as VDI from '../xapi/vdi.js'
 import * as VM from '../xapi/vm.js'
 import { vdiName, type RunState } from '../provision/steps.js'
+import { buildingName } from '../provision/leftovers.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import { TAG } from './inventory.js'
 import type { Limits } from './limiter.js'
@@ -24,8 +25,8 @@ export interface CreateInput {
 
 /**
  * One VM from the base VDI and the golden template: clone both, tag both, apply this
- * VM's overrides, then provision's VIF, VBD and start steps. Everything created goes
- * into `state.created`, newest last, for rollback on failure.
+ * VM's overrides, then provision's VIF, VBD and start steps, then its real name.
+ * Everything created goes into `state.created`, newest last, for rollback on failure.
  */
 export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: string; uuid: string }> {
   const { x, plan: v } = c
@@ -42,7 +43,8 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
 
   c.onStep('vm', 'Clone the golden template')
   // No lock here: XAPI lets clones of one VM or template overlap (is_allowed_concurrently).
-  const vm = await VM.clone_sync(x, c.template, name)
+  // Provision's temporary name until the end, so a killed run leaves a recognisable VM.
+  const vm = await VM.clone_sync(x, c.template, buildingName(name))
   state.vm = vm
   state.created.push({ cls: 'VM', ref: vm, label: name })
   await VM.set_is_a_template(x, vm, false)
@@ -55,6 +57,8 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   if (r.pv.args !== g.pv.args) await VM.set_PV_args(x, vm, r.pv.args)
   if (c.multiHost && v.host) await VM.set_affinity(x, vm, v.host.ref)
   for (const id of FINAL_STEPS) await runStep(id)
+  c.onStep('vm.finish', 'Name the VM')
+  await VM.set_name_label(x, vm, name)
   // One small call per new VM rather than re-reading every VM of the pool at the end.
   return { ref: vm, uuid: await VM.get_uuid(x, vm) }
 

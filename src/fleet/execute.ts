@@ -1,4 +1,5 @@
 import { rollback } from '../provision/rollback.js'
+import { removeLeftovers } from '../provision/leftovers.js'
 import { explainFailure } from '../provision/explain.js'
 import type { RunState } from '../provision/steps.js'
 import { Limits, Once } from './limiter.js'
@@ -28,6 +29,8 @@ export interface VmOutcome {
   calls: number
   error: ErrorInfo | null
   uuid: string | null
+  /** What an interrupted earlier rollout had left of this VM, removed before creating it. */
+  leftovers: string[]
 }
 
 export interface SharedOutcome<T> {
@@ -82,11 +85,12 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
   }
 
   async function job(v: VmPlan): Promise<VmOutcome> {
+    const cleaned: string[] = []
     const done = (state: VmState, t0: number, calls = 0, error: ErrorInfo | null = null, uuid: string | null = null): VmOutcome => {
       const ms = t0 ? Date.now() - t0 : 0
       if (state === 'failed') failed = true
       o.emit({ type: 'vm-done', vm: v.spec.name, state, ms, error })
-      return { state, ms, calls, error, uuid }
+      return { state, ms, calls, error, uuid, leftovers: cleaned }
     }
     if (v.action === 'fail') return done('failed', 0, 0, v.error ?? null)
     if (v.action === 'none') return done('unchanged', 0, 0, null, v.existing?.record.uuid ?? null)
@@ -134,8 +138,16 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
       }
       try {
         if (v.action === 'create') {
+          // A leftover may sit in another pool of the fleet, so it gets that pool's session.
+          let extra = 0
+          for (const l of v.leftovers) {
+            onStep('leftovers', 'Remove what an interrupted run left')
+            const lx = view(v, o.pools.get(l.pool)!)
+            cleaned.push(...(await removeLeftovers(lx, l.found)))
+            extra += lx.calls
+          }
           const made = await createVm({ x, plan: v, base, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep }, state)
-          return done('created', t0, x.calls, null, made.uuid)
+          return done('created', t0, x.calls + extra, null, made.uuid)
         }
         await reconcileVm(x, v, pool.inv, onStep)
         return done('reconciled', t0, x.calls, null, v.existing!.record.uuid)

@@ -27,6 +27,8 @@ export async function ensureTemplate(x: XapiConnection, fleet: string, first: Vm
       await s.run(ctx)
     }
     const vm = state.vm!
+    // vm.install named it provision's temporary name; the template gets its own.
+    await VM.set_name_label(x, vm, t.name)
     await VM.add_to_other_config(x, vm, TAG.fleet, fleet)
     await VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)
     await VM.set_is_a_template(x, vm, true)

@@ -6,6 +6,7 @@ import * as SR from '../xapi/sr.js'
 import * as PBD from '../xapi/pbd.js'
 import * as host from '../xapi/host.js'
 import * as network from '../xapi/network.js'
+import { buildingName } from '../provision/leftovers.js'
 import type { HostRecord, NetworkRecord, PbdRecord, SrRecord, VdiDetailRecord, VifRecord, VmDetailRecord } from '../xapi/records.js'
 
 /** other_config keys the fleet writes; everything it finds again on a re-run goes through these. */
@@ -50,7 +51,8 @@ export function fleetVms(inv: PoolInventory, fleet: string): Map<string, [string
     if (vm.is_a_template || vm.is_a_snapshot || vm.is_control_domain) continue
     if (vm.other_config[TAG.fleet] !== fleet) continue
     const name = vm.other_config[TAG.vm]
-    if (name === undefined) continue
+    // Still carrying provision's temporary name: left by an interrupted run (leftovers.ts).
+    if (name === undefined || vm.name_label === buildingName(name)) continue
     const list = out.get(name) ?? []
     list.push([ref, vm])
     out.set(name, list)

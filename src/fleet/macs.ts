@@ -12,9 +12,11 @@ const MAX_SALT = 1000
 export class MacRegistry {
   private owners = new Map<string, string>()
 
-  constructor(pools: readonly [name: string, inv: PoolInventory][]) {
+  /** `ignore`: VMs about to be removed (left by an interrupted run), whose MACs are free again. */
+  constructor(pools: readonly [name: string, inv: PoolInventory][], ignore: ReadonlySet<string> = new Set()) {
     for (const [pool, inv] of pools) {
       for (const vif of Object.values(inv.vifs)) {
+        if (ignore.has(vif.VM)) continue
         const vm = inv.vms[vif.VM]
         this.owners.set(vif.MAC.toLowerCase(), `VIF ${vif.uuid} of VM "${vm?.name_label ?? vif.VM}" in pool ${pool}`)
       }

@@ -5,6 +5,8 @@ import { fleetVms, findBase, findTemplate, type PoolInventory } from './inventor
 import { networkByBridge, poolHosts, srOnHost, templateByName, type Host } from './placement.js'
 import { MacRegistry } from './macs.js'
 import { driftOf } from './drift.js'
+import { fleetLeftovers } from './leftovers.js'
+import type { Leftovers } from '../provision/leftovers.js'
 import { templateName, templateSha256 } from './golden-key.js'
 import type { VmSpec } from './spec.js'
 import type { Drift, ErrorInfo, VmAction } from './types.js'
@@ -51,6 +53,8 @@ export interface VmPlan {
   mac?: string
   base?: BasePlan
   template?: TemplatePlan
+  /** What an interrupted rollout left of this VM, by pool: removed before it is created. */
+  leftovers: { pool: string; found: Leftovers }[]
 }
 
 export interface Plan {
@@ -78,7 +82,10 @@ const info = (e: unknown): ErrorInfo => {
 export function plan(input: PlanInput): Plan {
   const invs = [...input.pools].flatMap(([name, p]) => ('inv' in p ? [[name, p.inv] as [string, PoolInventory]] : []))
   const tagged = new Map(invs.map(([name, inv]) => [name, fleetVms(inv, input.fleet)]))
-  const macs = new MacRegistry(invs)
+  const leftovers = new Map(
+    input.specs.map((s) => [s.name, invs.map(([pool, inv]) => ({ pool, found: fleetLeftovers(inv, input.fleet, s.name) })).filter((l) => l.found.vms.length || l.found.vdis.length)]),
+  )
+  const macs = new MacRegistry(invs, new Set([...leftovers.values()].flatMap((ls) => ls.flatMap((l) => l.found.vms.map((v) => v.ref)))))
   const bases = new Map<string, BasePlan>()
   const templates = new Map<string, TemplatePlan>()
   const perGroup = new Map<number, number>()
@@ -86,7 +93,7 @@ export function plan(input: PlanInput): Plan {
     const index = perGroup.get(spec.group) ?? 0
     perGroup.set(spec.group, index + 1)
     const pool = spec.pools[index % spec.pools.length]!
-    const vm: VmPlan = { spec, pool, host: undefined, action: 'fail', drift: [], error: undefined, existing: undefined }
+    const vm: VmPlan = { spec, pool, host: undefined, action: 'fail', drift: [], error: undefined, existing: undefined, leftovers: leftovers.get(spec.name) ?? [] }
     try {
       const found = invs.flatMap(([name]) => (tagged.get(name)?.get(spec.name) ?? []).map((hit) => [name, hit] as const))
       if (found.length > 1) {

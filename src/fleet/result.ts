@@ -28,6 +28,9 @@ function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
     duration_ms: out?.ms ?? 0,
     calls: out?.calls ?? 0,
     error: out?.error ?? (v.error ? { ...v.error, removed: [], kept: [] } : null),
+    leftovers:
+      out?.leftovers ??
+      v.leftovers.flatMap((l) => [...l.found.vms.map((x) => `VM ${x.uuid} (pool ${l.pool})`), ...l.found.vdis.map((d) => `VDI ${d.name_label} (${d.uuid})`)]),
   }
 }
 

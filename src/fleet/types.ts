@@ -36,6 +36,8 @@ export const VmResult = z.object({
   /** XAPI calls made for this VM alone (shared reads, bases and templates are counted apart). */
   calls: z.number(),
   error: ErrorInfo.nullable(),
+  /** Objects an interrupted earlier rollout left of this VM: planned for removal, or removed. */
+  leftovers: z.array(z.string()),
 })
 export type VmResult = z.infer<typeof VmResult>
 

@@ -38,7 +38,7 @@ export const DISK_STEPS: Step[] = [
         sharable: false,
         read_only: false,
         // The upload identity goes on at birth: even a run killed in its first segment leaves a VDI the next run can reuse.
-        other_config: { [VM_KEY]: c.vmName, [INCOMPLETE_KEY]: 'true', [IMAGE_KEY]: JSON.stringify(identityOf(c.map, c.upload?.segmentBytes ?? SEGMENT_BYTES)) },
+        other_config: { [VM_KEY]: c.vmName, [INCOMPLETE_KEY]: 'true', [IMAGE_KEY]: JSON.stringify(identityOf(c.map)) },
       })
       c.state.vdi = ref
       c.state.created.push({ cls: 'VDI', ref, label })
@@ -75,9 +75,9 @@ export const DISK_STEPS: Step[] = [
     calls: (c) => (c.verify ? ['task.create', `GET /export_raw_vdi?format=raw (first ${c.map.size} bytes, compared per segment)`, 'task.destroy'] : []),
     skip: (c) => !c.verify,
     async run(c) {
-      const up = c.state.upload
-      if (!up) throw new Error('internal: the upload result is not known yet')
-      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments: up.segments, signal: c.signal })
+      // The whole image, segment by segment, whether this run sent all of it or resumed.
+      const segments = splitSegments(c.map, c.upload?.segmentBytes)
+      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments, signal: c.signal })
     },
   },
 ]

@@ -27,7 +27,7 @@ export interface PartialVdis {
  * upload.ts then proves the bytes already sent are this image's too.
  */
 export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr: string; virtualSize: number; map: DataMap }): Promise<PartialVdis> {
-  const mine = identityOf(o.map, 1)
+  const mine = identityOf(o.map)
   const out: PartialVdis = { stale: [] }
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
     if (v.other_config[VM_KEY] !== o.vmName || v.SR !== o.sr || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
@@ -38,7 +38,7 @@ export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr
       out.stale.push(v)
       continue
     }
-    if (!out.resume || (checkpoint?.segments ?? 0) > (out.resume.checkpoint?.segments ?? 0)) {
+    if (!out.resume || (checkpoint?.offset ?? 0) > (out.resume.checkpoint?.offset ?? 0)) {
       if (out.resume) out.stale.push(out.resume.record)
       out.resume = { ref, record: v, checkpoint }
     } else {
@@ -59,5 +59,5 @@ export function keepPartialUpload(state: RunState): string | undefined {
   const i = state.created.findIndex((o) => o.cls === 'VDI' && o.ref === state.vdi)
   if (i < 0) return undefined
   const [vdi] = state.created.splice(i, 1)
-  return `VDI ${vdi!.label} (${vdi!.ref}) holds the image's first ${c.offset} bytes (${c.segments} segments): run the same command again to resume from there`
+  return `VDI ${vdi!.label} (${vdi!.ref}) holds the image's first ${c.offset} bytes: run the same command again to resume from there`
 }

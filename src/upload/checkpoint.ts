@@ -9,12 +9,13 @@ import type { DataMap } from './data-map.js'
  * that can see the VDI finds them, and they go when the VDI goes.
  *
  * IMAGE_KEY is the identity of the image the VDI is receiving: its size, a sha256 of
- * its data map (where the non-zero 64 KiB blocks are), a sha256 of its content (over
- * the sha256 of every region, computed while the map was taken) and the segment size,
- * which fixes the segment boundaries. OFFSET_KEY says how far the upload got. A re-run
- * resumes only onto the same identity: one changed byte anywhere in the image, and it
- * starts over. No local state, nothing to re-read: the identity is recomputed from the
- * image by the map every run takes anyway.
+ * its data map (where the non-zero 64 KiB blocks are) and a sha256 of its content (over
+ * the sha256 of every region, computed while the map was taken). OFFSET_KEY is the
+ * image offset below which the VDI holds the image, always at a region boundary. A
+ * re-run resumes only onto the same identity: one changed byte anywhere in the image,
+ * and it starts over. No local state, nothing to re-read: the identity is recomputed
+ * from the image by the map every run takes anyway. Segment boundaries are not part of
+ * it, so the segment size is free to change between runs.
  */
 export const IMAGE_KEY = 'xcp-provision:upload:image'
 export const OFFSET_KEY = 'xcp-provision:upload:offset'
@@ -22,14 +23,14 @@ export const OFFSET_KEY = 'xcp-provision:upload:offset'
 const hex = z.string().regex(/^[0-9a-f]{64}$/)
 const count = z.number().int().min(0)
 
-export const UploadIdentity = z.object({ v: z.literal(2), size: count, map: hex, data: hex, segment_bytes: z.number().int().min(1) }).strict()
+export const UploadIdentity = z.object({ v: z.literal(2), size: count, map: hex, data: hex }).strict()
 export type UploadIdentity = z.infer<typeof UploadIdentity>
 
-export const Checkpoint = z.object({ segments: count, offset: count }).strict()
+export const Checkpoint = z.object({ offset: count }).strict()
 export type Checkpoint = z.infer<typeof Checkpoint>
 
 /** The image's identity, from its map alone (in memory): the same on every machine. */
-export function identityOf(map: DataMap, segmentBytes: number): UploadIdentity {
+export function identityOf(map: DataMap): UploadIdentity {
   const layout = createHash('sha256')
   const rec = Buffer.alloc(16)
   for (const r of map.regions) {
@@ -38,13 +39,13 @@ export function identityOf(map: DataMap, segmentBytes: number): UploadIdentity {
     layout.update(rec)
   }
   const data = createHash('sha256').update(map.regionHashes).digest('hex')
-  return { v: 2, size: map.size, map: layout.digest('hex'), data, segment_bytes: segmentBytes }
+  return { v: 2, size: map.size, map: layout.digest('hex'), data }
 }
 
 /** Same non-zero blocks in the same places: rewriting all of them overwrites every block an earlier upload wrote. */
 export const sameLayout = (a: UploadIdentity, b: UploadIdentity): boolean => a.size === b.size && a.map === b.map
 
-export const sameIdentity = (a: UploadIdentity, b: UploadIdentity): boolean => sameLayout(a, b) && a.data === b.data && a.segment_bytes === b.segment_bytes
+export const sameIdentity = (a: UploadIdentity, b: UploadIdentity): boolean => sameLayout(a, b) && a.data === b.data
 
 /** Reads both keys; anything missing or malformed reads as absent, which means "start over". */
 export function parseCheckpoint(otherConfig: Record<string, string>): { identity?: UploadIdentity; checkpoint?: Checkpoint } {

@@ -4,9 +4,10 @@ import { identityOf, parseCheckpoint, sameIdentity, sameLayout, type UploadIdent
 
 export interface ResumePlan {
   identity: UploadIdentity
+  /** What is left to send, from `resumedFrom` to the end of the image. */
   segments: Segment[]
-  /** Segments already in the VDI: the upload starts with segments[skip]. */
-  skip: number
+  /** The image offset below which the VDI already holds the image (0: nothing). */
+  resumedFrom: number
   /** Why a checkpoint on the VDI was not used, when there was one. */
   discarded?: string
 }
@@ -14,31 +15,28 @@ export interface ResumePlan {
 /**
  * Decides where an upload into a VDI starts, from the checkpoint in its other_config:
  *  - no checkpoint: from the start;
- *  - the same identity (size, layout, content): after the recorded segments;
+ *  - the same identity (size, layout, content): from the checkpoint's offset;
  *  - the same layout but other content (the image was edited in place): from the start
  *    on the same VDI, which is safe because that layout rewrites every block the
  *    earlier upload wrote;
  *  - another layout: refused, because blocks of that image would survive in this
  *    image's holes (provision never picks such a VDI; see partial-vdi.ts).
- * A checkpoint made with another segment size keeps that size, so its count of
- * segments still means the same bytes. A pure function: the map has every hash needed.
+ * A pure function: the map carries every hash it needs, nothing is read again.
  */
 export function planResume(map: DataMap, otherConfig: Record<string, string>, segmentBytes: number): ResumePlan {
   const stored = parseCheckpoint(otherConfig)
-  const mine = identityOf(map, stored.identity?.segment_bytes ?? segmentBytes)
-  const fresh = (identity: UploadIdentity, discarded?: string): ResumePlan => ({ identity, segments: splitSegments(map, identity.segment_bytes), skip: 0, ...(discarded ? { discarded } : {}) })
-  if (!stored.identity) return fresh(identityOf(map, segmentBytes))
-  if (!sameLayout(stored.identity, mine)) {
+  const identity = identityOf(map)
+  const from = (offset: number, discarded?: string): ResumePlan => ({ identity, segments: splitSegments(map, segmentBytes, offset), resumedFrom: offset, ...(discarded ? { discarded } : {}) })
+  if (!stored.identity) return from(0)
+  if (!sameLayout(stored.identity, identity)) {
     throw new Error(`the VDI holds part of another image (size ${stored.identity.size}, map ${stored.identity.map.slice(0, 12)}…); refusing to write this one over it`)
   }
-  const c = stored.checkpoint
-  if (!sameIdentity(stored.identity, mine)) {
-    return fresh(identityOf(map, segmentBytes), c?.segments ? `the image changed since its first ${c.offset} bytes were uploaded` : undefined)
+  const offset = stored.checkpoint?.offset ?? 0
+  if (offset === 0) return from(0)
+  if (!sameIdentity(stored.identity, identity)) return from(0, `the image changed since its first ${offset} bytes were uploaded`)
+  // Checkpoints sit between regions; one inside a region was not written by this program.
+  if (offset > map.size || map.regions.some((r) => r.offset < offset && offset < r.offset + r.length)) {
+    return from(0, `its checkpoint (byte ${offset}) is not between two of this image's regions`)
   }
-  const plan = fresh(mine)
-  if (!c || c.segments === 0) return plan
-  if (c.segments > plan.segments.length || plan.segments[c.segments - 1]!.end !== c.offset) {
-    return { ...plan, discarded: `its checkpoint (${c.segments} segments, byte ${c.offset}) does not fit this image's segments` }
-  }
-  return { ...plan, skip: c.segments }
+  return from(offset)
 }

@@ -28,19 +28,20 @@ export interface Segment {
 }
 
 /**
- * Cuts the map into consecutive segments of whole regions holding at least
- * `segmentBytes` of data each (the last one less). A pure function of the map and the
- * size, so a re-run on another machine finds the same boundaries for the same image.
- * An image without data still gets one (empty) segment: the upload then only proves
- * the VDI is reachable, as before segments existed.
+ * Cuts the map, from image offset `from` (a region boundary: 0, or a checkpoint) to its
+ * end, into consecutive segments of whole regions holding at least `segmentBytes` of
+ * data each (the last one less). A pure function of the map: the same image gives the
+ * same segments on any machine. Even without data there is one (empty) segment, whose
+ * PUT proves the VDI is reachable, as before segments existed.
  */
-export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES): Segment[] {
+export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES, from = 0): Segment[] {
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes <= 0) throw new RangeError(`segment size ${segmentBytes} is not a positive integer`)
   const out: Segment[] = []
   let regions: Region[] = []
   let data = 0
-  let start = 0
-  let first = 0
+  let start = from
+  let first = map.regions.findIndex((r) => r.offset >= from)
+  if (first < 0) first = map.regions.length
   const close = (end: number): void => {
     const sha256 = createHash('sha256').update(map.regionHashes.subarray(first * 32, (first + regions.length) * 32)).digest('hex')
     out.push({ index: out.length, regions, firstRegion: first, start, end, dataBytes: data, bodyBytes: framedLength(regions), sha256 })
@@ -49,7 +50,7 @@ export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES): Segme
     data = 0
     start = end
   }
-  for (const r of map.regions) {
+  for (const r of map.regions.slice(first)) {
     // The boundary sits where the next segment's first region starts, so holes belong to the earlier segment.
     if (data >= segmentBytes) close(r.offset)
     regions.push(r)

@@ -18,7 +18,7 @@ export interface UploadTuning {
 
 export type UploadEvent =
   | { type: 'upload-retry'; segment: number; segments: number; attempt: number; retries_left: number; error: string }
-  | { type: 'upload-resume'; offset: number; segments_done: number; segments: number }
+  | { type: 'upload-resume'; offset: number; image_size: number }
   | { type: 'upload-restart'; reason: string }
 
 export interface UploadOptions {
@@ -43,9 +43,9 @@ export interface UploadResult {
   bytesRead: number
   regions: number
   method: DataMap['method']
+  /** The segments this run sent. */
   segments: Segment[]
-  /** Segments found already uploaded (a resume), and the image offset they reach. */
-  segmentsSkipped: number
+  /** The image offset the VDI already held when the run started (a resume), else 0. */
   resumedFrom: number
   retries: number
 }
@@ -66,26 +66,24 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     if (vdi.virtual_size < o.map.size) throw new Error(`the image (${o.map.size} bytes) is larger than the VDI (${vdi.virtual_size} bytes)`)
     const otherConfig = { ...vdi.other_config }
     const plan = planResume(o.map, otherConfig, o.tuning?.segmentBytes ?? SEGMENT_BYTES)
-    const { segments } = plan
+    const { segments, resumedFrom } = plan
     if (plan.discarded) {
       o.onEvent?.({ type: 'upload-restart', reason: plan.discarded })
       await clearCheckpoint(x, o.vdi, otherConfig, [OFFSET_KEY])
       o.onCheckpoint?.(undefined)
     }
-    const resumedFrom = plan.skip ? segments[plan.skip - 1]!.end : 0
-    if (plan.skip) o.onEvent?.({ type: 'upload-resume', offset: resumedFrom, segments_done: plan.skip, segments: segments.length })
+    if (resumedFrom) o.onEvent?.({ type: 'upload-resume', offset: resumedFrom, image_size: o.map.size })
     const stored = parseCheckpoint(otherConfig).identity
     if (!stored || !sameIdentity(stored, plan.identity)) await writeIdentity(x, o.vdi, otherConfig, plan.identity)
 
-    const todo = segments.slice(plan.skip)
-    const total = todo.reduce((n, s) => n + s.bodyBytes, 0)
+    const total = segments.reduce((n, s) => n + s.bodyBytes, 0)
     const counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0 }
-    for (const seg of todo) {
+    for (const seg of segments) {
       await sendSegment(x, fh, o, seg, segments.length, policy, counts, total)
       counts.committed += seg.bodyBytes
       // The last segment needs no checkpoint: the finished VDI must not look resumable.
       if (seg.index === segments.length - 1) break
-      const c: Checkpoint = { segments: seg.index + 1, offset: seg.end }
+      const c: Checkpoint = { offset: seg.end }
       await writeCheckpoint(x, o.vdi, otherConfig, c)
       o.onCheckpoint?.(c)
     }
@@ -99,7 +97,6 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
       regions: o.map.regions.length,
       method: o.map.method,
       segments,
-      segmentsSkipped: plan.skip,
       resumedFrom,
       retries: counts.retries,
     }

@@ -142,6 +142,28 @@ describe('rollout behaviour', () => {
     expect(sim!.calls()).not.toContain('VM.start')
   })
 
+  it('removes what an interrupted run left of a VM before creating it again', async () => {
+    const [sim] = await hosts(1)
+    const fleet = await fleetOn([sim!], 'web-{1..2}')
+    // web-2 fails to start and its rollback cannot destroy the VM: as if the run had been killed.
+    sim!.faults.add({ method: 'VM.start', nth: 2, error: ['INTERNAL_ERROR', 'power cut'] })
+    sim!.faults.add({ method: 'VM.destroy', error: ['INTERNAL_ERROR', 'still no power'] })
+    const first = await rollout({ fleet, env: ENV, concurrency: 1 })
+    expect(first.vms[1]!.error!.kept).toEqual([expect.stringMatching(/^VM web-2 .*still no power/)])
+    const names = (): string[] => Object.values(sim!.objects().VM!).filter((v) => !v.is_a_template && !v.is_control_domain).map((v) => String(v.name_label))
+    expect(names().sort()).toEqual(['web-1', 'web-2 [xcp-provision: incomplete]'])
+
+    const dry = await rollout({ fleet, env: ENV, dryRun: true })
+    expect(dry.vms[1]).toMatchObject({ action: 'create', mac: deriveMac('web-2'), leftovers: [expect.stringMatching(/^VM /)] })
+    expect(planDiff(dry)).toContain('      first removes what an interrupted run left: VM ')
+
+    const again = await rollout({ fleet, env: ENV })
+    expect(again.vms.map((v) => v.state)).toEqual(['unchanged', 'created'])
+    expect(again.vms[1]!.leftovers).toEqual([expect.stringMatching(/^VM /)])
+    expect(names().sort()).toEqual(['web-1', 'web-2'])
+    expect(Object.values(sim!.objects().VIF!).map((v) => v.MAC).sort()).toEqual([deriveMac('web-1'), deriveMac('web-2')].sort())
+  })
+
   it('a pool it cannot log in to fails only its own VMs', async () => {
     const sims = await hosts(2)
     const fleet = await fleetOn(sims, 'web-{1..4}')

@@ -6,6 +6,7 @@ import { scanDataRegions } from '../../src/upload/data-map.js'
 import { uploadImage, type UploadEvent } from '../../src/upload/upload.js'
 import { UploadFailed } from '../../src/upload/upload-failed.js'
 import { IMAGE_KEY, OFFSET_KEY, parseCheckpoint } from '../../src/upload/checkpoint.js'
+import { splitSegments } from '../../src/upload/segments.js'
 import { MiB, createVdi, exportSha256, fileSha256, pattern, scattered, tempDir, writeSparse } from './helpers.js'
 
 const SIZE = 48 * MiB
@@ -49,16 +50,17 @@ describe('uploadImage: segments, checkpoints, resume', () => {
     expect((err as UploadFailed).message).toMatch(/segment 4 of 6 .* failed after 2 attempts/)
     expect(events.filter((e) => e.type === 'upload-retry')).toHaveLength(1)
     const { checkpoint } = parseCheckpoint(await x.call<Record<string, string>>('VDI.get_other_config', vdi))
-    expect(checkpoint?.segments).toBe(3)
+    const all = splitSegments(map, MiB)
+    expect(checkpoint?.offset).toBe(all[2]!.end)
 
     sim.faults.clear()
     const before = puts(sim)
     const second = await uploadImage(x, { vdi, image, map, tuning: FAST, onEvent: (e) => events.push(e) })
-    expect(second.segmentsSkipped).toBe(3)
     expect(second.resumedFrom).toBe(checkpoint!.offset)
+    expect(second.segments.map((s) => s.sha256)).toEqual(all.slice(3).map((s) => s.sha256))
     expect(puts(sim) - before).toBe(3)
-    expect(second.bytesSent).toBe(second.segments.slice(3).reduce((n, s) => n + s.bodyBytes, 0))
-    expect(events.some((e) => e.type === 'upload-resume' && e.segments_done === 3)).toBe(true)
+    expect(second.bytesSent).toBe(all.slice(3).reduce((n, s) => n + s.bodyBytes, 0))
+    expect(events).toContainEqual({ type: 'upload-resume', offset: checkpoint!.offset, image_size: SIZE })
     expect(await exportSha256(sim, x, vdi, SIZE)).toBe(await fileSha256(image))
   })
 
@@ -95,7 +97,7 @@ describe('uploadImage: segments, checkpoints, resume', () => {
     const events: UploadEvent[] = []
     const before = puts(sim)
     const r = await uploadImage(x, { vdi, image, map: changed, tuning: FAST, onEvent: (e) => events.push(e) })
-    expect(r.segmentsSkipped).toBe(0)
+    expect(r.resumedFrom).toBe(0)
     expect(puts(sim) - before).toBe(6)
     expect(events).toContainEqual({ type: 'upload-restart', reason: expect.stringMatching(/the image changed since its first \d+ bytes were uploaded/) })
     expect(await exportSha256(sim, x, vdi, SIZE)).toBe(await fileSha256(image))
@@ -120,7 +122,7 @@ describe('uploadImage: segments, checkpoints, resume', () => {
     const tuning = { segmentBytes: MiB, retry: { retries: 2, minTimeoutMs: 5, maxTimeoutMs: 10 } }
     const err = (await uploadImage(x, { vdi, image, map, tuning, onEvent: (e) => events.push(e) }).catch((e: unknown) => e)) as UploadFailed
     expect(err).toBeInstanceOf(UploadFailed)
-    expect(err.info.what).toBe(`Upload of segment 1 of 6 (image bytes 0-${(await setupBoundary(map))}) failed after 3 attempts`)
+    expect(err.info.what).toBe(`Upload of segment 1 of 6 (image bytes 0-${splitSegments(map, MiB)[0]!.end}) failed after 3 attempts`)
     expect(err.info.why).toMatch(/HTTP 500.*the retries ran out/)
     expect(events.filter((e) => e.type === 'upload-retry').map((e) => (e.type === 'upload-retry' ? e.retries_left : -1))).toEqual([2, 1])
     expect(puts(sim)).toBe(3)
@@ -143,9 +145,3 @@ describe('uploadImage: segments, checkpoints, resume', () => {
     expect(puts(sim)).toBe(0)
   })
 })
-
-/** Where the first 1 MiB segment ends: at the start of the second segment's first region. */
-async function setupBoundary(map: Awaited<ReturnType<typeof scanDataRegions>>): Promise<number> {
-  const { splitSegments } = await import('../../src/upload/segments.js')
-  return splitSegments(map, MiB)[0]!.end
-}

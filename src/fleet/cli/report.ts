@@ -18,7 +18,10 @@ export function planDiff(r: RolloutResult): string {
   const out = [`Fleet "${r.fleet}": dry run, nothing was changed.`]
   for (const v of r.vms) {
     const n = v.name.padEnd(w)
-    if (v.action === 'create') out.push(`  + ${n}  create on ${v.host ?? '?'} (pool ${v.pool}), SR "${v.sr ?? '?'}", MAC ${v.mac ?? '?'}`)
+    if (v.action === 'create') {
+      out.push(`  + ${n}  create on ${v.host ?? '?'} (pool ${v.pool}), SR "${v.sr ?? '?'}", MAC ${v.mac ?? '?'}`)
+      if (v.leftovers.length) out.push(`      first removes what an interrupted run left: ${v.leftovers.join('; ')}`)
+    }
     else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
     else if (v.action === 'drift') out.push(`  ~ ${n}  drift, left as is (--reconcile changes it)`, ...driftLines(v.drift, '      '))
     else if (v.action === 'reconcile') out.push(`  ~ ${n}  reconcile (${where(v)})`, ...driftLines(v.drift, '      '))
@@ -53,6 +56,7 @@ export function summary(r: RolloutResult): string {
       if (v.error.kept.length) out.push(`  could not remove: ${v.error.kept.join('; ')}`)
     }
     if (v.state === 'drift') out.push('', `${v.name} has drifted (left as is; run with --reconcile to change it):`, ...driftLines(v.drift, '  '))
+    if (v.leftovers.length && v.state !== 'planned') out.push('', `${v.name}: removed what an interrupted run had left: ${v.leftovers.join('; ')}`)
   }
   for (const e of r.extras) out.push('', `${e.name} (${e.uuid}, pool ${e.pool}) carries this fleet's tag but is not in the fleet file; left alone.`)
   const count = (s: string): number => r.vms.filter((v) => v.state === s).length
