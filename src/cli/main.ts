@@ -66,6 +66,7 @@ export async function main(argv: string[]): Promise<number> {
         reconcile: Boolean(values.reconcile),
         failFast: Boolean(values['fail-fast']),
         concurrency: values.concurrency as string | undefined,
+        skipPreflight: Boolean(values['skip-preflight']),
       })
     }
     if (!command) throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (see --help)', exitCode: EXIT.usage })

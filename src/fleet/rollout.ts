@@ -1,5 +1,6 @@
 import { UserError, EXIT } from '../errors.js'
 import { mapImage } from '../provision/run.js'
+import { preflightGate } from '../provision/preflight-gate.js'
 import { loadFleet, resolveFleet } from './load.js'
 import { vmSpecs, type VmSpec } from './spec.js'
 import { ImageHashes } from './image-hash.js'
@@ -14,10 +15,17 @@ export const DEFAULT_TOTAL = 16
 export const DEFAULT_PER_HOST = 4
 
 /** Every image once: it must exist and fit every VDI that holds it; its hash names the base VDI. */
-async function mapImages(specs: VmSpec[]): Promise<Map<string, ImageInfo>> {
+async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<Map<string, ImageInfo>> {
   const hashes = new ImageHashes()
   const out = new Map<string, ImageInfo>()
+  const checked = new Set<string>()
   for (const s of specs) {
+    // The same pygrub preflight as provision, once per image and bootloader arguments, before any XAPI call.
+    const key = `${s.image}\0${s.recipe.pv.bootloader_args}`
+    if (!skipPreflight && !checked.has(key)) {
+      checked.add(key)
+      preflightGate({ image: s.image, recipe: s.recipe, emit: () => undefined })
+    }
     if (out.has(s.image)) continue
     const smallest = Math.min(...specs.filter((o) => o.image === s.image).map((o) => o.recipe.vdi.virtual_size))
     let map
@@ -47,7 +55,7 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   const env = opts.env ?? process.env
   // Reading the images and logging in overlap: both take a while, neither needs the other.
   const loggingIn = Promise.all(Object.entries(fleet.pools).map(([name, p]) => openPool(name, p, env, retry)))
-  const images = await mapImages(specs).catch(async (e: unknown) => {
+  const images = await mapImages(specs, opts.skipPreflight ?? false).catch(async (e: unknown) => {
     await Promise.all((await loggingIn).map((p) => ('x' in p ? p.x.close().catch(() => undefined) : undefined)))
     throw e
   })

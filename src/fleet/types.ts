@@ -106,6 +106,8 @@ export interface RolloutOptions {
   perHost?: number
   /** Stop starting VMs after the first failure. */
   failFast?: boolean
+  /** Upload images that the pygrub preflight says cannot boot (as provision --skip-preflight). */
+  skipPreflight?: boolean
   /** Where credentials are looked up by the names the fleet file gives (default process.env). */
   env?: Record<string, string | undefined>
   onEvent?: (e: RolloutEvent) => void

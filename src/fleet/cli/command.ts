@@ -11,6 +11,7 @@ export interface RolloutArgs {
   reconcile: boolean
   failFast: boolean
   concurrency: string | undefined
+  skipPreflight?: boolean
 }
 
 function positiveInt(v: string | undefined, flag: string): number | undefined {
@@ -48,6 +49,7 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
       dryRun: args.dryRun,
       reconcile: args.reconcile,
       failFast: args.failFast,
+      skipPreflight: args.skipPreflight ?? false,
       ...(concurrency ? { concurrency } : {}),
       onEvent: view.onEvent,
       signal: interrupt.signal,
