@@ -2,7 +2,6 @@ import * as VDI from '../xapi/vdi.js'
 import { uploadImage } from '../upload/upload.js'
 import { verifyVdi } from '../upload/verify.js'
 import { SEGMENT_BYTES, splitSegments } from '../upload/segments.js'
-import { IMAGE_KEY, identityOf } from '../upload/checkpoint.js'
 import { findPartialVdis, VM_KEY } from './partial-vdi.js'
 import { INCOMPLETE_KEY } from './leftovers.js'
 import { need, vdiName, type Step } from './step-types.js'
@@ -37,8 +36,7 @@ export const DISK_STEPS: Step[] = [
         type: c.recipe.vdi.type,
         sharable: false,
         read_only: false,
-        // The upload identity goes on at birth: even a run killed in its first segment leaves a VDI the next run can reuse.
-        other_config: { [VM_KEY]: c.vmName, [INCOMPLETE_KEY]: 'true', [IMAGE_KEY]: JSON.stringify(identityOf(c.map)) },
+        other_config: { [VM_KEY]: c.vmName, [INCOMPLETE_KEY]: 'true' },
       })
       c.state.vdi = ref
       c.state.created.push({ cls: 'VDI', ref, label })

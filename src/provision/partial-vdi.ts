@@ -2,7 +2,7 @@ import type { XapiConnection } from '../xapi/connection.js'
 import * as VDI from '../xapi/vdi.js'
 import type { VdiDetailRecord } from '../xapi/records.js'
 import type { DataMap } from '../upload/data-map.js'
-import { identityOf, parseCheckpoint, type Checkpoint } from '../upload/checkpoint.js'
+import { layoutOf, parseCheckpoint, sameLayout, type Checkpoint } from '../upload/checkpoint.js'
 import type { RunState } from './steps.js'
 
 /** Every VDI provision creates carries the VM name it was made for. */
@@ -23,18 +23,19 @@ export interface PartialVdis {
  * VM itself is created only after the upload, so a failed upload leaves no VM). A
  * candidate is a VDI tagged with this VM name, in the target SR, of the size the recipe
  * asks for, attached to nothing, and still carrying an upload identity (finished
- * uploads drop it). It is resumed only when that identity is this image's layout;
- * upload.ts then proves the bytes already sent are this image's too.
+ * uploads drop it). It is picked only when that identity has this image's layout (the
+ * map alone says so, no hashing); upload.ts then resumes it when the content is the
+ * same too, and rewrites it from the start when it is not.
  */
 export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr: string; virtualSize: number; map: DataMap }): Promise<PartialVdis> {
-  const mine = identityOf(o.map)
+  const mine = layoutOf(o.map)
   const out: PartialVdis = { stale: [] }
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
     if (v.other_config[VM_KEY] !== o.vmName || v.SR !== o.sr || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
     const { identity, checkpoint } = parseCheckpoint(v.other_config)
     if (!identity) continue
     const sameSize = v.virtual_size >= o.virtualSize && v.virtual_size - o.virtualSize < SIZE_ROUNDING
-    if (!sameSize || identity.size !== mine.size || identity.map !== mine.map) {
+    if (!sameSize || !sameLayout(identity, mine)) {
       out.stale.push(v)
       continue
     }

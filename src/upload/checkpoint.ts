@@ -29,21 +29,29 @@ export type UploadIdentity = z.infer<typeof UploadIdentity>
 export const Checkpoint = z.object({ offset: count }).strict()
 export type Checkpoint = z.infer<typeof Checkpoint>
 
-/** The image's identity, from its map alone (in memory): the same on every machine. */
-export function identityOf(map: DataMap): UploadIdentity {
-  const layout = createHash('sha256')
+export type Layout = Pick<UploadIdentity, 'size' | 'map'>
+
+/** Where the image's data is: size and a sha256 of its regions, from the map alone. */
+export function layoutOf(map: DataMap): Layout {
+  const h = createHash('sha256')
   const rec = Buffer.alloc(16)
   for (const r of map.regions) {
     rec.writeBigUInt64LE(BigInt(r.offset), 0)
     rec.writeBigUInt64LE(BigInt(r.length), 8)
-    layout.update(rec)
+    h.update(rec)
   }
-  const data = createHash('sha256').update(map.regionHashes).digest('hex')
-  return { v: 2, size: map.size, map: layout.digest('hex'), data }
+  return { size: map.size, map: h.digest('hex') }
 }
 
+/** The image's identity: its layout and a sha256 over its regions' sha256s (region-hashes.ts). */
+export const identityOf = (map: DataMap, regionHashes: Buffer): UploadIdentity => ({
+  v: 2,
+  ...layoutOf(map),
+  data: createHash('sha256').update(regionHashes).digest('hex'),
+})
+
 /** Same non-zero blocks in the same places: rewriting all of them overwrites every block an earlier upload wrote. */
-export const sameLayout = (a: UploadIdentity, b: UploadIdentity): boolean => a.size === b.size && a.map === b.map
+export const sameLayout = (a: Layout, b: Layout): boolean => a.size === b.size && a.map === b.map
 
 export const sameIdentity = (a: UploadIdentity, b: UploadIdentity): boolean => sameLayout(a, b) && a.data === b.data
 

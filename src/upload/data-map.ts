@@ -10,7 +10,8 @@ export const SCAN_BLOCK = 64 * 1024
  * parallel, and a region never spans two of them.
  */
 export const MAX_REGION = 16 * 1024 * 1024
-const READ_SIZE = 4 * 1024 * 1024
+/** Read size of the workers that map and hash. */
+export const READ_SIZE = 4 * 1024 * 1024
 
 export interface Region {
   offset: number
@@ -18,10 +19,10 @@ export interface Region {
 }
 
 export interface DataMap {
+  /** The image file the map describes. */
+  path: string
   size: number
   regions: Region[]
-  /** sha256 of each region's bytes, 32 bytes per region in region order: the image's content identity. */
-  regionHashes: Buffer
   /** Bytes inside regions: what goes on the wire, headers aside. */
   dataBytes: number
   /** Bytes read from the file to build the map. */
@@ -41,11 +42,11 @@ export interface ScanOptions {
 
 /**
  * Finds the non-zero SCAN_BLOCKs of an image, as runs cut at MAX_REGION-aligned
- * boundaries, and the sha256 of each run. Only the extents the file system reports as
- * data are read (seek-data.ts); inside them, all-zero blocks are still skipped, because
- * images are full of written zeros. Either way the map is the same, so it identifies the image
- * across machines. Hashing here, while the bytes are read anyway, is what lets the
- * upload send without hashing and a resume check the image without reading it again.
+ * boundaries. Only the extents the file system reports as data are read (seek-data.ts);
+ * inside them, all-zero blocks are still skipped, because images are full of written
+ * zeros. Either way the map is the same, so it identifies the image across machines.
+ * The regions' hashes, the other half of that identity, are computed apart and later
+ * (region-hashes.ts), so that they can run while the upload already sends.
  */
 export async function scanDataRegions(path: string, opts: ScanOptions = {}): Promise<DataMap> {
   const { size, mtimeMs } = await stat(path)
@@ -65,7 +66,7 @@ async function* wholeFile(size: number): AsyncGenerator<Region> {
 
 /** Maps the extents window by window on worker threads (map-window.ts, map-pool.ts). */
 async function mapExtents(path: string, size: number, extents: AsyncIterable<Region>): Promise<Omit<DataMap, 'method' | 'mtimeMs'>> {
-  return { size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE)) }
+  return { path, size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE)) }
 }
 
 /** The extents cut at every MAX_REGION-aligned boundary, so no region spans two windows. */

@@ -1,30 +1,22 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Region } from './data-map.js'
-import { workerSource, type WindowResult } from './map-window.js'
-
-export interface PoolResult {
-  regions: Region[]
-  regionHashes: Buffer
-  dataBytes: number
-  bytesRead: number
-}
+import { workerSource, type Job, type WindowResult } from './map-window.js'
 
 /**
- * Up to 4 workers: mapping is reading from the page cache and sha256, both CPU-bound, and
- * it runs before the upload starts, when the cores are otherwise idle. On 2 cores it
- * halves the map of 1 GiB of data (docs/upload.md).
+ * Up to 4 workers: finding zero blocks and hashing are reading from the page cache and
+ * sha256, both CPU-bound; on 2 cores two workers halve them (docs/upload.md).
  */
 export const defaultWorkers = (): number => Math.max(1, Math.min(4, availableParallelism()))
 
-type Waiter = { resolve: (r: WindowResult) => void; reject: (e: Error) => void }
+type Waiter = { resolve: (r: unknown) => void; reject: (e: Error) => void }
 
 /**
- * Maps `windows` (ascending, each inside one MAX_REGION-aligned window) on a pool of
- * workers and concatenates their results in window order. At most two windows per
- * worker are in flight, so memory stays bounded however many windows there are.
+ * Runs `kind` jobs over `items` (ascending ranges of the image) on a pool of workers,
+ * handing each result to `take` in item order. At most two jobs per worker are in
+ * flight, so memory stays bounded however many items there are.
  */
-export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers()): Promise<PoolResult> {
+async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, count: number, block: number, readSize: number): Promise<void> {
   const waiting = new Map<number, Waiter>()
   let dead: Error | undefined
   const fail = (e: Error): void => {
@@ -33,31 +25,25 @@ export async function mapInWorkers(path: string, windows: AsyncIterable<Region>,
     waiting.clear()
   }
   const workers = Array.from({ length: count }, () => {
-    const w = new Worker(workerSource(block, readSize), { eval: true, workerData: { path } })
-    w.on('message', (m: WindowResult & { id: number; error?: string }) => {
+    // No execArgv: the workers need no flag of the main process (a preloaded module, say),
+    // and `--input-type=module` would make their source a module, without `require`.
+    const w = new Worker(workerSource(block, readSize), { eval: true, workerData: { path }, execArgv: [] })
+    w.on('message', (m: { id: number; result?: unknown; error?: string }) => {
       const waiter = waiting.get(m.id)
       waiting.delete(m.id)
-      if (m.error !== undefined) waiter?.reject(new Error(`mapping ${path}: ${m.error}`))
-      else waiter?.resolve({ ...m, hashes: Buffer.from(m.hashes) })
+      if (m.error !== undefined) waiter?.reject(new Error(`reading ${path}: ${m.error}`))
+      else waiter?.resolve(m.result)
     })
     w.on('error', fail)
-    w.on('exit', (code) => fail(new Error(`a mapping worker exited (code ${code})`)))
+    w.on('exit', (code) => fail(new Error(`an image worker exited (code ${code})`)))
     return w
   })
-  const out: PoolResult = { regions: [], regionHashes: Buffer.alloc(0), dataBytes: 0, bytesRead: 0 }
-  const digests: Buffer[] = []
-  const take = (r: WindowResult): void => {
-    for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
-    digests.push(r.hashes)
-    out.dataBytes += r.dataBytes
-    out.bytesRead += r.bytesRead
-  }
-  const queue: Promise<WindowResult>[] = []
+  const queue: Promise<R>[] = []
   try {
     let id = 0
-    for await (const win of windows) {
-      const job = { id: id++, offset: win.offset, length: win.length }
-      const result = new Promise<WindowResult>((resolve, reject) => (dead ? reject(dead) : waiting.set(job.id, { resolve, reject })))
+    for await (const item of items) {
+      const job: Job = { id: id++, kind, offset: item.offset, length: item.length }
+      const result = new Promise<R>((resolve, reject) => (dead ? reject(dead) : waiting.set(job.id, { resolve: resolve as (r: unknown) => void, reject })))
       // Observed at once: a failure surfaces where the queue is drained, never as unhandled.
       result.catch(() => undefined)
       queue.push(result)
@@ -68,6 +54,29 @@ export async function mapInWorkers(path: string, windows: AsyncIterable<Region>,
   } finally {
     await Promise.all(workers.map((w) => w.terminate()))
   }
-  out.regionHashes = Buffer.concat(digests)
+}
+
+export interface MapResult {
+  regions: Region[]
+  dataBytes: number
+  bytesRead: number
+}
+
+/** The non-zero regions of `windows` (each inside one MAX_REGION-aligned window), in order. */
+export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers()): Promise<MapResult> {
+  const out: MapResult = { regions: [], dataBytes: 0, bytesRead: 0 }
+  await runJobs<WindowResult>(path, 'map', windows, (r) => {
+    for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
+    out.dataBytes += r.dataBytes
+    out.bytesRead += r.bytesRead
+  }, count, block, readSize)
+  return out
+}
+
+/** sha256 of each region, 32 bytes per region in region order. */
+export async function hashInWorkers(path: string, regions: readonly Region[], readSize: number, count = defaultWorkers()): Promise<Buffer> {
+  const out = Buffer.alloc(32 * regions.length)
+  let i = 0
+  await runJobs<{ digest: Uint8Array }>(path, 'hash', regions, (r) => out.set(r.digest, 32 * i++), count, 1, readSize)
   return out
 }

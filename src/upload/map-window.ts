@@ -1,5 +1,6 @@
 /**
- * The mapping work for one window of the image, run inside worker threads (map-pool.ts).
+ * The work on the image's bytes, run inside worker threads (map-pool.ts): finding the
+ * non-zero blocks of one window, and hashing one region.
  *
  * A window never crosses a MAX_REGION-aligned boundary, and regions are cut at those
  * boundaries, so windows are independent: they are mapped in parallel and their
@@ -18,50 +19,54 @@ export interface WindowIo {
 export interface WindowResult {
   /** [offset, length] pairs of the window's regions (runs of non-zero blocks). */
   regions: number[]
-  /** sha256 of each region, 32 bytes each. */
-  hashes: Buffer
   dataBytes: number
   bytesRead: number
 }
 
-/** Reads [offset, offset+length) in `buf`-sized pieces; keeps and hashes each run of non-zero `block`s. */
+/** Reads [offset, offset+length) in `buf`-sized pieces and returns its runs of non-zero `zeros.length` blocks. */
 export function mapWindow(io: WindowIo, fd: number, offset: number, length: number, buf: Buffer, zeros: Buffer): WindowResult {
   const regions: number[] = []
-  const digests: Buffer[] = []
-  let hash: ReturnType<WindowIo['createHash']> | undefined
   let runEnd = -1
   let dataBytes = 0
   let bytesRead = 0
-  const close = (): void => {
-    if (hash) digests.push(hash.digest())
-    hash = undefined
-  }
   for (let pos = offset; pos < offset + length; ) {
     const got = io.readSync(fd, buf, 0, Math.min(buf.length, offset + length - pos), pos)
     if (got === 0) break
     bytesRead += got
     for (let i = 0; i < got; i += zeros.length) {
       const n = Math.min(zeros.length, got - i)
-      const block = buf.subarray(i, i + n)
-      if (block.equals(n === zeros.length ? zeros : zeros.subarray(0, n))) continue
-      if (!hash || runEnd !== pos + i) {
-        close()
-        regions.push(pos + i, 0)
-        hash = io.createHash('sha256')
-      }
-      hash.update(block)
-      regions[regions.length - 1]! += n
+      if (buf.subarray(i, i + n).equals(n === zeros.length ? zeros : zeros.subarray(0, n))) continue
+      if (runEnd === pos + i) regions[regions.length - 1]! += n
+      else regions.push(pos + i, n)
       runEnd = pos + i + n
       dataBytes += n
     }
     pos += got
   }
-  close()
-  return { regions, hashes: Buffer.concat(digests), dataBytes, bytesRead }
+  return { regions, dataBytes, bytesRead }
 }
 
-/** The worker's loop: open the image once, then answer { id, offset, length } jobs with mapWindow's result. */
-export function workerMain(map: typeof mapWindow, block: number, readSize: number): void {
+/** sha256 of exactly [offset, offset+length); a short read means the image shrank. */
+export function hashRegion(io: WindowIo, fd: number, offset: number, length: number, buf: Buffer): Buffer {
+  const h = io.createHash('sha256')
+  for (let pos = offset; pos < offset + length; ) {
+    const got = io.readSync(fd, buf, 0, Math.min(buf.length, offset + length - pos), pos)
+    if (got === 0) throw new Error(`the image shrank while it was being hashed (short read at byte ${pos})`)
+    h.update(buf.subarray(0, got))
+    pos += got
+  }
+  return h.digest()
+}
+
+export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: number }
+
+/**
+ * The worker's loop: open the image once, then answer jobs with mapWindow's or
+ * hashRegion's result. `require`, not `import()`: the test runner rewrites dynamic
+ * imports in the source it serves, and the worker runs as a script (map-pool.ts gives
+ * it no execArgv, so not even `--input-type=module` turns it into a module).
+ */
+export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, block: number, readSize: number): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
   const fs = require('node:fs') as typeof import('node:fs')
   const crypto = require('node:crypto') as typeof import('node:crypto')
@@ -69,13 +74,15 @@ export function workerMain(map: typeof mapWindow, block: number, readSize: numbe
   const buf = Buffer.allocUnsafe(readSize)
   const zeros = Buffer.alloc(block)
   const io = { readSync: fs.readSync, createHash: (a: 'sha256') => crypto.createHash(a) }
-  parentPort!.on('message', (job: { id: number; offset: number; length: number }) => {
+  parentPort!.on('message', (job: Job) => {
     try {
-      parentPort!.postMessage({ id: job.id, ...map(io, fd, job.offset, job.length, buf, zeros) })
+      const result = job.kind === 'map' ? map(io, fd, job.offset, job.length, buf, zeros) : { digest: hash(io, fd, job.offset, job.length, buf) }
+      parentPort!.postMessage({ id: job.id, result })
     } catch (e) {
       parentPort!.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) })
     }
   })
 }
 
-export const workerSource = (block: number, readSize: number): string => `(${workerMain.toString()})(${mapWindow.toString()}, ${block}, ${readSize})`
+export const workerSource = (block: number, readSize: number): string =>
+  `(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${block}, ${readSize})`

@@ -31,12 +31,16 @@ const TRANSIENT_CODES = new Set([
 /**
  * Explicit, never p-retry's default of "everything": a cut connection, a timeout and a
  * 5xx are retried, and so is the VDI_IO_ERROR XAPI records for a cut (it comes with
- * the broken transfer, which is what is tested here). A 4xx, an XAPI error after a
- * clean transfer (out of space, a bad VDI) or a local read error fail at once.
+ * the broken transfer, which is what is tested here). So is a 401: the session was
+ * good for this attempt's task.create a moment before, so it died in between (a
+ * toolstack restart), and the next attempt's task.create logs in again. Another 4xx,
+ * an XAPI error after a clean transfer (out of space, a bad VDI) or a local read error
+ * fail at once.
  */
 export function isRetryable(e: unknown): boolean {
   if (!(e instanceof ImportFailure)) return false
   if (e.timedOut) return true
+  if (e.http.status === 401) return true
   if (e.http.status !== undefined && e.http.status >= 500) return true
   return e.http.code !== undefined && TRANSIENT_CODES.has(e.http.code)
 }

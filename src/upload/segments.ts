@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { framedLength } from '../image/chunk-framing.js'
 import type { DataMap, Region } from './data-map.js'
 
@@ -15,7 +14,7 @@ export interface Segment {
   /** 0-based position in the upload. */
   index: number
   regions: Region[]
-  /** Index of regions[0] in the map, so map.regionHashes can be found for each region. */
+  /** Index of regions[0] in the map, so each region's hash can be found (region-hashes.ts). */
   firstRegion: number
   /** Image bytes [start, end) that this segment is responsible for, holes included. */
   start: number
@@ -23,8 +22,6 @@ export interface Segment {
   dataBytes: number
   /** Content-Length of its PUT: data, 12-byte record headers and the terminator. */
   bodyBytes: number
-  /** sha256 over its regions' sha256s: what --verify compares, segment by segment. */
-  sha256: string
 }
 
 /**
@@ -43,8 +40,7 @@ export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES, from =
   let first = map.regions.findIndex((r) => r.offset >= from)
   if (first < 0) first = map.regions.length
   const close = (end: number): void => {
-    const sha256 = createHash('sha256').update(map.regionHashes.subarray(first * 32, (first + regions.length) * 32)).digest('hex')
-    out.push({ index: out.length, regions, firstRegion: first, start, end, dataBytes: data, bodyBytes: framedLength(regions), sha256 })
+    out.push({ index: out.length, regions, firstRegion: first, start, end, dataBytes: data, bodyBytes: framedLength(regions) })
     first += regions.length
     regions = []
     data = 0

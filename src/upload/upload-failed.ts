@@ -38,7 +38,7 @@ function whyFinal(e: unknown): string {
 
 function fixFor(e: unknown): string {
   if (e instanceof ImportFailure && e.task?.code === 'SR_BACKEND_FAILURE_44') return 'the SR is out of space: free space on it or choose another SR in the recipe'
-  if (e instanceof ImportFailure && (e.http.status === 401 || e.http.status === 403)) return 'the session lost its rights on the host; check the account and run again'
+  if (e instanceof ImportFailure && (e.http.status === 401 || e.http.status === 403)) return 'the host refused the session for the upload; check the account (and the host), then run again'
   if (isRetryable(e)) return 'check the network path to the host (and the host itself), then run the same command again'
   return 'run again; if it fails the same way, report it with this message'
 }

@@ -7,6 +7,7 @@ import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
 import type { Segment } from './segments.js'
 import type { DataMap } from './data-map.js'
+import { regionHashes } from './region-hashes.js'
 
 export interface VerifyOptions {
   vdi: string
@@ -39,7 +40,7 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
   const url = new URL('/export_raw_vdi', x.url)
   url.search = new URLSearchParams({ session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' }).toString()
-  const check = new SegmentChecker(o.segments, o.map.regionHashes, o.map.size)
+  const check = new SegmentChecker(o.segments, await regionHashes(o.map), o.map.size)
   let bytesRead = 0
   try {
     const stream = got.stream(url, { https: gotHttpsOptions(x.tls), retry: { limit: 0 }, timeout: { connect: 30_000, socket: 120_000 }, ...(o.signal ? { signal: o.signal } : {}) })

@@ -69,13 +69,12 @@ describe('provision resumes a half-uploaded VDI found by the VM name', () => {
     const sim = await withSimulator()
     const img = await image(1)
     const stop = new AbortController()
-    const checkpoints = (): number => sim.calls().filter((c) => c === 'VDI.add_to_other_config').length
-    const events: ProvisionEvent[] = []
-    events.push = (e: ProvisionEvent): number => {
-      if (e.type === 'upload' && checkpoints() >= 2) stop.abort()
-      return Array.prototype.push.call(events, e)
-    }
-    const err = (await run(sim, img, { events, signal: stop.signal }).catch((e: unknown) => e)) as UserError
+    // Every segment starts 200 ms late, so the upload is still running when its first checkpoint lands: then SIGINT.
+    sim.faults.add({ method: 'task.create', delayMs: 200, times: 0 })
+    const poll = setInterval(() => vdis(sim).some(([, v]) => OFFSET_KEY in (v.other_config as Record<string, string>)) && stop.abort(), 10)
+    const err = (await run(sim, img, { signal: stop.signal }).catch((e: unknown) => e)) as UserError
+    clearInterval(poll)
+    sim.faults.clear()
     expect(err.info.what).toBe('Interrupted')
     expect(err.info.exitCode).toBe(130)
     expect(err.info.kept?.[0]).toMatch(/holds the image's first \d+ bytes/)

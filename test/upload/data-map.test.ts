@@ -4,6 +4,8 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { scanDataRegions, SCAN_BLOCK, MAX_REGION } from '../../src/upload/data-map.js'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from '../../src/upload/seek-data.js'
+import { hashInWorkers, mapInWorkers } from '../../src/upload/map-pool.js'
+import { regionHashes } from '../../src/upload/region-hashes.js'
 import { splitSegments } from '../../src/upload/segments.js'
 import { bodyLength } from '../../src/upload/chunked-body.js'
 import { framedLength } from '../../src/image/chunk-framing.js'
@@ -34,13 +36,14 @@ describe('finding the data', () => {
     expect(fast.method).toBe('seek-data')
     expect(slow.method).toBe('scan')
     expect(fast.regions).toEqual(slow.regions)
-    expect(fast.regionHashes.equals(slow.regionHashes)).toBe(true)
     expect(fast.dataBytes).toBe(slow.dataBytes)
-    // Each region's hash is the sha256 of exactly its bytes.
+    // Each region's hash is the sha256 of exactly its bytes, whatever the number of workers.
     const bytes = await readFile(image)
+    const hashes = await regionHashes(fast)
     fast.regions.forEach((r, i) => {
-      expect(fast.regionHashes.subarray(i * 32, i * 32 + 32).toString('hex')).toBe(createHash('sha256').update(bytes.subarray(r.offset, r.offset + r.length)).digest('hex'))
+      expect(hashes.subarray(i * 32, i * 32 + 32).toString('hex')).toBe(createHash('sha256').update(bytes.subarray(r.offset, r.offset + r.length)).digest('hex'))
     })
+    expect((await hashInWorkers(image, fast.regions, 4 * MiB, 1)).equals(hashes)).toBe(true)
     expect(fast.regions[0]).toEqual({ offset: 0, length: SCAN_BLOCK })
     expect(fast.regions[1]).toEqual({ offset: 10 * MiB, length: SCAN_BLOCK })
     expect(fast.regions[2]).toEqual({ offset: 10 * MiB + 5 * SCAN_BLOCK, length: SCAN_BLOCK })
@@ -51,6 +54,22 @@ describe('finding the data', () => {
     expect(fast.regions.at(-1)).toEqual({ offset: 256 * MiB - SCAN_BLOCK, length: SCAN_BLOCK })
     expect(slow.bytesRead).toBe(256 * MiB)
     expect(fast.bytesRead).toBeLessThan(24 * MiB)
+  })
+
+  it('maps the same whatever the number of workers', async () => {
+    const image = join(await tempDir(), 'img')
+    await writeSparse(image, 80 * MiB, [
+      { offset: 0, data: pattern(40 * MiB, 1) },
+      { offset: 50 * MiB + 77, data: pattern(3 * MiB, 2) },
+    ])
+    const windows = async function* (): AsyncGenerator<{ offset: number; length: number }> {
+      for (let o = 0; o < 80 * MiB; o += MAX_REGION) yield { offset: o, length: MAX_REGION }
+    }
+    const one = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 1)
+    const three = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 3)
+    expect(three.regions).toEqual(one.regions)
+    expect(three.dataBytes).toBe(one.dataBytes)
+    expect(one.regions).toHaveLength(4)
   })
 
   it('falls back to reading everything when the helper cannot run', async () => {
@@ -77,9 +96,9 @@ describe('finding the data', () => {
 
 describe('segments', () => {
   const map = (regions: { offset: number; length: number }[], size: number) => ({
+    path: '/nonexistent',
     size,
     regions,
-    regionHashes: Buffer.alloc(32 * regions.length),
     dataBytes: regions.reduce((n, r) => n + r.length, 0),
     bytesRead: 0,
     method: 'scan' as const,
@@ -96,10 +115,14 @@ describe('segments', () => {
     ])
     expect(segs.map((s) => s.bodyBytes)).toEqual(segs.map((s) => framedLength(s.regions)))
     expect(bodyLength(m, 5 * MiB)).toBe(segs.reduce((n, s) => n + s.bodyBytes, 0))
+    // From a checkpoint: the rest only, with the same regions numbered as in the whole map.
+    expect(splitSegments(m, 5 * MiB, 20 * MiB).map((s) => [s.start, s.end, s.firstRegion])).toEqual([
+      [20 * MiB, 40 * MiB, 2],
+      [40 * MiB, 64 * MiB, 4],
+    ])
   })
 
   it('give an image without data one empty segment', () => {
-    const empty = createHash('sha256').digest('hex')
-    expect(splitSegments(map([], 10 * MiB))).toEqual([{ index: 0, regions: [], firstRegion: 0, start: 0, end: 10 * MiB, dataBytes: 0, bodyBytes: 12, sha256: empty }])
+    expect(splitSegments(map([], 10 * MiB))).toEqual([{ index: 0, regions: [], firstRegion: 0, start: 0, end: 10 * MiB, dataBytes: 0, bodyBytes: 12 }])
   })
 })
