@@ -48,8 +48,9 @@ export const DISK_STEPS: Step[] = [
     calls: (c) => {
       const segs = splitSegments(c.map, c.upload?.segmentBytes)
       return [
-        'VDI.get_other_config (checkpoint of an earlier run)',
-        `per segment (${segs.length} of up to ${(c.upload?.segmentBytes ?? SEGMENT_BYTES) / 2 ** 20} MiB of data): task.create, PUT /import_raw_vdi?format=raw&chunked, event.from, task.destroy, VDI.remove_from_other_config / VDI.add_to_other_config (checkpoint)`,
+        'VDI.get_record (its size, and the checkpoint of an earlier run)',
+        `per segment (${segs.length} of ~${(c.upload?.segmentBytes ?? SEGMENT_BYTES) / 2 ** 20} MiB of data): task.create, PUT /import_raw_vdi?format=raw&chunked, event.from, task.destroy`,
+        'between segments: VDI.remove_from_other_config / VDI.add_to_other_config (the checkpoint; the image identity with the first)',
         `(${c.map.regions.length} data regions, ${c.map.dataBytes} of ${c.map.size} bytes)`,
       ]
     },
