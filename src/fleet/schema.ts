@@ -1,6 +1,5 @@
 import { z } from 'zod'
-import { MemorySchema } from '../recipe/schema.js'
-import { parseSize } from '../recipe/size.js'
+import { MemorySchema, SizeSchema } from '../recipe/schema.js'
 import { MAC_PATTERN } from '../recipe/mac.js'
 
 /**
@@ -9,14 +8,7 @@ import { MAC_PATTERN } from '../recipe/mac.js'
  * in schema/fleet.schema.json is generated from this (npm run schema).
  */
 
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
-  const r = parseSize(v)
-  if (typeof r === 'string') {
-    ctx.addIssue({ code: 'custom', message: r })
-    return z.NEVER
-  }
-  return r
-})
+const size = SizeSchema
 
 const envName = z
   .string()

@@ -2,7 +2,8 @@ import { z } from 'zod'
 import { parseSize } from './size.js'
 import { MAC_PATTERN } from './mac.js'
 
-const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+/** A byte count or a binary-unit size ("11GiB"), as bytes; shared with the fleet schema. */
+export const SizeSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
   const r = parseSize(v)
   if (typeof r === 'string') {
     ctx.addIssue({ code: 'custom', message: r })
@@ -10,6 +11,7 @@ const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
   }
   return r
 })
+const size = SizeSchema
 
 const MiB = 1024 * 1024
 
