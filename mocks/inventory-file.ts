@@ -24,6 +24,8 @@ export const HostSpec = z
     address: z.string().default('127.0.0.1'),
     localSrSize: Size.default(500 * 1024 ** 3),
     master: z.boolean().default(false),
+    /** PEM key and certificate: the host then serves HTTPS, and host.get_server_certificate returns the certificate. */
+    tls: z.object({ key: z.string().min(1), cert: z.string().min(1) }).strict().optional(),
   })
   .strict()
 

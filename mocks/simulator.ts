@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Store } from './store.js'
@@ -27,12 +28,14 @@ export interface SimulatorOptions {
   pool?: PoolSpecT
   /** A pool saved by save() (state-file.ts): its objects and disks replace `pool`. */
   restore?: SavedPool
+  /** Serve HTTPS with this PEM key and certificate (one host; a `pool` gives each host its own). */
+  tls?: { key: string; cert: string }
 }
 
 export interface SimulatorHost {
   name: string
   ref: string
-  /** http://ADDR:PORT/ of this host's own listener. */
+  /** http://ADDR:PORT/ (https:// with TLS) of this host's own listener. */
   url: string
 }
 
@@ -65,6 +68,7 @@ export const DEFAULT_CREDENTIALS: Credentials = { user: 'root', password: 'simul
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const spec = opts.pool ?? defaultPool({ address: opts.listen ?? '127.0.0.1', ...pick(opts) })
+  if (opts.tls && !opts.pool) spec.hosts[0]!.tls = opts.tls
   const store = new Store()
   const disks = new Map<string, SparseDisk>()
   const inventory = opts.restore ? restorePool(store, disks, opts.restore) : buildPool(store, spec)
@@ -78,6 +82,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     callLog: [],
     life: { closing: false, lastDomid: 0 },
     faults: new Faults((a) => applyAction(state, a)),
+    certificates: new Map(),
   }
   for (const f of opts.restore ? [] : spec.faults) {
     const action = FaultActionSchema.safeParse(f)
@@ -96,14 +101,16 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const dispatcher = createDispatcher(view)
       masterDispatcher ??= dispatcher
       const handler = createRequestHandler(view, dispatcher)
-      const server = createServer(handler)
+      const tls = spec.hosts.find((s) => s.name === h.name)?.tls
+      if (tls) state.certificates.set(h.ref, tls.cert)
+      const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler)
       // Long event.from polls must not be cut by Node's default request timeouts.
       server.requestTimeout = 0
       server.keepAliveTimeout = 5000
       await listenOn(server, port, h.address)
       port = (server.address() as AddressInfo).port
       const addr = h.address.includes(':') ? `[${h.address}]` : h.address
-      listeners.push({ server, inflight: handler.inflight, host: { name: h.name, ref: h.ref, url: `http://${addr}:${port}/` } })
+      listeners.push({ server, inflight: handler.inflight, host: { name: h.name, ref: h.ref, url: `${tls ? 'https' : 'http'}://${addr}:${port}/` } })
     }
   } catch (e) {
     await Promise.all(listeners.map((l) => new Promise((r) => l.server.close(r))))

@@ -29,4 +29,6 @@ export interface SimState {
     lastDomid: number
   }
   faults: Faults
+  /** host ref -> the PEM certificate it serves HTTPS with (hosts without TLS are absent). */
+  certificates: Map<string, string>
 }

@@ -7,11 +7,12 @@ import { vmHandlers } from './vm.js'
 import { vdiHandlers } from './vdi.js'
 import { vbdHandlers } from './vbd.js'
 import { vifHandlers } from './vif.js'
+import { hostHandlers } from './host.js'
 
 /** The classes the simulator serves; each gets the datamodel's implicit messages first. */
 export const SERVED_CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'task', 'event']
 
 export function allHandlers(): Handlers {
   const generic = Object.assign({}, ...SERVED_CLASSES.map(implicitHandlers)) as Handlers
-  return { ...generic, ...sessionHandlers, ...taskHandlers, ...eventHandlers, ...vmHandlers, ...vdiHandlers, ...vbdHandlers, ...vifHandlers }
+  return { ...generic, ...sessionHandlers, ...taskHandlers, ...eventHandlers, ...vmHandlers, ...vdiHandlers, ...vbdHandlers, ...vifHandlers, ...hostHandlers }
 }

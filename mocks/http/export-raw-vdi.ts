@@ -4,6 +4,7 @@ import { XapiFault } from '../fault.js'
 import { createTask, completeTask, failTask } from '../classes/task.js'
 import { BLOCK } from '../sparse-disk.js'
 import { authorised, httpParams } from './auth.js'
+import { redirectFor } from './sr-locality.js'
 
 const ZEROS = Buffer.alloc(16 * BLOCK)
 
@@ -39,7 +40,18 @@ export async function handleExportRawVdi(req: IncomingMessage, res: ServerRespon
     res.end('<html><body><h1>HTTP 404</h1></body></html>')
     return
   }
+  const location = redirectFor(req, sim, vdi)
+  if (location) {
+    res.writeHead(302, { location, connection: 'close', 'content-length': 0 })
+    res.end()
+    return
+  }
   const taskRef = task ?? createTask(sim.store, 'VDI export', '', sim.host)
+  // Without a task_id xapi runs the export in a task of its own and destroys it afterwards.
+  const finish = (end: () => void): void => {
+    end()
+    if (!task && sim.store.has(taskRef)) sim.store.destroy('task', taskRef)
+  }
   res.writeHead(200, {
     'content-type': 'application/octet-stream',
     'content-length': String(disk.size),
@@ -49,12 +61,12 @@ export async function handleExportRawVdi(req: IncomingMessage, res: ServerRespon
   const span = 16 * BLOCK
   const data = new Set(disk.dataBlocks().map((b) => Math.floor((b * BLOCK) / span)))
   for (let offset = 0; offset < disk.size; offset += span) {
-    if (res.destroyed) return failTask(sim.store, taskRef, new XapiFault('VDI_IO_ERROR', ['Device I/O errors']))
+    if (res.destroyed) return finish(() => failTask(sim.store, taskRef, new XapiFault('VDI_IO_ERROR', ['Device I/O errors'])))
     const n = Math.min(span, disk.size - offset)
     // Holes go out from one shared zero buffer: exporting a mostly empty 20 GiB disk stays cheap.
     const ok = res.write(data.has(offset / span) ? disk.read(offset, n) : ZEROS.subarray(0, n))
     if (!ok) await drained(res)
   }
   res.end()
-  completeTask(sim.store, taskRef, '<value></value>')
+  finish(() => completeTask(sim.store, taskRef, '<value></value>'))
 }

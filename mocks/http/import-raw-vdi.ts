@@ -4,6 +4,7 @@ import { XapiFault } from '../fault.js'
 import { createTask, completeTask, failTask, setProgress } from '../classes/task.js'
 import { ChunkDecoder } from '../../src/image/chunk-framing.js'
 import { authorised, httpParams } from './auth.js'
+import { redirectFor } from './sr-locality.js'
 
 /** Where the upload's bytes come from: the request, or a fault layer's view of it. */
 export interface BodySource {
@@ -59,11 +60,21 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
     req.resume()
     return
   }
+  const location = redirectFor(req, sim, vdi)
+  if (location) {
+    // A supplied task stays pending: the client sends the same task_id to the Location.
+    res.writeHead(302, { location, connection: 'close', 'content-length': 0 })
+    res.end()
+    req.resume()
+    return
+  }
   const lengthHeader = req.headers['content-length']
   if (lengthHeader === undefined) return fail(411, new XapiFault('INTERNAL_ERROR', ['Content-Length required']))
   const contentLength = Number(lengthHeader)
   const disk = sim.disks.get(vdi)!
   const taskRef = task ?? createTask(sim.store, `VDI import`, '', sim.host)
+  // Without a task_id xapi runs the import in a task of its own and destroys it afterwards.
+  const ownTask = !task
   res.writeHead(200, {
     connection: 'close',
     'cache-control': 'no-cache, no-store',
@@ -81,6 +92,7 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
     if (failed) return
     failed = true
     failTask(sim.store, taskRef, err)
+    if (ownTask && sim.store.has(taskRef)) sim.store.destroy('task', taskRef)
     // xapi cuts the connection on a write error after the 200 has gone out.
     req.destroy()
     res.destroy()
@@ -117,6 +129,7 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
     if (decoder?.truncated && received > 0) return abort(IO_ERROR)
     sim.store.update('VDI', vdi, { physical_utilisation: disk.allocated })
     completeTask(sim.store, taskRef, `<value>${vdi}</value>`)
+    if (ownTask && sim.store.has(taskRef)) sim.store.destroy('task', taskRef)
     res.end()
   })
   req.on('aborted', () => abort(IO_ERROR))

@@ -14,6 +14,9 @@ import { htmlError } from './respond.js'
  * failure); an "http500" rule answers before the handler runs.
  */
 export function handleImportWithFaults(req: IncomingMessage, res: ServerResponse, sim: SimState): void {
+  // An empty PUT carries nothing to cut: it is a client's redirect probe (xen-api's putResource
+  // sends one before every stream), and letting it use up a rule would shift the rules onto the wrong upload.
+  if (req.headers['content-length'] === '0') return handleImportRawVdi(req, res, sim)
   const f = sim.faults.nextUpload()
   if (!f) return handleImportRawVdi(req, res, sim)
   if (f.kind === 'http500') {

@@ -49,6 +49,7 @@ export const DISK_STEPS: Step[] = [
       const segs = splitSegments(c.map, c.upload?.segmentBytes)
       return [
         'VDI.get_record (its size, and the checkpoint of an earlier run)',
+        'PUT /import_raw_vdi?format=raw, empty (which host serves the SR? on a 302: host.get_all_records, and host.get_server_certificate when pinned)',
         `per segment (${segs.length} of ~${(c.upload?.segmentBytes ?? SEGMENT_BYTES) / 2 ** 20} MiB of data): task.create, PUT /import_raw_vdi?format=raw&chunked, event.from, task.destroy`,
         'between segments: VDI.remove_from_other_config / VDI.add_to_other_config (the checkpoint; the image identity with the first)',
         `(${c.map.regions.length} data regions, ${c.map.dataBytes} of ${c.map.size} bytes)`,
@@ -76,7 +77,7 @@ export const DISK_STEPS: Step[] = [
     async run(c) {
       // The whole image, segment by segment, whether this run sent all of it or resumed.
       const segments = splitSegments(c.map, c.upload?.segmentBytes)
-      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments, signal: c.signal })
+      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments, signal: c.signal, target: c.state.upload?.target })
     },
   },
 ]

@@ -137,6 +137,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
         segments: state.upload!.segments.length,
         resumed_from: state.upload!.resumedFrom,
         retries: state.upload!.retries,
+        ...(state.upload!.target ? { redirected_to: state.upload!.target.name } : {}),
         ...(state.verified ? { verified: true } : {}),
       },
       steps: timings,

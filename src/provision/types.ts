@@ -63,6 +63,8 @@ export const ProvisionResult = z.object({
     segments: z.number().optional(),
     resumed_from: z.number().optional(),
     retries: z.number().optional(),
+    /** The pool host XAPI redirected the upload to (302), when the SR is plugged only there. */
+    redirected_to: z.string().optional(),
     verified: z.boolean().optional(),
   }),
   steps: z.array(z.object({ step: z.string(), ms: z.number() })),

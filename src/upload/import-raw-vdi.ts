@@ -5,6 +5,7 @@ import * as task from '../xapi/task.js'
 import { XapiError } from '../xapi/errors.js'
 import { gotHttpsOptions } from '../xapi/tls.js'
 import { chunkedBody } from './chunked-body.js'
+import { transferUrl, type TransferTarget } from './transfer-target.js'
 import type { Region } from './data-map.js'
 
 export interface UploadProgress {
@@ -40,7 +41,11 @@ export interface PutOptions {
   onSent?: (bytes: number) => void
   signal?: AbortSignal | undefined
   label: string
+  /** The pool host XAPI redirected this VDI's transfers to (transfer-target.ts); else the session's host. */
+  target?: TransferTarget | undefined
 }
+
+const TLS_REFUSED = /CERT|SELF_SIGNED|ERR_TLS_CERT|UNABLE_TO_VERIFY|ERR_SSL/
 
 /** Fails when the task still says nothing this long after the body went out. */
 const TASK_SETTLE_MS = 60_000
@@ -54,8 +59,7 @@ const TASK_SETTLE_AFTER_ERROR_MS = 5_000
  */
 export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void> {
   const taskRef = await task.create(x, 'xcp-provision: import raw VDI', o.label)
-  const url = new URL('/import_raw_vdi', x.url)
-  url.search = new URLSearchParams({ session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' }).toString()
+  const url = transferUrl(x, o.target, '/import_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' })
   try {
     let http: ImportFailure['http'] | undefined
     try {
@@ -63,7 +67,7 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
       const req = got.put(url, {
         body,
         headers: { 'content-length': String(o.bodyBytes) },
-        https: gotHttpsOptions(x.tls),
+        https: gotHttpsOptions(o.target?.tls ?? x.tls),
         retry: { limit: 0 },
         throwHttpErrors: false,
         followRedirect: false,
@@ -76,6 +80,12 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
       if (res.statusCode !== 200) http = { status: res.statusCode }
     } catch (e) {
       if (!(e instanceof RequestError)) throw e
+      // A refused certificate is not a flaky link: no retry, and no task to wait for (nothing reached it).
+      if (e.code && TLS_REFUSED.test(e.code)) {
+        const who = o.target ? `${url.host} (${o.target.name}, where XAPI redirected the upload)` : url.host
+        const why = o.target?.tls.ca ? 'it is not the certificate the pool master reports for that host' : 'it is not trusted'
+        throw new Error(`TLS: the certificate of ${who} was refused (${e.code}): ${why}`)
+      }
       // The URL carries the session id: keep got's code and its message without URLs, never its options.
       http = { code: e.code, message: e.message.replace(/https?:\/\/\S+/g, '<url>') }
     }

@@ -12,6 +12,7 @@ import { defaultWorkers } from './map-pool.js'
 import { planResume } from './resume.js'
 import { DEFAULT_RETRY, attemptsOf, withRetry, type RetryPolicy } from './retry.js'
 import { UploadFailed } from './upload-failed.js'
+import { transferTarget, type TransferTarget } from './transfer-target.js'
 
 /** Knobs for tests and benchmarks; the CLI uses the defaults. */
 export interface UploadTuning {
@@ -51,6 +52,8 @@ export interface UploadResult {
   /** The image offset the VDI already held when the run started (a resume), else 0. */
   resumedFrom: number
   retries: number
+  /** The pool host XAPI redirected the upload to, if it did. */
+  target?: TransferTarget | undefined
 }
 
 /**
@@ -83,7 +86,7 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     const hashing = segments.length > 1 ? regionHashes(o.map, Math.max(1, Math.floor(defaultWorkers() / 2))) : undefined
     const recorder = new Checkpointer(x, o.vdi, otherConfig, o.map, hashing, (c) => o.onCheckpoint?.(c))
     const total = segments.reduce((n, s) => n + s.bodyBytes, 0)
-    const counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0 }
+    const counts: Counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0, target: null }
     let completed = false
     try {
       for (const seg of segments) {
@@ -108,20 +111,24 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
       segments,
       resumedFrom,
       retries: counts.retries,
+      target: counts.target ?? undefined,
     }
   } finally {
     await fh.close()
   }
 }
 
-type Counts = { committed: number; wire: number; read: number; retries: number }
+/** target: null until XAPI has been asked where the VDI's transfers go (and again after a failed attempt). */
+type Counts = { committed: number; wire: number; read: number; retries: number; target: TransferTarget | undefined | null }
 
 /** One segment, retried by the policy's rules. */
 async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<void> {
   const attempt = async (): Promise<void> => {
     let sent = 0
+    if (counts.target === null) counts.target = await transferTarget(x, o.vdi, o.signal)
     try {
       await putSegment(x, {
+        target: counts.target,
         vdi: o.vdi,
         fh,
         regions: seg.regions,
@@ -134,6 +141,10 @@ async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, 
           o.onProgress?.({ sent: counts.committed + n, total })
         },
       })
+    } catch (e) {
+      // The SR may have moved (a PBD unplugged, a new master): ask again before the next attempt.
+      counts.target = null
+      throw e
     } finally {
       counts.wire += sent
     }

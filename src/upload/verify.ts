@@ -8,6 +8,7 @@ import { UserError } from '../errors.js'
 import type { Segment } from './segments.js'
 import type { DataMap } from './data-map.js'
 import { regionHashes } from './region-hashes.js'
+import { transferTarget, transferUrl, type TransferTarget } from './transfer-target.js'
 
 export interface VerifyOptions {
   vdi: string
@@ -15,6 +16,8 @@ export interface VerifyOptions {
   map: DataMap
   segments: readonly Segment[]
   signal?: AbortSignal | undefined
+  /** Where the upload was sent (UploadResult.target); asked of XAPI again when absent. */
+  target?: TransferTarget | undefined
 }
 
 export interface Mismatch {
@@ -37,13 +40,14 @@ export interface VerifyResult {
  * Streams with a bounded buffer, whatever the size; stops at the end of the image.
  */
 export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<VerifyResult> {
+  // Exports are redirected like imports, to a host where the SR is plugged.
+  const target = o.target ?? (await transferTarget(x, o.vdi, o.signal))
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
-  const url = new URL('/export_raw_vdi', x.url)
-  url.search = new URLSearchParams({ session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' }).toString()
+  const url = transferUrl(x, target, '/export_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' })
   const check = new SegmentChecker(o.segments, await regionHashes(o.map), o.map.size)
   let bytesRead = 0
   try {
-    const stream = got.stream(url, { https: gotHttpsOptions(x.tls), retry: { limit: 0 }, timeout: { connect: 30_000, socket: 120_000 }, ...(o.signal ? { signal: o.signal } : {}) })
+    const stream = got.stream(url, { https: gotHttpsOptions(target?.tls ?? x.tls), retry: { limit: 0 }, timeout: { connect: 30_000, socket: 120_000 }, ...(o.signal ? { signal: o.signal } : {}) })
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       bytesRead += chunk.length
       check.push(chunk)

@@ -117,6 +117,20 @@ describe('fault matrix', () => {
     }
   })
 
+  it('302 on the upload: an SR on a member is uploaded to that member, exit 0', async () => {
+    const [pool] = await startInventory(loadInventoryFile(fileURLToPath(new URL('../../docs/examples/pool.yaml', import.meta.url))))
+    try {
+      const file = await recipe([[/name_label: Local storage\n/, 'name_label: Local storage\n  host: xcp2\n']])
+      const before = counts(pool!)
+      const r = await runCli([file, '--host', pool!.url, '--image', await image(), '--json'], env(pool!))
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout).upload.redirected_to).toBe('xcp2')
+      expect(delta(before, counts(pool!))).toEqual(ONE_VM)
+    } finally {
+      await pool!.close()
+    }
+  })
+
   it('BOOTLOADER_FAILED at VM.start: rolled back, exit 1', async () => {
     const sim = await withSimulator()
     const { r, objects } = await provision(sim, ['freebsd-9', '--image', await image({ partitionOffsetSectors: 16 }), '--skip-preflight'])
