@@ -34,7 +34,9 @@ interface Host {
 
 function startHost(): Promise<Host> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sim', '--port', '0'], {
+    // BENCH_CPU_PROF=<dir>: each simulator writes a V8 CPU profile there (to see where its time goes).
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
+    const child = spawn(process.execPath, [...prof, BIN, 'sim', '--port', '0'], {
       env: { PATH: process.env.PATH ?? '', XAPI_USER: ENV.BENCH_USER, XAPI_PASSWORD: ENV.BENCH_PASSWORD },
       stdio: ['ignore', 'pipe', 'inherit'],
     })

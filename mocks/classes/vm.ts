@@ -116,10 +116,34 @@ function validateForStart(ref: string, rec: Readonly<XRecord>): void {
   void ref
 }
 
+/**
+ * Xapi_vm_helpers.choose_host_for_vm without WLB: only hosts that see every SR of the
+ * VM's disks can run it (a Local storage disk pins it to that host); among them the
+ * affinity host when it is one, else (where xapi picks at random, weighted by free
+ * memory) the host that was asked, else the first by name, so tests are repeatable.
+ */
+function chooseHost(c: Ctx, rec: Readonly<XRecord>): string {
+  const srs = new Set<string>()
+  for (const vbd of rec.VBDs as string[]) {
+    const b = c.store.get('VBD', vbd)
+    if (b.empty !== true && c.store.has(String(b.VDI))) srs.add(String(c.store.get('VDI', String(b.VDI)).SR))
+  }
+  const sees = (host: string): boolean =>
+    [...srs].every((sr) => c.store.find('PBD', (p) => p.SR === sr && p.host === host && p.currently_attached === true).length > 0)
+  const hosts = c.store.find('host', () => true).sort(([, a], [, b]) => String(a.name_label).localeCompare(String(b.name_label)))
+  const able = hosts.map(([ref]) => ref).filter(sees)
+  const affinity = String(rec.affinity)
+  const host = able.find((h) => h === affinity) ?? able.find((h) => h === c.sim.host) ?? able[0]
+  if (!host) throw fault('NO_HOSTS_AVAILABLE')
+  return host
+}
+
 async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
   const { ref, rec } = vm(c, self)
   assertOperation(ref, rec, 'start')
   validateForStart(ref, rec)
+  // The host is chosen before the bootloader runs: pygrub runs in that host's dom0.
+  const host = chooseHost(c, rec)
   const opTask = c.task ?? `OpaqueRef:${randomUUID()}`
   c.store.update('VM', ref, { current_operations: { [opTask]: 'start' } })
   try {
@@ -134,7 +158,7 @@ async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
   for (const vif of rec.VIFs as string[]) c.store.update('VIF', vif, { currently_attached: true })
   c.store.update('VM', ref, {
     power_state: paused ? 'Paused' : 'Running',
-    resident_on: c.sim.host,
+    resident_on: host,
     domid,
     domain_type: rec.HVM_boot_policy === '' ? 'pv' : 'hvm',
   })

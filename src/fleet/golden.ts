@@ -21,18 +21,25 @@ export async function ensureTemplate(x: XapiConnection, fleet: string, first: Vm
   const state: RunState = { created: [] }
   const ctx = stepContext(x, first, t.spec.groupRecipe, t.name, state)
   try {
-    for (const id of TEMPLATE_STEPS) {
-      const s = step(id)
-      onStep(s.id, s.title)
-      await s.run(ctx)
-    }
+    const [install, ...shaping] = TEMPLATE_STEPS.map(step)
+    onStep(install!.id, install!.title)
+    await install!.run(ctx)
+    // The other steps each set their own fields of the new VM: run side by side, they cost
+    // the longest one's round trips instead of the sum (every rollout waits for this).
+    await Promise.all(
+      shaping.map((s) => {
+        onStep(s.id, s.title)
+        return s.run(ctx)
+      }),
+    )
     const vm = state.vm!
-    // vm.install named it provision's temporary name; the template gets its own.
-    await VM.set_name_label(x, vm, t.name)
-    await VM.add_to_other_config(x, vm, TAG.fleet, fleet)
-    await VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)
+    // vm.install named it provision's temporary name; the template gets its own. The
+    // template flag goes on after the tags: a crash in between leaves a VM, never an untagged template.
+    const uuid = VM.get_uuid(x, vm)
+    uuid.catch(() => undefined) // awaited below; a failure meanwhile is not unhandled
+    await Promise.all([VM.set_name_label(x, vm, t.name), VM.add_to_other_config(x, vm, TAG.fleet, fleet), VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)])
     await VM.set_is_a_template(x, vm, true)
-    return { ref: vm, uuid: await VM.get_uuid(x, vm) }
+    return { ref: vm, uuid: await uuid }
   } catch (e) {
     await rollback(x, state)
     throw e

@@ -45,11 +45,14 @@ export const STEPS: Step[] = [
     ],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
-      await VM.set_HVM_boot_policy(c.x, vm, '')
-      await VM.set_HVM_boot_params(c.x, vm, {})
-      await VM.set_PV_bootloader(c.x, vm, c.recipe.pv.bootloader)
-      await VM.set_PV_bootloader_args(c.x, vm, c.recipe.pv.bootloader_args)
-      await VM.set_PV_args(c.x, vm, c.recipe.pv.args)
+      // Five independent fields of a halted VM: one round trip instead of five.
+      await Promise.all([
+        VM.set_HVM_boot_policy(c.x, vm, ''),
+        VM.set_HVM_boot_params(c.x, vm, {}),
+        VM.set_PV_bootloader(c.x, vm, c.recipe.pv.bootloader),
+        VM.set_PV_bootloader_args(c.x, vm, c.recipe.pv.bootloader_args),
+        VM.set_PV_args(c.x, vm, c.recipe.pv.args),
+      ])
     },
   },
   {

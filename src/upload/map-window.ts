@@ -85,4 +85,6 @@ export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, block
 }
 
 export const workerSource = (block: number, readSize: number): string =>
-  `(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${block}, ${readSize})`
+  // esbuild (tsx, vitest) may wrap functions in a __name(fn, "name") helper that exists
+  // only in the module they came from; the eval'd source gets a stand-in.
+  `var __name = (f) => f;\n(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${block}, ${readSize})`

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient, type Xapi } from 'xen-api'
 import { XapiError, isXapiLike } from './errors.js'
 import { awaitTask } from './task-wait.js'
@@ -63,6 +64,14 @@ function currentUrl(client: Xapi, fallback: string): string {
   return out.href
 }
 
+const RELOGIN_POLL_MS = 20
+/** A login takes well under this; past it the session is not coming back and the error stands. */
+const RELOGIN_WAIT_MS = 30_000
+
+function isReloginRace(e: unknown): boolean {
+  return e instanceof Error && (e as { code?: unknown }).code === 'ERR_ASSERTION' && (e as { operator?: unknown }).operator === 'notStrictEqual'
+}
+
 function wrap(e: unknown, method: string): unknown {
   if (isXapiLike(e)) return new XapiError(e.code, e.params.map(String), method)
   return e
@@ -103,10 +112,19 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     callLog,
     async call<T>(method: string, ...args: unknown[]): Promise<T> {
       callLog.push(method)
-      try {
-        return (await client.call(method, ...args)) as T
-      } catch (e) {
-        throw wrap(e, method)
+      for (let waited = 0; ; waited += RELOGIN_POLL_MS) {
+        try {
+          return (await client.call(method, ...args)) as T
+        } catch (e) {
+          // xen-api 4.7.6 clears its session id while it logs in again after SESSION_INVALID,
+          // and a call that starts meanwhile fails an assertion before anything is sent.
+          // Nothing reached XAPI, so calling again once the new session is there is safe.
+          if (isReloginRace(e) && waited < RELOGIN_WAIT_MS) {
+            await sleep(RELOGIN_POLL_MS)
+            continue
+          }
+          throw wrap(e, method)
+        }
       }
     },
     async callAsync<T>(method: string, ...args: unknown[]): Promise<T> {

@@ -104,4 +104,41 @@ pools:
     const extra = writeInventory('pools: [{ hosts: [{ name: x }], colour: blue }]')
     expect(() => loadInventoryFile(extra)).toThrow(/colour/)
   })
+
+  it('VM.start places a VM where its disks are: the affinity host, else the host asked, never one that cannot see an SR', async () => {
+    const [sim] = await start(loadInventoryFile(EXAMPLE))
+    const url = sim!.url
+    const s = await login(url)
+    const call = async <T>(method: string, ...args: unknown[]): Promise<T> => {
+      const r = await rawCall(url, method, s, ...args)
+      if (r.Status !== 'Success') throw new Error(JSON.stringify(r.ErrorDescription))
+      return r.Value as T
+    }
+    const host = (name: string): string => sim!.inventory.hosts.find((h) => h.name === name)!.ref
+    const local = (name: string): string => sim!.inventory.hosts.find((h) => h.name === name)!.localSr
+    const nfs = sim!.inventory.sharedSrs['NFS storage']!
+    // A halted PV guest with a disk on each of `srs`; PV-bootloader stays empty, so no pygrub runs at start.
+    async function vmOn(srs: string[], affinity?: string): Promise<string> {
+      const vm = await call<string>('VM.clone', sim!.inventory.template, `vm-${Math.random()}`)
+      await call('VM.provision', vm)
+      await call('VM.set_HVM_boot_policy', vm, '')
+      for (const [i, sr] of srs.entries()) {
+        const vdi = await call<string>('VDI.create', { name_label: 'd', SR: sr, virtual_size: String(1 << 30), type: 'user', sharable: false, read_only: false, other_config: {} })
+        await call('VBD.create', { VM: vm, VDI: vdi, userdevice: String(i), bootable: false, mode: 'RW', type: 'Disk', empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
+      }
+      if (affinity) await call('VM.set_affinity', vm, affinity)
+      return vm
+    }
+    const residentOn = async (vm: string): Promise<string> => {
+      await call('VM.start', vm, false, false)
+      return call<string>('VM.get_resident_on', vm)
+    }
+    expect(await residentOn(await vmOn([local('xcp2')]))).toBe(host('xcp2'))
+    expect(await residentOn(await vmOn([local('xcp3')], host('xcp2')))).toBe(host('xcp3'))
+    expect(await residentOn(await vmOn([nfs], host('xcp3')))).toBe(host('xcp3'))
+    expect(await residentOn(await vmOn([nfs]))).toBe(host('xcp1'))
+    const nowhere = await vmOn([local('xcp2'), local('xcp3')])
+    const r = await rawCall(url, 'VM.start', s, nowhere, false, false)
+    expect(r.ErrorDescription).toEqual(['NO_HOSTS_AVAILABLE'])
+  })
 })

@@ -100,6 +100,8 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     const img = await readFile(image)
     expect(sha(sim.readVdi(res.vdi.ref, 0, img.length))).toBe(sha(img))
     expect(res.vm.power_state).toBe('Running')
+    // Its disk is on xcp2's Local storage, so that is the only host that can run it.
+    expect(sim.objects().VM![res.vm.ref]!.resident_on).toBe(sim.inventory.hosts.find((h) => h.name === 'xcp2')!.ref)
     // On the master's own storage nothing is redirected.
     const here = (await provision({ url: sim.url, ...sim.credentials, image, name: 'on-master', recipe })) as ProvisionResult
     expect(here.upload.redirected_to).toBeUndefined()
