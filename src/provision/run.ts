@@ -16,10 +16,12 @@ import { preflightGate } from './preflight-gate.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
 
 /** Checks the image before anything touches XAPI: missing, unreadable or too big fails here. */
-export async function mapImage(image: string, vdiSize: number): Promise<DataMap> {
+export async function checkImageFile(image: string, vdiSize: number): Promise<void> {
+  let size: number
   try {
     const s = await stat(image)
     if (!s.isFile()) throw new Error('not a regular file')
+    size = s.size
   } catch (e) {
     throw new UserError({
       what: `Cannot read the image ${image}`,
@@ -27,15 +29,19 @@ export async function mapImage(image: string, vdiSize: number): Promise<DataMap>
       fix: 'pass --image with a raw disk image, or set image in the recipe',
     })
   }
-  const map = await scanDataRegions(image)
-  if (map.size > vdiSize) {
+  if (size > vdiSize) {
     throw new UserError({
       what: 'The image does not fit in the VDI',
-      why: `the image is ${map.size} bytes and vdi.virtual_size is ${vdiSize}`,
-      fix: `raise vdi.virtual_size in the recipe to at least ${map.size} bytes`,
+      why: `the image is ${size} bytes and vdi.virtual_size is ${vdiSize}`,
+      fix: `raise vdi.virtual_size in the recipe to at least ${size} bytes`,
     })
   }
-  return map
+}
+
+/** checkImageFile, then where the image's data is (data-map.ts). */
+export async function mapImage(image: string, vdiSize: number): Promise<DataMap> {
+  await checkImageFile(image, vdiSize)
+  return scanDataRegions(image)
 }
 
 async function login(opts: ProvisionOptions): Promise<XapiConnection> {
@@ -59,10 +65,14 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
 export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult> {
   const started = Date.now()
   const emit = opts.onEvent ?? (() => undefined)
-  const map = await mapImage(opts.image, opts.recipe.vdi.virtual_size)
+  await checkImageFile(opts.image, opts.recipe.vdi.virtual_size)
   // Before login: an image pygrub cannot boot stops here, with nothing to roll back.
   const { recipe, preflight } = preflightGate({ ...opts, emit })
   const vmName = opts.name ?? recipe.name
+  // Finding the data reads all of it (~0.5 s per GiB); the login and the lookups need
+  // none of it, so they run meanwhile and the upload starts that much sooner.
+  const mapping = scanDataRegions(opts.image)
+  mapping.catch(() => undefined) // awaited below, unless the login fails first
   const x = await login(opts)
   try {
     // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
@@ -74,6 +84,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       leftoverVms.clear()
     }
     const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, leftoverVms)
+    const map = await mapping
     const base = { recipe, vmName, image: opts.image, map, targets }
     if (opts.dryRun) {
       const cleanup = [...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`), ...leftovers.vdis.map((d) => `VDI.destroy ${d.uuid} (left by an interrupted run)`)]
