@@ -23,7 +23,8 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
   let lastPlainPct = -1
   const titles = new Map<string, string>()
   return (e) => {
-    if (quiet) return
+    // --json keeps stderr quiet, but not about what the run did beyond its result (leftovers removed…).
+    if (quiet && e.type !== 'warning') return
     switch (e.type) {
       case 'step':
         titles.set(e.step, e.title)

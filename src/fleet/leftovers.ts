@@ -22,5 +22,7 @@ export function fleetLeftovers(inv: PoolInventory, fleet: string, name: string):
   return {
     vms: vms.map(([ref, v]) => ({ ref, uuid: v.uuid, power_state: v.power_state })),
     vdis: vdis.map(([ref, d]) => ({ ref, uuid: d.uuid, name_label: d.name_label })),
+    // A fleet VM's disk is a clone: no upload, so no task of its own.
+    tasks: [],
   }
 }

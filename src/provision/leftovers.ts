@@ -1,6 +1,7 @@
 import type { XapiConnection } from '../xapi/connection.js'
 import * as VM from '../xapi/vm.js'
 import * as VDI from '../xapi/vdi.js'
+import * as task from '../xapi/task.js'
 import { hasCode } from '../xapi/errors.js'
 import { IMAGE_KEY } from '../upload/checkpoint.js'
 import { VM_KEY } from './partial-vdi.js'
@@ -18,7 +19,13 @@ export const INCOMPLETE_KEY = 'xcp-provision:incomplete'
 export interface Leftovers {
   vms: { ref: string; uuid: string; power_state: string }[]
   vdis: { ref: string; uuid: string; name_label: string }[]
+  /** Tasks an earlier run made for the upload or --verify of this VM's disk (task.ts, import-raw-vdi.ts). */
+  tasks: { ref: string; name_label: string; status: string }[]
 }
+
+/** Our own tasks carry the VDI they work on at the start of their description. */
+const isTaskOf = (t: { name_label: string; name_description: string }, vdis: Set<string>): boolean =>
+  t.name_label.startsWith('xcp-provision:') && [...vdis].some((v) => t.name_description === v || t.name_description.startsWith(`${v}: `))
 
 /**
  * What an interrupted earlier run of the same VM name left behind: its unfinished VM
@@ -30,11 +37,21 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
   const vms = await Promise.all(refs.map(async (ref) => ({ ref, rec: await VM.get_record(x, ref) })))
   const theirVbds = new Set(vms.flatMap((v) => v.rec.VBDs))
   const vdis: Leftovers['vdis'] = []
+  // Unfinished disks of this VM name, resumable ones included: their tasks are leftovers either way.
+  const unfinished = new Set<string>()
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
-    if (v.other_config[VM_KEY] !== vmName || v.other_config[INCOMPLETE_KEY] !== 'true' || IMAGE_KEY in v.other_config) continue
+    if (v.other_config[VM_KEY] !== vmName || v.other_config[INCOMPLETE_KEY] !== 'true') continue
+    unfinished.add(ref)
+    if (IMAGE_KEY in v.other_config) continue
     if (v.VBDs.every((vbd) => theirVbds.has(vbd))) vdis.push({ ref, uuid: v.uuid, name_label: v.name_label })
   }
-  return { vms: vms.map((v) => ({ ref: v.ref, uuid: v.rec.uuid, power_state: v.rec.power_state })), vdis }
+  // Read only when there is such a disk: a normal run makes no extra call.
+  const tasks = unfinished.size
+    ? Object.entries(await task.get_all_records(x))
+        .filter(([, t]) => isTaskOf(t, unfinished))
+        .map(([ref, t]) => ({ ref, name_label: t.name_label, status: t.status }))
+    : []
+  return { vms: vms.map((v) => ({ ref: v.ref, uuid: v.rec.uuid, power_state: v.rec.power_state })), vdis, tasks }
 }
 
 /** Removes them (halting a VM first); returns a line per object for the user. */
@@ -56,6 +73,13 @@ export async function removeLeftovers(x: XapiConnection, found: Leftovers): Prom
   for (const d of found.vdis) {
     await gone(VDI.destroy(x, d.ref))
     removed.push(`VDI ${d.name_label} (${d.uuid})`)
+  }
+  for (const t of found.tasks) {
+    // A task made with task.create stays pending until its owner ends it, and XAPI only
+    // destroys a pending task once it completes (xapi_task.ml): end it first.
+    if (t.status === 'pending') await gone(task.set_status(x, t.ref, 'cancelled'))
+    await gone(task.destroy(x, t.ref))
+    removed.push(`task "${t.name_label}"`)
   }
   return removed
 }

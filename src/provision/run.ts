@@ -78,7 +78,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
     const leftovers = await findLeftovers(x, vmName)
     const leftoverVms = new Set(leftovers.vms.map((v) => v.ref))
-    if (!opts.dryRun && (leftovers.vms.length || leftovers.vdis.length)) {
+    if (!opts.dryRun && (leftovers.vms.length || leftovers.vdis.length || leftovers.tasks.length)) {
       const removed = await removeLeftovers(x, leftovers)
       emit({ type: 'warning', message: `removed what an interrupted earlier run left: ${removed.join('; ')}` })
       leftoverVms.clear()
@@ -87,7 +87,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     const map = await mapping
     const base = { recipe, vmName, image: opts.image, map, targets }
     if (opts.dryRun) {
-      const cleanup = [...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`), ...leftovers.vdis.map((d) => `VDI.destroy ${d.uuid} (left by an interrupted run)`)]
+      const cleanup = [...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`), ...leftovers.vdis.map((d) => `VDI.destroy ${d.uuid} (left by an interrupted run)`), ...leftovers.tasks.map((t) => `task.destroy ${t.ref} "${t.name_label}" (left by an interrupted run)`)]
       return {
         dry_run: true,
         vm_name: vmName,

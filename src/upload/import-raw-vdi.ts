@@ -58,7 +58,8 @@ const TASK_SETTLE_AFTER_ERROR_MS = 5_000
  * checked, because XAPI reports the transfer's success or failure only there.
  */
 export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void> {
-  const taskRef = await task.create(x, 'xcp-provision: import raw VDI', o.label)
+  // The description starts with the VDI: a re-run after kill -9 finds the tasks of that VDI's upload by it.
+  const taskRef = await task.create(x, 'xcp-provision: import raw VDI', `${o.vdi}: ${o.label}`)
   const url = transferUrl(x, o.target, '/import_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' })
   try {
     let http: ImportFailure['http'] | undefined

@@ -80,4 +80,7 @@ export const VdiDetailRecord = VdiRecord.extend({ is_a_snapshot: z.boolean(), ma
 export type VdiDetailRecord = z.infer<typeof VdiDetailRecord>
 
 /** get_all_records answers: ref -> record. */
+export const TaskRecord = z.looseObject({ uuid: z.string(), name_label: z.string(), name_description: z.string(), status: z.string() })
+export type TaskRecord = z.infer<typeof TaskRecord>
+
 export const recordsOf = <T extends z.ZodType>(schema: T) => z.record(z.string(), schema)

@@ -100,6 +100,23 @@ describe('lifecycle errors', () => {
     expect((await rawCall(sim.url, 'VM.get_by_name_label', s, 'never')).Value).toEqual([])
   })
 
+  it('task.destroy of a running task only marks it; it goes once it completes', async () => {
+    const sim = await withSimulator()
+    const s = await login(sim.url)
+    const mine = (await rawCall(sim.url, 'task.create', s, 'mine', '')).Value as string
+    expect((await rawCall(sim.url, 'task.destroy', s, mine)).Status).toBe('Success')
+    expect(Object.values((await rawCall(sim.url, 'task.get_current_operations', s, mine)).Value as object)).toEqual(['destroy'])
+    expect((await rawCall(sim.url, 'task.set_status', s, mine, 'cancelled')).Status).toBe('Success')
+    expect((await rawCall(sim.url, 'task.get_status', s, mine)).ErrorDescription?.[0]).toBe('HANDLE_INVALID')
+    sim.faults.add({ method: 'VM.clone', delayMs: 300 })
+    const clone = (await rawCall(sim.url, 'Async.VM.clone', s, sim.inventory.template, 'soon')).Value as string
+    expect((await rawCall(sim.url, 'task.destroy', s, clone)).Status).toBe('Success')
+    expect((await rawCall(sim.url, 'task.get_status', s, clone)).Value).toBe('pending')
+    await sleep(400)
+    expect((await rawCall(sim.url, 'task.get_status', s, clone)).ErrorDescription?.[0]).toBe('HANDLE_INVALID')
+    expect(((await rawCall(sim.url, 'VM.get_by_name_label', s, 'soon')).Value as string[]).length).toBe(1)
+  })
+
   it('OTHER_OPERATION_IN_PROGRESS ["VM", vm, op, task] while another operation holds the VM', async () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)

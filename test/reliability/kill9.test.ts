@@ -72,6 +72,14 @@ describe('kill -9 at each step, then the same command again', () => {
       expect(count(sim, 'VDI') - vdisBefore).toBe(1)
       expect(count(sim, 'VBD')).toBe(1)
       expect(count(sim, 'VIF')).toBe(1)
+      // Tasks: the re-run removed this VM's upload tasks (a pending one included) and left
+      // none of its own; what may remain are the killed run's finished Async.* tasks,
+      // which XAPI destroys 65 minutes after they finish (Db_gc timeout_tasks).
+      if (point.step === 'upload') expect(again.stderr).toContain('task "xcp-provision: import raw VDI"')
+      const tasks = Object.values(sim.objects().task ?? {})
+      expect(tasks.filter((t) => t.status === 'pending').map((t) => t.name_label)).toEqual([])
+      expect(tasks.filter((t) => String(t.name_label).startsWith('xcp-provision:')).map((t) => t.name_label)).toEqual([])
+      expect(tasks.every((t) => String(t.name_label).startsWith('Async.'))).toBe(true)
     })
   }
 })
