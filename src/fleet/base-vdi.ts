@@ -1,6 +1,7 @@
 import { basename } from 'node:path'
 import * as VDI from '../xapi/vdi.js'
 import { rollback } from '../provision/rollback.js'
+import { findTasksOf, removeTasks } from '../provision/leftovers.js'
 import type { RunState } from '../provision/steps.js'
 import type { UploadProgress } from '../upload/import-raw-vdi.js'
 import type { XapiConnection } from '../xapi/connection.js'
@@ -24,20 +25,28 @@ export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p:
   if (b.existing) return { ...b.existing, bytesSent: 0 }
   const sha = b.info.sha256
   const label = `xcp-provision base ${basename(b.image)} ${sha.slice(0, 12)}`
-  const ref = await VDI.create(x, {
-    name_label: label,
-    name_description: `sha256 ${sha}. Uploaded once by xcp-provision; fleet VMs get VDI.clone of it. Safe to delete when no rollout runs: the next one uploads again.`,
-    SR: b.sr.ref,
-    virtual_size: b.size,
-    type: b.type,
-    sharable: false,
-    read_only: false,
-    other_config: {},
-  })
+  // The upload mark goes on at creation, so a rollout killed mid-upload leaves a VDI the
+  // next one recognises and uploads into (resuming from its checkpoint) instead of leaking it.
+  const ref =
+    b.partial?.ref ??
+    (await VDI.create(x, {
+      name_label: label,
+      name_description: `sha256 ${sha}. Uploaded once by xcp-provision; fleet VMs get VDI.clone of it. Safe to delete when no rollout runs: the next one uploads again.`,
+      SR: b.sr.ref,
+      virtual_size: b.size,
+      type: b.type,
+      sharable: false,
+      read_only: false,
+      other_config: { [TAG.baseUpload]: sha },
+    }))
+  // Resuming: the killed rollout's upload tasks for this VDI go first.
+  if (b.partial) await removeTasks(x, await findTasksOf(x, new Set([b.partial.ref])))
   const state: RunState = { created: [{ cls: 'VDI', ref, label }], vdi: ref }
   try {
     await step('upload').run(stepContext(x, first, first.spec.recipe, label, state, onUpload, signal))
+    // Hash first, mark off second: a crash in between leaves a usable base, never an unknown VDI.
     await VDI.add_to_other_config(x, ref, TAG.imageSha256, sha)
+    await VDI.remove_from_other_config(x, ref, TAG.baseUpload)
   } catch (e) {
     await rollback(x, state)
     throw e

@@ -1,5 +1,6 @@
 import * as VM from '../xapi/vm.js'
 import { rollback } from '../provision/rollback.js'
+import { hasCode } from '../xapi/errors.js'
 import type { RunState } from '../provision/steps.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import { TAG } from './inventory.js'
@@ -18,6 +19,13 @@ export const TEMPLATE_STEPS = ['vm.install', 'vm.pv', 'vm.other-config', 'vm.mem
 export async function ensureTemplate(x: XapiConnection, fleet: string, first: VmPlan, onStep: (id: string, title: string) => void): Promise<{ ref: string; uuid: string }> {
   const t = first.template!
   if (t.existing) return t.existing
+  // A rollout killed while building this template left it under the temporary name: never
+  // started and without disks, so destroying the VM is all there is to remove.
+  for (const ref of t.leftovers ?? []) {
+    await VM.destroy(x, ref).catch((e: unknown) => {
+      if (!hasCode(e, 'HANDLE_INVALID')) throw e
+    })
+  }
   const state: RunState = { created: [] }
   const ctx = stepContext(x, first, t.spec.groupRecipe, t.name, state)
   try {

@@ -14,6 +14,8 @@ export const TAG = {
   fleet: 'xcp-provision:fleet',
   vm: 'xcp-provision:vm',
   imageSha256: 'xcp-provision:image-sha256',
+  /** On a base VDI from its creation until its upload is complete: the hash it is receiving. */
+  baseUpload: 'xcp-provision:base-upload',
   templateSha256: 'xcp-provision:template-sha256',
 } as const
 
@@ -78,6 +80,29 @@ export function findBase(inv: PoolInventory, sr: string, sha256: string, size: n
       v.virtual_size < size + 2 * 1024 * 1024,
   )
   // Oldest-looking first is not knowable from records; sort by uuid for a stable choice.
+  hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
+  return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }
+}
+
+/**
+ * A base whose upload an earlier rollout started and never finished (killed, or the
+ * machine died): it still carries the upload mark and no hash, and nothing uses it. The
+ * next rollout uploads into it, resuming from its checkpoint, instead of leaking it.
+ */
+export function findPartialBase(inv: PoolInventory, sr: string, sha256: string, size: number, type: string): { ref: string; uuid: string } | undefined {
+  const hits = Object.entries(inv.vdis).filter(
+    ([, v]) =>
+      v.SR === sr &&
+      v.managed &&
+      !v.is_a_snapshot &&
+      v.type === type &&
+      v.other_config[TAG.baseUpload] === sha256 &&
+      !(TAG.imageSha256 in v.other_config) &&
+      !(TAG.vm in v.other_config) &&
+      v.VBDs.length === 0 &&
+      v.virtual_size >= size &&
+      v.virtual_size < size + 2 * 1024 * 1024,
+  )
   hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
   return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }
 }

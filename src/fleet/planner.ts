@@ -1,7 +1,8 @@
+import { buildingName } from '../provision/leftovers.js'
 import { UserError } from '../errors.js'
 import type { DataMap } from '../upload/data-map.js'
 import type { NetworkRecord, SrRecord, VmDetailRecord } from '../xapi/records.js'
-import { fleetVms, findBase, findTemplate, type PoolInventory } from './inventory.js'
+import { fleetVms, findBase, findPartialBase, findTemplate, type PoolInventory } from './inventory.js'
 import { networkByBridge, poolHosts, srOnHost, templateByName, type Host } from './placement.js'
 import { MacRegistry } from './macs.js'
 import { driftOf } from './drift.js'
@@ -26,6 +27,8 @@ export interface BasePlan {
   type: 'system' | 'user'
   /** A base VDI with this image already on the SR. */
   existing: { ref: string; uuid: string } | undefined
+  /** Else one whose upload an interrupted rollout left unfinished: uploaded into, resuming. */
+  partial?: { ref: string; uuid: string } | undefined
 }
 
 export interface TemplatePlan {
@@ -37,6 +40,8 @@ export interface TemplatePlan {
   /** The recipe's install template ("Other install media"), cloned to build the golden one. */
   source: string
   existing: { ref: string; uuid: string } | undefined
+  /** Half-built copies an interrupted rollout left (still under provision's temporary name): removed before building. */
+  leftovers?: string[]
 }
 
 export interface VmPlan {
@@ -122,18 +127,22 @@ export function plan(input: PlanInput): Plan {
       const image = input.images.get(spec.image)!
       const { virtual_size: size, type } = spec.recipe.vdi
       const baseKey = [pool, vm.sr.ref, image.sha256, size, type].join('\n')
-      vm.base = bases.get(baseKey) ?? { key: baseKey, pool, sr: vm.sr, image: spec.image, info: image, size, type, existing: findBase(inv, vm.sr.ref, image.sha256, size, type) }
+      vm.base = bases.get(baseKey) ?? { key: baseKey, pool, sr: vm.sr, image: spec.image, info: image, size, type, existing: findBase(inv, vm.sr.ref, image.sha256, size, type), partial: findPartialBase(inv, vm.sr.ref, image.sha256, size, type) }
       bases.set(baseKey, vm.base)
       const sha = templateSha256(input.fleet, spec.groupRecipe)
       const tKey = `${pool}\n${sha}`
+      const tName = templateName(input.fleet, spec.groupRecipe, sha)
       vm.template = templates.get(tKey) ?? {
         key: tKey,
         pool,
         spec,
         sha256: sha,
-        name: templateName(input.fleet, spec.groupRecipe, sha),
+        name: tName,
         source: templateByName(inv, spec.groupRecipe.template),
         existing: findTemplate(inv, input.fleet, sha),
+        leftovers: Object.entries(inv.vms)
+          .filter(([, v]) => v.name_label === buildingName(tName) && !v.is_a_snapshot)
+          .map(([ref]) => ref),
       }
       templates.set(tKey, vm.template)
       vm.action = 'create'

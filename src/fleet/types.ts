@@ -48,8 +48,8 @@ export const BaseResult = z.object({
   image: z.string(),
   image_sha256: z.string(),
   vdi_uuid: z.string().nullable(),
-  /** `reuse`: a base with this hash was already there; `upload`: this run imported it. */
-  action: z.enum(['reuse', 'upload']),
+  /** `reuse`: a base with this hash was already there; `upload`: this run imported it; `resume`: into the VDI an interrupted rollout left half-uploaded. */
+  action: z.enum(['reuse', 'upload', 'resume']),
   state: z.enum(['planned', 'ready', 'failed']),
   bytes_sent: z.number(),
   error: ErrorInfo.nullable(),

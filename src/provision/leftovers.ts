@@ -46,11 +46,7 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
     if (v.VBDs.every((vbd) => theirVbds.has(vbd))) vdis.push({ ref, uuid: v.uuid, name_label: v.name_label })
   }
   // Read only when there is such a disk: a normal run makes no extra call.
-  const tasks = unfinished.size
-    ? Object.entries(await task.get_all_records(x))
-        .filter(([, t]) => isTaskOf(t, unfinished))
-        .map(([ref, t]) => ({ ref, name_label: t.name_label, status: t.status }))
-    : []
+  const tasks = unfinished.size ? await findTasksOf(x, unfinished) : []
   return { vms: vms.map((v) => ({ ref: v.ref, uuid: v.rec.uuid, power_state: v.rec.power_state })), vdis, tasks }
 }
 
@@ -74,11 +70,28 @@ export async function removeLeftovers(x: XapiConnection, found: Leftovers): Prom
     await gone(VDI.destroy(x, d.ref))
     removed.push(`VDI ${d.name_label} (${d.uuid})`)
   }
-  for (const t of found.tasks) {
+  removed.push(...(await removeTasks(x, found.tasks)))
+  return removed
+}
+
+/** Our upload and verify tasks for these VDIs, left by a run that was killed. */
+export async function findTasksOf(x: XapiConnection, vdis: Set<string>): Promise<Leftovers['tasks']> {
+  return Object.entries(await task.get_all_records(x))
+    .filter(([, t]) => isTaskOf(t, vdis))
+    .map(([ref, t]) => ({ ref, name_label: t.name_label, status: t.status }))
+}
+
+export async function removeTasks(x: XapiConnection, tasks: Leftovers['tasks']): Promise<string[]> {
+  const removed: string[] = []
+  for (const t of tasks) {
     // A task made with task.create stays pending until its owner ends it, and XAPI only
     // destroys a pending task once it completes (xapi_task.ml): end it first.
-    if (t.status === 'pending') await gone(task.set_status(x, t.ref, 'cancelled'))
-    await gone(task.destroy(x, t.ref))
+    try {
+      if (t.status === 'pending') await task.set_status(x, t.ref, 'cancelled')
+      await task.destroy(x, t.ref)
+    } catch (e) {
+      if (!hasCode(e, 'HANDLE_INVALID')) throw e
+    }
     removed.push(`task "${t.name_label}"`)
   }
   return removed

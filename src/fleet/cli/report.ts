@@ -30,7 +30,11 @@ export function planDiff(r: RolloutResult): string {
   for (const e of r.extras) out.push(`  ? ${e.name.padEnd(w)}  tagged for this fleet in pool ${e.pool} but not in the file (left alone)`)
   if (r.bases.length) out.push('Base disks (one per SR and image):')
   for (const b of r.bases) {
-    out.push(b.action === 'reuse' ? `  = pool ${b.pool}, SR "${b.sr}": re-use VDI ${b.vdi_uuid ?? '?'}` : `  + pool ${b.pool}, SR "${b.sr}": upload ${b.image} (sha256 ${b.image_sha256.slice(0, 12)}…)`)
+    out.push(
+      b.action === 'reuse'
+        ? `  = pool ${b.pool}, SR "${b.sr}": re-use VDI ${b.vdi_uuid ?? '?'}`
+        : `  + pool ${b.pool}, SR "${b.sr}": upload ${b.image} (sha256 ${b.image_sha256.slice(0, 12)}…)${b.action === 'resume' ? `, resuming into VDI ${b.vdi_uuid ?? '?'} an interrupted rollout left` : ''}`,
+    )
   }
   if (r.templates.length) out.push('Golden templates (one per pool and group settings):')
   for (const t of r.templates) out.push(`  ${t.action === 'reuse' ? '=' : '+'} pool ${t.pool}: ${t.action === 'reuse' ? 're-use' : 'build'} "${t.name}"`)
@@ -61,7 +65,7 @@ export function summary(r: RolloutResult): string {
   for (const e of r.extras) out.push('', `${e.name} (${e.uuid}, pool ${e.pool}) carries this fleet's tag but is not in the fleet file; left alone.`)
   const count = (s: string): number => r.vms.filter((v) => v.state === s).length
   const states = ['created', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`)
-  const uploaded = r.bases.filter((b) => b.action === 'upload' && b.state === 'ready')
+  const uploaded = r.bases.filter((b) => b.action !== 'reuse' && b.state === 'ready')
   const created = r.vms.filter((v) => v.state === 'created')
   const perVm = created.length ? ` (${(created.reduce((n, v) => n + v.calls, 0) / created.length).toFixed(1)} per new VM)` : ''
   out.push(
