@@ -54,6 +54,8 @@ export interface Simulator {
   calls(): string[]
   /** The same, with the transport each call came over. */
   callLog(): { method: string; transport: Transport }[]
+  /** Raw VDI transfers in order: method, path, the name of the host that answered, its status (302 for a redirect; 0 until the exchange is over). */
+  transfers(): { method: string; path: string; host: string; status: number }[]
   /** The master's dispatcher: calls in-process, without HTTP. */
   dispatcher: Dispatcher
   state: SimState
@@ -83,6 +85,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     life: { closing: false, lastDomid: 0 },
     faults: new Faults((a) => applyAction(state, a)),
     certificates: new Map(),
+    transferLog: [],
   }
   for (const f of opts.restore ? [] : spec.faults) {
     const action = FaultActionSchema.safeParse(f)
@@ -129,6 +132,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     calls: () => state.callLog.map((c) => c.method),
     callLog: () => state.callLog.map(({ method, transport }) => ({ method, transport })),
+    transfers: () => state.transferLog.map((t) => ({ ...t, host: String(store.has(t.host) ? store.get('host', t.host).name_label : t.host) })),
     dispatcher: masterDispatcher!,
     state,
     faults: state.faults,

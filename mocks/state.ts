@@ -29,6 +29,8 @@ export interface SimState {
     lastDomid: number
   }
   faults: Faults
+  /** Every raw VDI transfer (PUT /import_raw_vdi, GET /export_raw_vdi), with the host that answered and its status. */
+  transferLog: { method: string; path: string; host: string; status: number }[]
   /** host ref -> the PEM certificate it serves HTTPS with (hosts without TLS are absent). */
   certificates: Map<string, string>
 }

@@ -42,9 +42,13 @@ export function createRequestHandler(state: SimState, dispatcher: Dispatcher): R
         })
         return void res.end()
       case 'PUT /import_raw_vdi':
-        return done(handleImportWithFaults(req, res, state))
-      case 'GET /export_raw_vdi':
-        return done(handleExportRawVdi(req, res, state))
+      case 'GET /export_raw_vdi': {
+        const entry = { method: req.method ?? '', path, host: state.host, status: 0 }
+        state.transferLog.push(entry)
+        // Known once the exchange is over; 0 if no status line went out at all.
+        res.once('close', () => (entry.status = res.headersSent ? res.statusCode : 0))
+        return done(route === 'PUT /import_raw_vdi' ? handleImportWithFaults(req, res, state) : handleExportRawVdi(req, res, state))
+      }
     }
     if (path.startsWith('/_sim/')) {
       return done(

@@ -1,6 +1,7 @@
 import * as VM from '../xapi/vm.js'
 import { rollback } from '../provision/rollback.js'
 import { hasCode } from '../xapi/errors.js'
+import { settleAll } from '../provision/settle-all.js'
 import type { RunState } from '../provision/steps.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import { TAG } from './inventory.js'
@@ -29,23 +30,30 @@ export async function ensureTemplate(x: XapiConnection, fleet: string, first: Vm
   const state: RunState = { created: [] }
   const ctx = stepContext(x, first, t.spec.groupRecipe, t.name, state)
   try {
-    const [install, ...shaping] = TEMPLATE_STEPS.map(step)
-    onStep(install!.id, install!.title)
-    await install!.run(ctx)
-    // The other steps each set their own fields of the new VM: run side by side, they cost
-    // the longest one's round trips instead of the sum (every rollout waits for this).
-    await Promise.all(
-      shaping.map((s) => {
-        onStep(s.id, s.title)
-        return s.run(ctx)
-      }),
-    )
+    const run = async (id: (typeof TEMPLATE_STEPS)[number]): Promise<void> => {
+      const s = step(id)
+      onStep(s.id, s.title)
+      await s.run(ctx)
+    }
+    await run('vm.install')
+    // PV fields and other-config are plain fields of the new VM: set beside the memory and
+    // VCPU changes, they cost the longest chain's round trips instead of the sum (every
+    // rollout waits for this). Memory and VCPUs stay in turn: in XAPI they are VM
+    // operations (changing_memory_limits, changing_VCPUs), which exclude each other.
+    await settleAll([
+      run('vm.pv'),
+      run('vm.other-config'),
+      (async () => {
+        await run('vm.memory')
+        await run('vm.vcpus')
+      })(),
+    ])
     const vm = state.vm!
     // vm.install named it provision's temporary name; the template gets its own. The
     // template flag goes on after the tags: a crash in between leaves a VM, never an untagged template.
     const uuid = VM.get_uuid(x, vm)
     uuid.catch(() => undefined) // awaited below; a failure meanwhile is not unhandled
-    await Promise.all([VM.set_name_label(x, vm, t.name), VM.add_to_other_config(x, vm, TAG.fleet, fleet), VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)])
+    await settleAll([VM.set_name_label(x, vm, t.name), VM.add_to_other_config(x, vm, TAG.fleet, fleet), VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)])
     await VM.set_is_a_template(x, vm, true)
     return { ref: vm, uuid: await uuid }
   } catch (e) {

@@ -30,7 +30,8 @@ export function explainFailure(stepTitle: string, e: unknown): Omit<ConstructorP
       fix: advice?.fix ?? `look up ${e.code} in the XenAPI error reference; the call was ${e.method}`,
     }
   }
-  const msg = e instanceof Error ? e.message : String(e)
+  // HTTP libraries put the request URL in their messages, and XAPI's HTTP URLs carry the session.
+  const msg = (e instanceof Error ? e.message : String(e)).replace(/session_id=[^&\s"')]*/g, 'session_id=<hidden>')
   return { what: `${stepTitle} failed`, why: msg, fix: networkFix(msg) }
 }
 

@@ -71,9 +71,21 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   const vmName = opts.name ?? recipe.name
   // Finding the data reads all of it (~0.5 s per GiB); the login and the lookups need
   // none of it, so they run meanwhile and the upload starts that much sooner.
-  const mapping = scanDataRegions(opts.image)
-  mapping.catch(() => undefined) // awaited below, unless the login fails first
-  const x = await login(opts)
+  const mapAbort = new AbortController()
+  const mapping = scanDataRegions(opts.image, { signal: mapAbort.signal })
+  mapping.catch(() => undefined) // awaited below, unless the run fails first
+  // A run that fails before it needs the map stops the reading, so the process can exit.
+  const abandonMap = async (): Promise<void> => {
+    mapAbort.abort()
+    await mapping.catch(() => undefined)
+  }
+  let x: XapiConnection
+  try {
+    x = await login(opts)
+  } catch (e) {
+    await abandonMap()
+    throw e
+  }
   try {
     // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
     const leftovers = await findLeftovers(x, vmName)
@@ -156,6 +168,8 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       preflight,
     }
   } finally {
+    // A no-op once the map was awaited; after an early failure it stops the reading.
+    await abandonMap()
     await x.close().catch(() => undefined)
   }
 }

@@ -1,4 +1,5 @@
 import * as VM from '../xapi/vm.js'
+import { settleAll } from './settle-all.js'
 import * as VDI from '../xapi/vdi.js'
 import * as VIF from '../xapi/vif.js'
 import * as VBD from '../xapi/vbd.js'
@@ -46,7 +47,7 @@ export const STEPS: Step[] = [
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
       // Five independent fields of a halted VM: one round trip instead of five.
-      await Promise.all([
+      await settleAll([
         VM.set_HVM_boot_policy(c.x, vm, ''),
         VM.set_HVM_boot_params(c.x, vm, {}),
         VM.set_PV_bootloader(c.x, vm, c.recipe.pv.bootloader),

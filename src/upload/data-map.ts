@@ -38,6 +38,8 @@ export interface ScanOptions {
   seekData?: boolean
   /** Interpreter for the SEEK_DATA helper; default python3 from PATH. */
   python?: string
+  /** Abandons the map: the workers stop and the promise rejects. */
+  signal?: AbortSignal
 }
 
 /**
@@ -52,12 +54,12 @@ export async function scanDataRegions(path: string, opts: ScanOptions = {}): Pro
   const { size, mtimeMs } = await stat(path)
   if (opts.seekData !== false) {
     try {
-      return { ...(await mapExtents(path, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size))), method: 'seek-data', mtimeMs }
+      return { ...(await mapExtents(path, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size), opts.signal)), method: 'seek-data', mtimeMs }
     } catch (e) {
       if (!(e instanceof SeekDataUnavailable)) throw e
     }
   }
-  return { ...(await mapExtents(path, size, wholeFile(size))), method: 'scan', mtimeMs }
+  return { ...(await mapExtents(path, size, wholeFile(size), opts.signal)), method: 'scan', mtimeMs }
 }
 
 async function* wholeFile(size: number): AsyncGenerator<Region> {
@@ -65,8 +67,8 @@ async function* wholeFile(size: number): AsyncGenerator<Region> {
 }
 
 /** Maps the extents window by window on worker threads (map-window.ts, map-pool.ts). */
-async function mapExtents(path: string, size: number, extents: AsyncIterable<Region>): Promise<Omit<DataMap, 'method' | 'mtimeMs'>> {
-  return { path, size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE)) }
+async function mapExtents(path: string, size: number, extents: AsyncIterable<Region>, signal?: AbortSignal): Promise<Omit<DataMap, 'method' | 'mtimeMs'>> {
+  return { path, size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, undefined, signal)) }
 }
 
 /** The extents cut at every MAX_REGION-aligned boundary, so no region spans two windows. */

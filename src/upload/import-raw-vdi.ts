@@ -5,7 +5,7 @@ import * as task from '../xapi/task.js'
 import { XapiError } from '../xapi/errors.js'
 import { gotHttpsOptions } from '../xapi/tls.js'
 import { chunkedBody } from './chunked-body.js'
-import { transferUrl, type TransferTarget } from './transfer-target.js'
+import { isRedirect, transferUrl, type TransferTarget } from './transfer-target.js'
 import type { Region } from './data-map.js'
 
 export interface UploadProgress {
@@ -60,6 +60,7 @@ const TASK_SETTLE_AFTER_ERROR_MS = 5_000
 export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void> {
   // The description starts with the VDI: a re-run after kill -9 finds the tasks of that VDI's upload by it.
   const taskRef = await task.create(x, 'xcp-provision: import raw VDI', `${o.vdi}: ${o.label}`)
+  let ended = false
   const url = transferUrl(x, o.target, '/import_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' })
   try {
     let http: ImportFailure['http'] | undefined
@@ -79,6 +80,8 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
       if (o.onSent) req.on('uploadProgress', (p) => o.onSent!(p.transferred))
       const res = await req
       if (res.statusCode !== 200) http = { status: res.statusCode }
+      // The SR moved (or the probe could not tell): XAPI left the task for the host it names.
+      if (isRedirect(res.statusCode)) throw new ImportFailure(`PUT /import_raw_vdi: HTTP ${res.statusCode} to another host of the pool`, { status: res.statusCode })
     } catch (e) {
       if (!(e instanceof RequestError)) throw e
       // A refused certificate is not a flaky link: no retry, and no task to wait for (nothing reached it).
@@ -97,6 +100,7 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
     // ~20 event.from round trips per segment that compete with the upload for CPU. A
     // failure during the transfer cuts the connection, so nothing is missed by waiting.
     const waited = await settle(x.watchTask<string>(taskRef), http ? TASK_SETTLE_AFTER_ERROR_MS : TASK_SETTLE_MS)
+    ended = !waited.timedOut
     const httpText = http ? (http.status ? `HTTP ${http.status}` : `${http.code}: ${http.message}`) : 'HTTP 200'
     if (waited.error !== undefined && !(waited.error instanceof XapiError)) throw waited.error
     if (waited.error instanceof XapiError) {
@@ -107,6 +111,9 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
     if (http) throw new ImportFailure(`PUT /import_raw_vdi: ${httpText}`, http)
     if (waited.result !== o.vdi) throw new Error(`PUT /import_raw_vdi: task result ${JSON.stringify(waited.result)} is not the VDI ${o.vdi}`)
   } finally {
+    // A task no transfer ever reached (refused certificate, connection refused, interrupt,
+    // redirect) stays pending, and XAPI destroys a pending task only once it completes: end it.
+    if (!ended) await task.set_status(x, taskRef, 'cancelled').catch(() => undefined)
     await task.destroy(x, taskRef).catch(() => undefined)
   }
 }

@@ -16,7 +16,7 @@ type Waiter = { resolve: (r: unknown) => void; reject: (e: Error) => void }
  * handing each result to `take` in item order. At most two jobs per worker are in
  * flight, so memory stays bounded however many items there are.
  */
-async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, count: number, block: number, readSize: number): Promise<void> {
+async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, count: number, block: number, readSize: number, signal?: AbortSignal): Promise<void> {
   const waiting = new Map<number, Waiter>()
   let dead: Error | undefined
   const fail = (e: Error): void => {
@@ -24,6 +24,9 @@ async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<
     for (const w of waiting.values()) w.reject(e)
     waiting.clear()
   }
+  // Aborted (the run failed before it needed the map): stop reading, let the workers go.
+  const onAbort = (): void => fail(new Error('mapping the image was abandoned'))
+  signal?.addEventListener('abort', onAbort, { once: true })
   const workers = Array.from({ length: count }, () => {
     // No execArgv: the workers need no flag of the main process (a preloaded module, say),
     // and `--input-type=module` would make their source a module, without `require`.
@@ -42,6 +45,7 @@ async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<
   try {
     let id = 0
     for await (const item of items) {
+      if (dead) throw dead
       const job: Job = { id: id++, kind, offset: item.offset, length: item.length }
       const result = new Promise<R>((resolve, reject) => (dead ? reject(dead) : waiting.set(job.id, { resolve: resolve as (r: unknown) => void, reject })))
       // Observed at once: a failure surfaces where the queue is drained, never as unhandled.
@@ -52,6 +56,7 @@ async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<
     }
     for (const r of queue) take(await r)
   } finally {
+    signal?.removeEventListener('abort', onAbort)
     await Promise.all(workers.map((w) => w.terminate()))
   }
 }
@@ -63,13 +68,13 @@ export interface MapResult {
 }
 
 /** The non-zero regions of `windows` (each inside one MAX_REGION-aligned window), in order. */
-export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers()): Promise<MapResult> {
+export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers(), signal?: AbortSignal): Promise<MapResult> {
   const out: MapResult = { regions: [], dataBytes: 0, bytesRead: 0 }
   await runJobs<WindowResult>(path, 'map', windows, (r) => {
     for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
     out.dataBytes += r.dataBytes
     out.bytesRead += r.bytesRead
-  }, count, block, readSize)
+  }, count, block, readSize, signal)
   return out
 }
 

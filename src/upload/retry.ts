@@ -41,6 +41,8 @@ export function isRetryable(e: unknown): boolean {
   if (!(e instanceof ImportFailure)) return false
   if (e.timedOut) return true
   if (e.http.status === 401) return true
+  // Sent to a host that no longer serves the VDI: the next attempt asks XAPI where to go.
+  if (e.http.status === 301 || e.http.status === 302 || e.http.status === 307) return true
   if (e.http.status !== undefined && e.http.status >= 500) return true
   return e.http.code !== undefined && TRANSIENT_CODES.has(e.http.code)
 }

@@ -52,8 +52,8 @@ export interface UploadResult {
   /** The image offset the VDI already held when the run started (a resume), else 0. */
   resumedFrom: number
   retries: number
-  /** The pool host XAPI redirected the upload to, if it did. */
-  target?: TransferTarget | undefined
+  /** Where XAPI had the upload sent: a pool host it redirected to, null for the session's own host, undefined if it never said. */
+  target?: TransferTarget | null | undefined
 }
 
 /**
@@ -86,7 +86,7 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     const hashing = segments.length > 1 ? regionHashes(o.map, Math.max(1, Math.floor(defaultWorkers() / 2))) : undefined
     const recorder = new Checkpointer(x, o.vdi, otherConfig, o.map, hashing, (c) => o.onCheckpoint?.(c))
     const total = segments.reduce((n, s) => n + s.bodyBytes, 0)
-    const counts: Counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0, target: null }
+    const counts: Counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0, target: undefined }
     let completed = false
     try {
       for (const seg of segments) {
@@ -111,24 +111,27 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
       segments,
       resumedFrom,
       retries: counts.retries,
-      target: counts.target ?? undefined,
+      target: counts.target,
     }
   } finally {
     await fh.close()
   }
 }
 
-/** target: null until XAPI has been asked where the VDI's transfers go (and again after a failed attempt). */
-type Counts = { committed: number; wire: number; read: number; retries: number; target: TransferTarget | undefined | null }
+/**
+ * target: undefined until XAPI has said where the VDI's transfers go (asked before each
+ * attempt until it has, and again after a failed attempt); null: the session's own host.
+ */
+type Counts = { committed: number; wire: number; read: number; retries: number; target: TransferTarget | null | undefined }
 
 /** One segment, retried by the policy's rules. */
 async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<void> {
   const attempt = async (): Promise<void> => {
     let sent = 0
-    if (counts.target === null) counts.target = await transferTarget(x, o.vdi, o.signal)
+    if (counts.target === undefined) counts.target = await transferTarget(x, o.vdi, o.signal)
     try {
       await putSegment(x, {
-        target: counts.target,
+        target: counts.target ?? undefined,
         vdi: o.vdi,
         fh,
         regions: seg.regions,
@@ -143,7 +146,7 @@ async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, 
       })
     } catch (e) {
       // The SR may have moved (a PBD unplugged, a new master): ask again before the next attempt.
-      counts.target = null
+      counts.target = undefined
       throw e
     } finally {
       counts.wire += sent

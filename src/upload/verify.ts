@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import got from 'got'
+import got, { RequestError } from 'got'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { gotHttpsOptions } from '../xapi/tls.js'
@@ -8,7 +8,7 @@ import { UserError } from '../errors.js'
 import type { Segment } from './segments.js'
 import type { DataMap } from './data-map.js'
 import { regionHashes } from './region-hashes.js'
-import { transferTarget, transferUrl, type TransferTarget } from './transfer-target.js'
+import { isRedirect, transferTarget, transferUrl, type TransferTarget } from './transfer-target.js'
 
 export interface VerifyOptions {
   vdi: string
@@ -16,8 +16,8 @@ export interface VerifyOptions {
   map: DataMap
   segments: readonly Segment[]
   signal?: AbortSignal | undefined
-  /** Where the upload was sent (UploadResult.target); asked of XAPI again when absent. */
-  target?: TransferTarget | undefined
+  /** Where the upload was sent (UploadResult.target: null for the session's host); asked of XAPI when undefined. */
+  target?: TransferTarget | null | undefined
 }
 
 export interface Mismatch {
@@ -41,22 +41,46 @@ export interface VerifyResult {
  */
 export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<VerifyResult> {
   // Exports are redirected like imports, to a host where the SR is plugged.
-  const target = o.target ?? (await transferTarget(x, o.vdi, o.signal))
+  let target = (o.target !== undefined ? o.target : await transferTarget(x, o.vdi, o.signal)) ?? undefined
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
-  const url = transferUrl(x, target, '/export_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' })
   const check = new SegmentChecker(o.segments, await regionHashes(o.map), o.map.size)
   let bytesRead = 0
   try {
-    const stream = got.stream(url, { https: gotHttpsOptions(target?.tls ?? x.tls), retry: { limit: 0 }, timeout: { connect: 30_000, socket: 120_000 }, ...(o.signal ? { signal: o.signal } : {}) })
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      bytesRead += chunk.length
-      check.push(chunk)
-      if (check.done) {
-        // Past the image the VDI holds only what the upload never touched: stop reading.
+    for (let hop = 0; ; hop++) {
+      const url = transferUrl(x, target, '/export_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' })
+      // Never got's own redirect following: a Location is followed only to a host of the pool (transfer-target.ts).
+      const stream = got.stream(url, {
+        https: gotHttpsOptions(target?.tls ?? x.tls),
+        retry: { limit: 0 },
+        followRedirect: false,
+        throwHttpErrors: false,
+        timeout: { connect: 30_000, socket: 120_000 },
+        ...(o.signal ? { signal: o.signal } : {}),
+      })
+      const status = await statusOf(stream)
+      if (status !== 200) {
         stream.destroy()
-        break
+        if (isRedirect(status) && hop === 0) {
+          target = (await transferTarget(x, o.vdi, o.signal)) ?? undefined
+          if (target) continue
+        }
+        throw new Error(`GET /export_raw_vdi: HTTP ${status}`)
       }
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        bytesRead += chunk.length
+        check.push(chunk)
+        if (check.done) {
+          // Past the image the VDI holds only what the upload never touched: stop reading.
+          stream.destroy()
+          break
+        }
+      }
+      break
     }
+  } catch (e) {
+    // got's messages hold the URL, and the URL holds the session.
+    if (e instanceof RequestError) throw new Error(`GET /export_raw_vdi: ${e.code}: ${e.message.replace(/https?:\/\/\S+/g, '<url>')}`)
+    throw e
   } finally {
     await task.destroy(x, taskRef).catch(() => undefined)
   }
@@ -125,4 +149,12 @@ class SegmentChecker {
       this.problem = undefined
     }
   }
+}
+
+/** The response's status, once its headers are in. */
+function statusOf(stream: NodeJS.ReadableStream & { once(ev: 'response', cb: (r: { statusCode: number }) => void): unknown }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    stream.once('response', (r: { statusCode: number }) => resolve(r.statusCode))
+    stream.once('error', reject)
+  })
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient, type Xapi } from 'xen-api'
 import { XapiError, isXapiLike } from './errors.js'
 import { awaitTask } from './task-wait.js'
@@ -64,16 +63,17 @@ function currentUrl(client: Xapi, fallback: string): string {
   return out.href
 }
 
-const RELOGIN_POLL_MS = 20
-/** A login takes well under this; past it the session is not coming back and the error stands. */
-const RELOGIN_WAIT_MS = 30_000
+/** Logins joined by one call before its assertion error stands. */
+const RELOGIN_JOINS = 3
 
 function isReloginRace(e: unknown): boolean {
   return e instanceof Error && (e as { code?: unknown }).code === 'ERR_ASSERTION' && (e as { operator?: unknown }).operator === 'notStrictEqual'
 }
 
 function wrap(e: unknown, method: string): unknown {
-  if (isXapiLike(e)) return new XapiError(e.code, e.params.map(String), method)
+  // SESSION_INVALID's parameter is the session ref itself: a secret, never put in a message.
+  if (isXapiLike(e)) return new XapiError(e.code, e.code === 'SESSION_INVALID' ? [] : e.params.map(String), method)
+  if (isReloginRace(e)) return new Error(`${method}: the session to the host was lost and logging in again failed; run the command again`)
   return e
 }
 
@@ -112,15 +112,21 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     callLog,
     async call<T>(method: string, ...args: unknown[]): Promise<T> {
       callLog.push(method)
-      for (let waited = 0; ; waited += RELOGIN_POLL_MS) {
+      for (let attempt = 1; ; attempt++) {
         try {
           return (await client.call(method, ...args)) as T
         } catch (e) {
           // xen-api 4.7.6 clears its session id while it logs in again after SESSION_INVALID,
-          // and a call that starts meanwhile fails an assertion before anything is sent.
-          // Nothing reached XAPI, so calling again once the new session is there is safe.
-          if (isReloginRace(e) && waited < RELOGIN_WAIT_MS) {
-            await sleep(RELOGIN_POLL_MS)
+          // and a call that starts meanwhile fails an assertion before anything is sent. Its
+          // login is coalesced, so asking for one joins the login under way (or, if that one
+          // failed, tries once more and throws why); then the call, which XAPI never saw, is
+          // made again.
+          if (isReloginRace(e) && attempt <= RELOGIN_JOINS) {
+            try {
+              await (client as unknown as { _sessionOpen(): Promise<void> })._sessionOpen()
+            } catch (loginError) {
+              throw wrap(loginError, 'session.login_with_password')
+            }
             continue
           }
           throw wrap(e, method)

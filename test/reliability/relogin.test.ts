@@ -1,19 +1,49 @@
 import { describe, expect, it } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { withSimulator, connectTo } from '../support/simulator.js'
+import type { Simulator } from '../../mocks/simulator.js'
+
+/** Resolves once the simulator has received its `n`th login. */
+async function loginNumber(sim: Simulator, n: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (sim.calls().filter((m) => m === 'session.login_with_password').length >= n) return
+    await sleep(5)
+  }
+  throw new Error(`no login #${n}`)
+}
 
 describe('SESSION_INVALID with calls in flight', () => {
   it('calls made while the client logs in again wait for the new session instead of failing', async () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)
-    // Slow logins widen the window in which xen-api has no session id at all.
-    sim.faults.add({ method: 'session.login_with_password', delayMs: 200, times: 0 })
+    // Slow logins hold open the window in which xen-api has no session id at all.
+    sim.faults.add({ method: 'session.login_with_password', delayMs: 300, times: 0 })
     sim.faults.expireSessions()
     const first = x.call<string[]>('VM.get_all')
-    // Started once the first call has had its SESSION_INVALID and the new login is under way.
-    await new Promise((r) => setTimeout(r, 50))
+    // Started once the first call's SESSION_INVALID has led to a new login, which is now held.
+    await loginNumber(sim, 2)
     const later = await Promise.all([x.call<string[]>('SR.get_all'), x.call<string[]>('network.get_all'), x.call<string>('pool.get_all')])
     expect((await first).length).toBeGreaterThan(0)
     for (const r of later) expect(r.length).toBeGreaterThan(0)
     expect(sim.calls().filter((m) => m === 'session.login_with_password')).toHaveLength(2)
+  })
+
+  it('when the new login fails, calls in that window fail at once with a plain error, without the session id', async () => {
+    const sim = await withSimulator()
+    const x = await connectTo(sim)
+    const oldSession = x.sessionId
+    sim.faults.add({ method: 'session.login_with_password', delayMs: 300, times: 0 })
+    sim.faults.add({ method: 'session.login_with_password', error: ['SESSION_AUTHENTICATION_FAILED', 'root', 'Authentication failure'], times: 0 })
+    sim.faults.expireSessions()
+    const first = x.call('VM.get_all').catch((e: unknown) => e)
+    await loginNumber(sim, 2)
+    const t0 = Date.now()
+    const later = await x.call('SR.get_all').catch((e: unknown) => e)
+    expect(Date.now() - t0).toBeLessThan(5000)
+    for (const e of [await first, later]) {
+      expect(e).toBeInstanceOf(Error)
+      expect((e as Error).name).not.toBe('AssertionError')
+      expect(String((e as Error).message)).not.toContain(oldSession)
+    }
   })
 })

@@ -12,6 +12,9 @@ import type { ProvisionResult } from '../../src/provision/types.js'
 import { loadRecipe } from '../../src/recipe/load.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
 import { selfSigned, type SelfSigned } from '../support/tls-front.js'
+import { scanDataRegions } from '../../src/upload/data-map.js'
+import { splitSegments } from '../../src/upload/segments.js'
+import { verifyVdi } from '../../src/upload/verify.js'
 
 const running: Simulator[] = []
 const conns: XapiConnection[] = []
@@ -100,11 +103,29 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     const img = await readFile(image)
     expect(sha(sim.readVdi(res.vdi.ref, 0, img.length))).toBe(sha(img))
     expect(res.vm.power_state).toBe('Running')
+    // One probe answered 302 by the master; every segment and the export went straight to xcp2.
+    expect(sim.transfers().map((t) => `${t.method} ${t.host} ${t.status}`)).toEqual(['PUT xcp1 302', 'PUT xcp2 200', 'GET xcp2 200'])
     // Its disk is on xcp2's Local storage, so that is the only host that can run it.
     expect(sim.objects().VM![res.vm.ref]!.resident_on).toBe(sim.inventory.hosts.find((h) => h.name === 'xcp2')!.ref)
     // On the master's own storage nothing is redirected.
     const here = (await provision({ url: sim.url, ...sim.credentials, image, name: 'on-master', recipe })) as ProvisionResult
     expect(here.upload.redirected_to).toBeUndefined()
+  })
+
+  it('--verify alone (the target unknown) meets the export 302 and asks XAPI where to read', async () => {
+    const sim = await twoHosts()
+    const image = join(await mkdtemp(join(tmpdir(), 'redirect-verify-')), 'img')
+    await writeSampleImage(image)
+    const { recipe } = await loadRecipe('freebsd-9')
+    const res = (await provision({ url: sim.url, ...sim.credentials, image, recipe: { ...recipe, sr: { ...recipe.sr, host: 'xcp2' } } })) as ProvisionResult
+    const x = await connect({ url: sim.url, ...sim.credentials })
+    conns.push(x)
+    const map = await scanDataRegions(image)
+    const before = sim.transfers().length
+    // Told the session's host serves it (null), as a stale answer would: the export is redirected.
+    const v = await verifyVdi(x, { vdi: res.vdi.ref, map, segments: splitSegments(map), target: null })
+    expect(v.segments).toBe(1)
+    expect(sim.transfers().slice(before).map((t) => `${t.method} ${t.host} ${t.status}`)).toEqual(['GET xcp1 302', 'PUT xcp1 302', 'GET xcp2 200'])
   })
 
   it('with a pinned master certificate, the member is trusted by the certificate the master reports for it', async () => {
@@ -115,8 +136,9 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     await writeSampleImage(image)
     const { recipe } = await loadRecipe('freebsd-9')
     const onXcp2 = { ...recipe, sr: { ...recipe.sr, host: 'xcp2' } }
-    const res = (await provision({ url: sim.url, ...sim.credentials, image, recipe: onXcp2, fingerprint: certs.xcp1.fingerprint256 })) as ProvisionResult
+    const res = (await provision({ url: sim.url, ...sim.credentials, image, recipe: onXcp2, fingerprint: certs.xcp1.fingerprint256, verify: true })) as ProvisionResult
     expect(res.upload.redirected_to).toBe('xcp2')
+    expect(res.upload.verified).toBe(true)
     expect(res.vm.power_state).toBe('Running')
   })
 
@@ -141,6 +163,8 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     expect(text).toContain('the certificate of 127.0.0.2')
     expect(text).toContain('not the certificate the pool master reports for that host')
     expect(text).toContain('failed after 1 attempt')
+    // The refused segment's task never reached XAPI: it was ended, not left pending for a day.
+    expect(Object.values(sim.objects().task ?? {}).filter((t) => t.status === 'pending')).toEqual([])
     // Rolled back: no VM, no VDI of this run left.
     expect(Object.values(sim.objects().VM!).filter((v) => !v.is_a_template && !v.is_control_domain)).toEqual([])
   })
