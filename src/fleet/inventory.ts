@@ -62,50 +62,40 @@ export function fleetVms(inv: PoolInventory, fleet: string): Map<string, [string
   return out
 }
 
-/**
- * A base VDI: carries the image hash and no VM tag. Clones inherit other_config
- * (VDI.clone copies it), so every clone gets a VM tag at once to stop looking like a base.
- */
-export function findBase(inv: PoolInventory, sr: string, sha256: string, size: number, type: string): { ref: string; uuid: string } | undefined {
+type Found = { ref: string; uuid: string } | undefined
+
+/** Base-like VDIs of the SR matching `is`; the first by uuid (age is not knowable from records), for a stable choice. */
+function findBaseLike(inv: PoolInventory, sr: string, size: number, type: string, is: (v: VdiDetailRecord) => boolean): Found {
   const hits = Object.entries(inv.vdis).filter(
     ([, v]) =>
       v.SR === sr &&
       v.managed &&
       !v.is_a_snapshot &&
       v.type === type &&
-      v.other_config[TAG.imageSha256] === sha256 &&
       !(TAG.vm in v.other_config) &&
       // SRs round sizes up (VHD: 2 MiB), so the base may be a little larger than asked.
       v.virtual_size >= size &&
-      v.virtual_size < size + 2 * 1024 * 1024,
+      v.virtual_size < size + 2 * 1024 * 1024 &&
+      is(v),
   )
-  // Oldest-looking first is not knowable from records; sort by uuid for a stable choice.
   hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
   return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }
 }
+
+/**
+ * A base VDI: carries the image hash and no VM tag. Clones inherit other_config
+ * (VDI.clone copies it), so every clone gets a VM tag at once to stop looking like a base.
+ */
+export const findBase = (inv: PoolInventory, sr: string, sha256: string, size: number, type: string): Found =>
+  findBaseLike(inv, sr, size, type, (v) => v.other_config[TAG.imageSha256] === sha256)
 
 /**
  * A base whose upload an earlier rollout started and never finished (killed, or the
  * machine died): it still carries the upload mark and no hash, and nothing uses it. The
  * next rollout uploads into it, resuming from its checkpoint, instead of leaking it.
  */
-export function findPartialBase(inv: PoolInventory, sr: string, sha256: string, size: number, type: string): { ref: string; uuid: string } | undefined {
-  const hits = Object.entries(inv.vdis).filter(
-    ([, v]) =>
-      v.SR === sr &&
-      v.managed &&
-      !v.is_a_snapshot &&
-      v.type === type &&
-      v.other_config[TAG.baseUpload] === sha256 &&
-      !(TAG.imageSha256 in v.other_config) &&
-      !(TAG.vm in v.other_config) &&
-      v.VBDs.length === 0 &&
-      v.virtual_size >= size &&
-      v.virtual_size < size + 2 * 1024 * 1024,
-  )
-  hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
-  return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }
-}
+export const findPartialBase = (inv: PoolInventory, sr: string, sha256: string, size: number, type: string): Found =>
+  findBaseLike(inv, sr, size, type, (v) => v.other_config[TAG.baseUpload] === sha256 && !(TAG.imageSha256 in v.other_config) && v.VBDs.length === 0)
 
 /** A golden template of this fleet with this settings hash. */
 export function findTemplate(inv: PoolInventory, fleet: string, sha256: string): { ref: string; uuid: string } | undefined {
