@@ -2,6 +2,8 @@ import { basename } from 'node:path'
 import * as VDI from '../xapi/vdi.js'
 import { rollback } from '../provision/rollback.js'
 import { findTasksOf, removeTasks } from '../provision/leftovers.js'
+import { keepPartialUpload } from '../provision/partial-vdi.js'
+import type { UploadTuning } from '../upload/upload.js'
 import type { RunState } from '../provision/steps.js'
 import type { UploadProgress } from '../upload/import-raw-vdi.js'
 import type { XapiConnection } from '../xapi/connection.js'
@@ -20,7 +22,18 @@ export interface BaseOutcome {
  * on only after the upload succeeded: a half-written VDI must never pass for a base.
  * `first` is the VM that needed it first; its plan gives the step context.
  */
-export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p: UploadProgress) => void, signal?: AbortSignal): Promise<BaseOutcome> {
+/** The base's upload failed after a checkpoint: the VDI stays (still marked) for the next rollout to resume. */
+export class KeptPartialBase extends Error {
+  override name = 'KeptPartialBase'
+  constructor(
+    override readonly cause: unknown,
+    readonly kept: string,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause))
+  }
+}
+
+export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p: UploadProgress) => void, signal?: AbortSignal, upload?: UploadTuning): Promise<BaseOutcome> {
   const b = first.base!
   if (b.existing) return { ...b.existing, bytesSent: 0 }
   const sha = b.info.sha256
@@ -43,13 +56,15 @@ export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p:
   if (b.partial) await removeTasks(x, await findTasksOf(x, new Set([b.partial.ref])))
   const state: RunState = { created: [{ cls: 'VDI', ref, label }], vdi: ref }
   try {
-    await step('upload').run(stepContext(x, first, first.spec.recipe, label, state, onUpload, signal))
+    await step('upload').run(stepContext(x, first, first.spec.recipe, label, state, onUpload, signal, upload))
     // Hash first, mark off second: a crash in between leaves a usable base, never an unknown VDI.
     await VDI.add_to_other_config(x, ref, TAG.imageSha256, sha)
     await VDI.remove_from_other_config(x, ref, TAG.baseUpload)
   } catch (e) {
+    // As provision does: a VDI holding a checkpoint leaves the rollback list and stays marked.
+    const kept = keepPartialUpload(state)
     await rollback(x, state)
-    throw e
+    throw kept ? new KeptPartialBase(e, kept) : e
   }
   return { ref, uuid: (await VDI.get_record(x, ref)).uuid, bytesSent: state.upload?.bytesSent ?? 0 }
 }

@@ -4,7 +4,8 @@ import { explainFailure } from '../provision/explain.js'
 import type { RunState } from '../provision/steps.js'
 import { Limits, Once } from './limiter.js'
 import { scoped, type RetryPolicy, type ScopedConnection } from './scoped.js'
-import { ensureBase, type BaseOutcome } from './base-vdi.js'
+import { ensureBase, KeptPartialBase, type BaseOutcome } from './base-vdi.js'
+import type { UploadTuning } from '../upload/upload.js'
 import { ensureTemplate } from './golden.js'
 import { createVm } from './create-vm.js'
 import { reconcileVm } from './reconcile.js'
@@ -21,6 +22,7 @@ export interface ExecOptions {
   retry: RetryPolicy
   emit: (e: RolloutEvent) => void
   signal: AbortSignal | undefined
+  upload?: UploadTuning
 }
 
 export interface VmOutcome {
@@ -76,7 +78,10 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         record({ value })
         return value
       } catch (e) {
-        record({ error: plain(explainFailure('Preparing', e)) })
+        // A base kept for the next rollout to resume is said so, with the failure that stopped it.
+        const kept = e instanceof KeptPartialBase ? [e.kept] : []
+        const info = explainFailure('Preparing', e instanceof KeptPartialBase ? e.cause : e)
+        record({ error: plain(kept.length ? { ...info, fix: `${info.fix}; the next rollout resumes the upload` } : info, [], kept) })
         throw e
       } finally {
         setupCalls += x.calls
@@ -108,7 +113,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         const sr = b.sr.record.name_label
         ;[base, template] = await Promise.all([
           bases.run(b.key, () =>
-            setup(v, (x) => ensureBase(x, v, onUpload, o.signal), (r) => {
+            setup(v, (x) => ensureBase(x, v, onUpload, o.signal, o.upload), (r) => {
               shared.bases.set(b.key, r)
               o.emit({ type: 'base', pool: v.pool, sr, phase: r.error ? 'failed' : 'ready', sent: r.value?.bytesSent ?? 0, total: r.value?.bytesSent ?? 0 })
             }),

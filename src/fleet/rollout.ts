@@ -81,6 +81,7 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
       retry,
       emit,
       signal: opts.signal,
+      ...(opts.upload ? { upload: opts.upload } : {}),
     })
     return buildResult({ ...common, exec })
   } finally {

@@ -1,5 +1,6 @@
 import type { Recipe } from '../recipe/schema.js'
 import type { UploadProgress } from '../upload/import-raw-vdi.js'
+import type { UploadTuning } from '../upload/upload.js'
 import { STEPS, type RunState, type Step, type StepContext } from '../provision/steps.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import type { VmPlan } from './planner.js'
@@ -25,6 +26,7 @@ export function stepContext(
   state: RunState,
   onUpload: (p: UploadProgress) => void = () => undefined,
   signal?: AbortSignal,
+  upload?: UploadTuning,
 ): StepContext {
   if (!v.sr || !v.network || !v.base || !v.template) throw new Error(`internal: ${v.spec.name} is not planned for creation`)
   return {
@@ -39,5 +41,6 @@ export function stepContext(
     allowUnauthorized: false,
     onUpload,
     signal,
+    ...(upload ? { upload } : {}),
   }
 }

@@ -1,3 +1,4 @@
+import type { UploadTuning } from '../upload/upload.js'
 import { z } from 'zod'
 import type { Fleet, FleetInput } from './schema.js'
 import type { RetryPolicy } from './scoped.js'
@@ -114,4 +115,6 @@ export interface RolloutOptions {
   signal?: AbortSignal
   /** Back-off on TOO_MANY_PENDING_TASKS / OTHER_OPERATION_IN_PROGRESS. */
   retry?: Partial<RetryPolicy>
+  /** Segment size and retry policy of base uploads; for tests and benchmarks (the CLI keeps the defaults). */
+  upload?: UploadTuning
 }
