@@ -4,7 +4,7 @@
  * the sample image, and hand-written FreeBSD labels (no Debian tool writes one the
  * FreeBSD way, see pygrub-ufs.md §1).
  */
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync, ftruncateSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { buildDisklabel } from '../../../src/image/disklabel.js'
 import { fakeKernel } from '../../../src/image/fake-kernel.js'
@@ -13,6 +13,7 @@ import { pseudoRandomBytes } from '../../../src/image/prng.js'
 import { SAMPLE_FSTAB, SAMPLE_TTYS } from '../../../src/image/sample-image.js'
 import { writeSampleImage } from '../../../src/image/write-image.js'
 import { runOk } from '../../image/helpers/tools.js'
+import { writeExtents } from '../../image/helpers/images.js'
 
 const MiB = 1024 * 1024
 const SLICE_LBA = 63
@@ -23,17 +24,6 @@ export interface CorpusImage {
   path: string
   /** Byte offset of the root file system (partition a, or the freebsd-ufs partition). */
   root: number
-}
-
-/** Writes buffers at offsets into a sparse file of `size` bytes. */
-function assemble(path: string, size: number, parts: { at: number; data: Buffer }[]): void {
-  const fd = openSync(path, 'w')
-  try {
-    ftruncateSync(fd, size)
-    for (const p of parts) writeSync(fd, p.data, 0, p.data.length, p.at)
-  } finally {
-    closeSync(fd)
-  }
 }
 
 export function makefs(dir: string, name: string, options: string, size: number, files: Record<string, Buffer>): Buffer {
@@ -59,9 +49,9 @@ function mbrFreebsd(dir: string, name: string, fs: Buffer, aOffset: number): Cor
   const size = (SLICE_LBA + sliceSectors) * 512
   const slice = SLICE_LBA * 512
   // The label goes after the fs: with a at 0 it lands in the file system's boot area.
-  assemble(path, size, [
-    { at: slice + aOffset * 512, data: fs },
-    { at: slice + 512, data: buildDisklabel({ sliceSectors, partitionOffset: aOffset, offsetBase: SLICE_LBA }) },
+  writeExtents(path, size, [
+    { offset: slice + aOffset * 512, data: fs },
+    { offset: slice + 512, data: buildDisklabel({ sliceSectors, partitionOffset: aOffset, offsetBase: SLICE_LBA }) },
   ])
   sfdisk(path, `label: dos\nunit: sectors\nstart=${SLICE_LBA}, size=${sliceSectors}, type=a5, bootable\n`)
   return { name, path, root: slice + aOffset * 512 }
@@ -72,7 +62,7 @@ function gptFreebsd(dir: string, name: string, fs: Buffer): CorpusImage {
   const path = join(dir, `${name}.img`)
   const p2 = 2048
   const size = (p2 + fs.length / 512 + 34) * 512
-  assemble(path, size, [{ at: 40 * 512, data: pseudoRandomBytes(64 * 1024, 5) }, { at: p2 * 512, data: fs }])
+  writeExtents(path, size, [{ offset: 40 * 512, data: pseudoRandomBytes(64 * 1024, 5) }, { offset: p2 * 512, data: fs }])
   sfdisk(path, `label: gpt\nfirst-lba: 34\nstart=40, size=1024, type=${GPT_TYPE_FREEBSD_BOOT}\nstart=${p2}, size=${fs.length / 512}, type=${GPT_TYPE_FREEBSD_UFS}\n`)
   return { name, path, root: p2 * 512 }
 }
