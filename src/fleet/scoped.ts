@@ -56,8 +56,19 @@ export function scoped(base: XapiConnection, retry: RetryPolicy, onRetry?: (n: R
         if (error instanceof XapiError && RETRIABLE.has(error.code)) onRetry?.({ method, code: error.code, attempt: attemptNumber })
       },
     })
+  // Delegation, never a copy ({ ...base }): a spread reads base's getters once, so the view
+  // would keep the session id (and URL) of that moment and send a dead session after a
+  // re-login. Each getter reads through to the live connection instead.
   const view: ScopedConnection = {
-    ...base,
+    get url() {
+      return base.url
+    },
+    get sessionId() {
+      return base.sessionId
+    },
+    get tls() {
+      return base.tls
+    },
     get calls() {
       return calls
     },
