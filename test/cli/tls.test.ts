@@ -6,6 +6,7 @@ import { runCli } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
 import { selfSigned, tlsFront } from '../support/tls-front.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { needs } from '../support/oracles.js'
 
 async function setup(): Promise<{ https: string; fp: string; env: Record<string, string>; image: string; calls: () => string[]; close: () => Promise<void> }> {
   const sim = await withSimulator()
@@ -23,7 +24,7 @@ async function setup(): Promise<{ https: string; fp: string; env: Record<string,
   }
 }
 
-describe('TLS against the simulator served over HTTPS with a self-signed certificate', () => {
+needs('openssl').describe('TLS against the simulator served over HTTPS with a self-signed certificate', () => {
   it('verifies by default: a self-signed certificate is refused, with the fix', async () => {
     const t = await setup()
     const r = await runCli(['freebsd-9', '--host', t.https, '--image', t.image], t.env)

@@ -8,6 +8,7 @@ import { writeSampleImage } from '../../src/image/write-image.js'
 import { fakeKernel } from '../../src/image/fake-kernel.js'
 import { writeExtents } from './helpers/images.js'
 import { run, tempDir } from './helpers/tools.js'
+import { needs } from '../support/oracles.js'
 
 const MiB = 1024 * 1024
 
@@ -17,7 +18,7 @@ const MiB = 1024 * 1024
  * (GRUB 2.06 reads UFS symlink targets one byte short, on makefs images too, so
  * symlinks are left out.)
  */
-describe('grub-fstest reads the UFS1 the writer makes', () => {
+needs('grub-fstest').describe('grub-fstest reads the UFS1 the writer makes', () => {
   const tmp = tempDir('grub-fstest-')
   afterAll(tmp.cleanup)
 

@@ -10,6 +10,7 @@ import { buildUfs1 } from '../../src/image/ufs1-writer.js'
 import { checkUfs } from './helpers/ufs-check.js'
 import { realPygrub } from './helpers/pygrub-run.js'
 import { runOk, tempDir } from './helpers/tools.js'
+import { needs } from '../support/oracles.js'
 
 const MiB = 1024 * 1024
 
@@ -25,7 +26,7 @@ const FORMAT_FIELDS: [string, number, 4 | 8][] = [
   ['qfmask', 1344, 8], ['state', 1352, 4], ['old_postblformat', 1356, 4], ['old_nrpos', 1360, 4], ['magic', 1372, 4],
 ]
 
-describe('makefs (NetBSD makefs, Debian) as an oracle for the UFS reader and writer', () => {
+needs('makefs').describe('makefs (NetBSD makefs, Debian) as an oracle for the UFS reader and writer', () => {
   const tmp = tempDir('makefs-oracle-')
   afterAll(tmp.cleanup)
   const root = join(tmp.dir, 'root')
@@ -63,7 +64,7 @@ describe('makefs (NetBSD makefs, Debian) as an oracle for the UFS reader and wri
     else expect(emulated).toEqual({ ok: false, message: 'Unable to find partition containing kernel' })
   })
 
-  it('UFS2 is not bootable by real pygrub either; XCP-ng says no valid filesystem', async () => {
+  needs('pygrub').it('UFS2 is not bootable by real pygrub either; XCP-ng says no valid filesystem', async () => {
     const { path, img } = makefs('ufs2-pygrub.img', 'version=2')
     const real = await realPygrub(path, tmp.dir, ['--kernel=/boot/kernel/kernel'])
     expect(real.ok ? 'booted' : real.message).toBe('Unable to find partition containing kernel')

@@ -9,6 +9,7 @@ import { testDisks } from './helpers/disks.js'
 import { writeExtents } from './helpers/images.js'
 import { realPygrub, type RealPygrub } from './helpers/pygrub-run.js'
 import { tempDir } from './helpers/tools.js'
+import { needs } from '../support/oracles.js'
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -32,7 +33,7 @@ function expectAgree(real: RealPygrub, emulated: PygrubBootResult, what: string)
   }
 }
 
-describe('real pygrub (Debian xen-utils-4.17) against the sample image and the emulation', () => {
+needs('pygrub').describe('real pygrub (Debian xen-utils-4.17) against the sample image and the emulation', () => {
   const tmp = tempDir('pygrub-oracle-')
   afterAll(tmp.cleanup)
 

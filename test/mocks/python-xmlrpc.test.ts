@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { withSimulator } from '../support/simulator.js'
+import { needs } from '../support/oracles.js'
 
 const run = promisify(execFile)
 
@@ -31,7 +32,7 @@ print(json.dumps({
 }))
 `
 
-describe('Python xmlrpc.client against the simulator', () => {
+needs('python3').describe('Python xmlrpc.client against the simulator', () => {
   it('logs in, looks an SR up, and reads HANDLE_INVALID and SESSION_INVALID', async () => {
     const sim = await withSimulator()
     const { stdout } = await run('python3', ['-c', SCRIPT, sim.url], { timeout: 20_000 })

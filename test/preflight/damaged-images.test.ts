@@ -9,6 +9,7 @@ import { preflightFile } from '../../src/preflight/preflight.js'
 import type { PreflightReport } from '../../src/preflight/report.js'
 import { realPygrub, type RealPygrub } from '../image/helpers/pygrub-run.js'
 import { tempDir } from '../image/helpers/tools.js'
+import { needs } from '../support/oracles.js'
 
 const PV = { bootloader_args: '--kernel=/boot/kernel/kernel', args: 'vfs.root.mountfrom=ufs:/dev/xbd0s1a' }
 const MiB = 1024 * 1024
@@ -43,7 +44,7 @@ function expectSameAsReal(c: Case, real: RealPygrub | null): void {
 
 const aborted = (r: PreflightReport): boolean => r.verdicts.upstream.problems.some((p) => p.code === 'fs-damaged' && p.message.startsWith('pygrub would crash or hang'))
 
-describe('preflight on corrupted and truncated copies of the sample image', () => {
+needs('pygrub').describe('preflight on corrupted and truncated copies of the sample image', () => {
   const tmp = tempDir('preflight-damaged-')
   let image: Buffer
   let part = 0

@@ -3,6 +3,7 @@ import { preflightFile } from '../../src/preflight/preflight.js'
 import type { PreflightReport } from '../../src/preflight/report.js'
 import { realPygrub } from '../image/helpers/pygrub-run.js'
 import { tempDir } from '../image/helpers/tools.js'
+import { needs } from '../support/oracles.js'
 import { buildCorpus, KERNEL, type CorpusImage } from './helpers/corpus.js'
 
 const PV = { bootloader_args: '--kernel=/boot/kernel/kernel', args: 'vfs.root.mountfrom=ufs:/dev/xbd0s1a' }
@@ -19,7 +20,7 @@ const EXPECTED: [string, boolean, boolean, string[], boolean][] = [
   ['garbage', false, false, ['no-filesystem'], false],
 ]
 
-describe('preflight verdicts on a corpus built with makefs, sfdisk and the sample writer', () => {
+needs('makefs', 'sfdisk').describe('preflight verdicts on a corpus built with makefs, sfdisk and the sample writer', () => {
   const tmp = tempDir('preflight-oracle-')
   let corpus: Map<string, CorpusImage>
   const reports = new Map<string, PreflightReport>()
@@ -52,7 +53,7 @@ describe('preflight verdicts on a corpus built with makefs, sfdisk and the sampl
     expect(report('sample-a16').labels[0]?.partitions[0]).toMatchObject({ letter: 'a', start_in_slice: 16, start: 40448 })
   })
 
-  it('predicts real pygrub (Debian xen-utils-4.17) on every image: same verdict, message and kernel size', async () => {
+  needs('pygrub').it('predicts real pygrub (Debian xen-utils-4.17) on every image: same verdict, message and kernel size', async () => {
     const real = await Promise.all([...corpus.values()].map(async (c) => ({ c, real: await realPygrub(c.path, tmp.dir, ['--kernel=/boot/kernel/kernel']) })))
     for (const { c, real: r } of real) {
       const predicted = report(c.name).verdicts.upstream.pygrub
@@ -62,7 +63,7 @@ describe('preflight verdicts on a corpus built with makefs, sfdisk and the sampl
     }
   })
 
-  it('the proposed PV-bootloader-args make real pygrub boot, extracting the kernel byte for byte', async () => {
+  needs('pygrub').it('the proposed PV-bootloader-args make real pygrub boot, extracting the kernel byte for byte', async () => {
     for (const name of ['sample-a16', 'makefs-ufs1-a16', 'gpt-ufs1']) {
       const fix = report(name).offset_fix
       const c = corpus.get(name)

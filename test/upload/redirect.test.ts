@@ -15,6 +15,7 @@ import { selfSigned, type SelfSigned } from '../support/tls-front.js'
 import { scanDataRegions } from '../../src/upload/data-map.js'
 import { splitSegments } from '../../src/upload/segments.js'
 import { verifyVdi } from '../../src/upload/verify.js'
+import { needs } from '../support/oracles.js'
 
 const running: Simulator[] = []
 const conns: XapiConnection[] = []
@@ -128,7 +129,7 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     expect(sim.transfers().slice(before).map((t) => `${t.method} ${t.host} ${t.status}`)).toEqual(['GET xcp1 302', 'PUT xcp1 302', 'GET xcp2 200'])
   })
 
-  it('with a pinned master certificate, the member is trusted by the certificate the master reports for it', async () => {
+  needs('openssl').it('with a pinned master certificate, the member is trusted by the certificate the master reports for it', async () => {
     const certs = { xcp1: await selfSigned('xcp1'), xcp2: await selfSigned('xcp2') }
     const sim = await twoHosts(certs)
     expect(sim.url).toMatch(/^https:/)
@@ -142,7 +143,7 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     expect(res.vm.power_state).toBe('Running')
   })
 
-  it('with a pinned certificate, a member that presents another certificate than the master reports is refused', async () => {
+  needs('openssl').it('with a pinned certificate, a member that presents another certificate than the master reports is refused', async () => {
     const certs = { xcp1: await selfSigned('xcp1'), xcp2: await selfSigned('xcp2') }
     const sim = await twoHosts(certs)
     // The master now reports a certificate the member does not serve: a man in the middle.

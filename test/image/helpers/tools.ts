@@ -1,27 +1,20 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { describeMissing, findOracle, type OracleName } from '../../support/oracle-tools.js'
 
 /**
- * Real tools used as oracles. A missing tool is a failure with the install command,
- * never a skip: CI installs them, and a silently skipped oracle proves nothing.
+ * Real tools used as oracles (the table, with each tool's Debian package, is
+ * test/support/oracle-tools.ts). Tests that call these declare the tool with
+ * needs('<tool>') (test/support/oracles.ts), so a machine without it skips them with one
+ * summary line, and CI fails instead. Called anyway, a missing tool throws the install command.
  */
-const TOOLS = {
-  pygrub: { paths: ['/usr/bin/pygrub', '/usr/lib/xen-4.17/bin/pygrub'], pkg: 'xen-utils-4.17' },
-  makefs: { paths: ['/usr/sbin/makefs', '/usr/bin/makefs'], pkg: 'makefs' },
-  sfdisk: { paths: ['/usr/sbin/sfdisk', '/sbin/sfdisk', '/usr/bin/sfdisk'], pkg: 'fdisk' },
-  'grub-fstest': { paths: ['/usr/bin/grub-fstest'], pkg: 'grub-common' },
-} as const
-
-export type ToolName = keyof typeof TOOLS
+export type ToolName = OracleName
 
 export function tool(name: ToolName): string {
-  const t = TOOLS[name]
-  const found = t.paths.find((p) => existsSync(p))
-  if (found === undefined) {
-    throw new Error(`${name} not found (looked at ${t.paths.join(', ')}): run \`apt-get install -y ${t.pkg}\``)
-  }
+  const found = findOracle(name)
+  if (found === undefined) throw new Error(`${describeMissing([name])} (not on PATH nor in sbin)`)
   return found
 }
 
