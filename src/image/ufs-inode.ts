@@ -115,3 +115,23 @@ export function encodeUfs1Dinode(d: Ufs1DinodeInput): Buffer {
   b.writeUInt32LE(d.gen >>> 0, 108)
   return b
 }
+
+/** Encodes a 256-byte UFS2 inode: 64-bit times, sizes and block pointers; short links up to 120 bytes. */
+export function encodeUfs2Dinode(d: Ufs1DinodeInput): Buffer {
+  const b = Buffer.alloc(256)
+  b.writeUInt16LE(d.mode, 0)
+  b.writeInt16LE(d.nlink, 2)
+  b.writeUInt32LE(4096, 12) // di_blksize, informational
+  b.writeBigUInt64LE(BigInt(d.size), 16)
+  b.writeBigUInt64LE(BigInt(d.blocks), 24)
+  for (const at of [32, 40, 48, 56]) b.writeBigInt64LE(BigInt(d.time), at) // atime, mtime, ctime, birthtime
+  b.writeUInt32LE(d.gen >>> 0, 80)
+  if (d.shortLink !== undefined) {
+    if (d.shortLink.length > 120) throw new RangeError('short symlink target longer than 120 bytes')
+    d.shortLink.copy(b, 112)
+  } else {
+    d.db.forEach((v, i) => b.writeBigInt64LE(BigInt(v), 112 + 8 * i))
+    d.ib.forEach((v, i) => b.writeBigInt64LE(BigInt(v), 208 + 8 * i))
+  }
+  return b
+}

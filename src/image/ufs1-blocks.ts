@@ -85,7 +85,8 @@ export function placeFile(g: Ufs1Geometry, alloc: FragAllocator, content: FileCo
       const start = first + i * childSpan
       const child = level === 0 ? dataBlock(start) : indirect(level - 1, start, Math.min(childSpan, count - i * childSpan))
       if (child !== 0) {
-        ptrs.writeInt32LE(child, 4 * i)
+        if (g.version === 1) ptrs.writeInt32LE(child, 4 * i)
+        else ptrs.writeBigInt64LE(BigInt(child), 8 * i)
         any = true
       }
     }

@@ -9,10 +9,11 @@ export interface CsSummary {
   nffree: number
 }
 
-/** Byte offsets inside a UFS1 cg header, as FreeBSD's initcg() and fsck pass 5 lay them out. */
+/** Byte offsets inside a cg header, as FreeBSD's initcg() and fsck pass 5 lay them out. */
 export function cgLayout(g: Ufs1Geometry): { iusedoff: number; freeoff: number; clustersumoff: number; clusteroff: number; nextfreeoff: number } {
-  const btotoff = 168 // &cg_space[0]: the old rotational tables follow, kept zero
-  const iusedoff = btotoff + 4 + 2 // fs_old_cpg (1) int32 + fs_old_cpg * fs_old_nrpos (1) int16
+  const space = 168 // &cg_space[0]
+  // UFS1 keeps the old rotational tables there (fs_old_cpg (1) int32 + int16), zero; UFS2 has none.
+  const iusedoff = g.version === 1 ? space + 4 + 2 : space
   const freeoff = iusedoff + Math.ceil(g.ipg / 8)
   let nextfreeoff = freeoff + Math.ceil(g.fpg / 8)
   let clustersumoff = 0
@@ -35,7 +36,7 @@ const setBit = (buf: Buffer, at: number, bit: number): void => {
  * `inodeUsed`, and every summary (cs, frsum, cluster map and counts) derived from
  * those maps exactly as fsck_ffs pass 5 recomputes them.
  */
-export function encodeCg(g: Ufs1Geometry, cg: number, alloc: FragAllocator, inodeUsed: (ino: number) => boolean, ndir: number, time: number): { buf: Buffer; cs: CsSummary } {
+export function encodeCg(g: Ufs1Geometry, cg: number, alloc: FragAllocator, inodeUsed: (ino: number) => boolean, ndir: number, time: number, initedInodes = g.ipg): { buf: Buffer; cs: CsSummary } {
   const L = cgLayout(g)
   const buf = Buffer.alloc(g.cgsize)
   const base = cg * g.fpg
@@ -77,18 +78,24 @@ export function encodeCg(g: Ufs1Geometry, cg: number, alloc: FragAllocator, inod
     else cs.nifree++
   }
   buf.writeInt32LE(CG_MAGIC, 4)
-  buf.writeInt32LE(time, 8) // cg_old_time; UFS1 leaves the 64-bit cg_time zero
   buf.writeUInt32LE(cg, 12)
-  buf.writeInt16LE(1, 16) // cg_old_ncyl: one "cylinder" per group
-  buf.writeInt16LE(g.ipg, 18) // cg_old_niblk
+  if (g.version === 1) {
+    buf.writeInt32LE(time, 8) // cg_old_time; UFS1 leaves the 64-bit cg_time zero
+    buf.writeInt16LE(1, 16) // cg_old_ncyl: one "cylinder" per group
+    buf.writeInt16LE(g.ipg, 18) // cg_old_niblk
+    buf.writeInt32LE(168, 84) // cg_old_btotoff
+    buf.writeInt32LE(172, 88) // cg_old_boff
+  } else {
+    buf.writeUInt32LE(g.ipg, 116) // cg_niblk
+    buf.writeUInt32LE(initedInodes, 120) // cg_initediblk: inodes past it read as zero without I/O
+    buf.writeBigInt64LE(BigInt(time), 136) // cg_time
+  }
   buf.writeUInt32LE(ndblk, 20)
   buf.writeInt32LE(cs.ndir, 24)
   buf.writeInt32LE(cs.nbfree, 28)
   buf.writeInt32LE(cs.nifree, 32)
   buf.writeInt32LE(cs.nffree, 36)
   frsum.forEach((n, i) => buf.writeInt32LE(n, 52 + 4 * i))
-  buf.writeInt32LE(168, 84) // cg_old_btotoff
-  buf.writeInt32LE(172, 88) // cg_old_boff
   buf.writeUInt32LE(L.iusedoff, 92)
   buf.writeUInt32LE(L.freeoff, 96)
   buf.writeUInt32LE(L.nextfreeoff, 100)

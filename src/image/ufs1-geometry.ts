@@ -1,4 +1,4 @@
-import { MAXFRAG, MINBSIZE, MAXBSIZE, SBLOCK_UFS1, SBLOCKSIZE } from './ufs-superblock.js'
+import { MAXFRAG, MINBSIZE, MAXBSIZE, SBLOCK_UFS1, SBLOCK_UFS2, SBLOCKSIZE } from './ufs-superblock.js'
 
 export interface Ufs1GeometryOptions {
   /** Partition size in bytes; the file system uses whole blocks of it. */
@@ -7,9 +7,17 @@ export interface Ufs1GeometryOptions {
   fsize?: number
   /** Bytes of data space per inode (newfs -i); newfs's default is 4 fragments. */
   density?: number
+  /** 1 (newfs -O1, the default: what pygrub reads) or 2 (newfs's default since FreeBSD 5). */
+  version?: 1 | 2
 }
 
+/** The layout of a UFS1 or UFS2 file system (the writer's files keep their historical ufs1- prefix). */
 export interface Ufs1Geometry {
+  version: 1 | 2
+  /** Byte offset of the superblock: 8192 (UFS1), 65536 (UFS2). */
+  sblockloc: number
+  /** 128 (UFS1) or 256 (UFS2) bytes per on-disk inode. */
+  inodeSize: 128 | 256
   bsize: number
   fsize: number
   frag: number
@@ -36,7 +44,6 @@ export interface Ufs1Geometry {
   contigsumsize: number
 }
 
-const UFS1_DINODE = 128
 const MINCYLGRPS = 4
 const MAXIPG_UFS1 = 0x7fff // cg_old_niblk is an int16
 /** FreeBSD 9's MAXPHYS (the HOWTO era): maxcontig = MAXPHYS / bsize. */
@@ -49,9 +56,9 @@ const log2 = (n: number): number => 31 - Math.clz32(n)
 const roundup = (n: number, m: number): number => Math.ceil(n / m) * m
 const howmany = (n: number, m: number): number => Math.ceil(n / m)
 
-/** FreeBSD's CGSIZE() for UFS1 with one "cylinder" per group (fs_old_cpg = 1). */
-export function cgHeaderSize(g: Pick<Ufs1Geometry, 'ipg' | 'fpg' | 'frag' | 'contigsumsize'>): number {
-  const base = SIZEOF_CG + 4 + 2 + howmany(g.ipg, 8) + howmany(g.fpg, 8) + 4
+/** FreeBSD's CGSIZE(): UFS1 has one "cylinder" per group (fs_old_cpg = 1), UFS2 none. */
+export function cgHeaderSize(g: Pick<Ufs1Geometry, 'ipg' | 'fpg' | 'frag' | 'contigsumsize' | 'version'>): number {
+  const base = SIZEOF_CG + (g.version === 1 ? 4 + 2 : 0) + howmany(g.ipg, 8) + howmany(g.fpg, 8) + 4
   return g.contigsumsize <= 0 ? base : base + g.contigsumsize * 4 + howmany(g.fpg / g.frag, 8)
 }
 
@@ -67,10 +74,13 @@ export function computeUfs1Geometry(opts: Ufs1GeometryOptions): Ufs1Geometry {
   if (!pow2(bsize) || bsize < MINBSIZE || bsize > MAXBSIZE) throw new RangeError(`block size ${bsize} must be a power of 2 in ${MINBSIZE}..${MAXBSIZE}`)
   if (!pow2(fsize) || fsize < 512 || fsize > bsize || bsize / fsize > MAXFRAG) throw new RangeError(`fragment size ${fsize} must be bsize/1..bsize/8`)
   const frag = bsize / fsize
-  const inopb = bsize / UFS1_DINODE
+  const version = opts.version ?? 1
+  const inodeSize = version === 1 ? 128 : 256
+  const sblockloc = version === 1 ? SBLOCK_UFS1 : SBLOCK_UFS2
+  const inopb = bsize / inodeSize
   const inopf = inopb / frag
   const size = Math.floor(opts.size / bsize) * frag
-  const sblkno = roundup(howmany(SBLOCK_UFS1 + SBLOCKSIZE, fsize), frag)
+  const sblkno = roundup(howmany(sblockloc + SBLOCKSIZE, fsize), frag)
   const cblkno = sblkno + roundup(howmany(SBLOCKSIZE, fsize), frag)
   const iblkno = cblkno + frag
   const maxcontig = Math.max(1, Math.floor(MAXPHYS / bsize))
@@ -83,12 +93,12 @@ export function computeUfs1Geometry(opts: Ufs1GeometryOptions): Ufs1Geometry {
   let fpg = Math.max(minFpgFor(inopb), Math.min(fragsperinode * inopb, size))
   fpg = roundup(Math.max(fpg, minFpgFor(ipgFor(fpg))), frag)
   let ipg = ipgFor(fpg)
-  if (size < minFpgFor(ipg) + frag) throw new RangeError(`${opts.size} bytes is too small for a UFS1 file system`)
+  if (size < minFpgFor(ipg) + frag) throw new RangeError(`${opts.size} bytes is too small for a UFS${version} file system`)
   for (; fpg < size; fpg += frag) {
     ipg = ipgFor(fpg)
-    if (ipg <= MAXIPG_UFS1) {
+    if (version === 2 || ipg <= MAXIPG_UFS1) {
       if (Math.floor(size / fpg) < MINCYLGRPS) break
-      const cgBytes = cgHeaderSize({ ipg, fpg, frag, contigsumsize })
+      const cgBytes = cgHeaderSize({ ipg, fpg, frag, contigsumsize, version })
       if (cgBytes < bsize) continue
       if (cgBytes === bsize) break
     }
@@ -106,10 +116,11 @@ export function computeUfs1Geometry(opts: Ufs1GeometryOptions): Ufs1Geometry {
   const ncg = howmany(size, fpg)
   const cssize = roundup(ncg * 16, fsize)
   const g: Ufs1Geometry = {
+    version, sblockloc, inodeSize,
     bsize, fsize, frag, fragshift: log2(frag), fsbtodb: log2(fsize / 512), bshift: log2(bsize), fshift: log2(fsize),
-    nindir: bsize / 4, inopb, inopf, size, providerSize: Math.floor(opts.size / fsize),
+    nindir: bsize / (version === 1 ? 4 : 8), inopb, inopf, size, providerSize: Math.floor(opts.size / fsize),
     ncg, fpg, ipg, sblkno, cblkno, iblkno, dblkno: iblkno + ipg / inopf,
-    cgsize: roundup(cgHeaderSize({ ipg, fpg, frag, contigsumsize }), fsize), cssize, maxcontig, contigsumsize,
+    cgsize: roundup(cgHeaderSize({ ipg, fpg, frag, contigsumsize, version }), fsize), cssize, maxcontig, contigsumsize,
   }
   if (g.dblkno + howmany(cssize, fsize) + frag > Math.min(fpg, size)) throw new RangeError('first cylinder group cannot hold its metadata')
   return g
