@@ -2,7 +2,7 @@ import * as VDI from '../xapi/vdi.js'
 import { uploadImage } from '../upload/upload.js'
 import { verifyVdi } from '../upload/verify.js'
 import { SEGMENT_BYTES, splitSegments } from '../upload/segments.js'
-import { findPartialVdis, VM_KEY } from './partial-vdi.js'
+import { findPartialVdis, markOf, VM_KEY } from './partial-vdi.js'
 import { INCOMPLETE_KEY } from './leftovers.js'
 import { need, vdiName, type Step } from './step-types.js'
 
@@ -36,7 +36,7 @@ export const DISK_STEPS: Step[] = [
         type: c.recipe.vdi.type,
         sharable: false,
         read_only: false,
-        other_config: { [VM_KEY]: c.vmName, [INCOMPLETE_KEY]: 'true' },
+        other_config: { [VM_KEY]: markOf(c.vmName), [INCOMPLETE_KEY]: 'true' },
       })
       c.state.vdi = ref
       c.state.created.push({ cls: 'VDI', ref, label })

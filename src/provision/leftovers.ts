@@ -4,7 +4,8 @@ import * as VDI from '../xapi/vdi.js'
 import * as task from '../xapi/task.js'
 import { hasCode } from '../xapi/errors.js'
 import { IMAGE_KEY } from '../upload/checkpoint.js'
-import { VM_KEY } from './partial-vdi.js'
+import { isMarkedFor } from './partial-vdi.js'
+import { destroyEndedTasks, settleOperations, type SettleOptions } from './settle-operations.js'
 
 /**
  * A VM is named this from its clone until the run's last step renames it, so a run
@@ -40,7 +41,7 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
   // Unfinished disks of this VM name, resumable ones included: their tasks are leftovers either way.
   const unfinished = new Set<string>()
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
-    if (v.other_config[VM_KEY] !== vmName || v.other_config[INCOMPLETE_KEY] !== 'true') continue
+    if (!isMarkedFor(v.other_config, vmName) || v.other_config[INCOMPLETE_KEY] !== 'true') continue
     unfinished.add(ref)
     if (IMAGE_KEY in v.other_config) continue
     if (v.VBDs.every((vbd) => theirVbds.has(vbd))) vdis.push({ ref, uuid: v.uuid, name_label: v.name_label })
@@ -50,8 +51,13 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
   return { vms: vms.map((v) => ({ ref: v.ref, uuid: v.rec.uuid, power_state: v.rec.power_state })), vdis, tasks }
 }
 
-/** Removes them (halting a VM first); returns a line per object for the user. */
-export async function removeLeftovers(x: XapiConnection, found: Leftovers): Promise<string[]> {
+/**
+ * Removes them (halting a VM first); returns a line per object for the user. First every
+ * one of them must be idle: an operation the interrupted run left running (a VM.start
+ * its client never saw end) is cancelled and waited for, up to `settle.timeoutMs`; a
+ * timeout stops the run before anything is removed.
+ */
+export async function removeLeftovers(x: XapiConnection, found: Leftovers, settle: SettleOptions = {}): Promise<string[]> {
   const removed: string[] = []
   const gone = async (p: Promise<unknown>): Promise<void> => {
     try {
@@ -60,8 +66,13 @@ export async function removeLeftovers(x: XapiConnection, found: Leftovers): Prom
       if (!hasCode(e, 'HANDLE_INVALID')) throw e
     }
   }
+  const ended = []
+  for (const v of found.vms) ended.push(...(await settleOperations(x, 'VM', v.ref, `VM ${v.uuid}`, settle)))
+  for (const d of found.vdis) ended.push(...(await settleOperations(x, 'VDI', d.ref, `VDI ${d.uuid}`, settle)))
   for (const v of found.vms) {
-    if (v.power_state !== 'Halted') await gone(VM.hard_shutdown(x, v.ref))
+    // Read again: the operation just waited for may have changed it (a start that completed).
+    const power = ended.length ? await VM.get_record(x, v.ref).then((r) => r.power_state, (e: unknown) => (hasCode(e, 'HANDLE_INVALID') ? 'Halted' : Promise.reject(e))) : v.power_state
+    if (power !== 'Halted') await gone(VM.hard_shutdown(x, v.ref))
     // VM.destroy takes the VM's VBDs and VIFs with it, never its VDIs.
     await gone(VM.destroy(x, v.ref))
     removed.push(`VM ${v.uuid}`)
@@ -70,6 +81,7 @@ export async function removeLeftovers(x: XapiConnection, found: Leftovers): Prom
     await gone(VDI.destroy(x, d.ref))
     removed.push(`VDI ${d.name_label} (${d.uuid})`)
   }
+  removed.push(...(await destroyEndedTasks(x, ended)))
   removed.push(...(await removeTasks(x, found.tasks)))
   return removed
 }

@@ -5,8 +5,26 @@ import type { DataMap } from '../upload/data-map.js'
 import { layoutOf, parseCheckpoint, sameLayout, type Checkpoint } from '../upload/checkpoint.js'
 import type { RunState } from './steps.js'
 
-/** Every VDI provision creates carries the VM name it was made for. */
+/** Every VDI provision creates carries the VM name it was made for (markOf). */
 export const VM_KEY = 'xcp-provision:vm'
+
+/**
+ * Characters a name cannot be trusted to keep on its way to XAPI and back: XML-RPC
+ * drops C0 controls but tab, LF and CR, XML parsers turn CR into LF, and C1 controls,
+ * lone surrogates and U+FFFE/U+FFFF are not XML characters either. A leading quote is
+ * reserved for the escaped form below.
+ */
+const FRAGILE = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|^"/
+
+/**
+ * The value of VM_KEY for a VM name: the name itself when every character survives the
+ * wire, else its JSON form (ASCII escapes, starting with a quote, which no plain mark
+ * does). The same name always gives the same mark, and two names never share one, so
+ * resume and leftover lookups match by comparing marks, whatever the name holds.
+ */
+export const markOf = (vmName: string): string => (FRAGILE.test(vmName) ? JSON.stringify(vmName).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : vmName)
+
+export const isMarkedFor = (otherConfig: Record<string, string>, vmName: string): boolean => otherConfig[VM_KEY] === markOf(vmName)
 
 /** SM rounds VHD-based VDIs up to 2 MiB (docs/xapi-semantics §8.11): the same request may come back larger. */
 const SIZE_ROUNDING = 2 * 1024 * 1024
@@ -31,7 +49,7 @@ export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr
   const mine = layoutOf(o.map)
   const out: PartialVdis = { stale: [] }
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
-    if (v.other_config[VM_KEY] !== o.vmName || v.SR !== o.sr || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
+    if (!isMarkedFor(v.other_config, o.vmName) || v.SR !== o.sr || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
     const { identity, checkpoint } = parseCheckpoint(v.other_config)
     if (!identity) continue
     const sameSize = v.virtual_size >= o.virtualSize && v.virtual_size - o.virtualSize < SIZE_ROUNDING

@@ -8,6 +8,7 @@ import { scanDataRegions, type DataMap } from '../upload/data-map.js'
 import { bodyLength } from '../upload/chunked-body.js'
 import { lookupTargets } from './lookup.js'
 import { findLeftovers, removeLeftovers } from './leftovers.js'
+import { claimName, type Claim } from './claim.js'
 import { STEPS, type RunState, type StepContext } from './steps.js'
 import { rollback } from './rollback.js'
 import { keepPartialUpload } from './partial-vdi.js'
@@ -51,7 +52,8 @@ async function login(opts: ProvisionOptions): Promise<XapiConnection> {
       url: opts.url,
       user: opts.user,
       password: opts.password,
-      tls: await resolveTls(opts.url, policy),
+      tls: await resolveTls(opts.url, policy, opts.timeouts?.connectMs),
+      ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
     })
   } catch (e) {
     if (e instanceof UserError) throw e
@@ -86,12 +88,17 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     await abandonMap()
     throw e
   }
+  let claim: Claim | undefined
   try {
+    const waits = opts.waits ?? {}
+    const onWait = (message: string): void => emit({ type: 'warning', message })
+    // One run per VM name at a time, before anything changes: a second run would adopt this one's VDI.
+    if (!opts.dryRun) claim = await claimName(x, vmName, { waitMs: waits.claimMs, staleMs: waits.claimStaleMs, pollMs: waits.pollMs, onWait, signal: opts.signal })
     // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
     const leftovers = await findLeftovers(x, vmName)
     const leftoverVms = new Set(leftovers.vms.map((v) => v.ref))
     if (!opts.dryRun && (leftovers.vms.length || leftovers.vdis.length || leftovers.tasks.length)) {
-      const removed = await removeLeftovers(x, leftovers)
+      const removed = await removeLeftovers(x, leftovers, { timeoutMs: waits.operationMs, pollMs: waits.pollMs, onWait })
       emit({ type: 'warning', message: `removed what an interrupted earlier run left: ${removed.join('; ')}` })
       leftoverVms.clear()
     }
@@ -170,6 +177,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   } finally {
     // A no-op once the map was awaited; after an early failure it stops the reading.
     await abandonMap()
+    await claim?.release()
     await x.close().catch(() => undefined)
   }
 }

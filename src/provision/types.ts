@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Recipe } from '../recipe/schema.js'
 import type { UploadEvent, UploadTuning } from '../upload/upload.js'
+import type { Timeouts } from '../xapi/timeouts.js'
 
 export interface ProvisionOptions {
   recipe: Recipe
@@ -27,6 +28,21 @@ export interface ProvisionOptions {
   verify?: boolean
   /** Segment size and retry policy; for tests and benchmarks, the CLI keeps the defaults. */
   upload?: UploadTuning
+  /** Connect, response and idle limits for every XAPI call and transfer (src/xapi/timeouts.ts). */
+  timeouts?: Partial<Timeouts>
+  /** Bounds on waiting for others; for tests, the CLI keeps the defaults (claim.ts, settle-operations.ts). */
+  waits?: ProvisionWaits
+}
+
+export interface ProvisionWaits {
+  /** For another run of the same VM name to end (default 10 min). */
+  claimMs?: number
+  /** Before a claim whose owner cannot be checked is taken over (default 12 h). */
+  claimStaleMs?: number
+  /** For an operation an interrupted run left running on its leftovers (default 5 min). */
+  operationMs?: number
+  /** How often the two waits above look again. */
+  pollMs?: number
 }
 
 export type ProvisionEvent =

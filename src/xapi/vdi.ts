@@ -27,7 +27,9 @@ export const get_all_records = async (x: XapiConnection): Promise<Record<string,
 export const clone = (x: XapiConnection, ref: string, driver_params: Record<string, string> = {}): Promise<string> =>
   x.call('VDI.clone', ref, driver_params)
 export const set_name_label = (x: XapiConnection, ref: string, v: string): Promise<void> => x.call('VDI.set_name_label', ref, v)
+export const set_other_config = (x: XapiConnection, ref: string, v: Record<string, string>): Promise<void> => x.call('VDI.set_other_config', ref, v)
 export const add_to_other_config = (x: XapiConnection, ref: string, k: string, v: string): Promise<void> =>
   x.call('VDI.add_to_other_config', ref, k, v)
 export const remove_from_other_config = (x: XapiConnection, ref: string, k: string): Promise<void> =>
   x.call('VDI.remove_from_other_config', ref, k)
+export const get_current_operations = (x: XapiConnection, ref: string): Promise<Record<string, string>> => x.call('VDI.get_current_operations', ref)

@@ -41,3 +41,8 @@ export const set_is_a_template = (x: X, ref: string, v: boolean): Promise<void> 
 export const set_affinity = (x: X, ref: string, host: string): Promise<void> => x.call('VM.set_affinity', ref, host)
 export const set_name_label = (x: X, ref: string, v: string): Promise<void> => x.call('VM.set_name_label', ref, v)
 export const clean_shutdown = (x: X, ref: string): Promise<void> => x.callAsync('VM.clean_shutdown', ref)
+/** Operations XAPI is running on the VM, keyed by the task behind each (with_vm_operation). */
+export const get_current_operations = (x: X, ref: string): Promise<Record<string, string>> => x.call('VM.get_current_operations', ref)
+export const set_domain_type = (x: X, ref: string, v: 'hvm' | 'pv' | 'pvh' | 'pv_in_pvh'): Promise<void> => x.call('VM.set_domain_type', ref, v)
+export const get_platform = (x: X, ref: string): Promise<Record<string, string>> => x.call('VM.get_platform', ref)
+export const set_platform = (x: X, ref: string, v: Record<string, string>): Promise<void> => x.call('VM.set_platform', ref, v)
