@@ -15,12 +15,18 @@ const method = z.string().min(1)
 
 export const ErrorRule = z.object({ method, error: z.tuple([z.string().min(1)]).rest(z.string()), ...when }).strict()
 export const DelayRule = z.object({ method, delayMs: z.number().int().min(0).max(600_000), ...when }).strict()
+/**
+ * The matching call waits, in flight, until the test lets it go (Faults.hold().release(),
+ * or DELETE /_sim/faults), or `maxMs` (default 60 s) has passed: a test waits for the
+ * moment it needs instead of guessing a delay, and a forgotten hold cannot wedge the server.
+ */
+export const HoldRule = z.object({ method, hold: z.literal(true), maxMs: z.number().int().min(1).max(600_000).optional(), ...when }).strict()
 export const UploadCutRule = z.object({ upload: z.literal('cut'), afterBytes: z.number().int().min(0), ...when }).strict()
 export const UploadHttp500Rule = z.object({ upload: z.literal('http500'), ...when }).strict()
 
-export const FaultRuleSchema = z.union([ErrorRule, DelayRule, UploadCutRule, UploadHttp500Rule])
+export const FaultRuleSchema = z.union([ErrorRule, DelayRule, HoldRule, UploadCutRule, UploadHttp500Rule])
 export type FaultRule = z.input<typeof FaultRuleSchema>
-export type CallRule = z.infer<typeof ErrorRule> | z.infer<typeof DelayRule>
+export type CallRule = z.infer<typeof ErrorRule> | z.infer<typeof DelayRule> | z.infer<typeof HoldRule>
 export type UploadRule = z.infer<typeof UploadCutRule> | z.infer<typeof UploadHttp500Rule>
 
 /** One-off changes to the simulated world, applied at once rather than matched against calls. */

@@ -52,6 +52,42 @@ describe('fault injection through sim.faults', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300)
   })
 
+  it('holds a call in flight until the test releases it, then lets it and later calls through', async () => {
+    const sim = await withSimulator()
+    const x = await connectTo(sim)
+    const vm = await x.callAsync<string>('VM.clone', sim.inventory.template, 'held')
+    await x.call('VM.provision', vm)
+    const hold = sim.faults.hold('VM.start')
+    let done = false
+    const start = x.callAsync('VM.start', vm, false, false).then(() => (done = true))
+    await hold.reached
+    // Held after the operation is recorded: the VM shows it in flight, as during a slow start.
+    expect(Object.values(sim.objects().VM![vm]!.current_operations as Record<string, string>)).toEqual(['start'])
+    expect([hold.held, done]).toEqual([1, false])
+    hold.release()
+    await start
+    expect(sim.objects().VM![vm]!.power_state).toBe('Running')
+    // Released means disarmed: the next matching call is not held.
+    await x.callAsync('VM.clean_shutdown', vm)
+    await x.callAsync('VM.start', vm, false, false)
+    expect(hold.held).toBe(0)
+  })
+
+  it('lets a held call go by itself after maxMs, and on clear()', async () => {
+    const sim = await withSimulator()
+    const x = await connectTo(sim)
+    const timed = sim.faults.hold('VM.get_all', { maxMs: 50 })
+    const t0 = Date.now()
+    await x.call('VM.get_all')
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(45)
+    await timed.reached
+    const cleared = sim.faults.hold('SR.get_all')
+    const call = x.call<string[]>('SR.get_all')
+    await cleared.reached
+    sim.faults.clear()
+    expect(await call).toEqual([sim.inventory.localSr])
+  })
+
   it('cuts an upload after N bytes: the task fails with VDI_IO_ERROR and only those bytes land', async () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)
@@ -110,6 +146,15 @@ describe('the /_sim/ control endpoint', () => {
     ])
     expect((await admin(sim, 'DELETE', '/_sim/faults')).status).toBe(200)
     expect((await rawCall(sim.url, 'SR.get_all', s)).Status).toBe('Success')
+
+    // A hold from a script: the call waits (GET shows it held) until DELETE lets it go.
+    expect((await admin(sim, 'POST', '/_sim/faults', { method: 'VM.get_all', hold: true })).status).toBe(200)
+    const held = rawCall(sim.url, 'VM.get_all', s)
+    let listed: unknown
+    for (let i = 0; i < 100 && (listed = (await admin(sim, 'GET', '/_sim/faults')).json, JSON.stringify(listed).includes('"held":0')); i++) await new Promise((r) => setTimeout(r, 5))
+    expect(listed).toEqual([{ method: 'VM.get_all', hold: true, seen: 1, fired: 1, held: 1 }])
+    expect((await admin(sim, 'DELETE', '/_sim/faults')).status).toBe(200)
+    expect((await held).Status).toBe('Success')
 
     const bad = await admin(sim, 'POST', '/_sim/faults', { method: 'VM.start', error: [] })
     expect(bad.status).toBe(400)
