@@ -2,6 +2,10 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { FaultActionSchema, FaultRuleSchema } from './fault-rules.js'
+import { PROFILE_NAMES } from './profiles.js'
+
+/** A simulated release (mocks/profiles.ts); default xcp-ng-8.3. */
+export const ProfileName = z.enum(PROFILE_NAMES as [string, ...string[]])
 
 /**
  * The inventory file for `provision sim --inventory`: pools of hosts, each host on its
@@ -35,6 +39,7 @@ export const NetworkSpec = z.object({ name: z.string().min(1), bridge: z.string(
 export const PoolSpec = z
   .object({
     name: z.string().default(''),
+    profile: ProfileName.optional(),
     hosts: z.array(HostSpec).min(1),
     srs: z.array(SrSpec).default([]),
     networks: z.array(NetworkSpec).default([{ name: 'Pool-wide network associated with eth0', bridge: 'xenbr0', mtu: 1500 }]),
@@ -52,6 +57,8 @@ export const InventoryFileSchema = z
   .object({
     credentials: z.object({ user: z.string().min(1), password: z.string() }).strict().optional(),
     pygrub: z.enum(['upstream', 'xcp-ng']).optional(),
+    /** The release of every pool that names none itself. */
+    profile: ProfileName.optional(),
     pools: z.array(PoolSpec).min(1),
   })
   .strict()

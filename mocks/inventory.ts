@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Store } from './store.js'
 import type { Value } from './datamodel/model.js'
 import type { PoolSpecT } from './inventory-file.js'
+import { DEFAULT_PROFILE, profileByName, type Profile } from './profiles.js'
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2
@@ -23,6 +24,8 @@ export interface Inventory {
   /** The first network (xenbr0 by default). */
   network: string
   template: string
+  /** The release every host of the pool runs (mocks/profiles.ts). */
+  profile: Profile
   hosts: InventoryHost[]
   /** Shared SRs by name. */
   sharedSrs: Record<string, string>
@@ -34,9 +37,10 @@ export interface Inventory {
  * real VHD SR) plugged through a PBD; then the shared SRs with a PBD on every host, the
  * networks, the pool itself, and the built-in "Other install media" template.
  */
-export function buildPool(store: Store, spec: PoolSpecT): Inventory {
+export function buildPool(store: Store, spec: PoolSpecT, profileName = spec.profile ?? DEFAULT_PROFILE): Inventory {
+  const profile = profileByName(profileName)
   const hosts = spec.hosts.map((h): InventoryHost => {
-    const ref = createHost(store, h.name, h.address)
+    const ref = createHost(store, h.name, h.address, profile)
     const localSr = createSr(store, { name_label: 'Local storage', type: 'ext', shared: false, physical_size: h.localSrSize, other_config: { 'i18n-key': 'local-storage' }, sm_config: { devserial: `scsi-${h.name}` } })
     store.create('PBD', { host: ref, SR: localSr, device_config: { device: '/dev/sda3' }, currently_attached: true, other_config: {} })
     createDom0(store, ref, h.name)
@@ -70,22 +74,25 @@ export function buildPool(store: Store, spec: PoolSpecT): Inventory {
     other_config: {},
     restrictions: {},
     cpu_info: {},
+    // XCP-ng ships no Secure Boot certificates: `secureboot-certs install` puts them here.
+    uefi_certificates: '',
+    custom_uefi_certificates: '',
   })
-  const template = store.create('VM', otherInstallMedia())
-  return { pool, host: master.ref, localSr: master.localSr, network: networks[0] ?? '', template, hosts, sharedSrs }
+  const templates = profile.templates().map((t) => store.create('VM', t))
+  return { pool, host: master.ref, localSr: master.localSr, network: networks[0] ?? '', template: templates[0]!, profile, hosts, sharedSrs }
 }
 
-function createHost(store: Store, name: string, address: string): string {
+function createHost(store: Store, name: string, address: string, profile: Profile): string {
   return store.create('host', {
     name_label: name,
     hostname: name,
     address,
     enabled: true,
-    API_version_major: 2,
-    API_version_minor: 21,
+    API_version_major: profile.api.major,
+    API_version_minor: profile.api.minor,
     API_version_vendor: 'XenSource',
-    software_version: { product_brand: 'XCP-ng', product_version: '8.3.0', platform_name: 'XCP', xapi: '24.19', xen: '4.17.5' },
-    capabilities: ['xen-3.0-x86_64', 'hvm-3.0-x86_32', 'hvm-3.0-x86_64'],
+    software_version: { ...profile.software_version, hostname: name },
+    capabilities: profile.capabilities,
     supported_bootloaders: ['pygrub', 'eliloader'],
     sched_policy: 'credit',
     memory_overhead: 0,

@@ -28,6 +28,8 @@ export interface SimulatorOptions {
   pool?: PoolSpecT
   /** A pool saved by save() (state-file.ts): its objects and disks replace `pool`. */
   restore?: SavedPool
+  /** The simulated release (mocks/profiles.ts): xcp-ng-8.3 (default), xenserver-8, xcp-ng-8.2, xcp-1.1. Overrides the pool's `profile`. */
+  profile?: string
   /** Serve HTTPS with this PEM key and certificate (one host; a `pool` gives each host its own). */
   tls?: { key: string; cert: string }
 }
@@ -73,7 +75,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   if (opts.tls && !opts.pool) spec.hosts[0]!.tls = opts.tls
   const store = new Store()
   const disks = new Map<string, SparseDisk>()
-  const inventory = opts.restore ? restorePool(store, disks, opts.restore) : buildPool(store, spec)
+  const inventory = opts.restore ? restorePool(store, disks, opts.restore) : buildPool(store, spec, opts.profile ?? spec.profile)
   const state: SimState = {
     store,
     credentials: opts.credentials ?? DEFAULT_CREDENTIALS,
@@ -81,6 +83,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     host: inventory.host,
     disks,
     pygrub: opts.pygrub ?? 'upstream',
+    profile: inventory.profile,
     callLog: [],
     life: { closing: false, lastDomid: 0 },
     faults: new Faults((a) => applyAction(state, a)),

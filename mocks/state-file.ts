@@ -4,6 +4,7 @@ import type { Store } from './store.js'
 import type { Inventory, InventoryHost } from './inventory.js'
 import type { Value, XRecord } from './datamodel/model.js'
 import { BLOCK, SparseDisk } from './sparse-disk.js'
+import { DEFAULT_PROFILE, PROFILES, profileByName } from './profiles.js'
 
 /**
  * --state-file: a pool's objects and VDI contents as JSON, written on shutdown and read
@@ -59,7 +60,10 @@ export function restorePool(store: Store, disks: Map<string, SparseDisk>, saved:
   const networks = store.all('network').filter(([, n]) => n.bridge !== 'xenapi')
   const template = store.find('VM', (v) => v.reference_label === 'other-install-media')[0]?.[0] ?? ''
   const sharedSrs = Object.fromEntries(store.find('SR', (s) => s.shared === true).map(([ref, s]) => [String(s.name_label), ref]))
-  return { pool, host: master.ref, localSr: master.localSr, network: networks[0]?.[0] ?? '', template, hosts, sharedSrs }
+  // The release is the one the saved master says it runs.
+  const sv = store.get('host', master.ref).software_version as Record<string, string>
+  const profile = PROFILES.find((p) => p.software_version.product_brand === sv.product_brand && p.software_version.product_version === sv.product_version) ?? profileByName(DEFAULT_PROFILE)
+  return { pool, host: master.ref, localSr: master.localSr, network: networks[0]?.[0] ?? '', template, profile, hosts, sharedSrs }
 }
 
 /** undefined when the file does not exist yet: the first run of a job builds the world. */

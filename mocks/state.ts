@@ -1,6 +1,7 @@
 import type { Store } from './store.js'
 import type { SparseDisk } from './sparse-disk.js'
 import type { Faults } from './faults.js'
+import type { Profile } from './profiles.js'
 
 export type PygrubFlavour = 'upstream' | 'xcp-ng'
 export type Transport = 'xml-rpc' | 'json-rpc' | 'in-process'
@@ -20,6 +21,8 @@ export interface SimState {
   /** VDI ref -> contents. */
   disks: Map<string, SparseDisk>
   pygrub: PygrubFlavour
+  /** The simulated release: what its domain builder refuses (classes/vm-domain.ts). */
+  profile: Profile
   /** Every RPC received, in order: lets tests assert on the exact call sequence. */
   callLog: { method: string; at: number; transport: Transport }[]
   /** Shared by every listener of the pool, hence an object rather than fields copied per host. */

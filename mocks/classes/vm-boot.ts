@@ -8,10 +8,10 @@ import { parseBootloaderArgs } from '../../src/image/bootloader-args.js'
  * first bootable disk with PV_bootloader_args split on spaces. A failure is
  * BOOTLOADER_FAILED [vm, <the text after "RuntimeError: " in pygrub's stderr>].
  */
-export async function runBootloader(c: Ctx, vm: string): Promise<void> {
+export async function runBootloader(c: Ctx, vm: string): Promise<Buffer | undefined> {
   const rec = c.store.get('VM', vm)
   const bootloader = String(rec.PV_bootloader)
-  if (rec.HVM_boot_policy !== '' || bootloader === '' || bootloader === 'eliloader') return
+  if (rec.HVM_boot_policy !== '' || bootloader === '' || bootloader === 'eliloader') return undefined
   if (bootloader !== 'pygrub') throw fault('INTERNAL_ERROR', `Bootloader.Unknown_bootloader("${bootloader}")`)
   const args = parseBootloaderArgs(String(rec.PV_bootloader_args), c.sim.pygrub)
   if (!args.ok) throw fault('BOOTLOADER_FAILED', vm, args.message)
@@ -27,4 +27,6 @@ export async function runBootloader(c: Ctx, vm: string): Promise<void> {
     flavour: c.sim.pygrub,
   })
   if (!result.ok) throw fault('BOOTLOADER_FAILED', vm, result.message)
+  // The kernel goes on to the domain builder (vm-domain.ts), which reads its ELF class.
+  return result.kernel
 }

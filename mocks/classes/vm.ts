@@ -5,6 +5,7 @@ import { NULL_REF, type Value, type XRecord } from '../datamodel/model.js'
 import { assertOperation } from './vm-lifecycle.js'
 import { provisionDisks } from './vm-provision.js'
 import { runBootloader } from './vm-boot.js'
+import { assertPvBuildable, checkPlatform, firmwareOf, platformAtStart } from './vm-domain.js'
 import { isCancelling } from './task.js'
 import { cloneVdi } from './vdi.js'
 import { constructorFields } from './generic.js'
@@ -139,17 +140,25 @@ function chooseHost(c: Ctx, rec: Readonly<XRecord>): string {
 }
 
 async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
-  const { ref, rec } = vm(c, self)
-  assertOperation(ref, rec, 'start')
+  const { ref, rec: before } = vm(c, self)
+  assertOperation(ref, before, 'start')
+  // Xapi_vm.start: an unspecified domain_type is derived, the platform map updated first.
+  if (before.domain_type === 'unspecified') c.store.update('VM', ref, { domain_type: before.HVM_boot_policy === '' ? 'pv' : 'hvm' })
+  const platform = platformAtStart(c, c.store.get('VM', ref))
+  c.store.update('VM', ref, { platform })
+  const rec = c.store.get('VM', ref)
   validateForStart(ref, rec)
+  if (rec.domain_type === 'hvm') checkPlatform(platform, firmwareOf(rec))
   // The host is chosen before the bootloader runs: pygrub runs in that host's dom0.
   const host = chooseHost(c, rec)
   const opTask = c.task ?? `OpaqueRef:${randomUUID()}`
   c.store.update('VM', ref, { current_operations: { [opTask]: 'start' } })
   try {
     // The bootloader reads the disks the way pygrub would; a disk it cannot boot fails here.
-    await runBootloader(c, ref)
+    const kernel = await runBootloader(c, ref)
     if (isCancelling(c.store, c.task)) throw fault('TASK_CANCELLED', c.task ?? '')
+    // The domain builder sees the kernel pygrub extracted; a release without PV stops here.
+    assertPvBuildable(c, rec, c.sim.life.lastDomid + 1, kernel)
   } finally {
     c.store.update('VM', ref, { current_operations: {} })
   }
@@ -160,7 +169,6 @@ async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
     power_state: paused ? 'Paused' : 'Running',
     resident_on: host,
     domid,
-    domain_type: rec.HVM_boot_policy === '' ? 'pv' : 'hvm',
   })
 }
 

@@ -1,25 +1,74 @@
-import { afterEach } from 'vitest'
+import { afterEach, it } from 'vitest'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../mocks/simulator.js'
 import { connect, type XapiConnection } from '../../src/xapi/connection.js'
 
-const open: Simulator[] = []
-const conns: XapiConnection[] = []
+/**
+ * Simulators and connections owned by one test, closed when it ends. Held calls are let
+ * go first (faults.clear()), so a test that fails while holding one cannot hang the close.
+ */
+class Owned {
+  private sims: Simulator[] = []
+  private conns: XapiConnection[] = []
 
-afterEach(async () => {
-  await Promise.all(conns.splice(0).map((c) => c.close().catch(() => undefined)))
-  await Promise.all(open.splice(0).map((s) => s.close()))
-})
+  async simulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+    const sim = await startSimulator(opts)
+    this.sims.push(sim)
+    return sim
+  }
+
+  async connection(sim: Simulator): Promise<XapiConnection> {
+    const c = await connect({ url: sim.url, ...sim.credentials })
+    this.conns.push(c)
+    return c
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.conns.splice(0).map((c) => c.close().catch(() => undefined)))
+    await Promise.all(
+      this.sims.splice(0).map((s) => {
+        s.faults.clear()
+        return s.close()
+      }),
+    )
+  }
+}
+
+// The module-level helpers below share one owner per file: fine for tests that run one
+// after another. Tests in a describe.concurrent block use simTest's fixtures instead.
+const shared = new Owned()
+afterEach(() => shared.close())
 
 /** A fresh simulator on a free port, closed after the test. */
-export async function withSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
-  const sim = await startSimulator(opts)
-  open.push(sim)
-  return sim
+export function withSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  return shared.simulator(opts)
 }
 
 /** A logged-in connection through the real xen-api client, closed after the test. */
-export async function connectTo(sim: Simulator): Promise<XapiConnection> {
-  const c = await connect({ url: sim.url, ...sim.credentials })
-  conns.push(c)
-  return c
+export function connectTo(sim: Simulator): Promise<XapiConnection> {
+  return shared.connection(sim)
 }
+
+export interface SimFixtures {
+  /** A fresh simulator for this test alone, closed when the test ends. */
+  newSim: (opts?: SimulatorOptions) => Promise<Simulator>
+  /** A logged-in xen-api connection, closed when the test ends. */
+  connectTo: (sim: Simulator) => Promise<XapiConnection>
+}
+
+/**
+ * `it` with per-test simulators, for tests that run concurrently in one file:
+ *
+ *   describe.concurrent('...', () => {
+ *     simTest('...', async ({ newSim, expect }) => { const sim = await newSim(); ... })
+ *   })
+ */
+export const simTest = it.extend<SimFixtures & { owned: Owned }>({
+  // vitest reads a fixture's dependencies from its destructuring pattern: none here.
+  owned: async ({}, use) => {
+    const owned = new Owned()
+    await use(owned)
+    await owned.close()
+  },
+  newSim: async ({ owned }, use) => use((opts) => owned.simulator(opts)),
+  connectTo: async ({ owned }, use) => use((sim) => owned.connection(sim)),
+})
