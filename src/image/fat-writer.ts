@@ -114,13 +114,12 @@ export function buildFat(opts: FatBuildOptions): Extent[] {
   const rootDirSectors = (rootEntries * 32) / SECTOR
   const entryBits = opts.type === 12 ? 12 : opts.type === 16 ? 16 : 32
   // Fixpoint: the FAT's size depends on the cluster count, which depends on the FAT's size.
+  // Settles in a few rounds on the smallest FAT that maps every cluster, as mkfs.fat's does.
+  const needFor = (fat: number): number =>
+    Math.ceil(Math.ceil(((Math.floor((totalSectors - reserved - 2 * fat - rootDirSectors) / spc) + 2) * entryBits) / 8) / SECTOR)
   let fatSectors = 1
-  for (;;) {
-    const clusters = Math.floor((totalSectors - reserved - 2 * fatSectors - rootDirSectors) / spc)
-    const need = Math.ceil(Math.ceil(((clusters + 2) * entryBits) / 8) / SECTOR)
-    if (need <= fatSectors) break
-    fatSectors = need
-  }
+  for (let i = 0; i < 16 && needFor(fatSectors) !== fatSectors; i++) fatSectors = needFor(fatSectors)
+  fatSectors = Math.max(fatSectors, needFor(fatSectors))
   const firstData = reserved + 2 * fatSectors + rootDirSectors
   const clusterCount = Math.floor((totalSectors - firstData) / spc)
   const typeOf = clusterCount <= FAT12_MAX_CLUSTERS ? 12 : clusterCount <= FAT16_MAX_CLUSTERS ? 16 : 32
