@@ -7,6 +7,7 @@ import { HELP } from './help.js'
 import { loadDotEnv } from './env.js'
 import { printError, printResult, type Output } from './output.js'
 import { runProvision } from './provision-command.js'
+import { timeoutsFrom } from './timeout-options.js'
 // Other commands load on use: every module loaded is start-up time a provision run pays (docs/upload.md).
 
 export async function main(argv: string[]): Promise<number> {
@@ -38,6 +39,9 @@ export async function main(argv: string[]): Promise<number> {
         listen: { type: 'string' },
         inventory: { type: 'string' },
         'state-file': { type: 'string' },
+        'timeout-connect': { type: 'string' },
+        'timeout-response': { type: 'string' },
+        'timeout-idle': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'V', default: false },
       },
@@ -53,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     loadDotEnv()
     const [command, ...rest] = positionals
+    const timeouts = timeoutsFrom(values)
     if (command === 'check-image') {
       const [{ runCheckImage }, { printCheckImage }] = await Promise.all([import('./check-image-command.js'), import('./check-image-output.js')])
       return printCheckImage(out, await runCheckImage({ files: rest, recipe: values.recipe as string | undefined, flavour: values.flavour as string | undefined }))
@@ -67,6 +72,7 @@ export async function main(argv: string[]): Promise<number> {
         failFast: Boolean(values['fail-fast']),
         concurrency: values.concurrency as string | undefined,
         skipPreflight: Boolean(values['skip-preflight']),
+        timeouts,
       })
     }
     if (!command) throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (see --help)', exitCode: EXIT.usage })
@@ -86,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
       fixOffset: Boolean(values['fix-offset']),
       verify: Boolean(values.verify),
       fingerprint: values.fingerprint as string | undefined,
+      timeouts,
     })
     printResult(out, result)
     return 0

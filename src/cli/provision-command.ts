@@ -9,6 +9,7 @@ import { parseHost } from './host.js'
 import { credentialsFromEnv } from './env.js'
 import { resolvePassword } from './password.js'
 import { progressRenderer } from './progress.js'
+import type { Timeouts } from '../xapi/timeouts.js'
 
 export interface ProvisionArgs {
   recipe: string
@@ -24,6 +25,8 @@ export interface ProvisionArgs {
   verify?: boolean
   passwordFile?: string | undefined
   fingerprint?: string | undefined
+  /** Connect, response and idle limits for every call and transfer (src/xapi/timeouts.ts). */
+  timeouts?: Partial<Timeouts> | undefined
 }
 
 /** Runs one provision; the embedded simulator and the sample image live only for this call. */
@@ -100,6 +103,7 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       fixOffset: args.fixOffset ?? false,
       verify: args.verify ?? false,
       ...(args.name ? { name: args.name } : {}),
+      ...(args.timeouts ? { timeouts: args.timeouts } : {}),
       onEvent,
       signal: interrupt.signal,
     })

@@ -1,4 +1,5 @@
 import { connect, type XapiConnection } from '../xapi/connection.js'
+import type { Timeouts } from '../xapi/timeouts.js'
 import { resolveTls } from '../xapi/tls.js'
 import { UserError } from '../errors.js'
 import { explainFailure } from '../provision/explain.js'
@@ -32,7 +33,7 @@ export const toInfo = (e: unknown, context: string): ErrorInfo => {
  * certificate when the fleet file gives a fingerprint, and reads its inventory. A pool
  * that fails here fails only its own VMs.
  */
-export async function openPool(name: string, p: FleetPool, env: Record<string, string | undefined>, retry: RetryPolicy): Promise<OpenPool | FailedPool> {
+export async function openPool(name: string, p: FleetPool, env: Record<string, string | undefined>, retry: RetryPolicy, timeouts?: Partial<Timeouts>): Promise<OpenPool | FailedPool> {
   const host = new URL(p.url).host
   const user = env[p.user_env]
   const password = env[p.password_env]
@@ -46,8 +47,8 @@ export async function openPool(name: string, p: FleetPool, env: Record<string, s
   }
   let x: XapiConnection
   try {
-    const tls = await resolveTls(p.url, p.fingerprint ? { kind: 'pinned', fingerprint: p.fingerprint } : { kind: 'verify' })
-    x = await connect({ url: p.url, user, password, tls })
+    const tls = await resolveTls(p.url, p.fingerprint ? { kind: 'pinned', fingerprint: p.fingerprint } : { kind: 'verify' }, timeouts?.connectMs)
+    x = await connect({ url: p.url, user, password, tls, ...(timeouts ? { timeouts } : {}) })
   } catch (e) {
     const info = toInfo(e, `Login to ${host}`)
     return { name, url: p.url, error: { ...info, what: e instanceof UserError ? info.what : `Login to pool ${name} (${host}) failed` } }

@@ -54,7 +54,7 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   const specs = vmSpecs(resolved)
   const env = opts.env ?? process.env
   // Reading the images and logging in overlap: both take a while, neither needs the other.
-  const loggingIn = Promise.all(Object.entries(fleet.pools).map(([name, p]) => openPool(name, p, env, retry)))
+  const loggingIn = Promise.all(Object.entries(fleet.pools).map(([name, p]) => openPool(name, p, env, retry, opts.timeouts)))
   const images = await mapImages(specs, opts.skipPreflight ?? false).catch(async (e: unknown) => {
     await Promise.all((await loggingIn).map((p) => ('x' in p ? p.x.close().catch(() => undefined) : undefined)))
     throw e

@@ -69,6 +69,9 @@ export function scoped(base: XapiConnection, retry: RetryPolicy, onRetry?: (n: R
     get tls() {
       return base.tls
     },
+    get timeouts() {
+      return base.timeouts
+    },
     get calls() {
       return calls
     },

@@ -1,4 +1,5 @@
 import type { UploadTuning } from '../upload/upload.js'
+import type { Timeouts } from '../xapi/timeouts.js'
 import { z } from 'zod'
 import type { Fleet, FleetInput } from './schema.js'
 import type { RetryPolicy } from './scoped.js'
@@ -117,4 +118,6 @@ export interface RolloutOptions {
   retry?: Partial<RetryPolicy>
   /** Segment size and retry policy of base uploads; for tests and benchmarks (the CLI keeps the defaults). */
   upload?: UploadTuning
+  /** Connect, response and idle limits for every XAPI call and transfer (src/xapi/timeouts.ts). */
+  timeouts?: Partial<Timeouts>
 }

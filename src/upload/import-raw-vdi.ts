@@ -4,6 +4,8 @@ import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { XapiError } from '../xapi/errors.js'
 import { gotHttpsOptions } from '../xapi/tls.js'
+import { gotTimeouts } from '../xapi/timeouts.js'
+import { transferErrorText } from './transfer-error.js'
 import { chunkedBody } from './chunked-body.js'
 import { isRedirect, transferUrl, type TransferTarget } from './transfer-target.js'
 import type { Region } from './data-map.js'
@@ -73,8 +75,8 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
         retry: { limit: 0 },
         throwHttpErrors: false,
         followRedirect: false,
-        // An idle socket for two minutes is a dead link, not a slow one.
-        timeout: { connect: 30_000, socket: 120_000 },
+        // The connection's limits (src/xapi/timeouts.ts): a stalled host ends in a retry, never in silence.
+        timeout: gotTimeouts(x.timeouts),
         ...(o.signal ? { signal: o.signal } : {}),
       })
       if (o.onSent) req.on('uploadProgress', (p) => o.onSent!(p.transferred))
@@ -91,7 +93,7 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
         throw new Error(`TLS: the certificate of ${who} was refused (${e.code}): ${why}`)
       }
       // The URL carries the session id: keep got's code and its message without URLs, never its options.
-      http = { code: e.code, message: e.message.replace(/https?:\/\/\S+/g, '<url>') }
+      http = { code: e.code, message: transferErrorText(e, url, 'PUT /import_raw_vdi', x.timeouts) }
     }
     // Interrupted: the task may never have been given any work (the PUT was cut before
     // it started), so waiting for it would only wait out the timeout.

@@ -1,5 +1,6 @@
 import pRetry, { type RetryContext } from 'p-retry'
 import { ImportFailure } from './import-raw-vdi.js'
+import { XapiError } from '../xapi/errors.js'
 
 /** How hard one segment is retried. The defaults ride out a toolstack restart (~30 s). */
 export interface RetryPolicy {
@@ -26,19 +27,34 @@ const TRANSIENT_CODES = new Set([
   'ENETDOWN',
   'EAI_AGAIN',
   'ERR_STREAM_PREMATURE_CLOSE',
+  // undici's (the XAPI calls'): the host closed the connection before it answered.
+  'UND_ERR_SOCKET',
 ])
+
+/**
+ * An XAPI call of the attempt (task.create, the task's wait) that never reached XAPI or
+ * lost its connection: the host refused it or cut it, as during a toolstack restart.
+ * Not a timeout: an API that takes the connection and then says nothing is hung, and
+ * waiting for it again would only double the wait (timeouts.ts ends it clearly instead).
+ */
+function isTransportFailure(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code
+  return e instanceof Error && !(e instanceof XapiError) && typeof code === 'string' && code !== 'ETIMEDOUT' && TRANSIENT_CODES.has(code)
+}
 
 /**
  * Explicit, never p-retry's default of "everything": a cut connection, a timeout and a
  * 5xx are retried, and so is the VDI_IO_ERROR XAPI records for a cut (it comes with
  * the broken transfer, which is what is tested here). So is a 401: the session was
  * good for this attempt's task.create a moment before, so it died in between (a
- * toolstack restart), and the next attempt's task.create logs in again. Another 4xx,
+ * toolstack restart), and the next attempt's task.create logs in again. So is an XAPI
+ * call of the attempt that the host refused or cut (a toolstack restart: ECONNREFUSED
+ * while xapi is down). Another 4xx,
  * an XAPI error after a clean transfer (out of space, a bad VDI) or a local read error
  * fail at once.
  */
 export function isRetryable(e: unknown): boolean {
-  if (!(e instanceof ImportFailure)) return false
+  if (!(e instanceof ImportFailure)) return isTransportFailure(e)
   if (e.timedOut) return true
   if (e.http.status === 401) return true
   // Sent to a host that no longer serves the VDI: the next attempt asks XAPI where to go.

@@ -2,6 +2,7 @@ import got from 'got'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as host from '../xapi/host.js'
 import { gotHttpsOptions, type TlsSettings } from '../xapi/tls.js'
+import { gotTimeouts } from '../xapi/timeouts.js'
 
 /** A pool host that serves a VDI's raw transfers instead of the one the session talks to. */
 export interface TransferTarget {
@@ -41,7 +42,7 @@ export async function transferTarget(x: XapiConnection, vdi: string, signal?: Ab
       retry: { limit: 0 },
       throwHttpErrors: false,
       followRedirect: false,
-      timeout: { connect: 30_000, response: 60_000 },
+      timeout: gotTimeouts(x.timeouts),
       ...(signal ? { signal } : {}),
     })
     const res = await new Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {

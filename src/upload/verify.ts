@@ -3,6 +3,8 @@ import got, { RequestError } from 'got'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { gotHttpsOptions } from '../xapi/tls.js'
+import { gotTimeouts } from '../xapi/timeouts.js'
+import { transferErrorText } from './transfer-error.js'
 import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
 import type { Segment } from './segments.js'
@@ -45,16 +47,18 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
   const check = new SegmentChecker(o.segments, await regionHashes(o.map), o.map.size)
   let bytesRead = 0
+  let lastUrl: URL | undefined
   try {
     for (let hop = 0; ; hop++) {
       const url = transferUrl(x, target, '/export_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' })
+      lastUrl = url
       // Never got's own redirect following: a Location is followed only to a host of the pool (transfer-target.ts).
       const stream = got.stream(url, {
         https: gotHttpsOptions(target?.tls ?? x.tls),
         retry: { limit: 0 },
         followRedirect: false,
         throwHttpErrors: false,
-        timeout: { connect: 30_000, socket: 120_000 },
+        timeout: gotTimeouts(x.timeouts),
         ...(o.signal ? { signal: o.signal } : {}),
       })
       const status = await statusOf(stream)
@@ -79,7 +83,7 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
     }
   } catch (e) {
     // got's messages hold the URL, and the URL holds the session.
-    if (e instanceof RequestError) throw new Error(`GET /export_raw_vdi: ${e.code}: ${e.message.replace(/https?:\/\/\S+/g, '<url>')}`)
+    if (e instanceof RequestError) throw new Error(`GET /export_raw_vdi: ${e.code}: ${transferErrorText(e, lastUrl ?? new URL(x.url), 'GET /export_raw_vdi', x.timeouts)}`)
     throw e
   } finally {
     await task.destroy(x, taskRef).catch(() => undefined)

@@ -1,8 +1,11 @@
 import { createClient, type Xapi } from 'xen-api'
 import { XapiError, isXapiLike } from './errors.js'
 import { awaitTask } from './task-wait.js'
-import { Agent } from 'undici'
 import type { TlsSettings } from './tls.js'
+import { HostTimeout, callAllowanceMs, withDefaults, type Timeouts } from './timeouts.js'
+import { DeadlineExceeded, timeTransport } from './timed-transport.js'
+import { registerSecret } from './secrets.js'
+import { REFUSED_RIDE_OUT_MS, RefusedWindow } from './refused.js'
 
 export interface ConnectOptions {
   url: string
@@ -12,6 +15,10 @@ export interface ConnectOptions {
   allowUnauthorized?: boolean
   /** From resolveTls(): a pinned certificate becomes the only trusted CA. */
   tls?: TlsSettings
+  /** Connect, response and idle limits for every call and transfer (timeouts.ts); defaults for the rest. */
+  timeouts?: Partial<Timeouts>
+  /** How long calls wait out a host that refuses connections once logged in (refused.ts). */
+  refusedRideOutMs?: number
 }
 
 /** A logged-in XAPI session: the only object in the project that talks to xen-api. */
@@ -20,6 +27,8 @@ export interface XapiConnection {
   readonly sessionId: string
   /** The TLS trust every HTTP request to this host must use (uploads included). */
   readonly tls: TlsSettings
+  /** The same limits for every HTTP request to this host (uploads included). */
+  readonly timeouts: Timeouts
   call<T>(method: string, ...args: unknown[]): Promise<T>
   /** Async.<method> awaited through its task (event.from on that task, never polling). */
   callAsync<T>(method: string, ...args: unknown[]): Promise<T>
@@ -33,25 +42,6 @@ export interface XapiConnection {
   /** Every method called, in order, for --json reports and tests. */
   readonly callLog: readonly string[]
   close(): Promise<void>
-}
-
-/**
- * xen-api 4.7.6 builds its undici Agent from rejectUnauthorized alone, with no way to
- * pass a CA. For a pinned certificate it gets an Agent that trusts exactly that one.
- * This reaches into a private field of the pinned client version, so it lives here only.
- */
-function pinDispatcher(client: Xapi, tls: TlsSettings): void {
-  const slot = client as unknown as { _undiciDispatcher?: Agent; _url?: unknown; _setUrl?: (url: unknown) => void }
-  if (!slot._undiciDispatcher || !slot._url || typeof slot._setUrl !== 'function') {
-    throw new Error('xen-api internals changed: cannot pin the TLS certificate')
-  }
-  slot._undiciDispatcher = new Agent({
-    bodyTimeout: 5 * 60_000,
-    headersTimeout: 5 * 60_000,
-    connect: { ca: tls.ca, rejectUnauthorized: true, ...(tls.skipHostnameCheck ? { checkServerIdentity: () => undefined } : {}) },
-  })
-  // The transport captured the old dispatcher when the client was built: rebuild it.
-  slot._setUrl(slot._url)
 }
 
 /** The URL the client is talking to now: the login may have been redirected to the pool master. */
@@ -70,6 +60,16 @@ function isReloginRace(e: unknown): boolean {
   return e instanceof Error && (e as { code?: unknown }).code === 'ERR_ASSERTION' && (e as { operator?: unknown }).operator === 'notStrictEqual'
 }
 
+/** undici's own timeouts and our deadline, as the one error that says which host, what, and how long. */
+function timeoutOf(e: unknown, host: string, method: string, args: readonly unknown[], t: Timeouts): HostTimeout | undefined {
+  if (e instanceof DeadlineExceeded) return new HostTimeout(host, method, 'response', e.ms)
+  const code = (e as { code?: unknown } | null)?.code
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new HostTimeout(host, method, 'connect', t.connectMs)
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return new HostTimeout(host, method, 'response', callAllowanceMs(method, args, t))
+  if (code === 'UND_ERR_BODY_TIMEOUT') return new HostTimeout(host, method, 'idle', t.idleMs)
+  return undefined
+}
+
 function wrap(e: unknown, method: string): unknown {
   // SESSION_INVALID's parameter is the session ref itself: a secret, never put in a message.
   if (isXapiLike(e)) return new XapiError(e.code, e.code === 'SESSION_INVALID' ? [] : e.params.map(String), method)
@@ -79,6 +79,10 @@ function wrap(e: unknown, method: string): unknown {
 
 export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
   const tls: TlsSettings = opts.tls ?? { rejectUnauthorized: !opts.allowUnauthorized }
+  const timeouts = withDefaults(opts.timeouts)
+  const refusedRideOutMs = opts.refusedRideOutMs ?? REFUSED_RIDE_OUT_MS
+  // Registered before the first byte goes out: whatever a host echoes back, the CLI's output hides it.
+  registerSecret(opts.password)
   const client: Xapi = createClient({
     url: opts.url,
     auth: { user: opts.user, password: opts.password },
@@ -89,14 +93,18 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     // (task-wait.ts), so nothing stays in flight once a run is over.
     watchEvents: false,
   })
-  if (tls.ca) pinDispatcher(client, tls)
+  const agent = timeTransport(client, tls, timeouts)
+  client.on('sessionId', (id: unknown) => registerSecret(String(id)))
+  const host = (): string => new URL(currentUrl(client, opts.url)).host
+  const fail = (e: unknown, method: string, args: readonly unknown[]): unknown => timeoutOf(e, host(), method, args, timeouts) ?? wrap(e, method)
   const callLog: string[] = ['session.login_with_password']
   let abortSignal: AbortSignal | undefined
   try {
     await client.connect()
   } catch (e) {
     await client.disconnect().catch(() => undefined)
-    throw wrap(e, 'session.login_with_password')
+    await agent.destroy().catch(() => undefined)
+    throw fail(e, 'session.login_with_password', [])
   }
   const conn: XapiConnection = {
     // After HOST_IS_SLAVE the client has moved to the master; uploads must follow it.
@@ -104,6 +112,7 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
       return currentUrl(client, opts.url)
     },
     tls,
+    timeouts,
     // A getter: the client logs in again after SESSION_INVALID (toolstack restart), and
     // HTTP transfers built after that must carry the new session, not the dead one.
     get sessionId() {
@@ -112,7 +121,9 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     callLog,
     async call<T>(method: string, ...args: unknown[]): Promise<T> {
       callLog.push(method)
-      for (let attempt = 1; ; attempt++) {
+      let joins = 0
+      const refused = new RefusedWindow(refusedRideOutMs)
+      for (;;) {
         try {
           return (await client.call(method, ...args)) as T
         } catch (e) {
@@ -121,15 +132,18 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
           // login is coalesced, so asking for one joins the login under way (or, if that one
           // failed, tries once more and throws why); then the call, which XAPI never saw, is
           // made again.
-          if (isReloginRace(e) && attempt <= RELOGIN_JOINS) {
+          if (isReloginRace(e) && joins++ < RELOGIN_JOINS) {
             try {
               await (client as unknown as { _sessionOpen(): Promise<void> })._sessionOpen()
             } catch (loginError) {
-              throw wrap(loginError, 'session.login_with_password')
+              if (await refused.wait(loginError)) continue
+              throw fail(loginError, 'session.login_with_password', [])
             }
             continue
           }
-          throw wrap(e, method)
+          // The host refuses connections after it was answering: a toolstack restart (refused.ts).
+          if (await refused.wait(e)) continue
+          throw fail(e, method, args)
         }
       }
     },

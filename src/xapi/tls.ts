@@ -1,6 +1,7 @@
 import { connect as tlsConnect, type DetailedPeerCertificate } from 'node:tls'
 import { isIP } from 'node:net'
 import { UserError, EXIT } from '../errors.js'
+import { DEFAULT_TIMEOUTS, HostTimeout } from './timeouts.js'
 
 /**
  * How a host's certificate is trusted: the system CAs (default), a pinned sha256
@@ -36,13 +37,13 @@ function toPem(cert: DetailedPeerCertificate): string {
 }
 
 /** Reads the server's certificate without sending anything over the connection. */
-export function fetchDetailedPeerCertificate(url: string, timeoutMs = 10_000): Promise<DetailedPeerCertificate> {
+export function fetchDetailedPeerCertificate(url: string, timeoutMs = DEFAULT_TIMEOUTS.connectMs): Promise<DetailedPeerCertificate> {
   const u = new URL(url)
   return new Promise((resolve, reject) => {
     // SNI takes names only: an IP address as servername is refused by RFC 6066.
     const sni = isIP(u.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: u.hostname }
     const socket = tlsConnect({ host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 443), ...sni, rejectUnauthorized: false })
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`TLS handshake with ${u.host} timed out`)))
+    socket.setTimeout(timeoutMs, () => socket.destroy(new HostTimeout(u.host, 'reading its certificate for --fingerprint', 'connect', timeoutMs)))
     socket.once('secureConnect', () => {
       const cert = socket.getPeerCertificate(true)
       socket.destroy()
@@ -57,10 +58,10 @@ export function fetchDetailedPeerCertificate(url: string, timeoutMs = 10_000): P
  * with the fingerprint, and then used as the only trusted CA for every later
  * connection, so a different certificate on any later connection fails the handshake.
  */
-export async function resolveTls(url: string, policy: TlsPolicy): Promise<TlsSettings> {
+export async function resolveTls(url: string, policy: TlsPolicy, connectMs?: number): Promise<TlsSettings> {
   if (policy.kind === 'insecure') return { rejectUnauthorized: false }
   if (policy.kind === 'verify' || new URL(url).protocol !== 'https:') return { rejectUnauthorized: true }
-  const cert = await fetchDetailedPeerCertificate(url)
+  const cert = await fetchDetailedPeerCertificate(url, connectMs)
   const want = parseFingerprint(policy.fingerprint)
   if (cert.fingerprint256 !== want) {
     throw new UserError({

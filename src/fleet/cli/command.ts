@@ -3,6 +3,7 @@ import { rollout } from '../rollout.js'
 import type { RolloutResult } from '../types.js'
 import { rolloutView } from './live-view.js'
 import { planDiff, summary } from './report.js'
+import type { Timeouts } from '../../xapi/timeouts.js'
 
 export interface RolloutArgs {
   files: string[]
@@ -12,6 +13,7 @@ export interface RolloutArgs {
   failFast: boolean
   concurrency: string | undefined
   skipPreflight?: boolean
+  timeouts?: Partial<Timeouts>
 }
 
 function positiveInt(v: string | undefined, flag: string): number | undefined {
@@ -51,6 +53,7 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
       failFast: args.failFast,
       skipPreflight: args.skipPreflight ?? false,
       ...(concurrency ? { concurrency } : {}),
+      ...(args.timeouts ? { timeouts: args.timeouts } : {}),
       onEvent: view.onEvent,
       signal: interrupt.signal,
     })

@@ -1,0 +1,112 @@
+import type { Duplex } from 'node:stream'
+import { Agent, type Dispatcher } from 'undici'
+import type { Xapi } from 'xen-api'
+import type { TlsSettings } from './tls.js'
+import { callAllowanceMs, type Timeouts } from './timeouts.js'
+
+/** The whole answer did not arrive within the call's allowance; connection.ts names the host and call. */
+export class DeadlineExceeded extends Error {
+  override name = 'DeadlineExceeded'
+  readonly code = 'XCP_DEADLINE'
+  constructor(readonly ms: number) {
+    super(`no complete answer within ${ms} ms`)
+  }
+}
+
+/**
+ * Ends one request when its whole answer has not arrived in time. undici's own limits
+ * cannot: its headers timeout is a deadline only up to the status line, and its body
+ * timeout restarts with every byte, so a host sending one byte a second never trips it.
+ * Every handler method is passed on as it is (undici's DecoratorHandler is untyped).
+ */
+class DeadlineHandler implements Dispatcher.DispatchHandlers {
+  private timer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly inner: Dispatcher.DispatchHandlers,
+    private readonly ms: number,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void): void {
+    // Called again when undici retries the request on another socket: one deadline for all tries.
+    this.timer ??= setTimeout(() => abort(new DeadlineExceeded(this.ms)), this.ms)
+    return this.inner.onConnect?.(abort)
+  }
+  onError(err: Error): void {
+    clearTimeout(this.timer)
+    return this.inner.onError?.(err)
+  }
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
+    return this.inner.onUpgrade?.(statusCode, headers, socket)
+  }
+  onResponseStarted(): void {
+    return this.inner.onResponseStarted?.()
+  }
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    return this.inner.onHeaders?.(statusCode, headers, resume, statusText) ?? true
+  }
+  onData(chunk: Buffer): boolean {
+    return this.inner.onData?.(chunk) ?? true
+  }
+  onComplete(trailers: string[] | null): void {
+    clearTimeout(this.timer)
+    return this.inner.onComplete?.(trailers)
+  }
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    return this.inner.onBodySent?.(chunkSize, totalBytesSent)
+  }
+}
+
+/** One call's dispatcher: the shared agent, with this call's allowance and the idle limit. */
+function withDeadline(agent: Dispatcher, ms: number, idleMs: number): Pick<Dispatcher, 'dispatch'> {
+  return {
+    // undici's headers timeout a little later than the deadline, so the deadline's clearer error wins.
+    dispatch: (opts, handler) => agent.dispatch({ ...opts, headersTimeout: ms + 1000, bodyTimeout: idleMs }, new DeadlineHandler(handler, ms)),
+  }
+}
+
+type Transport = (method: string, args: unknown[]) => Promise<unknown>
+
+/** The private fields of xen-api 4.7.6 this reaches into; checked, so a new version fails loudly, not silently. */
+interface XenApiInternals {
+  _undiciDispatcher?: Dispatcher
+  _url?: unknown
+  _setUrl?: (url: unknown) => void
+  _createTransport?: (o: { dispatcher: unknown; url: unknown }) => Transport
+}
+
+/**
+ * Puts connect, response and idle limits on every call the xen-api client makes.
+ * xen-api 4.7.6 builds its undici Agent itself, from rejectUnauthorized alone (no CA,
+ * no connect timeout), and its only per-call limit (callTimeout) rejects the promise
+ * while the request goes on in the background. So this replaces the agent (the TLS
+ * trust, pinned certificate included, and the connect timeout) and wraps the
+ * transport factory, so that each call's request carries its own allowance
+ * (callAllowanceMs: event.from's long-poll, slow storage calls) and is really ended
+ * when it runs out. It reaches into private fields of the pinned client version, so
+ * it lives here only.
+ */
+export function timeTransport(client: Xapi, tls: TlsSettings, t: Timeouts): Agent {
+  const slot = client as unknown as XenApiInternals
+  const createTransport = slot._createTransport
+  if (!slot._undiciDispatcher || !slot._url || typeof slot._setUrl !== 'function' || typeof createTransport !== 'function') {
+    throw new Error('xen-api internals changed: cannot set timeouts and TLS trust on its transport')
+  }
+  const agent = new Agent({
+    connect: {
+      timeout: t.connectMs,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.skipHostnameCheck ? { checkServerIdentity: () => undefined } : {}),
+    },
+    headersTimeout: t.responseMs,
+    bodyTimeout: t.idleMs,
+  })
+  slot._undiciDispatcher = agent
+  slot._createTransport = ({ url }) => {
+    return (method, args) => createTransport({ dispatcher: withDeadline(agent, callAllowanceMs(method, args, t), t.idleMs), url })(method, args)
+  }
+  // The transport captured the old agent when the client was built: rebuild it.
+  slot._setUrl(slot._url)
+  return agent
+}
