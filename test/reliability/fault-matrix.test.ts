@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BIN, runCli, type CliResult } from '../support/cli.js'
-import { withSimulator, connectTo } from '../support/simulator.js'
+import { runCli, type CliResult } from '../support/cli.js'
+import { provisionInProcess } from '../support/in-process.js'
+import { simTest, withSimulator } from '../support/simulator.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
 import { deriveMac } from '../../src/recipe/mac.js'
 import { loadInventoryFile } from '../../mocks/inventory-file.js'
@@ -16,6 +16,11 @@ import type { Simulator } from '../../mocks/simulator.js'
  * docs/reliability.md's fault matrix: one test per row. Each row checks the exit code,
  * the message, and the simulator's objects afterwards: a failed run leaves nothing, a
  * recovered run leaves exactly one VM with one VDI, VBD and VIF, and no task.
+ *
+ * Rows that test what the library does run it in-process (support/in-process.ts: the
+ * CLI's own rendering and exit codes, the upload retry back-off shortened) and run
+ * concurrently; each kind of behaviour (upload retry, re-login, pool master, rollback,
+ * a bad image) keeps one row that spawns the real CLI with its real back-off.
  */
 const CLASSES = ['VM', 'VDI', 'VBD', 'VIF', 'task'] as const
 type Counts = Record<(typeof CLASSES)[number], number>
@@ -52,80 +57,165 @@ async function recipe(replace: [RegExp, string][]): Promise<string> {
   return file
 }
 
-async function provision(sim: Simulator, args: string[]): Promise<{ r: CliResult; objects: Counts }> {
+type Args = { recipe?: string; image: string; name?: string; json?: boolean; skipPreflight?: boolean }
+
+/** The provision command in-process, with the objects it left on `sim`. */
+async function inProcess(sim: Simulator, a: Args): Promise<{ r: CliResult; objects: Counts }> {
   const before = counts(sim)
-  const r = await runCli(['--host', sim.url, ...args], env(sim))
+  const r = await provisionInProcess({
+    recipe: a.recipe ?? 'freebsd-9',
+    url: sim.url,
+    ...sim.credentials,
+    image: a.image,
+    ...(a.name ? { name: a.name } : {}),
+    json: Boolean(a.json),
+    extra: { skipPreflight: Boolean(a.skipPreflight) },
+  })
+  return { r, objects: delta(before, counts(sim)) }
+}
+
+/** The same through the spawned CLI. */
+async function spawned(sim: Simulator, args: string[], host = sim.url): Promise<{ r: CliResult; objects: Counts }> {
+  const before = counts(sim)
+  const r = await runCli(['--host', host, ...args], env(sim))
   return { r, objects: delta(before, counts(sim)) }
 }
 
 async function bodyBytes(sim: Simulator, img: string): Promise<number> {
-  const r = await runCli(['freebsd-9', '--host', sim.url, '--image', img, '--dry-run', '--json', '--name', 'probe'], env(sim))
+  const r = await provisionInProcess({ recipe: 'freebsd-9', url: sim.url, ...sim.credentials, image: img, name: 'probe', json: true, extra: { dryRun: true } })
   return (JSON.parse(r.stdout) as { upload: { bytes_to_send: number } }).upload.bytes_to_send
 }
 
-describe('fault matrix', () => {
-  for (const pct of [10, 50, 90]) {
-    it(`connection reset at ${pct}% of the upload: the segment is retried, exit 0`, async () => {
-      const sim = await withSimulator()
+const poolFile = (): string => fileURLToPath(new URL('../../docs/examples/pool.yaml', import.meta.url))
+
+describe.concurrent('fault matrix, in-process (the library, the CLI\'s rendering and exit codes)', () => {
+  for (const pct of [10, 90]) {
+    simTest(`connection reset at ${pct}% of the upload: the segment is retried, exit 0`, async ({ newSim, expect }) => {
+      const sim = await newSim()
       const img = await image()
       sim.faults.add({ upload: 'cut', afterBytes: Math.floor(((await bodyBytes(sim, img)) * pct) / 100) })
-      const { r, objects } = await provision(sim, ['freebsd-9', '--image', img])
+      const { r, objects } = await inProcess(sim, { image: img })
       expect(r.code, r.stderr).toBe(0)
       expect(r.stderr).toMatch(/retrying/)
       expect(objects).toEqual(ONE_VM)
     })
   }
 
-  it('HTTP 500 on the upload: retried, exit 0', async () => {
-    const sim = await withSimulator()
+  simTest('HTTP 500 on the upload: retried, exit 0', async ({ newSim, expect }) => {
+    const sim = await newSim()
     sim.faults.add({ upload: 'http500' })
-    const { r, objects } = await provision(sim, ['freebsd-9', '--image', await image()])
+    const { r, objects } = await inProcess(sim, { image: await image() })
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toMatch(/HTTP 500.*retrying|retrying/)
     expect(objects).toEqual(ONE_VM)
   })
 
-  it('SESSION_INVALID mid-run (sessions expire during a step): logs in again and continues, exit 0', async () => {
-    const sim = await withSimulator()
-    sim.faults.add({ method: 'VM.set_PV_args', delayMs: 800 })
-    const before = counts(sim)
-    const child = spawn(process.execPath, [BIN, 'freebsd-9', '--host', sim.url, '--image', await image()], { env: { PATH: process.env.PATH ?? '', ...env(sim) }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stderr = ''
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-      if (stderr.includes('Make it a PV guest') && !stderr.includes('#expired')) {
-        stderr += '#expired'
-        sim.faults.expireSessions()
-      }
-    })
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-    expect(code, stderr).toBe(0)
-    expect(sim.calls().filter((m) => m === 'session.login_with_password').length).toBeGreaterThanOrEqual(2)
-    expect(delta(before, counts(sim))).toEqual(ONE_VM)
-  })
-
-  it('HOST_IS_SLAVE: --host on a pool member follows to the master, exit 0', async () => {
-    const [pool] = await startInventory(loadInventoryFile(fileURLToPath(new URL('../../docs/examples/pool.yaml', import.meta.url))))
+  simTest('302 on the upload: an SR on a member is uploaded to that member, exit 0', async ({ expect }) => {
+    const [pool] = await startInventory(loadInventoryFile(poolFile()))
     try {
-      const member = pool!.hosts[1]!.url
-      const before = counts(pool!)
-      const r = await runCli(['freebsd-9', '--host', member, '--image', await image()], env(pool!))
+      const file = await recipe([[/name_label: Local storage\n/, 'name_label: Local storage\n  host: xcp2\n']])
+      const { r, objects } = await inProcess(pool!, { recipe: file, image: await image(), json: true })
       expect(r.code, r.stderr).toBe(0)
-      expect(delta(before, counts(pool!))).toEqual(ONE_VM)
+      expect(JSON.parse(r.stdout).upload.redirected_to).toBe('xcp2')
+      expect(objects).toEqual(ONE_VM)
     } finally {
       await pool!.close()
     }
   })
 
-  it('302 on the upload: an SR on a member is uploaded to that member, exit 0', async () => {
-    const [pool] = await startInventory(loadInventoryFile(fileURLToPath(new URL('../../docs/examples/pool.yaml', import.meta.url))))
+  simTest('SR full: refused before anything is created, exit 1', async ({ newSim, expect }) => {
+    const sim = await newSim()
+    sim.faults.fillSr(sim.inventory.localSr)
+    const { r, objects } = await inProcess(sim, { image: await image() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('has no room for the disk')
+    expect(objects).toEqual(NOTHING)
+  })
+
+  simTest('template missing: exit 1, nothing created', async ({ newSim, expect }) => {
+    const sim = await newSim()
+    const { r, objects } = await inProcess(sim, { recipe: await recipe([[/^template: .*$/m, 'template: No such template']]), image: await image() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('No template named "No such template"')
+    expect(objects).toEqual(NOTHING)
+  })
+
+  simTest('SR name ambiguous (a pool, no host to choose by): exit 1 with the candidates, nothing created', async ({ expect }) => {
+    const [pool] = await startInventory(loadInventoryFile(poolFile()))
     try {
-      const file = await recipe([[/name_label: Local storage\n/, 'name_label: Local storage\n  host: xcp2\n']])
-      const before = counts(pool!)
-      const r = await runCli([file, '--host', pool!.url, '--image', await image(), '--json'], env(pool!))
+      const file = await recipe([[/^  name_label: Local storage$/m, '  name_label: Local storage\n  host: xcp9']])
+      const { r, objects } = await inProcess(pool!, { recipe: file, image: await image() })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/3 SRs are named "Local storage"/)
+      expect(r.stderr).toContain('sr.host')
+      expect(objects).toEqual(NOTHING)
+    } finally {
+      await pool!.close()
+    }
+  })
+
+  simTest('MAC taken by another VM: exit 1, nothing created', async ({ newSim, connectTo, expect }) => {
+    const sim = await newSim()
+    const x = await connectTo(sim)
+    const other = await x.callAsync<string>('VM.clone', sim.inventory.template, 'other')
+    await x.call('VIF.create', { VM: other, network: sim.inventory.network, device: '0', MAC: deriveMac('FreeBSD-9.0'), MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
+    const { r, objects } = await inProcess(sim, { image: await image() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain(`MAC ${deriveMac('FreeBSD-9.0')} is already in use`)
+    expect(objects).toEqual(NOTHING)
+  })
+
+  simTest('VM name already taken: exit 1, nothing created', async ({ newSim, expect }) => {
+    const sim = await newSim()
+    const img = await image()
+    expect((await inProcess(sim, { image: img })).r.code).toBe(0)
+    const { r, objects } = await inProcess(sim, { image: img })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('A VM named "FreeBSD-9.0" already exists')
+    expect(objects).toEqual(NOTHING)
+  })
+
+  simTest('image larger than the VDI: exit 1 before any XAPI call', async ({ newSim, expect }) => {
+    const sim = await newSim()
+    const { r, objects } = await inProcess(sim, { recipe: await recipe([[/virtual_size: 11GiB/, 'virtual_size: 32MiB']]), image: await image() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('The image does not fit in the VDI')
+    expect(objects).toEqual(NOTHING)
+    expect(sim.calls()).toEqual([])
+  })
+})
+
+describe('fault matrix, spawned CLI (one row per kind of behaviour, real back-off)', () => {
+  it('connection reset at 50% of the upload: the segment is retried, exit 0', async () => {
+    const sim = await withSimulator()
+    const img = await image()
+    sim.faults.add({ upload: 'cut', afterBytes: Math.floor((await bodyBytes(sim, img)) * 0.5) })
+    const { r, objects } = await spawned(sim, ['freebsd-9', '--image', img])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stderr).toMatch(/retrying/)
+    expect(objects).toEqual(ONE_VM)
+  })
+
+  it('SESSION_INVALID mid-run (sessions expire during a step): logs in again and continues, exit 0', async () => {
+    const sim = await withSimulator()
+    // Held in flight: the sessions expire while the run is inside the step, whatever the machine's speed.
+    const hold = sim.faults.hold('VM.set_PV_args')
+    const run = spawned(sim, ['freebsd-9', '--image', await image()])
+    await hold.reached
+    sim.faults.expireSessions()
+    hold.release()
+    const { r, objects } = await run
+    expect(r.code, r.stderr).toBe(0)
+    expect(sim.calls().filter((m) => m === 'session.login_with_password').length).toBeGreaterThanOrEqual(2)
+    expect(objects).toEqual(ONE_VM)
+  })
+
+  it('HOST_IS_SLAVE: --host on a pool member follows to the master, exit 0', async () => {
+    const [pool] = await startInventory(loadInventoryFile(poolFile()))
+    try {
+      const { r, objects } = await spawned(pool!, ['freebsd-9', '--image', await image()], pool!.hosts[1]!.url)
       expect(r.code, r.stderr).toBe(0)
-      expect(JSON.parse(r.stdout).upload.redirected_to).toBe('xcp2')
-      expect(delta(before, counts(pool!))).toEqual(ONE_VM)
+      expect(objects).toEqual(ONE_VM)
     } finally {
       await pool!.close()
     }
@@ -133,79 +223,17 @@ describe('fault matrix', () => {
 
   it('BOOTLOADER_FAILED at VM.start: rolled back, exit 1', async () => {
     const sim = await withSimulator()
-    const { r, objects } = await provision(sim, ['freebsd-9', '--image', await image({ partitionOffsetSectors: 16 }), '--skip-preflight'])
+    const { r, objects } = await spawned(sim, ['freebsd-9', '--image', await image({ partitionOffsetSectors: 16 }), '--skip-preflight'])
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('pygrub could not boot the disk: Unable to find partition containing kernel')
     expect(r.stderr).toContain('removed what this run created')
     expect(objects).toEqual(NOTHING)
   })
 
-  it('SR full: refused before anything is created, exit 1', async () => {
-    const sim = await withSimulator()
-    sim.faults.fillSr(sim.inventory.localSr)
-    const { r, objects } = await provision(sim, ['freebsd-9', '--image', await image()])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('has no room for the disk')
-    expect(objects).toEqual(NOTHING)
-  })
-
-  it('template missing: exit 1, nothing created', async () => {
-    const sim = await withSimulator()
-    const { r, objects } = await provision(sim, [await recipe([[/^template: .*$/m, 'template: No such template']]), '--image', await image()])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('No template named "No such template"')
-    expect(objects).toEqual(NOTHING)
-  })
-
-  it('SR name ambiguous (a pool, no host to choose by): exit 1 with the candidates, nothing created', async () => {
-    const [pool] = await startInventory(loadInventoryFile(fileURLToPath(new URL('../../docs/examples/pool.yaml', import.meta.url))))
-    try {
-      const before = counts(pool!)
-      const r = await runCli([await recipe([[/^  name_label: Local storage$/m, '  name_label: Local storage\n  host: xcp9']]), '--host', pool!.url, '--image', await image()], env(pool!))
-      expect(r.code).toBe(1)
-      expect(r.stderr).toMatch(/3 SRs are named "Local storage"/)
-      expect(r.stderr).toContain('sr.host')
-      expect(delta(before, counts(pool!))).toEqual(NOTHING)
-    } finally {
-      await pool!.close()
-    }
-  })
-
-  it('MAC taken by another VM: exit 1, nothing created', async () => {
-    const sim = await withSimulator()
-    const x = await connectTo(sim)
-    const other = await x.callAsync<string>('VM.clone', sim.inventory.template, 'other')
-    await x.call('VIF.create', { VM: other, network: sim.inventory.network, device: '0', MAC: deriveMac('FreeBSD-9.0'), MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
-    const { r, objects } = await provision(sim, ['freebsd-9', '--image', await image()])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain(`MAC ${deriveMac('FreeBSD-9.0')} is already in use`)
-    expect(objects).toEqual(NOTHING)
-  })
-
-  it('VM name already taken: exit 1, nothing created', async () => {
-    const sim = await withSimulator()
-    const img = await image()
-    expect((await provision(sim, ['freebsd-9', '--image', img])).r.code).toBe(0)
-    const { r, objects } = await provision(sim, ['freebsd-9', '--image', img])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('A VM named "FreeBSD-9.0" already exists')
-    expect(objects).toEqual(NOTHING)
-  })
-
-  it('image larger than the VDI: exit 1 before any XAPI call', async () => {
-    const sim = await withSimulator()
-    const { r, objects } = await provision(sim, [await recipe([[/virtual_size: 11GiB/, 'virtual_size: 32MiB']]), '--image', await image()])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('The image does not fit in the VDI')
-    expect(objects).toEqual(NOTHING)
-    expect(sim.calls()).toEqual([])
-  })
-
   it('image missing or unreadable: exit 1 before any XAPI call', async () => {
     const sim = await withSimulator()
-    const missing = await provision(sim, ['freebsd-9', '--image', '/nonexistent/disk.img'])
-    const directory = await provision(sim, ['freebsd-9', '--image', tmpdir()])
-    for (const { r, objects } of [missing, directory]) {
+    const [missing, directory] = await Promise.all([spawned(sim, ['freebsd-9', '--image', '/nonexistent/disk.img']), spawned(sim, ['freebsd-9', '--image', tmpdir()])])
+    for (const { r, objects } of [missing!, directory!]) {
       expect(r.code).toBe(1)
       expect(r.stderr).toContain('Cannot read the image')
       expect(objects).toEqual(NOTHING)
