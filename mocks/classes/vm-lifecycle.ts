@@ -37,8 +37,9 @@ export function assertOperation(ref: string, vm: Readonly<XRecord>, op: string):
   const current = Object.entries(vm.current_operations as Record<string, string>)
   const together = CONCURRENT_SETS.some((set) => set.includes(op) && current.every(([, o]) => set.includes(o)))
   if (current.length > 0 && !together) {
-    const [task, other] = current[0]!
-    throw fault('OTHER_OPERATION_IN_PROGRESS', 'VM', ref, other, task)
+    // report_concurrent_operations_error: one operation as itself, several as "{a,b}" lists.
+    const [tasks, ops] = current.length === 1 ? current[0]! : [`{${current.map(([t]) => t).join(',')}}`, `{${current.map(([, o]) => o).join(',')}}`]
+    throw fault('OTHER_OPERATION_IN_PROGRESS', 'VM', ref, ops, tasks)
   }
   if (vm.is_a_template && !TEMPLATE_OK.has(op)) {
     if (op === 'provision') return

@@ -4,18 +4,10 @@ import * as VDI from '../xapi/vdi.js'
 import * as task from '../xapi/task.js'
 import { hasCode } from '../xapi/errors.js'
 import { IMAGE_KEY } from '../upload/checkpoint.js'
-import { isMarkedFor } from './partial-vdi.js'
+import { buildingName, INCOMPLETE_KEY, isMarkedFor } from './marks.js'
 import { destroyEndedTasks, settleOperations, type SettleOptions } from './settle-operations.js'
 
-/**
- * A VM is named this from its clone until the run's last step renames it, so a run
- * killed at any point (kill -9, a crash, a reboot) leaves objects the next run can
- * recognise without guessing: nothing else is ever called that.
- */
-export const buildingName = (vmName: string): string => `${vmName} [xcp-provision: incomplete]`
-
-/** Set on the VDI at creation and removed by the last step, for the same reason. */
-export const INCOMPLETE_KEY = 'xcp-provision:incomplete'
+export { buildingName, INCOMPLETE_KEY } from './marks.js'
 
 export interface Leftovers {
   vms: { ref: string; uuid: string; power_state: string }[]

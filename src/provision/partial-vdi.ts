@@ -4,27 +4,11 @@ import type { VdiDetailRecord } from '../xapi/records.js'
 import type { DataMap } from '../upload/data-map.js'
 import { layoutOf, parseCheckpoint, sameLayout, type Checkpoint } from '../upload/checkpoint.js'
 import type { RunState } from './steps.js'
+import { hasCode } from '../xapi/errors.js'
+import { INCOMPLETE_KEY, isMarkedFor } from './marks.js'
 
-/** Every VDI provision creates carries the VM name it was made for (markOf). */
-export const VM_KEY = 'xcp-provision:vm'
+export { VM_KEY, markOf, isMarkedFor } from './marks.js'
 
-/**
- * Characters a name cannot be trusted to keep on its way to XAPI and back: XML-RPC
- * drops C0 controls but tab, LF and CR, XML parsers turn CR into LF, and C1 controls,
- * lone surrogates and U+FFFE/U+FFFF are not XML characters either. A leading quote is
- * reserved for the escaped form below.
- */
-const FRAGILE = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|^"/
-
-/**
- * The value of VM_KEY for a VM name: the name itself when every character survives the
- * wire, else its JSON form (ASCII escapes, starting with a quote, which no plain mark
- * does). The same name always gives the same mark, and two names never share one, so
- * resume and leftover lookups match by comparing marks, whatever the name holds.
- */
-export const markOf = (vmName: string): string => (FRAGILE.test(vmName) ? JSON.stringify(vmName).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : vmName)
-
-export const isMarkedFor = (otherConfig: Record<string, string>, vmName: string): boolean => otherConfig[VM_KEY] === markOf(vmName)
 
 /** SM rounds VHD-based VDIs up to 2 MiB (docs/xapi-semantics §8.11): the same request may come back larger. */
 const SIZE_ROUNDING = 2 * 1024 * 1024
@@ -32,8 +16,8 @@ const SIZE_ROUNDING = 2 * 1024 * 1024
 export interface PartialVdis {
   /** The VDI to resume, if any: the one that got furthest. */
   resume?: { ref: string; record: VdiDetailRecord; checkpoint: Checkpoint | undefined }
-  /** Our earlier partial uploads for this VM that hold another image: left alone, reported. */
-  stale: VdiDetailRecord[]
+  /** Our earlier partial uploads for this VM that this image cannot resume: another image, size or SR. */
+  stale: (VdiDetailRecord & { ref: string; why: string })[]
 }
 
 /**
@@ -49,19 +33,21 @@ export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr
   const mine = layoutOf(o.map)
   const out: PartialVdis = { stale: [] }
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
-    if (!isMarkedFor(v.other_config, o.vmName) || v.SR !== o.sr || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
+    if (!isMarkedFor(v.other_config, o.vmName) || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
     const { identity, checkpoint } = parseCheckpoint(v.other_config)
     if (!identity) continue
     const sameSize = v.virtual_size >= o.virtualSize && v.virtual_size - o.virtualSize < SIZE_ROUNDING
-    if (!sameSize || !sameLayout(identity, mine)) {
-      out.stale.push(v)
+    const why = v.SR !== o.sr ? 'it is on another SR' : !sameSize ? `it has ${v.virtual_size} bytes, not ${o.virtualSize}` : !sameLayout(identity, mine) ? `it holds part of another image (${identity.size} bytes)` : undefined
+    if (why) {
+      out.stale.push({ ...v, ref, why })
       continue
     }
+    const superseded = 'another copy of this upload got further'
     if (!out.resume || (checkpoint?.offset ?? 0) > (out.resume.checkpoint?.offset ?? 0)) {
-      if (out.resume) out.stale.push(out.resume.record)
+      if (out.resume) out.stale.push({ ...out.resume.record, ref: out.resume.ref, why: superseded })
       out.resume = { ref, record: v, checkpoint }
     } else {
-      out.stale.push(v)
+      out.stale.push({ ...v, ref, why: superseded })
     }
   }
   return out
@@ -79,4 +65,27 @@ export function keepPartialUpload(state: RunState): string | undefined {
   if (i < 0) return undefined
   const [vdi] = state.created.splice(i, 1)
   return `VDI ${vdi!.label} (${vdi!.ref}) holds the image's first ${c.offset} bytes: run the same command again to resume from there`
+}
+
+/**
+ * Partial uploads of this VM name that this image cannot resume: the image changed (or
+ * the recipe's size or SR did) since the run that made them failed. They are this
+ * tool's own unfinished disks for this very name, attached to nothing, and the claim
+ * (claim.ts) rules out a run still writing to them; kept, each would leak a disk per
+ * changed image. The re-run removes them and says so. Only those still marked
+ * incomplete: a mark removed by hand means someone wants it kept.
+ */
+export async function replaceablePartials(x: XapiConnection, o: { vmName: string; sr: string; virtualSize: number; map: DataMap }): Promise<PartialVdis['stale']> {
+  return (await findPartialVdis(x, o)).stale.filter((v) => v.other_config[INCOMPLETE_KEY] === 'true')
+}
+
+export async function removePartials(x: XapiConnection, vdis: PartialVdis['stale'], vmName: string): Promise<string[]> {
+  const removed: string[] = []
+  for (const v of vdis) {
+    await VDI.destroy(x, v.ref).catch((e: unknown) => {
+      if (!hasCode(e, 'HANDLE_INVALID')) throw e
+    })
+    removed.push(`VDI ${v.name_label} (${v.uuid}), an unfinished upload for "${vmName}" that this run cannot resume: ${v.why}`)
+  }
+  return removed
 }

@@ -11,7 +11,7 @@ import { findLeftovers, removeLeftovers } from './leftovers.js'
 import { claimName, type Claim } from './claim.js'
 import { STEPS, type RunState, type StepContext } from './steps.js'
 import { rollback } from './rollback.js'
-import { keepPartialUpload } from './partial-vdi.js'
+import { keepPartialUpload, removePartials, replaceablePartials } from './partial-vdi.js'
 import { explainFailure } from './explain.js'
 import { preflightGate } from './preflight-gate.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
@@ -104,9 +104,17 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     }
     const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, leftoverVms)
     const map = await mapping
+    // Unfinished uploads of this name that this image cannot resume (it changed since): replaced, never leaked.
+    const replaced = await replaceablePartials(x, { vmName, sr: targets.sr.ref, virtualSize: recipe.vdi.virtual_size, map })
+    if (!opts.dryRun && replaced.length) emit({ type: 'warning', message: `removed ${(await removePartials(x, replaced, vmName)).join('; ')}` })
     const base = { recipe, vmName, image: opts.image, map, targets }
     if (opts.dryRun) {
-      const cleanup = [...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`), ...leftovers.vdis.map((d) => `VDI.destroy ${d.uuid} (left by an interrupted run)`), ...leftovers.tasks.map((t) => `task.destroy ${t.ref} "${t.name_label}" (left by an interrupted run)`)]
+      const cleanup = [
+        ...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`),
+        ...leftovers.vdis.map((d) => `VDI.destroy ${d.uuid} (left by an interrupted run)`),
+        ...leftovers.tasks.map((t) => `task.destroy ${t.ref} "${t.name_label}" (left by an interrupted run)`),
+        ...replaced.map((v) => `VDI.destroy ${v.uuid} (an unfinished upload this run cannot resume: ${v.why})`),
+      ]
       return {
         dry_run: true,
         vm_name: vmName,
@@ -144,7 +152,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       } catch (e) {
         x.setAbortSignal(undefined)
         const cause = opts.signal?.aborted ? new Interrupted() : e
-        throw await failRun(x, state, step.title, cause, opts.keepOnFailure ?? false, emit)
+        throw await failRun(x, state, step.title, cause, { keep: opts.keepOnFailure ?? false, emit, image: opts.image, map })
       }
       const ms = Date.now() - t0
       timings.push({ step: step.id, ms })
@@ -192,9 +200,9 @@ async function failRun(
   state: RunState,
   title: string,
   e: unknown,
-  keep: boolean,
-  emit: NonNullable<ProvisionOptions['onEvent']>,
+  o: { keep: boolean; emit: NonNullable<ProvisionOptions['onEvent']>; image: string; map: DataMap },
 ): Promise<UserError> {
+  const { keep, emit } = o
   const info =
     e instanceof Interrupted
       ? { what: 'Interrupted', why: `stopped by a signal during "${title}"`, fix: 'run the same command again when ready', exitCode: EXIT.interrupted }
@@ -204,10 +212,19 @@ async function failRun(
     emit({ type: 'rollback', removed: [], kept })
     return new UserError({ ...info, kept }, { cause: e })
   }
-  const partial = keepPartialUpload(state)
+  // What was sent of an image that changed meanwhile cannot be resumed: its checkpoint may
+  // describe bytes the VDI never received. The VDI goes with the rest.
+  const changed = await imageChanged(o.image, o.map)
+  const partial = changed ? undefined : keepPartialUpload(state)
   const report = await rollback(x, state)
   const kept = partial ? [partial, ...report.failed] : report.failed
   emit({ type: 'rollback', removed: report.removed, kept })
-  const fix = partial ? `${info.fix}; the upload resumes where it stopped` : info.fix
+  const fix = partial ? `${info.fix}; the upload resumes where it stopped` : changed && state.checkpoint ? `${info.fix}; the image changed during the upload, so nothing of it was kept to resume from` : info.fix
   return new UserError({ ...info, fix, removed: report.removed, kept }, { cause: e })
+}
+
+/** The map was taken from the image at the start; a different size or mtime now means it was written to since. */
+async function imageChanged(image: string, map: DataMap): Promise<boolean> {
+  const now = await stat(image).catch(() => undefined)
+  return !now || now.size !== map.size || now.mtimeMs !== map.mtimeMs
 }

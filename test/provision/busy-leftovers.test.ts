@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest'
+import { withSimulator, connectTo } from '../support/simulator.js'
+import { UserError } from '../../src/errors.js'
+import { buildingName } from '../../src/provision/leftovers.js'
+import type { ProvisionEvent } from '../../src/provision/types.js'
+import { inventory, runProvision, syntheticImage, warnings } from './support.js'
+
+describe("an interrupted run's leftover still in an operation XAPI runs for it", () => {
+  it('is waited for up to the bound, then the run stops with what/why/fix and removes nothing', async () => {
+    const sim = await withSimulator()
+    const x = await connectTo(sim)
+    // What a run killed during VM.start leaves: its VM, under the temporary name, still starting.
+    const vm = await x.callAsync<string>('VM.clone', sim.inventory.template, buildingName('FreeBSD-9.0'))
+    await x.callAsync('VM.provision', vm)
+    sim.faults.add({ method: 'VM.start', delayMs: 3000 })
+    const task = await x.call<string>('Async.VM.start', vm, false, false)
+    const events: ProvisionEvent[] = []
+    const err = (await runProvision(sim, await syntheticImage(1), { events, waits: { operationMs: 400, pollMs: 50 } }).catch((e: unknown) => e)) as UserError
+    expect(err).toBeInstanceOf(UserError)
+    expect(err.info.what).toMatch(/^VM [-0-9a-f]+ is still busy$/)
+    expect(err.info.why).toContain(`"start" (task ${task})`)
+    expect(err.info.fix).toContain('xe task-cancel')
+    expect(err.info.fix).toContain('nothing was removed')
+    expect(warnings(events).some((w) => w.includes('started by an interrupted run: cancelled it'))).toBe(true)
+    expect(inventory(sim).vms).toEqual([vm])
+    // The task was asked to stop: the simulator ends it at its next cancellation point.
+    expect(['cancelling', 'cancelled']).toContain(sim.objects().task![task]?.status)
+  })
+
+  it('a cancelled start ends, and the re-run removes the VM and the task and provisions', async () => {
+    const sim = await withSimulator()
+    const x = await connectTo(sim)
+    const vm = await x.callAsync<string>('VM.clone', sim.inventory.template, buildingName('FreeBSD-9.0'))
+    await x.callAsync('VM.provision', vm)
+    sim.faults.add({ method: 'VM.start', delayMs: 500 })
+    const task = await x.call<string>('Async.VM.start', vm, false, false)
+    const events: ProvisionEvent[] = []
+    const r = await runProvision(sim, await syntheticImage(1), { events, waits: { pollMs: 50 } })
+    expect(r.vm.name).toBe('FreeBSD-9.0')
+    expect(inventory(sim).vms).toEqual([r.vm.ref])
+    expect(sim.objects().task?.[task]).toBeUndefined()
+    expect(warnings(events).find((w) => w.startsWith('removed what an interrupted earlier run left'))).toContain(`task ${task} ("start" of VM `)
+  })
+})
