@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
+import { until } from '../support/until.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
 
 describe('interrupts', () => {
@@ -13,17 +14,20 @@ describe('interrupts', () => {
     const image = join(await mkdtemp(join(tmpdir(), 'int-')), 'img')
     await writeSampleImage(image)
     const before = sim.objects()
-    sim.faults.add({ method: 'VM.start', delayMs: 3000 })
+    // VM.start stays in flight until the interrupt has led to task.cancel.
+    const hold = sim.faults.hold('VM.start')
     const child = spawn(process.execPath, [BIN, 'freebsd-9', '--host', sim.url, '--image', image], {
       env: { PATH: process.env.PATH ?? '', XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stderr = ''
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString()
-      if (stderr.includes('Start the VM') && !child.killed) child.kill('SIGINT')
-    })
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+    await hold.reached
+    child.kill('SIGINT')
+    await until('the run to cancel its VM.start task', () => sim.calls().includes('task.cancel') || child.exitCode !== null)
+    hold.release()
+    const code = await closed
     expect(code, stderr).toBe(130)
     expect(stderr).toContain('error: Interrupted')
     expect(stderr).toMatch(/removed what this run created: VBD .*VIF .*VM FreeBSD-9.0 .*VDI FreeBSD-9.0-vdi/)

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { request } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { withSimulator, connectTo } from '../support/simulator.js'
 import { rawCall, login } from '../support/rpc.js'
+import { until } from '../support/until.js'
 import { buildSampleImage } from '../../src/image/sample-image.js'
 import { encodeChunkHeader, CHUNK_TERMINATOR } from '../../src/image/chunk-framing.js'
 import type { Simulator } from '../../mocks/simulator.js'
@@ -90,11 +90,13 @@ describe('lifecycle errors', () => {
   it('TASK_CANCELLED: a pending Async task cancelled before its body runs', async () => {
     const sim = await withSimulator()
     const s = await login(sim.url)
-    sim.faults.add({ method: 'VM.clone', delayMs: 300 })
+    const hold = sim.faults.hold('VM.clone')
     const task = (await rawCall(sim.url, 'Async.VM.clone', s, sim.inventory.template, 'never')).Value as string
+    await hold.reached
     expect((await rawCall(sim.url, 'task.get_status', s, task)).Value).toBe('pending')
     expect((await rawCall(sim.url, 'task.cancel', s, task)).Status).toBe('Success')
-    await sleep(400)
+    hold.release()
+    await until('the task to end', async () => (await rawCall(sim.url, 'task.get_status', s, task)).Value !== 'pending')
     expect((await rawCall(sim.url, 'task.get_status', s, task)).Value).toBe('cancelled')
     expect((await rawCall(sim.url, 'task.get_error_info', s, task)).Value).toEqual(['TASK_CANCELLED', task])
     expect((await rawCall(sim.url, 'VM.get_by_name_label', s, 'never')).Value).toEqual([])
@@ -108,11 +110,13 @@ describe('lifecycle errors', () => {
     expect(Object.values((await rawCall(sim.url, 'task.get_current_operations', s, mine)).Value as object)).toEqual(['destroy'])
     expect((await rawCall(sim.url, 'task.set_status', s, mine, 'cancelled')).Status).toBe('Success')
     expect((await rawCall(sim.url, 'task.get_status', s, mine)).ErrorDescription?.[0]).toBe('HANDLE_INVALID')
-    sim.faults.add({ method: 'VM.clone', delayMs: 300 })
+    const hold = sim.faults.hold('VM.clone')
     const clone = (await rawCall(sim.url, 'Async.VM.clone', s, sim.inventory.template, 'soon')).Value as string
+    await hold.reached
     expect((await rawCall(sim.url, 'task.destroy', s, clone)).Status).toBe('Success')
     expect((await rawCall(sim.url, 'task.get_status', s, clone)).Value).toBe('pending')
-    await sleep(400)
+    hold.release()
+    await until('the task to go once complete', async () => (await rawCall(sim.url, 'task.get_status', s, clone)).Status !== 'Success')
     expect((await rawCall(sim.url, 'task.get_status', s, clone)).ErrorDescription?.[0]).toBe('HANDLE_INVALID')
     expect(((await rawCall(sim.url, 'VM.get_by_name_label', s, 'soon')).Value as string[]).length).toBe(1)
   })
@@ -121,10 +125,11 @@ describe('lifecycle errors', () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)
     const { vm } = await hvmVmWithDisk(sim, x)
-    sim.faults.add({ method: 'VM.start', delayMs: 300 })
+    const hold = sim.faults.hold('VM.start')
     const task = await x.call<string>('Async.VM.start', vm, false, false)
-    await sleep(50)
+    await hold.reached
     expect(await codeOf(x.call('VM.start', vm, false, false))).toEqual(['OTHER_OPERATION_IN_PROGRESS', 'VM', vm, 'start', task])
+    hold.release()
     expect(await x.watchTask(task)).toBe('')
     expect(await x.call('VM.get_current_operations', vm)).toEqual({})
   })
@@ -132,8 +137,12 @@ describe('lifecycle errors', () => {
   it('lets clones of one template overlap, as XAPI allows long copies to', async () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)
-    sim.faults.add({ method: 'VM.clone', delayMs: 200, times: 0 })
-    const clones = await Promise.all(['a', 'b', 'c'].map((n) => x.callAsync<string>('VM.clone', sim.inventory.template, n)))
+    const hold = sim.faults.hold('VM.clone', { times: 0 })
+    const cloning = Promise.all(['a', 'b', 'c'].map((n) => x.callAsync<string>('VM.clone', sim.inventory.template, n)))
+    // All three in flight at once: none of them waits for another to finish.
+    await until('three clones in flight', () => hold.held === 3)
+    hold.release()
+    const clones = await cloning
     expect(new Set(clones).size).toBe(3)
   })
 })
