@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -7,6 +8,10 @@ export default defineConfig({
     hookTimeout: 30_000,
     // The end-to-end tests spawn processes and servers: forks keep each file's process apart.
     pool: 'forks',
+    // vitest's default is one worker fewer than the cores: a single worker on a 2-core CI
+    // runner, while most files wait on sockets and child processes. At least two files at
+    // a time (docs/testing.md has the figures).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // The default row printing plus one line when tests were skipped for a missing oracle
     // tool (test/support/oracles.ts, docs/testing.md).
     reporters: ['default', './test/support/oracle-reporter.ts'],
