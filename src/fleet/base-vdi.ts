@@ -8,6 +8,7 @@ import type { RunState } from '../provision/steps.js'
 import type { UploadProgress } from '../upload/import-raw-vdi.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import { TAG } from './inventory.js'
+import { BASE_LABEL_PREFIX } from './pool-leftovers.js'
 import type { VmPlan } from './planner.js'
 import { step, stepContext } from './steps.js'
 
@@ -15,6 +16,8 @@ export interface BaseOutcome {
   ref: string
   uuid: string
   bytesSent: number
+  /** The base's other_config once complete: each clone's starts as a copy of it (VDI.clone copies it). */
+  other_config: Record<string, string>
 }
 
 /**
@@ -37,7 +40,7 @@ export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p:
   const b = first.base!
   if (b.existing) return { ...b.existing, bytesSent: 0 }
   const sha = b.info.sha256
-  const label = `xcp-provision base ${basename(b.image)} ${sha.slice(0, 12)}`
+  const label = `${BASE_LABEL_PREFIX}${basename(b.image)} ${sha.slice(0, 12)}`
   // The upload mark goes on at creation, so a rollout killed mid-upload leaves a VDI the
   // next one recognises and uploads into (resuming from its checkpoint) instead of leaking it.
   const ref =
@@ -57,14 +60,19 @@ export async function ensureBase(x: XapiConnection, first: VmPlan, onUpload: (p:
   const state: RunState = { created: [{ cls: 'VDI', ref, label }], vdi: ref }
   try {
     await step('upload').run(stepContext(x, first, first.spec.recipe, label, state, onUpload, signal, upload))
-    // Hash first, mark off second: a crash in between leaves a usable base, never an unknown VDI.
+    // Its own uuid first (a resumed VDI may have it already), so no clone can ever pass for it;
+    // then the hash, then the mark off: a crash in between leaves a usable base, never an unknown VDI.
+    const rec = await VDI.get_record(x, ref)
+    if (!(TAG.base in rec.other_config)) await VDI.add_to_other_config(x, ref, TAG.base, rec.uuid)
     await VDI.add_to_other_config(x, ref, TAG.imageSha256, sha)
     await VDI.remove_from_other_config(x, ref, TAG.baseUpload)
+    const other_config: Record<string, string> = { ...rec.other_config, [TAG.base]: rec.uuid, [TAG.imageSha256]: sha }
+    delete other_config[TAG.baseUpload]
+    return { ref, uuid: rec.uuid, bytesSent: state.upload?.bytesSent ?? 0, other_config }
   } catch (e) {
     // As provision does: a VDI holding a checkpoint leaves the rollback list and stays marked.
     const kept = keepPartialUpload(state)
     await rollback(x, state)
     throw kept ? new KeptPartialBase(e, kept) : e
   }
-  return { ref, uuid: (await VDI.get_record(x, ref)).uuid, bytesSent: state.upload?.bytesSent ?? 0 }
 }

@@ -1,7 +1,7 @@
 import * as VDI from '../xapi/vdi.js'
 import * as VM from '../xapi/vm.js'
 import { vdiName, type RunState } from '../provision/steps.js'
-import { buildingName } from '../provision/leftovers.js'
+import { buildingName, INCOMPLETE_KEY } from '../provision/leftovers.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import { TAG } from './inventory.js'
 import type { Limits } from './limiter.js'
@@ -13,8 +13,11 @@ const FINAL_STEPS = ['vif.create', 'vbd.create', 'vm.start'] as const
 
 export interface CreateInput {
   x: XapiConnection
+  fleet: string
   plan: VmPlan
   base: string
+  /** The base's other_config: the clone gets a copy of it (as VDI.clone gives) plus its own tags. */
+  baseConfig: Record<string, string>
   template: string
   /** Serialises clones of one base VDI: any operation on a VDI excludes every other (xapi_vdi.ml). */
   limits: Limits
@@ -37,8 +40,10 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   const vdi = await c.limits.get(`clone:${c.base}`, 1).run(() => VDI.clone(x, c.base))
   state.vdi = vdi
   state.created.push({ cls: 'VDI', ref: vdi, label: vdiName(r, name) })
-  // First thing after the clone: until it has a VM tag it looks like a base (it inherited the hash).
-  await VDI.add_to_other_config(x, vdi, TAG.vm, name)
+  // First thing after the clone, in one call: its VM, its fleet, and the incomplete mark that
+  // lets the next rollout remove it if this one dies before the VM has its real name. A kill
+  // before this call leaves a clone that carries its base's uuid, never its own (pool-leftovers.ts).
+  await VDI.set_other_config(x, vdi, { ...c.baseConfig, [TAG.vm]: name, [TAG.fleet]: c.fleet, [INCOMPLETE_KEY]: 'true' })
   await VDI.set_name_label(x, vdi, vdiName(r, name))
 
   c.onStep('vm', 'Clone the golden template')
@@ -58,6 +63,10 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   if (c.multiHost && v.host) await VM.set_affinity(x, vm, v.host.ref)
   for (const id of FINAL_STEPS) await runStep(id)
   c.onStep('vm.finish', 'Name the VM')
+  // Mark off first, real name second: a kill in between leaves a VM under the temporary name
+  // with its disk attached, and both go as leftovers. Never the other way round: a disk still
+  // marked after its VM was finished would be taken for a leftover once that VM is destroyed by hand.
+  await VDI.remove_from_other_config(x, vdi, INCOMPLETE_KEY)
   await VM.set_name_label(x, vm, name)
   // One small call per new VM rather than re-reading every VM of the pool at the end.
   return { ref: vm, uuid: await VM.get_uuid(x, vm) }

@@ -44,8 +44,10 @@ export interface Execution {
   vms: VmOutcome[]
   bases: Map<string, SharedOutcome<BaseOutcome>>
   templates: Map<string, SharedOutcome<{ ref: string; uuid: string }>>
-  /** Calls for bases and templates (and their rollbacks). */
+  /** Calls for bases and templates (and their rollbacks), and for the pools' leftovers. */
   setupCalls: number
+  /** Per pool, what interrupted rollouts left that belongs to no one VM, as removed (or why not). */
+  poolLeftovers: { pool: string; removed: string[]; error: ErrorInfo | null }[]
 }
 
 const plain = (i: { what: string; why: string; fix: string }, removed: string[] = [], kept: string[] = []): ErrorInfo => ({ what: i.what, why: i.why, fix: i.fix, removed, kept })
@@ -63,6 +65,20 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
   const shared = { bases: new Map<string, SharedOutcome<BaseOutcome>>(), templates: new Map<string, SharedOutcome<{ ref: string; uuid: string }>>() }
   let setupCalls = 0
   let failed = false
+  // First, and before any base or template is looked at: a half-built template or a stray
+  // disk clone is removed whether or not this run creates anything.
+  const poolLeftovers = await Promise.all(
+    plan.poolLeftovers.map(async (l) => {
+      const x = scoped(o.pools.get(l.pool)!.x, o.retry)
+      try {
+        return { pool: l.pool, removed: await removeLeftovers(x, l.found), error: null }
+      } catch (e) {
+        return { pool: l.pool, removed: [], error: plain(explainFailure('Removing what an interrupted rollout left', e)) }
+      } finally {
+        setupCalls += x.calls
+      }
+    }),
+  )
   const stopped = (): boolean => (o.failFast && failed) || Boolean(o.signal?.aborted)
   const slots = (v: VmPlan): [string, number][] => [[`host:${v.pool}/${v.host?.ref ?? '?'}`, o.perHost], ['total', o.total]]
   const view = (v: VmPlan | undefined, pool: OpenPool): ScopedConnection =>
@@ -89,6 +105,22 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
     })
   }
 
+  /** Removes what interrupted runs left of this VM, in whichever pool of the fleet; returns the calls made. */
+  async function clearLeftovers(v: VmPlan, onStep: (step: string, title: string) => void, cleaned: string[] = []): Promise<number> {
+    let calls = 0
+    for (const l of v.leftovers) {
+      onStep('leftovers', 'Remove what an interrupted run left')
+      // A leftover may sit in another pool of the fleet, so it gets that pool's session.
+      const lx = view(v, o.pools.get(l.pool)!)
+      try {
+        cleaned.push(...(await removeLeftovers(lx, l.found)))
+      } finally {
+        calls += lx.calls
+      }
+    }
+    return calls
+  }
+
   async function job(v: VmPlan): Promise<VmOutcome> {
     const cleaned: string[] = []
     const done = (state: VmState, t0: number, calls = 0, error: ErrorInfo | null = null, uuid: string | null = null): VmOutcome => {
@@ -98,11 +130,19 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
       return { state, ms, calls, error, uuid, leftovers: cleaned }
     }
     if (v.action === 'fail') return done('failed', 0, 0, v.error ?? null)
-    if (v.action === 'none') return done('unchanged', 0, 0, null, v.existing?.record.uuid ?? null)
-    if (v.action === 'drift') return done('drift', 0, 0, null, v.existing?.record.uuid ?? null)
+    if (v.action === 'none' || v.action === 'drift') {
+      // A VM that exists may still have a leftover: a clone that a killed run's held call made after a re-run had read the pool.
+      const t0 = v.leftovers.length ? Date.now() : 0
+      try {
+        const calls = await clearLeftovers(v, () => undefined, cleaned)
+        return done(v.action === 'none' ? 'unchanged' : 'drift', t0, calls, null, v.existing?.record.uuid ?? null)
+      } catch (e) {
+        return done('failed', t0, 0, plain(explainFailure('Remove what an interrupted run left', e)))
+      }
+    }
     if (stopped()) return done('skipped', 0)
     const pool = o.pools.get(v.pool)!
-    let base = ''
+    let base = { ref: '', other_config: {} as Record<string, string> }
     let template = ''
     if (v.action === 'create') {
       const b = v.base!
@@ -117,7 +157,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
               shared.bases.set(b.key, r)
               o.emit({ type: 'base', pool: v.pool, sr, phase: r.error ? 'failed' : 'ready', sent: r.value?.bytesSent ?? 0, total: r.value?.bytesSent ?? 0 })
             }),
-          ).then((r) => r.ref),
+          ),
           templates.run(t.key, () =>
             setup(v, (x) => ensureTemplate(x, o.fleet, v, onTemplate), (r) => {
               shared.templates.set(t.key, r)
@@ -142,20 +182,16 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         o.emit({ type: 'vm-step', vm: v.spec.name, step, title: t })
       }
       try {
+        const extra = await clearLeftovers(v, onStep, cleaned)
         if (v.action === 'create') {
-          // A leftover may sit in another pool of the fleet, so it gets that pool's session.
-          let extra = 0
-          for (const l of v.leftovers) {
-            onStep('leftovers', 'Remove what an interrupted run left')
-            const lx = view(v, o.pools.get(l.pool)!)
-            cleaned.push(...(await removeLeftovers(lx, l.found)))
-            extra += lx.calls
-          }
-          const made = await createVm({ x, plan: v, base, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep }, state)
+          const made = await createVm(
+            { x, fleet: o.fleet, plan: v, base: base.ref, baseConfig: base.other_config, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep },
+            state,
+          )
           return done('created', t0, x.calls + extra, null, made.uuid)
         }
         await reconcileVm(x, v, pool.inv, onStep)
-        return done('reconciled', t0, x.calls, null, v.existing!.record.uuid)
+        return done('reconciled', t0, x.calls + extra, null, v.existing!.record.uuid)
       } catch (e) {
         const info = explainFailure(title, e)
         // Rollback gets a view without the abort signal: an interrupt must not cut it short.
@@ -167,5 +203,5 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
   }
 
   const vms = await Promise.all(plan.vms.map(job))
-  return { vms, bases: shared.bases, templates: shared.templates, setupCalls }
+  return { vms, bases: shared.bases, templates: shared.templates, setupCalls, poolLeftovers }
 }

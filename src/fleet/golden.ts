@@ -1,6 +1,5 @@
 import * as VM from '../xapi/vm.js'
 import { rollback } from '../provision/rollback.js'
-import { hasCode } from '../xapi/errors.js'
 import { settleAll } from '../provision/settle-all.js'
 import type { RunState } from '../provision/steps.js'
 import type { XapiConnection } from '../xapi/connection.js'
@@ -20,13 +19,7 @@ export const TEMPLATE_STEPS = ['vm.install', 'vm.pv', 'vm.other-config', 'vm.mem
 export async function ensureTemplate(x: XapiConnection, fleet: string, first: VmPlan, onStep: (id: string, title: string) => void): Promise<{ ref: string; uuid: string }> {
   const t = first.template!
   if (t.existing) return t.existing
-  // A rollout killed while building this template left it under the temporary name: never
-  // started and without disks, so destroying the VM is all there is to remove.
-  for (const ref of t.leftovers ?? []) {
-    await VM.destroy(x, ref).catch((e: unknown) => {
-      if (!hasCode(e, 'HANDLE_INVALID')) throw e
-    })
-  }
+  // A copy a killed rollout left half-built is gone by now: removed with the pool's leftovers (pool-leftovers.ts).
   const state: RunState = { created: [] }
   const ctx = stepContext(x, first, t.spec.groupRecipe, t.name, state)
   try {

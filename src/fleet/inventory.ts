@@ -17,7 +17,16 @@ export const TAG = {
   /** On a base VDI from its creation until its upload is complete: the hash it is receiving. */
   baseUpload: 'xcp-provision:base-upload',
   templateSha256: 'xcp-provision:template-sha256',
+  /**
+   * On a base VDI: its own uuid. VDI.clone copies other_config, so a clone carries its
+   * base's uuid instead of its own and can never pass for a base, even when a kill came
+   * before it got its VM tag.
+   */
+  base: 'xcp-provision:base',
 } as const
+
+/** A VM or template still under provision's temporary name: never a finished object. */
+export const isBuildingName = (label: string): boolean => label.endsWith(buildingName(''))
 
 /**
  * One pool as read at the start of a rollout, with one get_all_records per class: a few
@@ -62,7 +71,7 @@ export function fleetVms(inv: PoolInventory, fleet: string): Map<string, [string
   return out
 }
 
-type Found = { ref: string; uuid: string } | undefined
+type Found = { ref: string; uuid: string; other_config: Record<string, string> } | undefined
 
 /** Base-like VDIs of the SR matching `is`; the first by uuid (age is not knowable from records), for a stable choice. */
 function findBaseLike(inv: PoolInventory, sr: string, size: number, type: string, is: (v: VdiDetailRecord) => boolean): Found {
@@ -73,13 +82,17 @@ function findBaseLike(inv: PoolInventory, sr: string, size: number, type: string
       !v.is_a_snapshot &&
       v.type === type &&
       !(TAG.vm in v.other_config) &&
+      // A clone of a base carries that base's uuid: a base is its own (or, made before the tag, none).
+      (v.other_config[TAG.base] ?? v.uuid) === v.uuid &&
       // SRs round sizes up (VHD: 2 MiB), so the base may be a little larger than asked.
       v.virtual_size >= size &&
       v.virtual_size < size + 2 * 1024 * 1024 &&
       is(v),
   )
-  hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
-  return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }
+  // Tagged bases first: an untagged hit may be an old version's clone left before its VM tag.
+  const rank = (v: VdiDetailRecord): string => `${TAG.base in v.other_config ? 0 : 1}${v.uuid}`
+  hits.sort(([, a], [, b]) => rank(a).localeCompare(rank(b)))
+  return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid, other_config: hits[0][1].other_config }
 }
 
 /**
@@ -97,10 +110,20 @@ export const findBase = (inv: PoolInventory, sr: string, sha256: string, size: n
 export const findPartialBase = (inv: PoolInventory, sr: string, sha256: string, size: number, type: string): Found =>
   findBaseLike(inv, sr, size, type, (v) => v.other_config[TAG.baseUpload] === sha256 && !(TAG.imageSha256 in v.other_config) && v.VBDs.length === 0)
 
-/** A golden template of this fleet with this settings hash. */
+/**
+ * A golden template of this fleet with this settings hash. A VM.clone of it is a template
+ * too, with the same tags, until the VM's next calls: a clone left by a kill in between
+ * carries provision's temporary name (and, a moment later, a VM tag) and is never taken.
+ */
 export function findTemplate(inv: PoolInventory, fleet: string, sha256: string): { ref: string; uuid: string } | undefined {
   const hits = Object.entries(inv.vms).filter(
-    ([, v]) => v.is_a_template && !v.is_a_snapshot && v.other_config[TAG.fleet] === fleet && v.other_config[TAG.templateSha256] === sha256,
+    ([, v]) =>
+      v.is_a_template &&
+      !v.is_a_snapshot &&
+      v.other_config[TAG.fleet] === fleet &&
+      v.other_config[TAG.templateSha256] === sha256 &&
+      !(TAG.vm in v.other_config) &&
+      !isBuildingName(v.name_label),
   )
   hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
   return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }

@@ -1,13 +1,26 @@
-import { buildingName, type Leftovers } from '../provision/leftovers.js'
+import { buildingName, INCOMPLETE_KEY, type Leftovers } from '../provision/leftovers.js'
+import type { VdiDetailRecord } from '../xapi/records.js'
 import { TAG, type PoolInventory } from './inventory.js'
+
+/** What an interrupted rollout left of one VM, and that VM's disks found attached to nothing, which stay. */
+export interface VmLeftovers {
+  found: Leftovers
+  /** One line per disk that once belonged to this fleet VM and now has no VM: reported, never removed. */
+  leftInPlace: string[]
+}
 
 /**
  * What an interrupted rollout left of one VM in one pool. A fleet VM keeps provision's
  * temporary name (buildingName) from its clone until its last step, so the next rollout
- * recognises an unfinished one by name and tags, without guessing: those VMs, and the
- * disk clones (hash and VM tag) attached to nothing else. Pure: read from the inventory.
+ * recognises an unfinished one by name and tags, without guessing. Pure: read from the inventory.
+ *
+ * A disk is taken only with proof that its VM never reached its real name: it is attached
+ * to such an unfinished VM and to nothing else, or it is attached to nothing and still
+ * carries the incomplete mark, which the last step removes before it renames the VM. A
+ * disk of a VM that was finished and then destroyed by hand (`xe vm-destroy` keeps disks)
+ * has lost that mark: it holds someone's data, so it is reported and left in place.
  */
-export function fleetLeftovers(inv: PoolInventory, fleet: string, name: string): Leftovers {
+export function fleetLeftovers(inv: PoolInventory, fleet: string, name: string): VmLeftovers {
   const vms = Object.entries(inv.vms).filter(
     // The name alone is enough with the fleet tag (inherited from the golden template): a run
     // killed right after the clone has not tagged the VM or made it a non-template yet.
@@ -15,14 +28,25 @@ export function fleetLeftovers(inv: PoolInventory, fleet: string, name: string):
   )
   const theirs = new Set(vms.map(([ref]) => ref))
   const vbdOwner = new Map(vms.flatMap(([ref, v]) => v.VBDs.map((b) => [b, ref] as const)))
-  const vdis = Object.entries(inv.vdis).filter(
-    ([, d]) => d.other_config[TAG.vm] === name && TAG.imageSha256 in d.other_config && d.VBDs.every((b) => theirs.has(vbdOwner.get(b) ?? '')),
-  )
-  // A finished VM's disk has a VBD of a finished VM, so it never matches the last test.
+  const ours = (d: VdiDetailRecord): boolean =>
+    // Disks made before the fleet tag went on disks carry none: they are this fleet's only if marked incomplete.
+    d.other_config[TAG.vm] === name && TAG.imageSha256 in d.other_config && (d.other_config[TAG.fleet] ?? fleet) === fleet && !d.is_a_snapshot
+  const disks = Object.entries(inv.vdis).filter(([, d]) => ours(d))
+  const unfinished = ([, d]: [string, VdiDetailRecord]): boolean =>
+    d.VBDs.length > 0
+      ? d.VBDs.every((b) => theirs.has(vbdOwner.get(b) ?? ''))
+      : d.other_config[INCOMPLETE_KEY] === 'true' && d.other_config[TAG.fleet] === fleet
+  const vdis = disks.filter(unfinished)
+  const orphans = disks.filter((e) => !unfinished(e) && e[1].VBDs.length === 0)
   return {
-    vms: vms.map(([ref, v]) => ({ ref, uuid: v.uuid, power_state: v.power_state })),
-    vdis: vdis.map(([ref, d]) => ({ ref, uuid: d.uuid, name_label: d.name_label })),
-    // A fleet VM's disk is a clone: no upload, so no task of its own.
-    tasks: [],
+    found: {
+      vms: vms.map(([ref, v]) => ({ ref, uuid: v.uuid, power_state: v.power_state })),
+      vdis: vdis.map(([ref, d]) => ({ ref, uuid: d.uuid, name_label: d.name_label })),
+      // A fleet VM's disk is a clone: no upload, so no task of its own.
+      tasks: [],
+    },
+    leftInPlace: orphans.map(
+      ([, d]) => `disk "${d.name_label}" (${d.uuid}) of fleet VM ${name} is attached to no VM; left in place (it may hold that VM's data: attach it to a VM, or delete it by hand)`,
+    ),
   }
 }

@@ -1,4 +1,3 @@
-import { buildingName } from '../provision/leftovers.js'
 import { UserError } from '../errors.js'
 import type { DataMap } from '../upload/data-map.js'
 import type { NetworkRecord, SrRecord, VmDetailRecord } from '../xapi/records.js'
@@ -7,6 +6,7 @@ import { networkByBridge, poolHosts, srOnHost, templateByName, type Host } from 
 import { MacRegistry } from './macs.js'
 import { driftOf } from './drift.js'
 import { fleetLeftovers } from './leftovers.js'
+import { isEmpty, poolLeftovers } from './pool-leftovers.js'
 import type { Leftovers } from '../provision/leftovers.js'
 import { templateName, templateSha256 } from './golden-key.js'
 import type { VmSpec } from './spec.js'
@@ -25,8 +25,8 @@ export interface BasePlan {
   info: ImageInfo
   size: number
   type: 'system' | 'user'
-  /** A base VDI with this image already on the SR. */
-  existing: { ref: string; uuid: string } | undefined
+  /** A base VDI with this image already on the SR; its other_config is what each clone starts from. */
+  existing: { ref: string; uuid: string; other_config: Record<string, string> } | undefined
   /** Else one whose upload an interrupted rollout left unfinished: uploaded into, resuming. */
   partial?: { ref: string; uuid: string } | undefined
 }
@@ -40,8 +40,6 @@ export interface TemplatePlan {
   /** The recipe's install template ("Other install media"), cloned to build the golden one. */
   source: string
   existing: { ref: string; uuid: string } | undefined
-  /** Half-built copies an interrupted rollout left (still under provision's temporary name): removed before building. */
-  leftovers?: string[]
 }
 
 export interface VmPlan {
@@ -60,6 +58,8 @@ export interface VmPlan {
   template?: TemplatePlan
   /** What an interrupted rollout left of this VM, by pool: removed before it is created. */
   leftovers: { pool: string; found: Leftovers }[]
+  /** Disks of this fleet VM attached to nothing that are not proven leftovers: reported, never removed. */
+  leftInPlace: string[]
 }
 
 export interface Plan {
@@ -67,6 +67,8 @@ export interface Plan {
   bases: BasePlan[]
   templates: TemplatePlan[]
   extras: { name: string; pool: string; uuid: string }[]
+  /** Per pool, what interrupted rollouts left that belongs to no one VM (pool-leftovers.ts): removed first. */
+  poolLeftovers: { pool: string; found: Leftovers }[]
 }
 
 export interface PlanInput {
@@ -87,9 +89,10 @@ const info = (e: unknown): ErrorInfo => {
 export function plan(input: PlanInput): Plan {
   const invs = [...input.pools].flatMap(([name, p]) => ('inv' in p ? [[name, p.inv] as [string, PoolInventory]] : []))
   const tagged = new Map(invs.map(([name, inv]) => [name, fleetVms(inv, input.fleet)]))
-  const leftovers = new Map(
-    input.specs.map((s) => [s.name, invs.map(([pool, inv]) => ({ pool, found: fleetLeftovers(inv, input.fleet, s.name) })).filter((l) => l.found.vms.length || l.found.vdis.length)]),
-  )
+  const perVm = new Map(input.specs.map((s) => [s.name, invs.map(([pool, inv]) => ({ pool, ...fleetLeftovers(inv, input.fleet, s.name) }))]))
+  const leftovers = new Map([...perVm].map(([name, ls]) => [name, ls.filter((l) => !isEmpty(l.found)).map(({ pool, found }) => ({ pool, found }))]))
+  const templateNames = new Set(input.specs.map((s) => templateName(input.fleet, s.groupRecipe, templateSha256(input.fleet, s.groupRecipe))))
+  const poolLeft = invs.map(([pool, inv]) => ({ pool, found: poolLeftovers(inv, templateNames) })).filter((l) => !isEmpty(l.found))
   const macs = new MacRegistry(invs, new Set([...leftovers.values()].flatMap((ls) => ls.flatMap((l) => l.found.vms.map((v) => v.ref)))))
   const bases = new Map<string, BasePlan>()
   const templates = new Map<string, TemplatePlan>()
@@ -98,7 +101,7 @@ export function plan(input: PlanInput): Plan {
     const index = perGroup.get(spec.group) ?? 0
     perGroup.set(spec.group, index + 1)
     const pool = spec.pools[index % spec.pools.length]!
-    const vm: VmPlan = { spec, pool, host: undefined, action: 'fail', drift: [], error: undefined, existing: undefined, leftovers: leftovers.get(spec.name) ?? [] }
+    const vm: VmPlan = { spec, pool, host: undefined, action: 'fail', drift: [], error: undefined, existing: undefined, leftovers: leftovers.get(spec.name) ?? [], leftInPlace: perVm.get(spec.name)!.flatMap((l) => l.leftInPlace) }
     try {
       const found = invs.flatMap(([name]) => (tagged.get(name)?.get(spec.name) ?? []).map((hit) => [name, hit] as const))
       if (found.length > 1) {
@@ -140,9 +143,6 @@ export function plan(input: PlanInput): Plan {
         name: tName,
         source: templateByName(inv, spec.groupRecipe.template),
         existing: findTemplate(inv, input.fleet, sha),
-        leftovers: Object.entries(inv.vms)
-          .filter(([, v]) => v.name_label === buildingName(tName) && !v.is_a_snapshot)
-          .map(([ref]) => ref),
       }
       templates.set(tKey, vm.template)
       vm.action = 'create'
@@ -176,7 +176,7 @@ export function plan(input: PlanInput): Plan {
     [...(tagged.get(pool) ?? [])].filter(([name]) => !named.has(name)).flatMap(([name, hits]) => hits.map(([, r]) => ({ name, pool, uuid: r.uuid }))),
   )
   const used = (key: string, kind: 'base' | 'template'): boolean => vms.some((v) => v.action === 'create' && v[kind]?.key === key)
-  return { vms, bases: [...bases.values()].filter((b) => used(b.key, 'base')), templates: [...templates.values()].filter((t) => used(t.key, 'template')), extras }
+  return { vms, bases: [...bases.values()].filter((b) => used(b.key, 'base')), templates: [...templates.values()].filter((t) => used(t.key, 'template')), extras, poolLeftovers: poolLeft }
 }
 
 function existingPlan(vm: VmPlan, pool: string, [ref, record]: [string, VmDetailRecord], invs: [string, PoolInventory][], reconcile: boolean): VmPlan {

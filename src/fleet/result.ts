@@ -1,6 +1,7 @@
 import type { Plan, VmPlan } from './planner.js'
 import type { Execution } from './execute.js'
 import type { OpenPool, FailedPool } from './pools.js'
+import { describe } from './pool-leftovers.js'
 import type { BaseResult, RolloutResult, TemplateResult, VmResult } from './types.js'
 
 export interface ResultInput {
@@ -28,9 +29,8 @@ function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
     duration_ms: out?.ms ?? 0,
     calls: out?.calls ?? 0,
     error: out?.error ?? (v.error ? { ...v.error, removed: [], kept: [] } : null),
-    leftovers:
-      out?.leftovers ??
-      v.leftovers.flatMap((l) => [...l.found.vms.map((x) => `VM ${x.uuid} (pool ${l.pool})`), ...l.found.vdis.map((d) => `VDI ${d.name_label} (${d.uuid})`)]),
+    leftovers: out?.leftovers ?? v.leftovers.flatMap((l) => describe(l.found, l.pool)),
+    left_in_place: v.leftInPlace,
   }
 }
 
@@ -77,6 +77,10 @@ export function buildResult(r: ResultInput): RolloutResult {
     bases,
     templates,
     extras: r.plan.extras,
+    pool_leftovers: r.plan.poolLeftovers.map((l) => {
+      const done = r.exec?.poolLeftovers.find((d) => d.pool === l.pool)
+      return { pool: l.pool, leftovers: done ? done.removed : describe(l.found, l.pool), error: done?.error ?? null }
+    }),
     pools: r.pools.map((p) => ({ name: p.name, url: p.url, error: 'error' in p ? p.error : null })),
     calls: { total: setup + vmCalls, setup, vms: vmCalls },
     duration_ms: Date.now() - r.startedAt,

@@ -40,6 +40,8 @@ export const VmResult = z.object({
   error: ErrorInfo.nullable(),
   /** Objects an interrupted earlier rollout left of this VM: planned for removal, or removed. */
   leftovers: z.array(z.string()),
+  /** Disks that once belonged to this fleet VM and now have no VM (destroyed by hand): never removed, only reported. */
+  left_in_place: z.array(z.string()),
 })
 export type VmResult = z.infer<typeof VmResult>
 
@@ -80,6 +82,8 @@ export const RolloutResult = z.object({
   templates: z.array(TemplateResult),
   /** VMs tagged with this fleet that the fleet file no longer names: reported, never touched. */
   extras: z.array(z.object({ name: z.string(), pool: z.string(), uuid: z.string() })),
+  /** Per pool, what interrupted rollouts left that belongs to no one VM (half-built templates, untagged disk clones): planned for removal, or removed. */
+  pool_leftovers: z.array(z.object({ pool: z.string(), leftovers: z.array(z.string()), error: ErrorInfo.nullable() })),
   pools: z.array(z.object({ name: z.string(), url: z.string(), error: ErrorInfo.nullable() })),
   calls: z.object({ total: z.number(), setup: z.number(), vms: z.number() }),
   duration_ms: z.number(),

@@ -28,6 +28,8 @@ export function planDiff(r: RolloutResult): string {
     else out.push(`  ! ${n}  cannot be created: ${v.error?.what ?? '?'}: ${v.error?.why ?? ''}`)
   }
   for (const e of r.extras) out.push(`  ? ${e.name.padEnd(w)}  tagged for this fleet in pool ${e.pool} but not in the file (left alone)`)
+  for (const v of r.vms) for (const k of v.left_in_place) out.push(`  ? ${k}`)
+  for (const l of r.pool_leftovers) out.push(`  - pool ${l.pool}: first removes what an interrupted rollout left: ${l.leftovers.join('; ')}`)
   if (r.bases.length) out.push('Base disks (one per SR and image):')
   for (const b of r.bases) {
     out.push(
@@ -63,6 +65,11 @@ export function summary(r: RolloutResult): string {
     if (v.leftovers.length && v.state !== 'planned') out.push('', `${v.name}: removed what an interrupted run had left: ${v.leftovers.join('; ')}`)
   }
   for (const e of r.extras) out.push('', `${e.name} (${e.uuid}, pool ${e.pool}) carries this fleet's tag but is not in the fleet file; left alone.`)
+  for (const v of r.vms) for (const k of v.left_in_place) out.push('', `${v.name}: ${k}.`)
+  for (const l of r.pool_leftovers) {
+    if (l.leftovers.length) out.push('', `pool ${l.pool}: removed what an interrupted rollout had left: ${l.leftovers.join('; ')}`)
+    if (l.error) out.push('', `pool ${l.pool}: ${l.error.what}: ${l.error.why}`, `  fix: ${l.error.fix}`)
+  }
   const count = (s: string): number => r.vms.filter((v) => v.state === s).length
   const states = ['created', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`)
   const uploaded = r.bases.filter((b) => b.action !== 'reuse' && b.state === 'ready')
