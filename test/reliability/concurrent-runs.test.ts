@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { runCli } from '../support/cli.js'
+import { withSimulator } from '../support/simulator.js'
+import { count, guests, sampleImage, simEnv } from './kill-support.js'
+
+describe('two runs for one VM name at once', () => {
+  it('are serialised by the claim on the pool: one makes the VM, the other waits for it and then refuses, adopting nothing', async () => {
+    const sim = await withSimulator()
+    const image = await sampleImage('concurrent-')
+    const vdisBefore = count(sim, 'VDI')
+    // Both log in and look up at once; the upload's first task is slowed so the runs overlap for certain.
+    sim.faults.add({ method: 'task.create', delayMs: 800 })
+    const args = ['freebsd-9', '--host', sim.url, '--image', image, '--json']
+    const [a, b] = await Promise.all([runCli(args, simEnv(sim)), runCli(args, simEnv(sim))])
+    const [won, lost] = a.code === 0 ? [a, b] : [b, a]
+    expect(won.code, won.stderr).toBe(0)
+    expect(lost.code, lost.stderr).toBe(1)
+    expect(lost.stderr).toMatch(/another run is provisioning "FreeBSD-9\.0" \(process \d+ on [^,]+, since [^)]+\): waiting up to 600 s for it to end/)
+    expect(JSON.parse(lost.stdout).error.what).toBe('A VM named "FreeBSD-9.0" already exists')
+    expect(guests(sim).map((v) => v.name_label)).toEqual(['FreeBSD-9.0'])
+    expect(count(sim, 'VDI') - vdisBefore).toBe(1)
+    expect(count(sim, 'VBD')).toBe(1)
+    expect(count(sim, 'VIF')).toBe(1)
+    // Both released their claim.
+    const pool = Object.values(sim.objects().pool ?? {})[0]!
+    expect(Object.keys(pool.other_config as Record<string, string>).filter((k) => k.startsWith('xcp-provision:claim:'))).toEqual([])
+  })
+})
