@@ -24,10 +24,15 @@ const STATUS_ON = new Set(['on', 'onifconsole', 'onifexists'])
 
 /** The status of the `xc0` line (Xen's console) in ttys(5): 'on', 'off', or 'absent'. */
 export function ttysXenConsole(text: string): 'on' | 'off' | 'absent' {
+  return ttysLine(text, 'xc0')
+}
+
+/** Whether init(8) runs a getty on terminal `name` (ttyv0, ttyu0, xc0): 'on', 'off', or 'absent'. */
+export function ttysLine(text: string, name: string): 'on' | 'off' | 'absent' {
   let found: 'off' | 'absent' = 'absent'
   for (const line of text.split('\n')) {
     const f = ttysFields(line)
-    if (f[0] !== 'xc0') continue
+    if (f[0] !== name) continue
     if (STATUS_ON.has(f[3] ?? '')) return 'on'
     found = 'off'
   }
