@@ -3,6 +3,7 @@ import got, { RequestError } from 'got'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { XapiError } from '../xapi/errors.js'
+import { UserError } from '../errors.js'
 import { gotHttpsOptions } from '../xapi/tls.js'
 import { gotTimeouts } from '../xapi/timeouts.js'
 import { transferErrorText } from './transfer-error.js'
@@ -66,8 +67,15 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
   const url = transferUrl(x, o.target, '/import_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' })
   try {
     let http: ImportFailure['http'] | undefined
+    const local = new AbortController()
+    let readError: unknown
     try {
-      const body = chunkedBody(o.fh, o.regions, o.onData)
+      // A failed read of the image (it shrank) ends the PUT at once: got would otherwise
+      // leave the request open with its body unfinished until the idle timeout.
+      const body = endOnReadError(chunkedBody(o.fh, o.regions, o.onData), (e) => {
+        readError = e
+        local.abort(e)
+      })
       const req = got.put(url, {
         body,
         headers: { 'content-length': String(o.bodyBytes) },
@@ -77,7 +85,7 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
         followRedirect: false,
         // The connection's limits (src/xapi/timeouts.ts): a stalled host ends in a retry, never in silence.
         timeout: gotTimeouts(x.timeouts),
-        ...(o.signal ? { signal: o.signal } : {}),
+        signal: o.signal ? AbortSignal.any([o.signal, local.signal]) : local.signal,
       })
       if (o.onSent) req.on('uploadProgress', (p) => o.onSent!(p.transferred))
       const res = await req
@@ -85,6 +93,7 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
       // The SR moved (or the probe could not tell): XAPI left the task for the host it names.
       if (isRedirect(res.statusCode)) throw new ImportFailure(`PUT /import_raw_vdi: HTTP ${res.statusCode} to another host of the pool`, { status: res.statusCode })
     } catch (e) {
+      if (readError !== undefined) throw new ImageShrank(readError)
       if (!(e instanceof RequestError)) throw e
       // A refused certificate is not a flaky link: no retry, and no task to wait for (nothing reached it).
       if (e.code && TLS_REFUSED.test(e.code)) {
@@ -117,6 +126,35 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
     // redirect) stays pending, and XAPI destroys a pending task only once it completes: end it.
     if (!ended) await task.set_status(x, taskRef, 'cancelled').catch(() => undefined)
     await task.destroy(x, taskRef).catch(() => undefined)
+  }
+}
+
+/**
+ * The image could not be read to the end of what its map promised: something truncated
+ * or rewrote it during the upload. No retry can fix that, and nothing the VDI holds of
+ * this attempt is worth keeping.
+ */
+export class ImageShrank extends UserError {
+  override name = 'ImageShrank'
+  constructor(cause: unknown) {
+    super(
+      {
+        what: 'The image changed during the upload',
+        why: cause instanceof Error ? cause.message : String(cause),
+        fix: 'make sure nothing writes to the image (a VM using it, a copy still in progress), then run the same command again; the upload starts over',
+      },
+      { cause },
+    )
+  }
+}
+
+/** Passes the body through; a read error is reported to `onError` before it ends the body. */
+async function* endOnReadError(body: AsyncGenerator<Buffer>, onError: (e: unknown) => void): AsyncGenerator<Buffer> {
+  try {
+    yield* body
+  } catch (e) {
+    onError(e)
+    throw e
   }
 }
 

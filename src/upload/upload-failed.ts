@@ -31,12 +31,15 @@ export class UploadFailed extends UserError {
 
 function whyFinal(e: unknown): string {
   if (e instanceof XapiError) return `XAPI refused ${e.method}`
+  // Already what/why/fix (a changed image, a host that stopped answering): a retry cannot help.
+  if (e instanceof UserError) return 'another attempt cannot help'
   if (!(e instanceof ImportFailure)) return 'a local error, not a network one'
   if (e.task) return `XAPI failed the import with ${e.task.code} after a clean transfer`
   return `HTTP ${e.http.status ?? e.http.code} is not a transient failure`
 }
 
 function fixFor(e: unknown): string {
+  if (e instanceof UserError) return e.info.fix
   if (e instanceof ImportFailure && e.task?.code === 'SR_BACKEND_FAILURE_44') return 'the SR is out of space: free space on it or choose another SR in the recipe'
   if (e instanceof ImportFailure && (e.http.status === 401 || e.http.status === 403)) return 'the host refused the session for the upload; check the account (and the host), then run again'
   if (isRetryable(e)) return 'check the network path to the host (and the host itself), then run the same command again'

@@ -78,16 +78,23 @@ export async function tricklingServer(opts: { intervalMs: number; phase: 'header
 /**
  * A TCP front for `targetUrl` that can stop listening (new connections are refused,
  * open ones are cut) and start again on the same port: what a client sees while
- * xe-toolstack-restart runs on the host.
+ * xe-toolstack-restart runs on the host. freeze() makes it a black hole instead: every
+ * connection, open or new, stays open and carries nothing more (a hung host, a dead link).
  */
-export async function switchableFront(targetUrl: string): Promise<TestServer & { stop(): Promise<void>; start(): Promise<void>; refusing(): boolean }> {
+export async function switchableFront(targetUrl: string): Promise<TestServer & { stop(): Promise<void>; start(): Promise<void>; refusing(): boolean; freeze(): void }> {
   const target = new URL(targetUrl)
+  let frozen = false
+  const pairs = new Set<[Socket, Socket]>()
   const pipe = (socket: Socket): void => {
+    if (frozen) return void socket.pause()
     const upstream = connect(Number(target.port), target.hostname)
     s.sockets.add(upstream)
     upstream.on('close', () => s.sockets.delete(upstream))
     socket.pipe(upstream).pipe(socket)
+    const pair: [Socket, Socket] = [socket, upstream]
+    pairs.add(pair)
     const end = (): void => {
+      pairs.delete(pair)
       socket.destroy()
       upstream.destroy()
     }
@@ -104,6 +111,15 @@ export async function switchableFront(targetUrl: string): Promise<TestServer & {
     port,
     accepted: () => total + s.accepted(),
     refusing: () => down,
+    freeze: () => {
+      frozen = true
+      for (const [a, b] of pairs) {
+        a.unpipe(b)
+        b.unpipe(a)
+        a.pause()
+        b.pause()
+      }
+    },
     stop: async () => {
       total += s.accepted()
       down = true
