@@ -7,6 +7,7 @@ import type { XapiConnection } from '../xapi/connection.js'
 import * as POOL from '../xapi/pool.js'
 import { hasCode } from '../xapi/errors.js'
 import { UserError, EXIT } from '../errors.js'
+import { isProcessAlive } from './process-alive.js'
 
 /**
  * One run per VM name at a time, pool-wide: before its first change a run adds
@@ -56,15 +57,6 @@ function bootId(): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 const describe = (h: Holder): string => `process ${h.pid} on ${h.host}, since ${h.since}`
 
 /** Why a claim may be taken over, or undefined while its owner may still be running. */
@@ -76,7 +68,7 @@ function staleness(text: string, staleMs: number, me: { host: string; boot: stri
     return 'it is not a claim this program wrote'
   }
   const here = h.host === me.host && h.boot === me.boot && me.boot !== ''
-  if (here && (h.pid === process.pid ? !held.has(h.id) : !alive(h.pid))) return `its owner, ${describe(h)}, is gone`
+  if (here && (h.pid === process.pid ? !held.has(h.id) : !isProcessAlive(h.pid))) return `its owner, ${describe(h)}, is gone`
   const age = Date.now() - Date.parse(h.since)
   if (!(age < staleMs)) return `it was made by ${describe(h)}, ${Math.round(age / 60_000)} min ago, longer than any run lasts`
   return undefined
