@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { UserError, EXIT } from '../errors.js'
+import { preflightHvmFile } from '../preflight/hvm.js'
+import { FIRMWARES, type Firmware, type HvmPreflightReport } from '../preflight/hvm-report.js'
 import { preflightFile } from '../preflight/preflight.js'
 import { FLAVOURS, type Flavour, type PreflightReport } from '../preflight/report.js'
 import { loadRecipe } from '../recipe/load.js'
@@ -8,25 +10,23 @@ export interface CheckImageArgs {
   /** Positionals after "check-image": exactly one image. */
   files: string[]
   recipe?: string | undefined
+  /** Which verdicts must boot: upstream|xcp-ng|both for a PV recipe, bios|uefi|both for an HVM one. */
   flavour?: string | undefined
+  /** Check as an HVM guest with this firmware whatever the recipe says (bios|uefi|both). */
+  firmware?: string | undefined
 }
 
-export interface CheckImageResult {
-  image: string
-  recipe: string
-  report: PreflightReport
-  /** The flavours that must boot for exit code 0. */
-  checked: Flavour[]
-  bootable: boolean
-}
+export type CheckImageResult =
+  | { mode: 'pv'; image: string; recipe: string; report: PreflightReport; checked: Flavour[]; bootable: boolean }
+  | { mode: 'hvm'; image: string; recipe: string; report: HvmPreflightReport; checked: Firmware[]; bootable: boolean }
 
 /** The recipe whose PV settings are checked when --recipe is not given: the one the README runs. */
 export const DEFAULT_CHECK_RECIPE = 'freebsd-9'
 
 /**
- * `provision check-image <file>`: the preflight alone, on a local file, with the PV
- * settings of a recipe. Both pygrub flavours must boot by default: the image may end
- * on a plain Xen host or on XCP-ng, and an image that boots on both is the safe one.
+ * `provision check-image <file>`: the preflight alone, on a local file, for a recipe's
+ * boot mode. PV: both pygrub flavours must boot by default (the image may end on a plain
+ * Xen host or on XCP-ng). HVM: the recipe's firmware must boot; the other is reported too.
  */
 export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageResult> {
   const [image, extra] = args.files
@@ -36,22 +36,48 @@ export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageRes
   if (extra !== undefined) {
     throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'check-image takes one image', fix: 'check one image per run (see provision --help)', exitCode: EXIT.usage })
   }
-  const checked = parseFlavour(args.flavour)
   const recipeName = args.recipe ?? DEFAULT_CHECK_RECIPE
   const { file, recipe } = await loadRecipe(recipeName)
+  const boot = hvmBoot(recipe)
+  const hvmFirmware = args.firmware !== undefined ? parseFirmware(args.firmware, '--firmware') : boot !== null ? [boot.firmware] : null
+  const checkedHvm = hvmFirmware === null ? null : args.flavour !== undefined ? parseFirmware(args.flavour, '--flavour') : hvmFirmware
+  const checkedPv = checkedHvm === null ? parseFlavour(args.flavour) : null
   try {
     const s = await stat(image)
     if (!s.isFile()) throw new Error('not a regular file')
   } catch (e) {
     throw new UserError({ what: `Cannot read the image ${image}`, why: (e as Error).message, fix: 'give the path of a raw disk image' })
   }
+  if (checkedHvm !== null) {
+    const report = preflightHvmFile(image)
+    return { mode: 'hvm', image, recipe: file, report, checked: checkedHvm, bootable: checkedHvm.every((f) => report.verdicts[f].boots) }
+  }
   const report = preflightFile(image, recipe.pv)
-  return { image, recipe: file, report, checked, bootable: checked.every((f) => report.verdicts[f].boots) }
+  const checked = checkedPv ?? [...FLAVOURS]
+  return { mode: 'pv', image, recipe: file, report, checked, bootable: checked.every((f) => report.verdicts[f].boots) }
+}
+
+/**
+ * The recipe's HVM boot settings, or null for a PV/PVH recipe. Read structurally so
+ * this works whether or not the recipe schema in this tree has `boot` yet (issue 10).
+ */
+function hvmBoot(recipe: object): { firmware: Firmware } | null {
+  const boot: unknown = 'boot' in recipe ? recipe.boot : undefined
+  if (typeof boot !== 'object' || boot === null || !('mode' in boot) || boot.mode !== 'hvm') return null
+  const fw = 'firmware' in boot ? boot.firmware : 'bios'
+  return { firmware: fw === 'uefi' ? 'uefi' : 'bios' }
+}
+
+function parseFirmware(value: string, flag: string): Firmware[] {
+  if (value === 'both') return [...FIRMWARES]
+  const one = FIRMWARES.find((f) => f === value)
+  if (one !== undefined) return [one]
+  throw new UserError({ what: `${flag} ${value} is not a firmware`, why: 'an HVM guest boots with bios or uefi firmware', fix: `pass ${flag} bios, uefi or both`, exitCode: EXIT.usage })
 }
 
 function parseFlavour(value: string | undefined): Flavour[] {
   if (value === undefined || value === 'both') return [...FLAVOURS]
   const one = FLAVOURS.find((f) => f === value)
   if (one !== undefined) return [one]
-  throw new UserError({ what: `--flavour ${value} is not a pygrub flavour`, why: 'the preflight knows upstream (Xen, Debian) and xcp-ng', fix: 'pass --flavour upstream, xcp-ng or both (the default)', exitCode: EXIT.usage })
+  throw new UserError({ what: `--flavour ${value} is not a pygrub flavour`, why: 'the preflight knows upstream (Xen, Debian) and xcp-ng; an HVM recipe takes bios, uefi or both', fix: 'pass --flavour upstream, xcp-ng or both (the default)', exitCode: EXIT.usage })
 }

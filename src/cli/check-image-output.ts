@@ -1,12 +1,13 @@
 import { EXIT } from '../errors.js'
 import type { FlavourVerdict, PreflightReport } from '../preflight/report.js'
 import type { CheckImageResult } from './check-image-command.js'
+import { formatCheckImageHvm } from './check-image-hvm-output.js'
 import type { Output } from './output.js'
 
-/** Prints a check-image result (text or --json) and returns the exit code: 0 only when every checked flavour boots. */
+/** Prints a check-image result (text or --json) and returns the exit code: 0 only when every checked flavour or firmware boots. */
 export function printCheckImage(out: Output, r: CheckImageResult): number {
   if (out.json) out.stdout.write(JSON.stringify({ image: r.image, recipe: r.recipe, checked: r.checked, bootable: r.bootable, ...r.report }) + '\n')
-  else out.stdout.write(formatCheckImage(r))
+  else out.stdout.write(r.mode === 'hvm' ? formatCheckImageHvm(r) : formatCheckImage(r))
   return r.bootable ? 0 : EXIT.failure
 }
 
@@ -14,7 +15,7 @@ const MiB = 1024 * 1024
 const mib = (n: number): string => (n < MiB ? `${n} bytes` : `${(n / MiB).toFixed(1)} MiB`)
 const LABEL: Record<string, string> = { upstream: 'upstream pygrub', 'xcp-ng': 'XCP-ng pygrub' }
 
-export function formatCheckImage(r: CheckImageResult): string {
+export function formatCheckImage(r: Extract<CheckImageResult, { mode: 'pv' }>): string {
   const rep = r.report
   const verdicts = [rep.verdicts.upstream, rep.verdicts['xcp-ng']]
   const summary = verdicts.map((v) => `${LABEL[v.flavour]}: ${v.boots ? 'boots' : 'fails'}`).join(', ')

@@ -5,12 +5,16 @@ import { UserError, EXIT } from '../errors.js'
 import { packageRoot } from '../paths.js'
 import { HELP } from './help.js'
 import { loadDotEnv } from './env.js'
-import { printError, printResult, type Output } from './output.js'
+import { guardStream, printError, printResult, type Output } from './output.js'
+import { registerSecret } from '../xapi/secrets.js'
 import { runProvision } from './provision-command.js'
 import { timeoutsFrom } from './timeout-options.js'
 // Other commands load on use: every module loaded is start-up time a provision run pays (docs/upload.md).
 
 export async function main(argv: string[]): Promise<number> {
+  // Before anything can print: every byte on stdout and stderr goes through the one formatter.
+  guardStream(process.stdout)
+  guardStream(process.stderr)
   const out: Output = { json: argv.includes('--json'), stdout: process.stdout, stderr: process.stderr }
   try {
     const { values, positionals } = parseArgs({
@@ -28,6 +32,7 @@ export async function main(argv: string[]): Promise<number> {
         'password-file': { type: 'string' },
         recipe: { type: 'string' },
         flavour: { type: 'string' },
+        firmware: { type: 'string' },
         'skip-preflight': { type: 'boolean', default: false },
         'fix-offset': { type: 'boolean', default: false },
         verify: { type: 'boolean', default: false },
@@ -39,6 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         listen: { type: 'string' },
         inventory: { type: 'string' },
         'state-file': { type: 'string' },
+        profile: { type: 'string' },
+        'sim-profile': { type: 'string' },
         'timeout-connect': { type: 'string' },
         'timeout-response': { type: 'string' },
         'timeout-idle': { type: 'string' },
@@ -56,11 +63,12 @@ export async function main(argv: string[]): Promise<number> {
       return 0
     }
     loadDotEnv()
+    registerSecret(process.env.XAPI_PASSWORD)
     const [command, ...rest] = positionals
     const timeouts = timeoutsFrom(values)
     if (command === 'check-image') {
       const [{ runCheckImage }, { printCheckImage }] = await Promise.all([import('./check-image-command.js'), import('./check-image-output.js')])
-      return printCheckImage(out, await runCheckImage({ files: rest, recipe: values.recipe as string | undefined, flavour: values.flavour as string | undefined }))
+      return printCheckImage(out, await runCheckImage({ files: rest, recipe: values.recipe as string | undefined, flavour: values.flavour as string | undefined, firmware: values.firmware as string | undefined }))
     }
     if (command === 'rollout') {
       const { runRollout } = await import('../fleet/cli/command.js')
@@ -77,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!command) throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (see --help)', exitCode: EXIT.usage })
     if (rest.length) throw new UserError({ what: `Unexpected argument "${rest[0]}"`, why: 'provision takes one recipe', fix: 'see provision --help', exitCode: EXIT.usage })
-    if (command === 'sim') return await (await import('./sim-command.js')).runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined, inventory: values.inventory as string | undefined, stateFile: values['state-file'] as string | undefined })
+    if (command === 'sim') return await (await import('./sim-command.js')).runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined, inventory: values.inventory as string | undefined, stateFile: values['state-file'] as string | undefined, profile: values.profile as string | undefined })
     const result = await runProvision({
       recipe: command,
       host: values.host as string | undefined,
@@ -92,6 +100,7 @@ export async function main(argv: string[]): Promise<number> {
       fixOffset: Boolean(values['fix-offset']),
       verify: Boolean(values.verify),
       fingerprint: values.fingerprint as string | undefined,
+      simProfile: values['sim-profile'] as string | undefined,
       timeouts,
     })
     printResult(out, result)
