@@ -1,8 +1,10 @@
-export const HELP = `provision: provision PV VMs on XCP-ng / XenServer over XAPI
+export const HELP = `provision: provision VMs (HVM BIOS/UEFI, PVH, legacy PV) on XCP-ng / XenServer over XAPI
 
 Usage:
   provision <recipe> --host <host> [options]   create and start a VM from a recipe
   provision sim [--port N] [--listen ADDR]      run the XAPI simulator until SIGINT/SIGTERM
+                [--profile NAME]               the release it simulates: xcp-ng-8.3 (default), xenserver-8,
+                                               xcp-ng-8.2, xcp-1.1
   provision sim --inventory FILE [--port N]     the same with the pools an inventory file describes
                 [--state-file FILE]            reload objects from FILE if present; save them on exit
   provision check-image <file> [--recipe <recipe>] [--flavour upstream|xcp-ng|both] [--json]
@@ -12,13 +14,14 @@ Usage:
                                                converge on re-run (docs/fleet.md)
   provision --help | --version
 
-<recipe> is a name from recipes/ (freebsd-9) or a path to a .yaml/.json file.
+<recipe> is a name from recipes/ (freebsd-14, freebsd-13, debian-12, freebsd-9) or a path to a .yaml/.json file.
 <host> is "sim" (an embedded simulator), a name (https://<name>/), name:port, or a URL.
 
 Options:
   --name <vm name>      VM name-label (default: the recipe's name)
   --image <path>        raw disk image to upload (default: the recipe's image;
                         on --host sim without --image a sample FreeBSD image is generated)
+  --sim-profile <name>  with --host sim: the release to simulate (default: the newest that runs the recipe)
   --json                print one JSON object on stdout at the end (errors too)
   --dry-run             look things up, then print every XAPI call it would make; change nothing
   --keep-on-failure     leave what this run created in place when a step fails
@@ -36,7 +39,8 @@ Credentials: XAPI_USER, and the password from --password-file, XAPI_PASSWORD (en
 or ./.env), or a prompt when run on a terminal. Never put the password in an argument.
 
 Examples:
-  provision freebsd-9 --host sim
+  provision freebsd-14 --host sim
+  provision freebsd-9 --host sim          (the HOWTO's PV guest: simulates XCP-ng 8.2)
   provision freebsd-9 --host xcp1 --image ./FreeBSD-PV.img --name web-01
   provision freebsd-9 --host xcp1:443 --dry-run
   provision ./my-recipe.yaml --host https://10.0.0.5/ --json

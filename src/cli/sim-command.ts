@@ -3,6 +3,7 @@ import { startInventory } from '../../mocks/pools.js'
 import { loadInventoryFile, InventoryError } from '../../mocks/inventory-file.js'
 import { readStateFile, writeStateFile, StateFileError, type SavedPool } from '../../mocks/state-file.js'
 import { UserError, EXIT } from '../errors.js'
+import { PROFILE_NAMES } from '../../mocks/profiles.js'
 import { credentialsFromEnv } from './env.js'
 
 export interface SimArgs {
@@ -10,6 +11,8 @@ export interface SimArgs {
   listen?: string | undefined
   inventory?: string | undefined
   stateFile?: string | undefined
+  /** The simulated release (mocks/profiles.ts); default xcp-ng-8.3. */
+  profile?: string | undefined
 }
 
 /**
@@ -26,8 +29,14 @@ export async function runSimulator(args: SimArgs): Promise<number> {
   if (args.inventory && args.listen) {
     throw new UserError({ what: '--listen and --inventory together', why: 'an inventory gives each host its own address', fix: 'set the addresses in the inventory file', exitCode: EXIT.usage })
   }
+  if (args.profile !== undefined && !PROFILE_NAMES.includes(args.profile)) {
+    throw new UserError({ what: `No simulator profile "${args.profile}"`, why: `profiles: ${PROFILE_NAMES.join(', ')}`, fix: 'pass --profile with one of those (default xcp-ng-8.3)', exitCode: EXIT.usage })
+  }
+  if (args.profile !== undefined && args.inventory) {
+    throw new UserError({ what: '--profile and --inventory together', why: 'an inventory names its release with profile:', fix: 'set profile: in the inventory file', exitCode: EXIT.usage })
+  }
   const saved = args.stateFile ? guard(() => readStateFile(args.stateFile!)) : undefined
-  const sims = args.inventory ? await fromInventory(args.inventory, port, saved?.pools) : [await single(port, args.listen, saved?.pools[0])]
+  const sims = args.inventory ? await fromInventory(args.inventory, port, saved?.pools) : [await single(port, args.listen, saved?.pools[0], args.profile)]
   // Listen for the signals before announcing the URL: a script may send SIGINT as soon as
   // it reads the line, and a signal with no listener yet kills the process outright.
   const stopped = new Promise<void>((resolve) => {
@@ -49,13 +58,14 @@ export async function runSimulator(args: SimArgs): Promise<number> {
   return 0
 }
 
-function single(port: number, listen: string | undefined, restore: SavedPool | undefined): Promise<Simulator> {
+function single(port: number, listen: string | undefined, restore: SavedPool | undefined, profile: string | undefined): Promise<Simulator> {
   const env = credentialsFromEnv()
   return startSimulator({
     port,
     listen: listen ?? '127.0.0.1',
     ...(env.user && env.password ? { credentials: { user: env.user, password: env.password } } : {}),
     ...(restore ? { restore } : {}),
+    ...(profile ? { profile } : {}),
   })
 }
 

@@ -12,6 +12,8 @@ import type { SrRecord, NetworkRecord } from '../xapi/records.js'
 export interface Targets {
   sr: { ref: string; record: SrRecord }
   template: string
+  /** The template's VM.platform, which the VM inherits and the boot step merges into (dry-run display). */
+  templatePlatform?: Record<string, string>
   network: { ref: string; record: NetworkRecord }
   mac: string
 }
@@ -31,7 +33,7 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
       fix: 'free space on the SR, pick another SR in the recipe (sr.name_label or sr.uuid), or shrink vdi.virtual_size',
     })
   }
-  const template = await findTemplate(x, recipe.template)
+  const { template, templatePlatform } = await findTemplate(x, recipe.template)
   const net = await findNetwork(x, recipe.network.bridge)
   const existing = await findVms(x, vmName)
   if (existing.length) {
@@ -51,7 +53,7 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
       fix: recipe.network.mac === 'derived' ? 'pass --name with another VM name (the MAC is derived from it)' : 'set another network.mac in the recipe, or "derived"',
     })
   }
-  return { sr, template, network: net, mac }
+  return { sr, template, templatePlatform, network: net, mac }
 }
 
 async function findSr(x: XapiConnection, recipe: Recipe): Promise<Targets['sr']> {
@@ -71,11 +73,11 @@ async function findSr(x: XapiConnection, recipe: Recipe): Promise<Targets['sr']>
   return chooseSrByHost(x, refs, recipe.sr.name_label, recipe.sr.host)
 }
 
-async function findTemplate(x: XapiConnection, name: string): Promise<string> {
+async function findTemplate(x: XapiConnection, name: string): Promise<{ template: string; templatePlatform: Record<string, string> }> {
   const refs = await VM.get_by_name_label(x, name)
   const records = await Promise.all(refs.map(async (r) => [r, await VM.get_record(x, r)] as const))
   const templates = records.filter(([, v]) => v.is_a_template && !v.is_a_snapshot && !v.is_control_domain)
-  if (templates.length === 1) return templates[0]![0]
+  if (templates.length === 1) return { template: templates[0]![0], templatePlatform: templates[0]![1].platform }
   throw new UserError({
     what: templates.length ? `${templates.length} templates are named "${name}"` : `No template named "${name}"`,
     why: templates.length ? `candidates: ${templates.map(([, v]) => v.uuid).join(', ')}` : 'VM.get_by_name_label found no template with that exact name-label',

@@ -1,4 +1,9 @@
+import { closeSync, fstatSync, openSync } from 'node:fs'
 import { UserError, EXIT } from '../errors.js'
+import { pygrubBoot } from '../image/pygrub.js'
+import { fileReadAt } from '../image/read-at.js'
+import { elfClass } from '../image/elf-class.js'
+import { parseBootloaderArgs } from '../image/bootloader-args.js'
 import { preflightFile } from '../preflight/preflight.js'
 import type { FlavourVerdict, PreflightReport } from '../preflight/report.js'
 import type { Recipe } from '../recipe/schema.js'
@@ -20,6 +25,48 @@ export interface GateOptions {
  * --offset; --skip-preflight uploads without looking.
  */
 export function preflightGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSummary } {
+  if (o.recipe.boot.mode === 'hvm') return hvmGate(o)
+  const gated = pygrubGate(o)
+  // Which kernel pygrub loads decides 32- or 64-bit PV (host-check.ts asks the host about both).
+  return { ...gated, preflight: { ...gated.preflight, kernel_elf_class: kernelElfClass(o.image, gated.recipe) } }
+}
+
+/**
+ * HVM images boot from their own firmware, not pygrub: the pygrub preflight does not
+ * apply. Until the HVM preflight (src/preflight/hvm*.ts) is wired in, say so.
+ */
+function hvmGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSummary } {
+  const note = o.skipPreflight
+    ? '--skip-preflight: the image was not checked; the firmware may find nothing to boot, after the upload'
+    : 'the image was not checked for HVM boot (BIOS boot code or an EFI System Partition): the HVM preflight is not wired in yet'
+  o.emit({ type: 'warning', message: note })
+  return { recipe: o.recipe, preflight: { skipped: true, bootloader_args: '', offset_fixed: null, warnings: [note], kernel_elf_class: null } }
+}
+
+/** The ELF class of the kernel upstream pygrub would load, or null when it would load none. */
+export function kernelElfClass(image: string, recipe: Recipe): 32 | 64 | null {
+  const args = parseBootloaderArgs(recipe.pv.bootloader_args, 'upstream')
+  if (!args.ok) return null
+  let fd: number
+  try {
+    fd = openSync(image, 'r')
+  } catch {
+    return null // checkImageFile reports an unreadable image with its reason
+  }
+  try {
+    const size = fstatSync(fd).size
+    const r = pygrubBoot(fileReadAt(fd, size), size, {
+      ...(args.value.kernel !== undefined ? { kernel: args.value.kernel } : {}),
+      ...(args.value.offset !== undefined ? { offset: args.value.offset } : {}),
+      flavour: 'upstream',
+    })
+    return r.ok ? elfClass(r.kernel.subarray(0, 16)) : null
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function pygrubGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSummary } {
   if (o.skipPreflight) {
     o.emit({ type: 'warning', message: '--skip-preflight: the image was not checked; pygrub may fail only at VM start, after the upload' })
     return { recipe: o.recipe, preflight: { skipped: true, bootloader_args: o.recipe.pv.bootloader_args, offset_fixed: null, warnings: [] } }

@@ -4,6 +4,7 @@ import * as VDI from '../xapi/vdi.js'
 import * as VIF from '../xapi/vif.js'
 import * as VBD from '../xapi/vbd.js'
 import { DISK_STEPS } from './disk-steps.js'
+import { BOOT_STEPS } from './boot-steps.js'
 import { need, type Step } from './step-types.js'
 import { buildingName, INCOMPLETE_KEY } from './leftovers.js'
 
@@ -37,7 +38,8 @@ export const STEPS: Step[] = [
   {
     id: 'vm.pv',
     title: 'Make it a PV guest booted by pygrub',
-    calls: (c) => [
+    skip: (c) => c.recipe.boot.mode !== 'pv',
+    calls: (c) => c.recipe.boot.mode !== 'pv' ? [] : [
       'VM.set_HVM_boot_policy ""',
       'VM.set_HVM_boot_params {}',
       `VM.set_PV_bootloader "${c.recipe.pv.bootloader}"`,
@@ -56,6 +58,7 @@ export const STEPS: Step[] = [
       ])
     },
   },
+  ...BOOT_STEPS,
   {
     id: 'vm.other-config',
     title: 'Set other-config keys',

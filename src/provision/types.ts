@@ -60,8 +60,23 @@ export const PreflightSummary = z.object({
   bootloader_args: z.string(),
   offset_fixed: z.number().nullable(),
   warnings: z.array(z.string()),
+  /** ELF class of the kernel pygrub would load (pv, pvh): 32-bit PV needs xen-3.0-x86_32p. */
+  kernel_elf_class: z.union([z.literal(32), z.literal(64)]).nullable().optional(),
 })
 export type PreflightSummary = z.infer<typeof PreflightSummary>
+
+const CapabilitiesOut = z.object({
+  hvm: z.boolean(),
+  pv: z.boolean(),
+  pv32: z.boolean(),
+  pvh: z.boolean(),
+  uefi: z.boolean(),
+  secure_boot_certificates: z.boolean(),
+  import_formats: z.array(z.string()),
+})
+const HostOut = z.object({ name: z.string(), release: z.string(), api_version: z.string(), software_version: z.record(z.string(), z.string()), capabilities: CapabilitiesOut })
+/** The detected release and capabilities (src/provision/capabilities.ts), in --json and --dry-run. */
+export const HostReportOut = z.object({ master: HostOut, vm_hosts: z.array(HostOut) })
 
 export const ProvisionResult = z.object({
   vm: z.object({ uuid: z.string(), ref: z.string(), name: z.string(), power_state: z.string() }),
@@ -86,6 +101,7 @@ export const ProvisionResult = z.object({
   steps: z.array(z.object({ step: z.string(), ms: z.number() })),
   duration_ms: z.number(),
   preflight: PreflightSummary.optional(),
+  host: HostReportOut.optional(),
 })
 export type ProvisionResult = z.infer<typeof ProvisionResult>
 
@@ -100,5 +116,6 @@ export const DryRunResult = z.object({
   upload: z.object({ image_size: z.number(), data_bytes: z.number(), bytes_to_send: z.number(), regions: z.number() }),
   calls: z.array(PlannedCall),
   preflight: PreflightSummary.optional(),
+  host: HostReportOut.optional(),
 })
 export type DryRunResult = z.infer<typeof DryRunResult>

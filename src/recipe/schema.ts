@@ -1,6 +1,9 @@
 import { z } from 'zod'
 import { parseSize } from './size.js'
 import { MAC_PATTERN } from './mac.js'
+import { BootSchema, PlatformSchema } from './boot.js'
+
+export { type Boot } from './boot.js'
 
 /** A byte count or a binary-unit size ("11GiB"), as bytes; shared with the fleet schema. */
 export const SizeSchema = z.union([z.number(), z.string()]).transform((v, ctx) => {
@@ -57,13 +60,17 @@ export const RecipeSchema = z
     template: z.string().min(1).default('Other install media'),
     memory: MemorySchema,
     vcpus: z.number().int().min(1).max(64).default(1).describe('VCPUs-max and VCPUs-at-startup'),
+    boot: BootSchema,
     pv: z
       .object({
         bootloader: z.enum(['pygrub']).default('pygrub'),
         bootloader_args: z.string().default('').describe('PV-bootloader-args, e.g. --kernel=/boot/kernel/kernel'),
         args: z.string().default('').describe('PV-args: kernel arguments such as vfs.root.mountfrom=ufs:/dev/xbd0s1a'),
       })
-      .strict(),
+      .strict()
+      .default({ bootloader: 'pygrub', bootloader_args: '', args: '' })
+      .describe('pygrub settings of boot.mode pv and pvh; ignored by hvm'),
+    platform: PlatformSchema,
     other_config: z.record(z.string().min(1), z.string()).default({}).describe('Keys set with remove-then-add, as xe does'),
     network: z
       .object({
@@ -88,6 +95,12 @@ export const RecipeSchema = z
     start: z.boolean().default(true),
   })
   .strict()
+  .superRefine((r, ctx) => {
+    // An HVM guest has no PV kernel: pv settings there are a mistake worth naming.
+    if (r.boot.mode === 'hvm' && (r.pv.bootloader_args !== '' || r.pv.args !== '')) {
+      ctx.addIssue({ code: 'custom', path: ['pv'], message: 'is for boot.mode pv or pvh; an hvm guest boots from its firmware (remove pv, or set boot.mode: pv)' })
+    }
+  })
 
 export type Recipe = z.infer<typeof RecipeSchema>
 export type RecipeInput = z.input<typeof RecipeSchema>

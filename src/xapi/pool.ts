@@ -15,3 +15,5 @@ export const add_to_other_config = (x: XapiConnection, ref: string, k: string, v
 export const remove_from_other_config = (x: XapiConnection, ref: string, k: string): Promise<void> => x.call('pool.remove_from_other_config', ref, k)
 /** The pool's Secure Boot certificates (a tarball, base64); "" when none are installed. */
 export const get_uefi_certificates = (x: XapiConnection, ref: string): Promise<string> => x.call('pool.get_uefi_certificates', ref)
+/** XCP-ng's own certificates (allow-custom-uefi-certs=true); they win over uefi_certificates when set. */
+export const get_custom_uefi_certificates = (x: XapiConnection, ref: string): Promise<string> => x.call('pool.get_custom_uefi_certificates', ref)

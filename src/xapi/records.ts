@@ -53,6 +53,7 @@ export const VmRecord = z.looseObject({
   is_a_snapshot: z.boolean(),
   other_config: stringMap,
   HVM_boot_params: stringMap,
+  platform: stringMap,
   VBDs: z.array(ref),
   VIFs: z.array(ref),
 })
@@ -84,3 +85,13 @@ export const TaskRecord = z.looseObject({ uuid: z.string(), name_label: z.string
 export type TaskRecord = z.infer<typeof TaskRecord>
 
 export const recordsOf = <T extends z.ZodType>(schema: T) => z.record(z.string(), schema)
+
+/** What a host says about its release and its hypervisor (src/provision/capabilities.ts). */
+export const HostVersionRecord = HostRecord.extend({
+  software_version: stringMap,
+  API_version_major: int,
+  API_version_minor: int,
+  /** Xen's XENVER_capabilities, split: xen-3.0-x86_64 (64-bit PV), xen-3.0-x86_32p (32-bit PV), hvm-3.0-* */
+  capabilities: z.array(z.string()),
+})
+export type HostVersionRecord = z.infer<typeof HostVersionRecord>

@@ -37,7 +37,9 @@ export interface SpawnedSimulator {
 /** `provision sim` in its own process; resolves once its first line gives the URL. */
 export function spawnSimulator(env: Record<string, string> = {}, args: string[] = []): Promise<SpawnedSimulator> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'sim', '--port', '0', ...args], {
+    // XCP-ng 8.2 unless the test picks a profile: the suite's PV recipe needs a release that runs PV.
+    const profile = args.includes('--profile') || args.includes('--inventory') ? [] : ['--profile', 'xcp-ng-8.2']
+    const child = spawn(process.execPath, [BIN, 'sim', '--port', '0', ...profile, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
