@@ -8,6 +8,16 @@ export interface Output {
   stderr: NodeJS.WritableStream
 }
 
+/** The detected release and what it can run (src/provision/capabilities.ts), one line per host. */
+function hostLines(h: NonNullable<DryRunResult['host']>): string[] {
+  const yes = (b: boolean): string => (b ? 'yes' : 'no')
+  const line = (role: string, x: typeof h.master): string => {
+    const c = x.capabilities
+    return `  ${role} ${x.name}: ${x.release}, API ${x.api_version}; hvm ${yes(c.hvm)}, uefi ${yes(c.uefi)}, pv ${yes(c.pv)}, 32-bit pv ${yes(c.pv32)}, pvh ${yes(c.pvh)}, secure boot certificates ${yes(c.secure_boot_certificates)}, import ${c.import_formats.join('/')}`
+  }
+  return [line('master', h.master), ...h.vm_hosts.filter((v) => v.name !== h.master.name).map((v) => line('runs on', v))]
+}
+
 export function printResult(out: Output, r: ProvisionResult | DryRunResult): void {
   if (out.json) {
     out.stdout.write(JSON.stringify(r) + '\n')
@@ -15,6 +25,7 @@ export function printResult(out: Output, r: ProvisionResult | DryRunResult): voi
   }
   if ('dry_run' in r) {
     out.stdout.write(`Dry run: nothing was changed. Plan for VM "${r.vm_name}" on SR ${r.sr.name_label} (${r.sr.uuid}), MAC ${r.mac}:\n`)
+    if (r.host) for (const line of hostLines(r.host)) out.stdout.write(`${line}\n`)
     let step = ''
     for (const c of r.calls) {
       if (c.step !== step) out.stdout.write(`  ${(step = c.step)}\n`)

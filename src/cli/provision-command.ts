@@ -25,6 +25,8 @@ export interface ProvisionArgs {
   verify?: boolean
   passwordFile?: string | undefined
   fingerprint?: string | undefined
+  /** --host sim: the simulated release (mocks/profiles.ts); default the newest that runs the recipe. */
+  simProfile?: string | undefined
   /** Connect, response and idle limits for every call and transfer (src/xapi/timeouts.ts). */
   timeouts?: Partial<Timeouts> | undefined
 }
@@ -44,12 +46,9 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     let creds = { user: env.user, password: env.password }
     if (target.kind === 'sim') {
       // Loaded only here: the simulator is start-up time a run against a real host should not pay.
-      const { startSimulator, DEFAULT_CREDENTIALS } = await import('../../mocks/simulator.js')
-      const simCreds = env.user && env.password ? { user: env.user, password: env.password } : DEFAULT_CREDENTIALS
-      const sim = await startSimulator({ credentials: simCreds })
-      cleanups.push(() => sim.close())
-      url = sim.url
-      creds = simCreds
+      const { DEFAULT_CREDENTIALS } = await import('../../mocks/simulator.js')
+      creds = env.user && env.password ? { user: env.user, password: env.password } : DEFAULT_CREDENTIALS
+      url = '' // started below, once the image tells which release can run it
     } else {
       url = target.url
       if (creds.user) creds.password = await resolvePassword({ file: args.passwordFile, env: env.password, user: creds.user })
@@ -67,7 +66,19 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       const { dir } = await sampleImageDir()
       cleanups.push(() => rm(dir, { recursive: true, force: true }))
       image = join(dir, 'freebsd-sample.img')
-      await (await import('../image/write-image.js')).writeSampleImage(image)
+      const write = await import('../image/write-image.js')
+      // An HVM recipe gets an image its firmware boots (GPT, ESP, UFS2 root); pv and pvh the pygrub one.
+      if (recipe.boot.mode === 'hvm') await write.writeSampleHvmImage(image, { firmware: recipe.boot.firmware })
+      else await write.writeSampleImage(image)
+    }
+    if (target.kind === 'sim') {
+      const kernelBits = recipe.boot.mode === 'hvm' || !image ? null : (await import('../provision/preflight-gate.js')).kernelElfClass(image, recipe)
+      const choice = await (await import('./sim-profile.js')).chooseSimProfile(recipe, kernelBits, args.simProfile)
+      process.stderr.write(`${choice.note}\n`)
+      const { startSimulator } = await import('../../mocks/simulator.js')
+      const sim = await startSimulator({ credentials: creds as { user: string; password: string }, profile: choice.name })
+      cleanups.push(() => sim.close())
+      url = sim.url
     }
     if (!image) {
       throw new UserError({ what: 'No image to upload', why: 'the recipe has no image and --image was not given', fix: 'pass --image <raw disk image>', exitCode: EXIT.usage })

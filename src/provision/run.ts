@@ -14,6 +14,7 @@ import { rollback } from './rollback.js'
 import { keepPartialUpload, removePartials, replaceablePartials } from './partial-vdi.js'
 import { explainFailure } from './explain.js'
 import { preflightGate } from './preflight-gate.js'
+import { assertRunnable, readHostReport } from './host-check.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
 
 /** Checks the image before anything touches XAPI: missing, unreadable or too big fails here. */
@@ -92,6 +93,8 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   try {
     const waits = opts.waits ?? {}
     const onWait = (message: string): void => emit({ type: 'warning', message })
+    // A release that cannot run the recipe stops here, before the claim or any other change.
+    assertRunnable(recipe, await readHostReport(x), preflight.kernel_elf_class ?? null)
     // One run per VM name at a time, before anything changes: a second run would adopt this one's VDI.
     if (!opts.dryRun) claim = await claimName(x, vmName, { waitMs: waits.claimMs, staleMs: waits.claimStaleMs, pollMs: waits.pollMs, onWait, signal: opts.signal })
     // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
@@ -103,6 +106,9 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       leftoverVms.clear()
     }
     const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, leftoverVms)
+    // Then every host that sees the SR, where VM.start may place the VM (capabilities.ts).
+    const host = await readHostReport(x, targets.sr.ref)
+    for (const message of assertRunnable(recipe, host, preflight.kernel_elf_class ?? null)) emit({ type: 'warning', message })
     const map = await mapping
     // Unfinished uploads of this name that this image cannot resume (it changed since): replaced, never leaked.
     const replaced = await replaceablePartials(x, { vmName, sr: targets.sr.ref, virtualSize: recipe.vdi.virtual_size, map })
@@ -125,6 +131,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
         upload: { image_size: map.size, data_bytes: map.dataBytes, bytes_to_send: bodyLength(map), regions: map.regions.length },
         calls: [...cleanup.map((call) => ({ step: 'leftovers', call })), ...STEPS.flatMap((s) => s.calls(base).map((call) => ({ step: s.id, call })))],
         preflight,
+        host,
       }
     }
     const state: RunState = { created: [] }
@@ -181,6 +188,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       steps: timings,
       duration_ms: Date.now() - started,
       preflight,
+      host,
     }
   } finally {
     // A no-op once the map was awaited; after an early failure it stops the reading.
