@@ -12,7 +12,9 @@ export function parseHost(host: string): HostTarget {
   try {
     url = new URL(/^[a-z]+:\/\//i.test(host) ? host : `https://${host.includes(':') && !host.startsWith('[') && host.split(':').length > 2 ? `[${host}]` : host}/`)
   } catch {
-    throw new UserError({ what: `--host "${host}" is not a host`, why: 'it is neither a name, name:port, nor a URL', fix: 'write e.g. --host xcp1, --host xcp1:8443 or --host https://xcp1/', exitCode: EXIT.usage })
+    // Whatever precedes an "@" is credentials, even in a string that is not a URL: never echoed.
+    const shown = host.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?)[^/]*@/i, '$1<redacted>@')
+    throw new UserError({ what: `--host "${shown}" is not a host`, why: 'it is neither a name, name:port, nor a URL', fix: 'write e.g. --host xcp1, --host xcp1:8443 or --host https://xcp1/', exitCode: EXIT.usage })
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new UserError({ what: `--host "${host}" has protocol ${url.protocol}`, why: 'XAPI speaks HTTP or HTTPS', fix: 'use an https:// (or http://) URL', exitCode: EXIT.usage })

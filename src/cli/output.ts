@@ -1,5 +1,57 @@
 import { UserError, EXIT } from '../errors.js'
 import type { DryRunResult, ProvisionResult } from '../provision/types.js'
+import { redact } from '../xapi/secrets.js'
+
+/**
+ * C0 and C1 controls, DEL, and the bidi overrides that reorder what a terminal shows:
+ * text from a host, a file or an argument could move the cursor, recolour, retitle the
+ * terminal or hide part of a line. Newline and tab pass; so, on a terminal, do the
+ * three sequences this CLI draws its progress with (clear line, carriage return after
+ * it, cursor up), and nothing else.
+ */
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g
+const OWN_SEQUENCES = /\x1b\[2K\r?|\x1b\[\d+A/g
+
+/** A control as visible text: "\u001b". Valid inside a JSON string too, where it means the same character. */
+const shown = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+
+/**
+ * Every string this process prints passes here: secrets (the password, session ids,
+ * whatever a host echoed of them) become <redacted>, and controls become visible text.
+ */
+export function printable(text: string, terminal = false): string {
+  const clean = redact(text)
+  if (!terminal) return clean.replace(CONTROLS, shown)
+  // Keep this CLI's own drawing sequences; neutralise every other control around them.
+  let out = ''
+  let last = 0
+  for (const m of clean.matchAll(OWN_SEQUENCES)) {
+    out += clean.slice(last, m.index).replace(CONTROLS, shown) + m[0]
+    last = m.index + m[0].length
+  }
+  return out + clean.slice(last).replace(CONTROLS, shown)
+}
+
+/**
+ * Routes every write to the stream through printable(): the one place, so no module
+ * that prints (progress, the fleet's live view, a warning) can leak a secret or a raw
+ * escape, whoever wrote the message and wherever its text came from.
+ */
+const guarded = new WeakSet<NodeJS.WriteStream>()
+
+export function guardStream(stream: NodeJS.WriteStream): void {
+  if (guarded.has(stream)) return
+  guarded.add(stream)
+  const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean
+  const terminal = Boolean(stream.isTTY)
+  stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    const text = typeof chunk === 'string' ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk).toString('utf8') : undefined
+    if (text === undefined) return write(chunk, ...rest)
+    const encoding = typeof rest[0] === 'string' ? rest.shift() : undefined
+    if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'utf-8') return write(chunk, encoding, ...rest)
+    return write(printable(text, terminal), ...rest)
+  }) as NodeJS.WriteStream['write']
+}
 
 /** The one place that turns results and errors into text and an exit code. */
 export interface Output {

@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, spawnSimulator } from '../support/cli.js'
+import { hostileXapi, type Hostility } from '../support/hostile-xapi.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
 
 const CANARY = 'canary-7f3a-Secret!'
@@ -58,5 +59,47 @@ describe('secrets', () => {
     } finally {
       await sim.stop()
     }
+  })
+
+  describe('hostile servers: whatever a host echoes back of the secrets stays hidden', () => {
+    const cases: [string, Hostility][] = [
+      ['a login fault that quotes the password', { on: 'session.login_with_password', answer: 'fault' }],
+      ['a fault that quotes the session id and the password', { on: 'SR.get_by_name_label', answer: 'fault' }],
+      ['an HTTP 500 whose headers and body quote them', { on: 'SR.get_by_name_label', answer: 'http-500' }],
+    ]
+    it.each(cases)('%s: not on stderr, not in --json', async (_, hostility) => {
+      const env = { XAPI_USER: 'root', XAPI_PASSWORD: CANARY }
+      const sim = await spawnSimulator(env)
+      const front = await hostileXapi(sim.url, hostility)
+      try {
+        const dir = await mkdtemp(join(tmpdir(), 'hostile-'))
+        const image = join(dir, 'img')
+        await writeSampleImage(image)
+        const runs = [await runCli(['freebsd-9', '--host', front.url, '--image', image], env), await runCli(['freebsd-9', '--host', front.url, '--image', image, '--json'], env)]
+        for (const r of runs) {
+          expect(r.code, r.stderr).toBe(1)
+          const all = r.stdout + r.stderr
+          expect(all).not.toContain(CANARY)
+          for (const session of front.sessions()) expect(all).not.toContain(session)
+          // Still a useful message: the code XAPI answered stays, only the secrets go.
+          expect(all).toMatch(/<redacted>|SESSION_AUTHENTICATION_FAILED|HTTP|statusCode/)
+        }
+        // The --json error is still valid JSON after redaction.
+        expect(() => JSON.parse(runs[1]!.stdout)).not.toThrow()
+        if (hostility.on !== 'session.login_with_password') expect(front.sessions().length).toBeGreaterThan(0)
+      } finally {
+        await front.close()
+        await sim.stop()
+      }
+    })
+
+    it('a --host URL with credentials that does not parse is not echoed with its password', async () => {
+      for (const host of [`https://root:${CANARY}@[not-a-host`, `root:${CANARY}@[nope`]) {
+        const r = await runCli(['freebsd-9', '--host', host], { XAPI_USER: 'root', XAPI_PASSWORD: 'other-password' })
+        expect(r.code).toBe(2)
+        expect(r.stderr).toContain('is not a host')
+        expect(r.stderr).not.toContain(CANARY)
+      }
+    })
   })
 })
