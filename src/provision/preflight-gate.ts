@@ -4,6 +4,8 @@ import { pygrubBoot } from '../image/pygrub.js'
 import { fileReadAt } from '../image/read-at.js'
 import { elfClass } from '../image/elf-class.js'
 import { parseBootloaderArgs } from '../image/bootloader-args.js'
+import { preflightHvmFile } from '../preflight/hvm.js'
+import type { HvmPreflightReport } from '../preflight/hvm-report.js'
 import { preflightFile } from '../preflight/preflight.js'
 import type { FlavourVerdict, PreflightReport } from '../preflight/report.js'
 import type { Recipe } from '../recipe/schema.js'
@@ -32,15 +34,38 @@ export function preflightGate(o: GateOptions): { recipe: Recipe; preflight: Pref
 }
 
 /**
- * HVM images boot from their own firmware, not pygrub: the pygrub preflight does not
- * apply. Until the HVM preflight (src/preflight/hvm*.ts) is wired in, say so.
+ * HVM images boot from their own firmware, not pygrub: the HVM preflight (src/preflight/hvm.ts)
+ * says whether the recipe's firmware (BIOS or UEFI) finds something to boot, before any
+ * XAPI call; --skip-preflight uploads without looking.
  */
 function hvmGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSummary } {
-  const note = o.skipPreflight
-    ? '--skip-preflight: the image was not checked; the firmware may find nothing to boot, after the upload'
-    : 'the image was not checked for HVM boot (BIOS boot code or an EFI System Partition): the HVM preflight is not wired in yet'
-  o.emit({ type: 'warning', message: note })
-  return { recipe: o.recipe, preflight: { skipped: true, bootloader_args: '', offset_fixed: null, warnings: [note], kernel_elf_class: null } }
+  if (o.recipe.boot.mode !== 'hvm') throw new Error('internal: hvmGate on a non-hvm recipe')
+  const firmware = o.recipe.boot.firmware
+  if (o.skipPreflight) {
+    const note = `--skip-preflight: the image was not checked; the ${firmware.toUpperCase()} firmware may find nothing to boot, after the upload`
+    o.emit({ type: 'warning', message: note })
+    return { recipe: o.recipe, preflight: { skipped: true, bootloader_args: '', offset_fixed: null, warnings: [], kernel_elf_class: null } }
+  }
+  let report: HvmPreflightReport
+  try {
+    report = preflightHvmFile(o.image)
+  } catch (e) {
+    throw new UserError({ what: `Cannot read the image ${o.image}`, why: (e as Error).message, fix: 'check the path and its permissions' }, { cause: e })
+  }
+  const verdict = report.verdicts[firmware]
+  if (!verdict.boots) {
+    const other = firmware === 'uefi' ? 'bios' : 'uefi'
+    const hint = report.verdicts[other].boots ? `; the image boots with ${other.toUpperCase()}: set boot.firmware: ${other} (recipe ${other === 'bios' ? 'freebsd-13' : 'freebsd-14'})` : ''
+    throw new UserError({
+      what: `The image ${o.image} cannot boot with ${firmware.toUpperCase()} firmware`,
+      why: verdict.problems.map((p) => p.message).join('; ') || `the boot chain stops after: ${verdict.chain.join(' → ') || 'nothing'}`,
+      fix: `${[...new Set(verdict.problems.map((p) => p.fix))].join('; ') || 'see provision check-image --recipe'}${hint}; or pass --skip-preflight to upload it anyway`,
+      exitCode: EXIT.failure,
+    })
+  }
+  const notes = report.warnings.map((w) => `${w.message} (fix: ${w.fix})`)
+  for (const message of notes) o.emit({ type: 'warning', message })
+  return { recipe: o.recipe, preflight: { skipped: false, bootloader_args: '', offset_fixed: null, warnings: notes, kernel_elf_class: null } }
 }
 
 /** The ELF class of the kernel upstream pygrub would load, or null when it would load none. */
