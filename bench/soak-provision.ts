@@ -1,0 +1,262 @@
+/**
+ * kill -9 soak for single provisions (issue 14): at seeded random points, `provision`
+ * (the built CLI, a real process) is killed outright, and the same command is run again
+ * at once, while the host may still be finishing what the killed run asked for. Every
+ * re-run must converge: exactly one VM of the name, running, with one VDI, VBD and VIF;
+ * nothing leaked (VM under the temporary name, VDI, VBD, VIF, pending or xcp-provision
+ * task, name claim); no data disk removed (a user's disk, and a finished disk another
+ * provision made for a VM destroyed by hand since).
+ *
+ *   npm run soak:provision [-- POINTS [SEED]]     (default 50 points, seed 14)
+ *
+ * Two kinds of kill point, drawn half and half:
+ * - call: the simulator holds the run's `nth` call (any method), the process is killed
+ *   meanwhile, and the call is let go 0 to 300 ms later (the host finishes it, as a real
+ *   one would), while the re-run is already starting;
+ * - delay: the process is killed `ms` after it started, wherever it is.
+ * Names shared with bench/soak-fleet.ts: a *kill point*, a point *converged*, *leaks* per
+ * class, *data disks removed*. test/reliability/soak-provision.test.ts runs three points.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startSimulator, type Simulator } from '../mocks/simulator.js'
+import { writeSampleImage } from '../src/image/write-image.js'
+import { connect } from '../src/xapi/connection.js'
+import { prng } from './soak-fleet.js'
+
+/** Run from bench/ (vitest, tsx) or dist/bench/ (node): the CLI is bin/provision.js at the package root either way. */
+const ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url)
+const BIN = fileURLToPath(new URL('bin/provision.js', ROOT))
+const NAME = 'FreeBSD-9.0'
+const SUFFIX = ' [xcp-provision: incomplete]'
+/** The sample image is a PV guest: a release that runs PV guests. */
+const PROFILE = 'xcp-ng-8.2'
+
+export type KillPoint = { kind: 'call'; nth: number; method: string; holdMs: number } | { kind: 'delay'; ms: number }
+
+export type Leaks = Record<'vm' | 'vdi' | 'vbd' | 'vif' | 'task' | 'claim', number>
+
+export interface PointResult {
+  point: KillPoint
+  /** False when the run finished before the kill (the point is drawn again). */
+  killed: boolean
+  /** The last step the killed run announced. */
+  step: string
+  converged: boolean
+  problems: string[]
+  leaks: Leaks
+  dataDisksRemoved: number
+  /** Finished Async.* tasks the killed run left: XAPI destroys them 65 min after they end. */
+  finishedAsyncTasks: number
+  rerunMs: number
+  ms: number
+}
+
+export interface SoakFigures {
+  seed: number
+  points: number
+  converged: number
+  leaks: Leaks
+  dataDisksRemoved: number
+  redrawn: number
+  results: PointResult[]
+  wallMs: number
+}
+
+interface World {
+  sim: Simulator
+  env: Record<string, string>
+  dataDisks: Map<string, string>
+  before: Record<string, Set<string>>
+}
+
+async function buildWorld(): Promise<World> {
+  const sim = await startSimulator({ profile: PROFILE })
+  const env = { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password }
+  const x = await connect({ url: sim.url, ...sim.credentials })
+  const dataDisks = new Map<string, string>()
+  try {
+    const sr = Object.entries(sim.objects().SR!).find(([, s]) => s.name_label === 'Local storage')![0]
+    const disk = async (label: string, other_config: Record<string, string>, what: string): Promise<void> => {
+      const ref = await x.call<string>('VDI.create', { name_label: label, name_description: '', SR: sr, virtual_size: 1024 * 1024, type: 'user', sharable: false, read_only: false, other_config, xenstore_data: {}, sm_config: {}, tags: [] })
+      dataDisks.set(await x.call<string>('VDI.get_uuid', ref), what)
+    }
+    await disk('user data', {}, 'a user disk')
+    // What provision leaves of a VM destroyed by hand (xe vm-destroy keeps its disk): finished, marked for its name.
+    await disk(`${NAME}-vdi`, { 'xcp-provision:vm': NAME }, 'the disk of a VM of that name destroyed by hand')
+  } finally {
+    await x.close()
+  }
+  const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
+  return { sim, env, dataDisks, before }
+}
+
+/** The killed run prints its step titles (no --json); the re-run answers in JSON. */
+function args(sim: Simulator, image: string, json = true): string[] {
+  return [BIN, 'freebsd-9', '--host', sim.url, '--image', image, ...(json ? ['--json'] : [])]
+}
+
+function runCli(w: World, image: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args(w.sim, image), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** The calls and wall time of a clean run: where kill points are drawn from. */
+async function calibrate(image: string): Promise<{ calls: string[]; ms: number }> {
+  const w = await buildWorld()
+  try {
+    const from = w.sim.calls().length
+    const t0 = Date.now()
+    const r = await runCli(w, image)
+    if (r.code !== 0) throw new Error(`calibrating: the clean run failed: ${r.stderr}`)
+    return { calls: w.sim.calls().slice(from), ms: Date.now() - t0 }
+  } finally {
+    await w.sim.close()
+  }
+}
+
+/** Kills the run at the point; true when it was killed before it ended. Resolves once the process is gone. */
+async function killAt(w: World, image: string, point: KillPoint): Promise<{ killed: boolean; step: string; released: Promise<void> }> {
+  const hold = point.kind === 'call' ? w.sim.faults.hold('*', { nth: point.nth }) : undefined
+  const child = spawn(process.execPath, args(w.sim, image, false), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
+  const trigger = hold ? hold.reached.then(() => true) : sleep(point.kind === 'delay' ? point.ms : 0).then(() => true)
+  const reached = await Promise.race([trigger, closed.then(() => false)])
+  if (reached) child.kill('SIGKILL')
+  await closed
+  const killed = reached && child.signalCode === 'SIGKILL'
+  // The host finishes the held call a little later, while the re-run starts.
+  const released = hold ? sleep(point.kind === 'call' ? point.holdMs : 0).then(() => hold.release()) : Promise.resolve()
+  const steps = [...stderr.matchAll(/^(\S[^\n]*)…$/gm)].map((m) => m[1]!)
+  return { killed, step: steps.at(-1) ?? '(before the first step)', released }
+}
+
+type Rec = Record<string, unknown> & { other_config: Record<string, string> }
+
+/** What the world holds beside exactly one VM of the name with its VDI, VBD and VIF; and the data disks gone. */
+export function audit(w: World): { problems: string[]; leaks: Leaks; dataDisksRemoved: number; finishedAsyncTasks: number } {
+  const o = w.sim.objects()
+  const mine = (cls: string): [string, Rec][] => Object.entries(o[cls] ?? {}).filter(([ref]) => !w.before[cls]?.has(ref)) as [string, Rec][]
+  const problems: string[] = []
+  const vms = mine('VM').filter(([, v]) => !v.is_a_template)
+  const named = vms.filter(([, v]) => v.name_label === NAME)
+  if (named.length !== 1) problems.push(`${named.length} VMs named ${NAME}`)
+  for (const [, v] of named) if (v.power_state !== 'Running') problems.push(`${NAME} is ${String(v.power_state)}`)
+  const own = named[0]?.[1]
+  const ownVbds = new Set((own?.VBDs as string[] | undefined) ?? [])
+  const ownVifs = new Set((own?.VIFs as string[] | undefined) ?? [])
+  const ownDisks = new Set(mine('VBD').filter(([ref]) => ownVbds.has(ref)).map(([, b]) => String(b.VDI)))
+  if (ownVbds.size !== 1 || ownVifs.size !== 1 || ownDisks.size !== 1) problems.push(`the VM has ${ownVbds.size} VBDs, ${ownVifs.size} VIFs, ${ownDisks.size} disks`)
+  const tasks = Object.values(o.task ?? {})
+  const pool = Object.values(o.pool ?? {})[0] as Rec | undefined
+  const leaks: Leaks = {
+    vm: vms.length - named.length + vms.filter(([, v]) => String(v.name_label).endsWith(SUFFIX)).length,
+    vdi: mine('VDI').filter(([ref]) => !ownDisks.has(ref)).length,
+    vbd: mine('VBD').filter(([ref]) => !ownVbds.has(ref)).length,
+    vif: mine('VIF').filter(([ref]) => !ownVifs.has(ref)).length,
+    task: tasks.filter((t) => t.status === 'pending' || String(t.name_label).startsWith('xcp-provision:')).length,
+    claim: Object.keys(pool?.other_config ?? {}).filter((k) => k.startsWith('xcp-provision:claim:')).length,
+  }
+  const present = new Set(Object.values(o.VDI ?? {}).map((d) => String(d.uuid)))
+  const removed = [...w.dataDisks].filter(([uuid]) => !present.has(uuid))
+  for (const [uuid, what] of removed) problems.push(`data disk removed: ${what} (${uuid})`)
+  for (const [cls, n] of Object.entries(leaks)) if (n) problems.push(`${n} ${cls} leaked`)
+  const finishedAsyncTasks = tasks.filter((t) => t.status !== 'pending' && String(t.name_label).startsWith('Async.')).length
+  return { problems, leaks, dataDisksRemoved: removed.length, finishedAsyncTasks }
+}
+
+async function runPoint(point: KillPoint, image: string): Promise<PointResult> {
+  const t0 = Date.now()
+  const w = await buildWorld()
+  try {
+    const k = await killAt(w, image, point)
+    const r0 = Date.now()
+    const again = await runCli(w, image)
+    const rerunMs = Date.now() - r0
+    await k.released
+    // The re-run saw the first run finish (a kill after the rename): it refuses to make a second VM.
+    const finishedFirst = again.code === 1 && again.stdout.includes('already exists')
+    const problems: string[] = []
+    if (again.code !== 0 && !finishedFirst) problems.push(`re-run exited ${again.code}: ${again.stderr.split('\n').filter((l) => l.trim()).at(-1) ?? ''}`)
+    const a = audit(w)
+    problems.push(...a.problems)
+    return { point, killed: k.killed, step: k.step, converged: problems.length === 0, problems, leaks: a.leaks, dataDisksRemoved: a.dataDisksRemoved, finishedAsyncTasks: a.finishedAsyncTasks, rerunMs, ms: Date.now() - t0 }
+  } finally {
+    w.sim.faults.clear()
+    await w.sim.close()
+  }
+}
+
+/** `points` kill points drawn from `seed`; a point the run finished before is drawn again (at most as many times again). */
+export async function soakProvision(o: { seed: number; points: number; onPoint?: (r: PointResult, i: number) => void }): Promise<SoakFigures> {
+  const t0 = Date.now()
+  const dir = await mkdtemp(join(tmpdir(), 'soak-provision-'))
+  try {
+    const image = join(dir, 'freebsd.img')
+    await writeSampleImage(image)
+    const clean = await calibrate(image)
+    const rand = prng(o.seed)
+    const results: PointResult[] = []
+    let redrawn = 0
+    for (let drawn = 0; results.length < o.points && drawn < 2 * o.points; drawn++) {
+      const nth = 1 + Math.floor(rand() * clean.calls.length)
+      const point: KillPoint = rand() < 0.5 ? { kind: 'call', nth, method: clean.calls[nth - 1]!, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: Math.floor(rand() * clean.ms) }
+      const r = await runPoint(point, image)
+      if (!r.killed) {
+        redrawn++
+        continue
+      }
+      results.push(r)
+      o.onPoint?.(r, results.length)
+    }
+    const sum = (k: keyof Leaks): number => results.reduce((n, r) => n + r.leaks[k], 0)
+    return {
+      seed: o.seed,
+      points: results.length,
+      converged: results.filter((r) => r.converged).length,
+      leaks: { vm: sum('vm'), vdi: sum('vdi'), vbd: sum('vbd'), vif: sum('vif'), task: sum('task'), claim: sum('claim') },
+      dataDisksRemoved: results.reduce((n, r) => n + r.dataDisksRemoved, 0),
+      redrawn,
+      results,
+      wallMs: Date.now() - t0,
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+const describe = (p: KillPoint): string => (p.kind === 'call' ? `call #${p.nth} ${p.method}, held ${p.holdMs} ms` : `after ${p.ms} ms`)
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const points = Number(process.argv[2] ?? 50)
+  const seed = Number(process.argv[3] ?? 14)
+  console.log(`soak-provision: ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  const f = await soakProvision({
+    seed,
+    points,
+    onPoint: (r, i) =>
+      console.log(`  ${String(i).padStart(2)}. ${describe(r.point).padEnd(44)} in "${r.step}"`.padEnd(100) + `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (re-run ${(r.rerunMs / 1000).toFixed(1)} s)`),
+  })
+  const leaked = Object.entries(f.leaks).map(([k, n]) => `${k} ${n}`).join(', ')
+  const reruns = f.results.map((r) => r.rerunMs).sort((a, b) => a - b)
+  const q = (p: number): string => ((reruns[Math.min(reruns.length - 1, Math.floor(p * reruns.length))] ?? 0) / 1000).toFixed(1)
+  const steps = new Map<string, number>()
+  for (const r of f.results) steps.set(r.step, (steps.get(r.step) ?? 0) + 1)
+  console.log(`kills by step: ${[...steps].map(([s, n]) => `${s} ${n}`).join(', ')}`)
+  console.log(`re-run wall time: median ${q(0.5)} s, p95 ${q(0.95)} s, max ${q(1)} s; finished Async.* tasks left for XAPI's GC: ${f.results.reduce((n, r) => n + r.finishedAsyncTasks, 0)}`)
+  console.log(`kill points: ${f.points} (${f.redrawn} drawn again: the run had finished first); converged: ${f.converged}/${f.points}; leaks: ${leaked}; data disks removed: ${f.dataDisksRemoved}; ${(f.wallMs / 1000).toFixed(1)} s`)
+  process.exitCode = f.converged === f.points && f.dataDisksRemoved === 0 ? 0 : 1
+}
