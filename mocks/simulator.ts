@@ -6,7 +6,7 @@ import { Store } from './store.js'
 import { createDispatcher, type Dispatcher } from './dispatch.js'
 import { buildPool, type Inventory } from './inventory.js'
 import { defaultPool, type PoolSpecT } from './inventory-file.js'
-import type { Credentials, PygrubFlavour, SimState, Transport } from './state.js'
+import type { Credentials, FirmwareBoot, PygrubFlavour, SimState, Transport } from './state.js'
 import type { XRecord } from './datamodel/model.js'
 import { createRequestHandler } from './http/router.js'
 import { Faults } from './faults.js'
@@ -56,6 +56,8 @@ export interface Simulator {
   calls(): string[]
   /** The same, with the transport each call came over. */
   callLog(): { method: string; transport: Transport }[]
+  /** What the HVM firmware did at each VM.start of `vm` (a ref), oldest first: booted device and chain, or why nothing booted, and its console lines. */
+  console(vm: string): FirmwareBoot[]
   /** Raw VDI transfers in order: method, path, the name of the host that answered, its status (302 for a redirect; 0 until the exchange is over). */
   transfers(): { method: string; path: string; host: string; status: number }[]
   /** The master's dispatcher: calls in-process, without HTTP. */
@@ -88,6 +90,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     life: { closing: false, lastDomid: 0 },
     faults: new Faults((a) => applyAction(state, a)),
     certificates: new Map(),
+    consoles: new Map(),
     transferLog: [],
   }
   for (const f of opts.restore ? [] : spec.faults) {
@@ -135,6 +138,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     calls: () => state.callLog.map((c) => c.method),
     callLog: () => state.callLog.map(({ method, transport }) => ({ method, transport })),
+    console: (vm) => [...(state.consoles.get(vm) ?? [])],
     transfers: () => state.transferLog.map((t) => ({ ...t, host: String(store.has(t.host) ? store.get('host', t.host).name_label : t.host) })),
     dispatcher: masterDispatcher!,
     state,

@@ -11,6 +11,20 @@ export interface Credentials {
   password: string
 }
 
+/**
+ * What the HVM firmware did after a VM.start (classes/vm-boot.ts): the device it booted
+ * and the chain it loaded, or why it found nothing; `log` is its console output.
+ */
+export interface FirmwareBoot {
+  firmware: 'bios' | 'uefi'
+  booted: boolean
+  device: string | null
+  chain: string[]
+  reason: string | null
+  log: string[]
+  at: number
+}
+
 /** Simulator-wide state that is not in XAPI's database. */
 export interface SimState {
   store: Store
@@ -36,4 +50,6 @@ export interface SimState {
   transferLog: { method: string; path: string; host: string; status: number }[]
   /** host ref -> the PEM certificate it serves HTTPS with (hosts without TLS are absent). */
   certificates: Map<string, string>
+  /** VM ref -> every firmware boot of that VM, oldest first (HVM only): the simulated console. */
+  consoles: Map<string, FirmwareBoot[]>
 }

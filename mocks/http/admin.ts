@@ -7,6 +7,7 @@ import { readBody } from './body.js'
  * The control API under /_sim/, for CI scripts that run the simulator as a process:
  *   GET    /_sim/objects  every object, by class then ref, as JSON
  *   GET    /_sim/calls    every RPC received, in order, with its transport
+ *   GET    /_sim/consoles what the HVM firmware did at each VM.start, by VM ref (classes/vm-boot.ts)
  *   GET    /_sim/faults   the armed fault rules and their counters
  *   POST   /_sim/faults   arm a rule or apply an action (JSON; a list is accepted)
  *   DELETE /_sim/faults   disarm every rule
@@ -18,6 +19,8 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, sim
       return json(res, 200, sim.store.snapshot())
     case 'GET /_sim/calls':
       return json(res, 200, sim.callLog.map(({ method, transport }) => ({ method, transport })))
+    case 'GET /_sim/consoles':
+      return json(res, 200, Object.fromEntries(sim.consoles))
     case 'GET /_sim/faults':
       return json(res, 200, sim.faults.list())
     case 'DELETE /_sim/faults':
