@@ -5,6 +5,7 @@ import { provision } from '../provision/run.js'
 import type { DryRunResult, ProvisionResult } from '../provision/types.js'
 import { UserError, EXIT } from '../errors.js'
 import { parseHost } from './host.js'
+import { VmNameSchema } from '../recipe/schema.js'
 import { credentialsFromEnv } from './env.js'
 import { resolvePassword } from './password.js'
 import { progressRenderer } from './progress.js'
@@ -37,6 +38,7 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     throw new UserError({ what: 'No --host given', why: 'provision needs to know which XAPI to talk to', fix: 'add --host <name> (or --host sim for the embedded simulator)', exitCode: EXIT.usage })
   }
   const target = parseHost(args.host)
+  if (args.name !== undefined) checkName(args.name)
   const { recipe } = await loadRecipe(args.recipe)
   const onEvent = progressRenderer(process.stderr, args.json)
   const env = credentialsFromEnv()
@@ -121,4 +123,16 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined)
   }
+}
+
+/** --name follows the recipe's rule for names (VmNameSchema), checked before anything else happens. */
+function checkName(name: string): void {
+  const r = VmNameSchema.safeParse(name)
+  if (r.success) return
+  throw new UserError({
+    what: `--name "${name.length > 60 ? `${name.slice(0, 60)}…` : name}" is not a usable VM name`,
+    why: `a VM name ${r.error.issues[0]?.message ?? 'is invalid'} (it has ${name.length} characters)`,
+    fix: 'pass a name of 1 to 255 printable characters',
+    exitCode: EXIT.usage,
+  })
 }

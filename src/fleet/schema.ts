@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MemorySchema, SizeSchema } from '../recipe/schema.js'
+import { MemorySchema, SizeSchema, VmNameSchema } from '../recipe/schema.js'
 import { MAC_PATTERN } from '../recipe/mac.js'
 
 /**
@@ -55,8 +55,9 @@ export const OverrideSchema = SettingsSchema.extend({
   mac: z.string().regex(MAC_PATTERN, 'must be six colon-separated hex bytes, e.g. 00:16:3e:12:34:56').optional(),
 }).strict()
 
+// Each name or pattern follows the recipe's name rule (names.ts checks the length again once expanded).
 const names = z
-  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+  .union([VmNameSchema, z.array(VmNameSchema).min(1)])
   .describe('A name, a pattern such as web-{01..20}, or a list of them')
 
 export const GroupSchema = z

@@ -16,6 +16,19 @@ export const SizeSchema = z.union([z.number(), z.string()]).transform((v, ctx) =
 })
 const size = SizeSchema
 
+/**
+ * The one rule for a VM name-label, wherever it comes from (recipe, --name, a fleet
+ * file): 1 to 255 characters, and no control characters (C0, DEL, C1) or bidi
+ * overrides. A name is echoed on terminals and in logs and matched again by later runs
+ * (leftovers, resume); an escape sequence in it would rewrite the terminal, and a
+ * newline would forge a line of output.
+ */
+export const VmNameSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .refine((n) => !/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(n), 'must not contain control characters (newlines, tabs, escape sequences) or bidi overrides')
+
 const MiB = 1024 * 1024
 
 export const MemorySchema = z
@@ -39,7 +52,7 @@ export const MemorySchema = z
 
 export const RecipeSchema = z
   .object({
-    name: z.string().min(1).max(255).describe('Default VM name-label (--name overrides it)'),
+    name: VmNameSchema.describe('Default VM name-label (--name overrides it)'),
     description: z.string().default('').describe('VM name-description'),
     image: z.string().min(1).optional().describe('Raw disk image, relative to this file (--image overrides it)'),
     sr: z
