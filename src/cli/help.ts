@@ -27,6 +27,9 @@ Options:
   --keep-on-failure     leave what this run created in place when a step fails
   --fingerprint <fp>    pin the host's self-signed certificate: sha256:<hex> (or XAPI_FINGERPRINT)
   --insecure            accept the host's TLS certificate without verifying it
+  --timeout-connect <s> TCP connect + TLS handshake limit (default 30; or XAPI_TIMEOUT_CONNECT)
+  --timeout-response <s> limit for a whole XAPI answer (default 120; or XAPI_TIMEOUT_RESPONSE)
+  --timeout-idle <s>    no byte moving for this long ends a transfer (default 120; or XAPI_TIMEOUT_IDLE)
   --password-file <f>   read the password from the first line of a file
   --verify              after the upload, read the VDI back (GET /export_raw_vdi) and
                         compare it with the image segment by segment
