@@ -12,8 +12,10 @@ describe("an interrupted run's leftover still in an operation XAPI runs for it",
     // What a run killed during VM.start leaves: its VM, under the temporary name, still starting.
     const vm = await x.callAsync<string>('VM.clone', sim.inventory.template, buildingName('FreeBSD-9.0'))
     await x.callAsync('VM.provision', vm)
-    sim.faults.add({ method: 'VM.start', delayMs: 3000 })
+    // A start that does not end while the re-run waits: held until the test is over.
+    const hold = sim.faults.hold('VM.start')
     const task = await x.call<string>('Async.VM.start', vm, false, false)
+    await hold.reached
     const events: ProvisionEvent[] = []
     const err = (await runProvision(sim, await syntheticImage(1), { events, waits: { operationMs: 400, pollMs: 50 } }).catch((e: unknown) => e)) as UserError
     expect(err).toBeInstanceOf(UserError)
@@ -24,7 +26,8 @@ describe("an interrupted run's leftover still in an operation XAPI runs for it",
     expect(warnings(events).some((w) => w.includes('started by an interrupted run: cancelled it'))).toBe(true)
     expect(inventory(sim).vms).toEqual([vm])
     // The task was asked to stop: the simulator ends it at its next cancellation point.
-    expect(['cancelling', 'cancelled']).toContain(sim.objects().task![task]?.status)
+    expect(sim.objects().task![task]?.status).toBe('cancelling')
+    hold.release()
   })
 
   it('a cancelled start ends, and the re-run removes the VM and the task and provisions', async () => {
@@ -32,10 +35,17 @@ describe("an interrupted run's leftover still in an operation XAPI runs for it",
     const x = await connectTo(sim)
     const vm = await x.callAsync<string>('VM.clone', sim.inventory.template, buildingName('FreeBSD-9.0'))
     await x.callAsync('VM.provision', vm)
-    sim.faults.add({ method: 'VM.start', delayMs: 500 })
+    // Held until the re-run has cancelled it, however long the re-run takes to get there.
+    const hold = sim.faults.hold('VM.start')
     const task = await x.call<string>('Async.VM.start', vm, false, false)
+    await hold.reached
+    const release = (async () => {
+      while (sim.objects().task?.[task]?.status !== 'cancelling') await new Promise((r) => setTimeout(r, 10))
+      hold.release()
+    })()
     const events: ProvisionEvent[] = []
     const r = await runProvision(sim, await syntheticImage(1), { events, waits: { pollMs: 50 } })
+    await release
     expect(r.vm.name).toBe('FreeBSD-9.0')
     expect(inventory(sim).vms).toEqual([r.vm.ref])
     expect(sim.objects().task?.[task]).toBeUndefined()

@@ -14,14 +14,12 @@ export async function sampleImage(prefix = 'kill-'): Promise<string> {
   return image
 }
 
-/** Starts a provision and SIGKILLs it `afterMs` after its stderr shows `title`; resolves with its stderr. */
-export async function killDuring(sim: Simulator, args: string[], title: string, afterMs = 300): Promise<{ killed: boolean; stderr: string }> {
+/** Starts a provision and SIGKILLs it once `when` resolves (a held call reached, say); resolves with its stderr. */
+export async function killWhen(sim: Simulator, args: string[], when: Promise<unknown>): Promise<{ killed: boolean; stderr: string }> {
   const child = spawn(process.execPath, [BIN, ...args, '--host', sim.url], { env: { PATH: process.env.PATH ?? '', ...simEnv(sim) }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString()
-    if (stderr.includes(title)) setTimeout(() => child.kill('SIGKILL'), afterMs)
-  })
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  void when.then(() => child.kill('SIGKILL'))
   const killed = await new Promise<boolean>((resolve) => child.on('close', (_c, sig) => resolve(sig === 'SIGKILL')))
   return { killed, stderr }
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { runCli } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
-import { count, guests, killDuring, sampleImage, simEnv } from './kill-support.js'
+import { count, guests, killWhen, sampleImage, simEnv } from './kill-support.js'
 
 /**
  * kill9.test.ts waits for the held call to finish before the re-run. Here the same
@@ -13,13 +14,20 @@ describe('kill -9, then the same command at once', () => {
     const sim = await withSimulator()
     const image = await sampleImage()
     const vdisBefore = count(sim, 'VDI')
-    sim.faults.add({ method: 'VM.start', delayMs: 3000 })
-    const first = await killDuring(sim, ['freebsd-9', '--image', image], 'Start the VM')
+    // The start runs on after the kill, as on a host, until the re-run cancels it (20 s at most, so a regression fails rather than hangs).
+    const hold = sim.faults.hold('VM.start')
+    const first = await killWhen(sim, ['freebsd-9', '--image', image], hold.reached)
     expect(first.killed, first.stderr).toBe(true)
     // No wait: the held VM.start is still in the VM's current_operations.
     const busy = guests(sim).filter((v) => Object.values(v.current_operations as Record<string, string>).includes('start'))
     expect(busy).toHaveLength(1)
+    const startTask = Object.keys(busy[0]!.current_operations as Record<string, string>)[0]!
+    const released = (async () => {
+      for (let i = 0; i < 2000 && sim.objects().task?.[startTask]?.status !== 'cancelling'; i++) await sleep(10)
+      hold.release()
+    })()
     const again = await runCli(['freebsd-9', '--host', sim.url, '--image', image, '--json'], simEnv(sim))
+    await released
     expect(again.code, again.stderr).toBe(0)
     expect(again.stderr).toMatch(/is still in "start" \(task OpaqueRef:[^)]+\), started by an interrupted run: cancelled it/)
     expect(again.stderr).toContain('removed what an interrupted earlier run left')
