@@ -1,6 +1,5 @@
 import type { Duplex } from 'node:stream'
 import { Agent, type Dispatcher } from 'undici'
-import type { Xapi } from 'xen-api'
 import type { TlsSettings } from './tls.js'
 import { callAllowanceMs, type Timeouts } from './timeouts.js'
 
@@ -86,7 +85,7 @@ interface XenApiInternals {
  * when it runs out. It reaches into private fields of the pinned client version, so
  * it lives here only.
  */
-export function timeTransport(client: Xapi, tls: TlsSettings, t: Timeouts): Agent {
+export function timeTransport(client: object, tls: TlsSettings, t: Timeouts): Agent {
   const slot = client as unknown as XenApiInternals
   const createTransport = slot._createTransport
   if (!slot._undiciDispatcher || !slot._url || typeof slot._setUrl !== 'function' || typeof createTransport !== 'function') {
