@@ -5,6 +5,7 @@ import { FIRMWARES, type Firmware, type HvmPreflightReport } from '../preflight/
 import { preflightFile } from '../preflight/preflight.js'
 import { FLAVOURS, type Flavour, type PreflightReport } from '../preflight/report.js'
 import { loadRecipe } from '../recipe/load.js'
+import type { Recipe } from '../recipe/schema.js'
 
 export interface CheckImageArgs {
   /** Positionals after "check-image": exactly one image. */
@@ -57,15 +58,9 @@ export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageRes
   return { mode: 'pv', image, recipe: file, report, checked, bootable: checked.every((f) => report.verdicts[f].boots) }
 }
 
-/**
- * The recipe's HVM boot settings, or null for a PV/PVH recipe. Read structurally so
- * this works whether or not the recipe schema in this tree has `boot` yet (issue 10).
- */
-function hvmBoot(recipe: object): { firmware: Firmware } | null {
-  const boot: unknown = 'boot' in recipe ? recipe.boot : undefined
-  if (typeof boot !== 'object' || boot === null || !('mode' in boot) || boot.mode !== 'hvm') return null
-  const fw = 'firmware' in boot ? boot.firmware : 'bios'
-  return { firmware: fw === 'uefi' ? 'uefi' : 'bios' }
+/** The recipe's HVM firmware, or null for a PV/PVH recipe (those go through pygrub). */
+function hvmBoot(recipe: Recipe): { firmware: Firmware } | null {
+  return recipe.boot.mode === 'hvm' ? { firmware: recipe.boot.firmware } : null
 }
 
 function parseFirmware(value: string, flag: string): Firmware[] {
