@@ -36,7 +36,8 @@ const SUFFIX = ' [xcp-provision: incomplete]'
 /** The sample image is a PV guest: a release that runs PV guests. */
 const PROFILE = 'xcp-ng-8.2'
 
-export type KillPoint = { kind: 'call'; nth: number; method: string; holdMs: number } | { kind: 'delay'; ms: number }
+/** `call`: the run's nth call is held, then the process killed; `delay`: killed `ms` after it started. */
+export type KillPoint = { kind: 'call'; nth: number; holdMs: number } | { kind: 'delay'; ms: number }
 
 export type Leaks = Record<'vm' | 'vdi' | 'vbd' | 'vif' | 'task' | 'claim', number>
 
@@ -44,8 +45,9 @@ export interface PointResult {
   point: KillPoint
   /** False when the run finished before the kill (the point is drawn again). */
   killed: boolean
-  /** The last step the killed run announced. */
+  /** The last step the killed run announced, and the call held when it was killed (call points). */
   step: string
+  held?: string
   converged: boolean
   problems: string[]
   leaks: Leaks
@@ -127,13 +129,15 @@ async function calibrate(image: string): Promise<{ calls: string[]; ms: number }
 }
 
 /** Kills the run at the point; true when it was killed before it ended. Resolves once the process is gone. */
-async function killAt(w: World, image: string, point: KillPoint): Promise<{ killed: boolean; step: string; released: Promise<void> }> {
+async function killAt(w: World, image: string, point: KillPoint): Promise<{ killed: boolean; step: string; held?: string; released: Promise<void> }> {
   const hold = point.kind === 'call' ? w.sim.faults.hold('*', { nth: point.nth }) : undefined
   const child = spawn(process.execPath, args(w.sim, image, false), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
-  const trigger = hold ? hold.reached.then(() => true) : sleep(point.kind === 'delay' ? point.ms : 0).then(() => true)
+  let held: string | undefined
+  // The held call is the newest in the log: calls are logged before faults apply.
+  const trigger = hold ? hold.reached.then(() => ((held = w.sim.calls().at(-1)), true)) : sleep(point.kind === 'delay' ? point.ms : 0).then(() => true)
   const reached = await Promise.race([trigger, closed.then(() => false)])
   if (reached) child.kill('SIGKILL')
   await closed
@@ -141,7 +145,7 @@ async function killAt(w: World, image: string, point: KillPoint): Promise<{ kill
   // The host finishes the held call a little later, while the re-run starts.
   const released = hold ? sleep(point.kind === 'call' ? point.holdMs : 0).then(() => hold.release()) : Promise.resolve()
   const steps = [...stderr.matchAll(/^(\S[^\n]*)…$/gm)].map((m) => m[1]!)
-  return { killed, step: steps.at(-1) ?? '(before the first step)', released }
+  return { killed, step: steps.at(-1) ?? '(before the first step)', ...(held ? { held } : {}), released }
 }
 
 type Rec = Record<string, unknown> & { other_config: Record<string, string> }
@@ -193,7 +197,7 @@ async function runPoint(point: KillPoint, image: string): Promise<PointResult> {
     if (again.code !== 0 && !finishedFirst) problems.push(`re-run exited ${again.code}: ${again.stderr.split('\n').filter((l) => l.trim()).at(-1) ?? ''}`)
     const a = audit(w)
     problems.push(...a.problems)
-    return { point, killed: k.killed, step: k.step, converged: problems.length === 0, problems, leaks: a.leaks, dataDisksRemoved: a.dataDisksRemoved, finishedAsyncTasks: a.finishedAsyncTasks, rerunMs, ms: Date.now() - t0 }
+    return { point, killed: k.killed, step: k.step, ...(k.held ? { held: k.held } : {}), converged: problems.length === 0, problems, leaks: a.leaks, dataDisksRemoved: a.dataDisksRemoved, finishedAsyncTasks: a.finishedAsyncTasks, rerunMs, ms: Date.now() - t0 }
   } finally {
     w.sim.faults.clear()
     await w.sim.close()
@@ -213,7 +217,7 @@ export async function soakProvision(o: { seed: number; points: number; onPoint?:
     let redrawn = 0
     for (let drawn = 0; results.length < o.points && drawn < 2 * o.points; drawn++) {
       const nth = 1 + Math.floor(rand() * clean.calls.length)
-      const point: KillPoint = rand() < 0.5 ? { kind: 'call', nth, method: clean.calls[nth - 1]!, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: Math.floor(rand() * clean.ms) }
+      const point: KillPoint = rand() < 0.5 ? { kind: 'call', nth, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: Math.floor(rand() * clean.ms) }
       const r = await runPoint(point, image)
       if (!r.killed) {
         redrawn++
@@ -238,7 +242,7 @@ export async function soakProvision(o: { seed: number; points: number; onPoint?:
   }
 }
 
-const describe = (p: KillPoint): string => (p.kind === 'call' ? `call #${p.nth} ${p.method}, held ${p.holdMs} ms` : `after ${p.ms} ms`)
+const describe = (r: PointResult): string => (r.point.kind === 'call' ? `call #${r.point.nth} ${r.held ?? ''}, held ${r.point.holdMs} ms` : `after ${r.point.ms} ms`)
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const points = Number(process.argv[2] ?? 50)
@@ -248,7 +252,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     seed,
     points,
     onPoint: (r, i) =>
-      console.log(`  ${String(i).padStart(2)}. ${describe(r.point).padEnd(44)} in "${r.step}"`.padEnd(100) + `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (re-run ${(r.rerunMs / 1000).toFixed(1)} s)`),
+      console.log(`  ${String(i).padStart(2)}. ${describe(r).padEnd(44)} in "${r.step}"`.padEnd(100) + `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (re-run ${(r.rerunMs / 1000).toFixed(1)} s)`),
   })
   const leaked = Object.entries(f.leaks).map(([k, n]) => `${k} ${n}`).join(', ')
   const reruns = f.results.map((r) => r.rerunMs).sort((a, b) => a - b)
