@@ -7,7 +7,7 @@ Usage:
                                                xcp-ng-8.2, xcp-1.1
   provision sim --inventory FILE [--port N]     the same with the pools an inventory file describes
                 [--state-file FILE]            reload objects from FILE if present; save them on exit
-  provision check-image <file> [--recipe <recipe>] [--flavour upstream|xcp-ng|both] [--json]
+  provision check-image <file> [--recipe <recipe>] [--flavour upstream|xcp-ng|bios|uefi|both] [--firmware bios|uefi|both] [--json]
                                                predict whether pygrub boots the image, and why
   provision rollout <fleet.yaml> [--dry-run] [--json] [--concurrency N] [--fail-fast] [--reconcile]
                                                roll out a fleet: many VMs over pools, one upload per SR,
@@ -52,5 +52,5 @@ Examples:
   provision check-image ./FreeBSD-PV.img --recipe freebsd-9
 
 Exit codes: 0 success, 1 a step failed, 2 bad arguments, 3 bad recipe, 130 interrupted.
-check-image: 0 bootable under every checked flavour (default both), 1 not bootable.
+check-image: 0 bootable under every checked flavour (PV: both pygrubs by default; HVM: the recipe's firmware), 1 not bootable.
 `
