@@ -95,6 +95,8 @@ export async function switchableFront(targetUrl: string): Promise<TestServer & {
     pairs.add(pair)
     const end = (): void => {
       pairs.delete(pair)
+      // A black hole passes nothing on, not even a close (the simulator's keep-alive timeout).
+      if (frozen) return
       socket.destroy()
       upstream.destroy()
     }
