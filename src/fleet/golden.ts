@@ -13,7 +13,7 @@ export const TEMPLATE_STEPS = ['vm.install', 'vm.pv', 'vm.other-config', 'vm.mem
 /**
  * The group's golden template: the recipe's install template put through provision's
  * own install, PV, other-config, memory and VCPU steps once, then marked a template.
- * Each VM is then one VM.clone of it instead of about twenty calls. The tags go on
+ * Each VM is then one VM.clone of it instead of about twenty calls. Its name goes on
  * last, so a template left half-built by a crash is never re-used.
  */
 export async function ensureTemplate(x: XapiConnection, fleet: string, first: VmPlan, onStep: (id: string, title: string) => void): Promise<{ ref: string; uuid: string }> {
@@ -42,12 +42,14 @@ export async function ensureTemplate(x: XapiConnection, fleet: string, first: Vm
       })(),
     ])
     const vm = state.vm!
-    // vm.install named it provision's temporary name; the template gets its own. The
-    // template flag goes on after the tags: a crash in between leaves a VM, never an untagged template.
+    // vm.install named it provision's temporary name; its own name goes on last, after the
+    // tags and the template flag: a kill anywhere before leaves it under the temporary name,
+    // which the next rollout removes (pool-leftovers.ts), never a finished-looking VM.
     const uuid = VM.get_uuid(x, vm)
     uuid.catch(() => undefined) // awaited below; a failure meanwhile is not unhandled
-    await settleAll([VM.set_name_label(x, vm, t.name), VM.add_to_other_config(x, vm, TAG.fleet, fleet), VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)])
+    await settleAll([VM.add_to_other_config(x, vm, TAG.fleet, fleet), VM.add_to_other_config(x, vm, TAG.templateSha256, t.sha256)])
     await VM.set_is_a_template(x, vm, true)
+    await VM.set_name_label(x, vm, t.name)
     return { ref: vm, uuid: await uuid }
   } catch (e) {
     await rollback(x, state)

@@ -41,6 +41,16 @@ describe('provision rollout killed with -9, then the same command', () => {
     expectConverged(w)
   })
 
+  it('killed while the golden template gets its tags: the re-run removes the half-made template, never leaves a VM named like it', async () => {
+    const w = await world()
+    // freebsd-9's other_config has one key (the first VM.add_to_other_config); then the template's two tags.
+    expect(await killAt(w.sim, w.file, 'VM.add_to_other_config', 3, ENV)).toBe(true)
+    const r = await rerun(w.file)
+    expect(r.templates.map((t) => t.action)).toEqual(['build'])
+    expect(r.pool_leftovers.flatMap((l) => l.leftovers)).toEqual([expect.stringMatching(/^VM /)])
+    expectConverged(w)
+  })
+
   it('killed with several VM clones still templates (tags of the golden one): no HANDLE_INVALID, each removed as its VM\'s leftover', async () => {
     const w = await world()
     // Every VM.clone after the golden template's own (Async.VM.clone, the first) is held: four in flight, one per slot.
