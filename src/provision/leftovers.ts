@@ -51,11 +51,13 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
  */
 export async function removeLeftovers(x: XapiConnection, found: Leftovers, settle: SettleOptions = {}): Promise<string[]> {
   const removed: string[] = []
-  const gone = async (p: Promise<unknown>): Promise<void> => {
+  // An object already gone is as good as removed: undefined instead of HANDLE_INVALID.
+  const gone = async <T>(p: Promise<T>): Promise<T | undefined> => {
     try {
-      await p
+      return await p
     } catch (e) {
       if (!hasCode(e, 'HANDLE_INVALID')) throw e
+      return undefined
     }
   }
   const ended = []
@@ -63,8 +65,8 @@ export async function removeLeftovers(x: XapiConnection, found: Leftovers, settl
   for (const d of found.vdis) ended.push(...(await settleOperations(x, 'VDI', d.ref, `VDI ${d.uuid}`, settle)))
   for (const v of found.vms) {
     // Read again: the operation just waited for may have changed it (a start that completed).
-    const power = ended.length ? await VM.get_record(x, v.ref).then((r) => r.power_state, (e: unknown) => (hasCode(e, 'HANDLE_INVALID') ? 'Halted' : Promise.reject(e))) : v.power_state
-    if (power !== 'Halted') await gone(VM.hard_shutdown(x, v.ref))
+    const power = ended.length ? await gone(VM.get_record(x, v.ref)).then((r) => r?.power_state) : v.power_state
+    if (power && power !== 'Halted') await gone(VM.hard_shutdown(x, v.ref))
     // VM.destroy takes the VM's VBDs and VIFs with it, never its VDIs.
     await gone(VM.destroy(x, v.ref))
     removed.push(`VM ${v.uuid}`)
