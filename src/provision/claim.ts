@@ -94,6 +94,11 @@ export async function claimName(x: XapiConnection, vmName: string, o: ClaimOptio
       return { key, release: () => release(x, pool, key, value, mine.id) }
     } catch (e) {
       held.delete(mine.id)
+      // Writing the pool's other-config takes pool-operator (RBAC): a vm-admin still provisions, unserialised, and is told.
+      if (hasCode(e, 'RBAC_PERMISSION_DENIED')) {
+        o.onWait?.(`could not claim "${vmName}" on the pool (RBAC_PERMISSION_DENIED: this account may not write the pool's other-config): a second run of this name at the same time would not be stopped`)
+        return { key, release: async () => undefined }
+      }
       if (!hasCode(e, 'MAP_DUPLICATE_KEY')) throw e
     }
     const theirs = (await POOL.get_other_config(x, pool))[key]

@@ -77,4 +77,13 @@ describe('the claim on a VM name', () => {
     expect(warnings(more).find((w) => w.startsWith('took over'))).toMatch(/^took over the claim on "other" \(pool other-config [^)]+\): it was made by process 1 on elsewhere, since .+, 780 min ago, longer than any run lasts$/)
     expect(claims(sim)).toEqual([])
   })
+
+  it('an account that may not write the pool (RBAC) still provisions, and is told runs are not serialised', async () => {
+    const sim = await withSimulator()
+    sim.faults.add({ method: 'pool.add_to_other_config', error: ['RBAC_PERMISSION_DENIED', 'pool.add_to_other_config', 'No permission in user session'] })
+    const events: ProvisionEvent[] = []
+    const r = await runProvision(sim, await syntheticImage(1), { events })
+    expect(r.vm.name).toBe('FreeBSD-9.0')
+    expect(warnings(events)).toContain('could not claim "FreeBSD-9.0" on the pool (RBAC_PERMISSION_DENIED: this account may not write the pool\'s other-config): a second run of this name at the same time would not be stopped')
+  })
 })
