@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startSimulator, type Simulator } from '../../mocks/simulator.js'
+import { PV_PROFILE } from '../support/simulator.js'
 import { PoolSpec } from '../../mocks/inventory-file.js'
 import { connect, type XapiConnection } from '../../src/xapi/connection.js'
 import { provision } from '../../src/provision/run.js'
@@ -27,7 +28,9 @@ afterEach(async () => {
 /** xcp1 (master) and xcp2, each with its own Local storage, on 127.0.0.1 and 127.0.0.2. */
 async function twoHosts(tls?: { xcp1: SelfSigned; xcp2: SelfSigned }): Promise<Simulator> {
   const pem = (c: SelfSigned | undefined): object => (c ? { tls: { key: c.key, cert: c.cert } } : {})
+  // The recipe here is the HOWTO's PV one: a release that still runs PV guests.
   const sim = await startSimulator({
+    profile: PV_PROFILE,
     pool: PoolSpec.parse({
       hosts: [
         { name: 'xcp1', address: '127.0.0.1', ...pem(tls?.xcp1) },
