@@ -7,9 +7,9 @@ import { HELP } from './help.js'
 import { loadDotEnv } from './env.js'
 import { guardStream, printError, printResult, type Output } from './output.js'
 import { registerSecret } from '../xapi/secrets.js'
-import { runProvision } from './provision-command.js'
 import { timeoutsFrom } from './timeout-options.js'
-// Other commands load on use: every module loaded is start-up time a provision run pays (docs/upload.md).
+// Every command loads on use (zod, got, xen-api, yaml cost ~0.5 s of CPU): --version and --help
+// load only this file's small imports; a provision run loads only what it needs (docs/design.md, start-up).
 
 export async function main(argv: string[]): Promise<number> {
   // Before anything can print: every byte on stdout and stderr goes through the one formatter.
@@ -86,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!command) throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (see --help)', exitCode: EXIT.usage })
     if (rest.length) throw new UserError({ what: `Unexpected argument "${rest[0]}"`, why: 'provision takes one recipe', fix: 'see provision --help', exitCode: EXIT.usage })
     if (command === 'sim') return await (await import('./sim-command.js')).runSimulator({ port: values.port as string | undefined, listen: values.listen as string | undefined, inventory: values.inventory as string | undefined, stateFile: values['state-file'] as string | undefined, profile: values.profile as string | undefined })
+    const { runProvision } = await import('./provision-command.js')
     const result = await runProvision({
       recipe: command,
       host: values.host as string | undefined,
