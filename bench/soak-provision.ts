@@ -13,7 +13,8 @@
  * - call: the simulator holds the run's `nth` call (any method), the process is killed
  *   meanwhile, and the call is let go 0 to 300 ms later (the host finishes it, as a real
  *   one would), while the re-run is already starting;
- * - delay: the process is killed `ms` after it started, wherever it is.
+ * - delay: the process is killed `ms` after it started, wherever it is (drawn between a
+ *   clean run's first XAPI call and its end).
  * Names shared with bench/soak-fleet.ts: a *kill point*, a point *converged*, *leaks* per
  * class, *data disks removed*. test/reliability/soak-provision.test.ts runs three points.
  */
@@ -114,15 +115,20 @@ function runCli(w: World, image: string): Promise<{ code: number | null; stdout:
   })
 }
 
-/** The calls and wall time of a clean run: where kill points are drawn from. */
-async function calibrate(image: string): Promise<{ calls: string[]; ms: number }> {
+/**
+ * The calls and wall time of a clean run: where kill points are drawn from. Delays are
+ * drawn from its first XAPI call on: before it, the process is only starting Node.
+ */
+async function calibrate(image: string): Promise<{ calls: string[]; firstCallMs: number; ms: number }> {
   const w = await buildWorld()
   try {
     const from = w.sim.calls().length
     const t0 = Date.now()
-    const r = await runCli(w, image)
+    let firstCallMs = 0
+    const watch = setInterval(() => void (firstCallMs ||= w.sim.calls().length > from ? Date.now() - t0 : 0), 5)
+    const r = await runCli(w, image).finally(() => clearInterval(watch))
     if (r.code !== 0) throw new Error(`calibrating: the clean run failed: ${r.stderr}`)
-    return { calls: w.sim.calls().slice(from), ms: Date.now() - t0 }
+    return { calls: w.sim.calls().slice(from), firstCallMs, ms: Date.now() - t0 }
   } finally {
     await w.sim.close()
   }
@@ -217,7 +223,7 @@ export async function soakProvision(o: { seed: number; points: number; onPoint?:
     let redrawn = 0
     for (let drawn = 0; results.length < o.points && drawn < 2 * o.points; drawn++) {
       const nth = 1 + Math.floor(rand() * clean.calls.length)
-      const point: KillPoint = rand() < 0.5 ? { kind: 'call', nth, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: Math.floor(rand() * clean.ms) }
+      const point: KillPoint = rand() < 0.5 ? { kind: 'call', nth, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: clean.firstCallMs + Math.floor(rand() * (clean.ms - clean.firstCallMs)) }
       const r = await runPoint(point, image)
       if (!r.killed) {
         redrawn++
