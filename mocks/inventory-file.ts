@@ -34,7 +34,14 @@ export const HostSpec = z
   .strict()
 
 export const SrSpec = z.object({ name: z.string().min(1), type: z.string().default('nfs'), size: Size }).strict()
-export const NetworkSpec = z.object({ name: z.string().min(1), bridge: z.string().min(1), mtu: z.number().int().min(68).max(9216).default(1500) }).strict()
+const Ipv4 = z.ipv4()
+/** The network's DHCP server for the simulated guests (mocks/guest/network.ts): the subnet and the range it leases from. */
+export const DhcpSpec = z.object({ cidr: z.cidrv4(), first: Ipv4, last: Ipv4 }).strict()
+export const NetworkSpec = z
+  .object({ name: z.string().min(1), bridge: z.string().min(1), mtu: z.number().int().min(68).max(9216).default(1500), dhcp: DhcpSpec.optional() })
+  .strict()
+/** The default network leases 10.0.0.100-199 to guests, so `--wait ip` works on `--host sim` out of the box. */
+export const DEFAULT_DHCP = { cidr: '10.0.0.0/24', first: '10.0.0.100', last: '10.0.0.199' }
 
 export const PoolSpec = z
   .object({
@@ -42,7 +49,9 @@ export const PoolSpec = z
     profile: ProfileName.optional(),
     hosts: z.array(HostSpec).min(1),
     srs: z.array(SrSpec).default([]),
-    networks: z.array(NetworkSpec).default([{ name: 'Pool-wide network associated with eth0', bridge: 'xenbr0', mtu: 1500 }]),
+    networks: z.array(NetworkSpec).default([{ name: 'Pool-wide network associated with eth0', bridge: 'xenbr0', mtu: 1500, dhcp: DEFAULT_DHCP }]),
+    /** Milliseconds from VM.start to a simulated guest's first report (mocks/guest/boot.ts). */
+    guestBootMs: z.number().int().min(0).max(600_000).optional(),
     faults: z.array(z.union([FaultRuleSchema, FaultActionSchema])).default([]),
   })
   .strict()

@@ -14,6 +14,8 @@ import { applyAction } from './control.js'
 import { FaultActionSchema } from './fault-rules.js'
 import { restorePool, savePool, type SavedPool } from './state-file.js'
 import type { SparseDisk } from './sparse-disk.js'
+import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/body.js'
+import { configureGuests } from './guest/world.js'
 
 export interface SimulatorOptions {
   /** The master's port; 0 (default) picks a free one. Pool members listen on the same port at their own address. */
@@ -30,8 +32,12 @@ export interface SimulatorOptions {
   restore?: SavedPool
   /** The simulated release (mocks/profiles.ts): xcp-ng-8.3 (default), xenserver-8, xcp-ng-8.2, xcp-1.1. Overrides the pool's `profile`. */
   profile?: string
+  /** Milliseconds from VM.start to a simulated guest's first report (default 300; mocks/guest). */
+  guestBootMs?: number
   /** Serve HTTPS with this PEM key and certificate (one host; a `pool` gives each host its own). */
   tls?: { key: string; cert: string }
+  /** Size and time bounds on requests (http/body.ts); xapi's by default, shorter in tests. */
+  httpLimits?: Partial<HttpLimits>
 }
 
 export interface SimulatorHost {
@@ -78,6 +84,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const store = new Store()
   const disks = new Map<string, SparseDisk>()
   const inventory = opts.restore ? restorePool(store, disks, opts.restore) : buildPool(store, spec, opts.profile ?? spec.profile)
+  configureGuests(store, { bootMs: opts.guestBootMs ?? spec.guestBootMs, networks: spec.networks })
   const state: SimState = {
     store,
     credentials: opts.credentials ?? DEFAULT_CREDENTIALS,
@@ -100,6 +107,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   }
   // Master first, so a free port it picks is the one every member then shares.
   const ordered = [...inventory.hosts].sort((a, b) => Number(b.ref === inventory.host) - Number(a.ref === inventory.host))
+  const limits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.httpLimits }
   const listeners: { server: Server; inflight: () => number; host: SimulatorHost }[] = []
   let port = opts.port ?? 0
   let masterDispatcher: Dispatcher | undefined
@@ -109,12 +117,14 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const view: SimState = { ...state, host: h.ref }
       const dispatcher = createDispatcher(view)
       masterDispatcher ??= dispatcher
-      const handler = createRequestHandler(view, dispatcher)
+      const handler = createRequestHandler(view, dispatcher, limits)
       const tls = spec.hosts.find((s) => s.name === h.name)?.tls
       if (tls) state.certificates.set(h.ref, tls.cert)
       const server: Server = tls ? createTlsServer({ key: tls.key, cert: tls.cert }, handler) : createServer(handler)
-      // Long event.from polls must not be cut by Node's default request timeouts.
+      // Long event.from polls must not be cut by Node's default request timeouts; bodies
+      // have their own bounds (http/body.ts), headers xapi's 60 s.
       server.requestTimeout = 0
+      server.headersTimeout = limits.headersMs
       server.keepAliveTimeout = 5000
       await listenOn(server, port, h.address)
       port = (server.address() as AddressInfo).port

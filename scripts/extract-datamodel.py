@@ -10,7 +10,7 @@ The output is committed so the package does not depend on shared/ at run time.
 """
 import json, re, sys
 
-CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'task', 'event']
+CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'VM_metrics', 'VM_guest_metrics', 'task', 'event']
 
 src = json.load(open(sys.argv[1] if len(sys.argv) > 1 else '../shared/reference/xenapi.json'))
 out = {'classes': {}, 'enums': {}}

@@ -10,7 +10,7 @@ import { vifHandlers } from './vif.js'
 import { hostHandlers } from './host.js'
 
 /** The classes the simulator serves; each gets the datamodel's implicit messages first. */
-export const SERVED_CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'task', 'event']
+export const SERVED_CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'VM_metrics', 'VM_guest_metrics', 'task', 'event']
 
 export function allHandlers(): Handlers {
   const generic = Object.assign({}, ...SERVED_CLASSES.map(implicitHandlers)) as Handlers

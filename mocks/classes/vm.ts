@@ -9,6 +9,8 @@ import { assertPvBuildable, checkPlatform, firmwareOf, platformAtStart } from '.
 import { isCancelling } from './task.js'
 import { cloneVdi } from './vdi.js'
 import { constructorFields } from './generic.js'
+import { createVmMetrics, destroyVmMetrics, haltVmMetrics, startVmMetrics } from './vm-metrics.js'
+import { scheduleGuestBoot } from '../guest/boot.js'
 
 const VCPU_RULE = 'VCPU values must satisfy: 0 < VCPUs_at_startup \u2264 VCPUs_max'
 
@@ -68,6 +70,7 @@ function cloneVm(c: Ctx, src: Value | undefined, name: Value | undefined): strin
     const v = c.store.get('VIF', vif)
     c.store.create('VIF', { ...structuredClone(v as XRecord), uuid: undefined, VM: newRef, currently_attached: false })
   }
+  createVmMetrics(c.store, newRef)
   return newRef
 }
 
@@ -170,6 +173,8 @@ async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
     resident_on: host,
     domid,
   })
+  startVmMetrics(c.store, ref)
+  scheduleGuestBoot(c, ref)
 }
 
 function hardShutdown(c: Ctx, [self]: Value[]): void {
@@ -178,6 +183,7 @@ function hardShutdown(c: Ctx, [self]: Value[]): void {
   for (const vbd of rec.VBDs as string[]) c.store.update('VBD', vbd, { currently_attached: false })
   for (const vif of rec.VIFs as string[]) c.store.update('VIF', vif, { currently_attached: false })
   c.store.update('VM', ref, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 })
+  haltVmMetrics(c.store, ref)
 }
 
 /** VM.destroy removes the VM's VBDs and VIFs but never its VDIs. */
@@ -186,6 +192,7 @@ function destroy(c: Ctx, [self]: Value[]): void {
   assertOperation(ref, rec, 'destroy')
   for (const vbd of rec.VBDs as string[]) c.store.destroy('VBD', vbd)
   for (const vif of rec.VIFs as string[]) c.store.destroy('VIF', vif)
+  destroyVmMetrics(c.store, ref)
   c.store.destroy('VM', ref)
 }
 
@@ -194,7 +201,9 @@ export const vmHandlers: Handlers = {
     const f = constructorFields('VM', rec)
     // Xapi_vm.create derives an unspecified domain_type from HVM_boot_policy.
     if (f.domain_type === undefined || f.domain_type === 'unspecified') f.domain_type = f.HVM_boot_policy === '' ? 'pv' : 'hvm'
-    return c.store.create('VM', f)
+    const ref = c.store.create('VM', f)
+    createVmMetrics(c.store, ref)
+    return ref
   },
   'VM.clone': (c, [src, name]) => cloneVm(c, src, name),
   'VM.provision': (c, [self]) => {

@@ -9,6 +9,8 @@ export interface FatBuildOptions {
   sectorsPerCluster?: number
   /** Up to 11 characters, stored upper-case, as mkfs.fat -n does. */
   label?: string
+  /** Store the label as given: cloud-init config drives are labelled lower-case "cidata", as Xen Orchestra writes them. */
+  keepLabelCase?: boolean
   volumeId?: number
   /** Absolute paths to contents; directories are created as needed. */
   files: Readonly<Record<string, Buffer>>
@@ -146,7 +148,7 @@ export function buildFat(opts: FatBuildOptions): Extent[] {
       list.push(dirent(Buffer.from('.          ', 'latin1'), ATTR_DIRECTORY, node.cluster, 0))
       list.push(dirent(Buffer.from('..         ', 'latin1'), ATTR_DIRECTORY, parent === root ? 0 : parent.cluster, 0))
     } else if (opts.label !== undefined) {
-      list.push(dirent(Buffer.from(opts.label.toUpperCase().slice(0, 11).padEnd(11, ' '), 'latin1'), ATTR_VOLUME_ID, 0, 0))
+      list.push(dirent(Buffer.from(labelText(opts, opts.label), 'latin1'), ATTR_VOLUME_ID, 0, 0))
     }
     for (const child of [...node.children.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const { short, needsLong } = shortFor(child.name, taken)
@@ -209,6 +211,8 @@ export function buildFat(opts: FatBuildOptions): Extent[] {
   return normalizeExtents(extents, totalSectors * SECTOR)
 }
 
+const labelText = (opts: FatBuildOptions, label: string): string => (opts.keepLabelCase ? label : label.toUpperCase()).slice(0, 11).padEnd(11, ' ')
+
 interface BootFields { totalSectors: number; spc: number; reserved: number; rootEntries: number; fatSectors: number; rootCluster: number; media: number }
 
 function bootSector(opts: FatBuildOptions, f: BootFields): Buffer {
@@ -237,7 +241,7 @@ function bootSector(opts: FatBuildOptions, f: BootFields): Buffer {
   b.writeUInt8(0x80, ext)
   b.writeUInt8(0x29, ext + 2)
   b.writeUInt32LE((opts.volumeId ?? 0x1234abcd) >>> 0, ext + 3)
-  b.write((opts.label ?? 'NO NAME').toUpperCase().slice(0, 11).padEnd(11, ' '), ext + 7, 'latin1')
+  b.write(labelText(opts, opts.label ?? 'NO NAME'), ext + 7, 'latin1')
   b.write(`FAT${opts.type}`.padEnd(8, ' '), ext + 18, 'latin1')
   b.writeUInt16LE(0xaa55, 510)
   return b

@@ -5,6 +5,7 @@ import type { Wire } from '../../mocks/codec/wire.js'
 import { withSimulator, connectTo } from '../support/simulator.js'
 import { login, rawCall, wireCall } from '../support/rpc.js'
 import type { Simulator } from '../../mocks/simulator.js'
+import { reportGuest } from '../../mocks/guest/agent.js'
 
 /**
  * Conformance with XAPI's own datamodel, read from the full xenapi.json (not the subset
@@ -56,6 +57,8 @@ async function populate(sim: Simulator): Promise<void> {
   await x.call('VBD.create', { VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
   await x.call('VIF.create', { VM: vm, network: sim.inventory.network, device: '0', MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
   await x.call('task.create', 'pending task', '')
+  // What a booted guest with tools leaves (mocks/guest/agent.ts), so VM_guest_metrics has a record to check.
+  reportGuest({ store: sim.state.store, sim: sim.state, session: '', method: 'test' }, vm, [{ device: '0', mac: '', ipv4: ['10.0.0.5'], ipv6: ['fe80::1'] }], { name: 'FreeBSD', uname: '14.3-RELEASE', distro: 'freebsd', major: '14', minor: '3' })
 }
 
 describe.skipIf(!present)('conformance with xenapi.json', () => {
@@ -66,7 +69,7 @@ describe.skipIf(!present)('conformance with xenapi.json', () => {
     const listed = (await rawCall(sim.url, 'system.listMethods')).Value as string[]
     const served = listed.filter((m) => m.endsWith('.get_all_records') && !m.startsWith('Async.')).map((m) => m.split('.')[0]!)
     // session has no get_all_records in XAPI either.
-    expect(served.sort()).toEqual(['PBD', 'SR', 'VBD', 'VDI', 'VIF', 'VM', 'host', 'network', 'pool', 'task'])
+    expect(served.sort()).toEqual(['PBD', 'SR', 'VBD', 'VDI', 'VIF', 'VM', 'VM_guest_metrics', 'VM_metrics', 'host', 'network', 'pool', 'task'])
     const problems: string[] = []
     for (const cls of served) {
       const def = byName.get(cls)!
