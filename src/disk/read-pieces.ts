@@ -1,0 +1,48 @@
+import type { Piece } from './virtual-disk.js'
+
+export interface PieceIo {
+  readSync(fd: number, buf: Buffer, offset: number, length: number, position: number): number
+  inflateRawSync(b: Buffer, o: { maxOutputLength: number }): Buffer
+  inflateSync(b: Buffer, o: { maxOutputLength: number }): Buffer
+}
+
+/**
+ * Fills `out` from `pieces` (which cover exactly out.length bytes): zeros, file bytes,
+ * or inflated clusters. Self-contained (no imports, no outer names): it also runs inside
+ * the map/hash workers as source text (map-window.ts). A short file read or a cluster
+ * that inflates to the wrong size throws, naming the file offset.
+ */
+export function readPieces(io: PieceIo, fd: number, pieces: readonly Piece[], out: Buffer): void {
+  let pos = 0
+  for (const p of pieces) {
+    const dst = out.subarray(pos, pos + p.length)
+    if (p.kind === 'zero') dst.fill(0)
+    else if (p.kind === 'file') {
+      for (let done = 0; done < p.length; ) {
+        const n = io.readSync(fd, dst, done, p.length - done, p.at + done)
+        if (n === 0) throw new Error(`at byte ${p.at + done}: the file ends inside data its tables point to (truncated?)`)
+        done += n
+      }
+    } else {
+      const stored = Buffer.alloc(p.stored)
+      let got = 0
+      while (got < p.stored) {
+        const n = io.readSync(fd, stored, got, p.stored - got, p.at + got)
+        if (n === 0) break
+        got += n
+      }
+      let data: Buffer
+      // maxOutputLength: a cluster that would inflate past its size stops there (a zip bomb costs nothing).
+      const limit = { maxOutputLength: p.unit }
+      try {
+        data = p.kind === 'deflate' ? io.inflateRawSync(stored.subarray(0, got), limit) : io.inflateSync(stored.subarray(0, got), limit)
+      } catch (e) {
+        throw new Error(`at byte ${p.at}: a compressed cluster does not inflate (${e instanceof Error ? e.message : String(e)})`)
+      }
+      if (data.length > p.unit) throw new Error(`at byte ${p.at}: a compressed cluster inflates to ${data.length} bytes, more than its ${p.unit}`)
+      dst.fill(0)
+      data.copy(dst, 0, p.skip, Math.min(data.length, p.skip + p.length))
+    }
+    pos += p.length
+  }
+}
