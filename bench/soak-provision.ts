@@ -154,6 +154,17 @@ async function killAt(w: World, image: string, point: KillPoint): Promise<{ kill
   return { killed, step: steps.at(-1) ?? '(before the first step)', ...(held ? { held } : {}), released }
 }
 
+/** --json puts the error on stdout; a crash before that leaves it on stderr. */
+function firstError(r: { stdout: string; stderr: string }): string {
+  try {
+    const e = (JSON.parse(r.stdout) as { error?: { what?: string; why?: string } }).error
+    if (e) return `${e.what ?? ''}: ${e.why ?? ''}`
+  } catch {
+    // not JSON: see stderr
+  }
+  return r.stderr.split('\n').filter((l) => l.trim()).slice(0, 3).join(' | ')
+}
+
 type Rec = Record<string, unknown> & { other_config: Record<string, string> }
 
 /** What the world holds beside exactly one VM of the name with its VDI, VBD and VIF; and the data disks gone. */
@@ -200,7 +211,7 @@ async function runPoint(point: KillPoint, image: string): Promise<PointResult> {
     // The re-run saw the first run finish (a kill after the rename): it refuses to make a second VM.
     const finishedFirst = again.code === 1 && again.stdout.includes('already exists')
     const problems: string[] = []
-    if (again.code !== 0 && !finishedFirst) problems.push(`re-run exited ${again.code}: ${again.stderr.split('\n').filter((l) => l.trim()).at(-1) ?? ''}`)
+    if (again.code !== 0 && !finishedFirst) problems.push(`re-run exited ${again.code}: ${firstError(again)}`)
     const a = audit(w)
     problems.push(...a.problems)
     return { point, killed: k.killed, step: k.step, ...(k.held ? { held: k.held } : {}), converged: problems.length === 0, problems, leaks: a.leaks, dataDisksRemoved: a.dataDisksRemoved, finishedAsyncTasks: a.finishedAsyncTasks, rerunMs, ms: Date.now() - t0 }
