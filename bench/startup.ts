@@ -15,7 +15,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { packageRoot } from '../src/paths.js'
 import { writeSampleHvmImage } from '../src/image/write-image.js'
@@ -30,7 +30,7 @@ const GOAL = { version: 150, firstRequest: 350 }
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '11' }, cli: { type: 'string' } } })
 const runs = Math.max(1, Number(values.runs))
-const cli = values.cli ?? join(packageRoot(), 'bin', 'provision.js')
+const cli = values.cli ? resolve(values.cli) : join(packageRoot(), 'bin', 'provision.js')
 const node = process.execPath
 
 function summary(label: string, ts: RunTiming[], base: { wallMs: number; cpuMs: number } | undefined, goalMs?: number): void {
