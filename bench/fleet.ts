@@ -50,7 +50,9 @@ function startHost(): Promise<Host> {
 }
 
 async function admin<T>(h: Host, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-  const res = await fetch(new URL(path, h.url), { method, ...(body ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) })
+  // The control API takes the simulator's XAPI credentials as HTTP Basic.
+  const authorization = `Basic ${Buffer.from(`${ENV.BENCH_USER}:${ENV.BENCH_PASSWORD}`).toString('base64')}`
+  const res = await fetch(new URL(path, h.url), { method, ...(body ? { body: JSON.stringify(body), headers: { authorization, 'content-type': 'application/json' } } : { headers: { authorization } }) })
   if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${await res.text()}`)
   return (await res.json()) as T
 }

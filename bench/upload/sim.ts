@@ -30,7 +30,9 @@ export async function startSim(): Promise<SimProcess> {
     url,
     x,
     async faults(rule) {
-      const res = await fetch(new URL('/_sim/faults', url), rule === undefined ? { method: 'DELETE' } : { method: 'POST', body: JSON.stringify(rule), headers: { 'content-type': 'application/json' } })
+      // The control API takes the simulator's XAPI credentials as HTTP Basic.
+      const authorization = `Basic ${Buffer.from(`${CREDS.XAPI_USER}:${CREDS.XAPI_PASSWORD}`).toString('base64')}`
+      const res = await fetch(new URL('/_sim/faults', url), rule === undefined ? { method: 'DELETE', headers: { authorization } } : { method: 'POST', body: JSON.stringify(rule), headers: { authorization, 'content-type': 'application/json' } })
       if (!res.ok) throw new Error(`/_sim/faults answered ${res.status}: ${await res.text()}`)
     },
     newVdi: (size) =>

@@ -8,6 +8,20 @@ const MiB = 1024 * 1024
 /** VHD-based SRs (ext, lvm, nfs) round sizes up to 2 MiB blocks (sm vhdutil). */
 const VHD_SR_TYPES = new Set(['ext', 'lvm', 'lvmoiscsi', 'lvmohba', 'nfs', 'file'])
 
+/** vhdutil.MAX_VHD_SIZE: 2040 GiB. */
+const MAX_VHD_SIZE = 2040 * 1024 * MiB
+
+/**
+ * SM's vhdutil.validate_and_round_vhd_size, run by the SR driver before it checks for
+ * space: a negative size, or one over the VHD maximum, is XenError('VDISize'), code 79.
+ * Zero is valid and rounds up to 2 MiB. xapi itself passes the size through unchecked.
+ */
+function assertVirtualSize(srType: string, size: number): void {
+  if (size >= 0 && !(VHD_SR_TYPES.has(srType) && size > MAX_VHD_SIZE)) return
+  const opterr = `VDI size must be between 1 MB and ${MAX_VHD_SIZE / MiB} MB`
+  throw fault('SR_BACKEND_FAILURE_79', '', `VDI Invalid size [opterr=${opterr}]`, '')
+}
+
 export function roundVirtualSize(srType: string, size: number): number {
   if (!VHD_SR_TYPES.has(srType)) return size
   return Math.max(2 * MiB, Math.ceil(size / (2 * MiB)) * 2 * MiB)
@@ -18,8 +32,8 @@ export function createVdi(c: Ctx, fields: XRecord): string {
   const sr = String(fields.SR)
   const srRec = c.store.get('SR', sr)
   if (fields.type === 'cbt_metadata') throw fault('VDI_INCOMPATIBLE_TYPE', '', 'cbt_metadata')
+  assertVirtualSize(String(srRec.type), Number(fields.virtual_size))
   const size = roundVirtualSize(String(srRec.type), Number(fields.virtual_size))
-  if (size < 0) throw fault('INVALID_VALUE', 'virtual_size', String(fields.virtual_size))
   const allocation = Number(srRec.virtual_allocation) + size
   if (allocation > Number(srRec.physical_size)) throw fault('SR_BACKEND_FAILURE_44', '', 'There is insufficient space', '')
   const ref = c.store.create('VDI', {

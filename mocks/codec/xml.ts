@@ -87,10 +87,40 @@ export function parseXml(src: string): XmlElement {
   return doc
 }
 
+const NAME_START = /[A-Za-z_]/
+const NAME_CHAR = /[\w.:-]/
+const SPACE = /\s/
+
+/**
+ * name="value" pairs, scanned left to right once: a regex here backtracked over every
+ * start position, so 120 KB of attribute text took 18 s of the event loop. Anything that
+ * is not a well-formed pair is skipped, as the regex skipped it.
+ */
 function parseAttrs(s: string): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const m of s.matchAll(/([A-Za-z_][\w.:-]*)\s*=\s*("([^"]*)"|'([^']*)')/g)) {
-    out[m[1]!] = decodeEntities(m[3] ?? m[4] ?? '')
+  let i = 0
+  while (i < s.length) {
+    if (!NAME_START.test(s[i]!)) {
+      i++
+      continue
+    }
+    const start = i
+    while (i < s.length && NAME_CHAR.test(s[i]!)) i++
+    const name = s.slice(start, i)
+    let j = i
+    while (j < s.length && SPACE.test(s[j]!)) j++
+    if (s[j] !== '=') continue
+    j++
+    while (j < s.length && SPACE.test(s[j]!)) j++
+    const quote = s[j]
+    if (quote !== '"' && quote !== "'") {
+      i = j
+      continue
+    }
+    const close = s.indexOf(quote, j + 1)
+    if (close < 0) break
+    out[name] = decodeEntities(s.slice(j + 1, close))
+    i = close + 1
   }
   return out
 }

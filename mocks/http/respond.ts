@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Wire } from '../codec/wire.js'
 import { WireFormatError } from '../codec/wire.js'
 import { asFault, type Dispatcher } from '../dispatch.js'
-import { readBody, BodyTooLargeError } from './body.js'
+import { readBody, BodyTimeoutError, BodyTooLargeError, type HttpLimits } from './body.js'
 import type { RpcCall } from '../codec/xmlrpc.js'
 import type { Transport } from '../state.js'
 
@@ -25,14 +25,23 @@ export function htmlError(res: ServerResponse, status: number, detail = ''): voi
 
 /**
  * Reads and decodes an RPC body. XAPI answers an unparsable body with HTTP 500 and an
- * HTML page, not an API error; undefined means that answer has been sent.
+ * HTML page, not an API error, and a body over its limit the same way (uncaught
+ * Client_requested_size_over_limit); a body that does not arrive in time gets 408, as
+ * xapi's header timeout does. undefined means that answer has been sent.
  */
-export async function readCall<T>(req: IncomingMessage, res: ServerResponse, decode: (body: string) => T): Promise<T | undefined> {
+export async function readCall<T>(req: IncomingMessage, res: ServerResponse, decode: (body: string) => T, limits: HttpLimits): Promise<T | undefined> {
   try {
-    return decode((await readBody(req)).toString('utf8'))
+    return decode((await readBody(req, limits)).toString('utf8'))
   } catch (e) {
-    if (!(e instanceof WireFormatError || e instanceof BodyTooLargeError)) throw e
-    htmlError(res, e instanceof BodyTooLargeError ? 413 : 500, e.message)
+    if (e instanceof BodyTooLargeError || e instanceof BodyTimeoutError) {
+      // The rest of the body is not read: the connection goes once the answer is out.
+      res.shouldKeepAlive = false
+      htmlError(res, e instanceof BodyTimeoutError ? 408 : 500, e.message)
+      res.once('finish', () => req.socket.destroy())
+      return undefined
+    }
+    if (!(e instanceof WireFormatError)) throw e
+    htmlError(res, 500, e.message)
     return undefined
   }
 }

@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { decodeCall, encodeResponse } from '../codec/xmlrpc.js'
 import { str, struct, arr } from '../codec/wire.js'
 import type { Dispatcher } from '../dispatch.js'
+import type { HttpLimits } from './body.js'
 import { dispatchOutcome, readCall, send } from './respond.js'
 
 /** The XML-RPC endpoint: POST /, /RPC2 and the xen-api client's ./xmlrpc. */
-export async function handleXmlRpc(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher): Promise<void> {
-  const call = await readCall(req, res, decodeCall)
+export async function handleXmlRpc(req: IncomingMessage, res: ServerResponse, dispatcher: Dispatcher, limits: HttpLimits): Promise<void> {
+  const call = await readCall(req, res, decodeCall, limits)
   if (!call) return
   const out = await dispatchOutcome(dispatcher, 'xml-rpc', call)
   // API errors are a Failure struct with HTTP 200, never an XML-RPC <fault>.

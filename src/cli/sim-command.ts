@@ -18,7 +18,8 @@ export interface SimArgs {
 /**
  * `provision sim`: the standalone simulator. Its first stdout line is the contract
  * scripts wait for: "XAPI simulator listening on http://ADDR:PORT" (the first pool's
- * master); with --inventory one more line per host follows. With --state-file the
+ * master); with --inventory one more line per host follows, then one naming the control
+ * API (/_sim/, HTTP Basic with the XAPI credentials). With --state-file the
  * objects are read at start when the file exists, and written back on SIGINT/SIGTERM.
  */
 export async function runSimulator(args: SimArgs): Promise<number> {
@@ -52,6 +53,8 @@ export async function runSimulator(args: SimArgs): Promise<number> {
       }
     }
   }
+  // The control API takes the XAPI credentials as HTTP Basic; the password is never printed.
+  process.stdout.write(`  control API ${sims[0]!.url}_sim/ (HTTP Basic: user ${sims[0]!.credentials.user} and the XAPI password)\n`)
   await stopped
   if (args.stateFile) writeStateFile(args.stateFile, sims.map((s) => s.save()))
   await Promise.all(sims.map((s) => s.close()))

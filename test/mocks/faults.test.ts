@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { request } from 'node:http'
-import { withSimulator, connectTo } from '../support/simulator.js'
+import { withSimulator, connectTo, simAuthorization } from '../support/simulator.js'
 import { login, rawCall } from '../support/rpc.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import type { XapiConnection } from '../../src/xapi/connection.js'
@@ -9,7 +9,8 @@ import type { XapiError } from '../../src/xapi/errors.js'
 const codeOf = (p: Promise<unknown>): Promise<string[]> => p.then(() => [], (e: XapiError) => [e.code, ...e.params])
 
 async function admin(sim: Simulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(new URL(path, sim.url), { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }) })
+  const headers = { authorization: simAuthorization(sim), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }
+  const res = await fetch(new URL(path, sim.url), { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
   return { status: res.status, json: await res.json() }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { request } from 'node:http'
-import { withSimulator, connectTo } from '../support/simulator.js'
+import { withSimulator, connectTo, simAuthorization } from '../support/simulator.js'
 import { buildSampleHvmImage, type SampleFirmware } from '../../src/image/sample-hvm-image.js'
 import { encodeChunkHeader, CHUNK_TERMINATOR } from '../../src/image/chunk-framing.js'
 import type { Extent } from '../../src/image/extents.js'
@@ -94,7 +94,7 @@ describe('simulated HVM firmware at VM.start (mocks/classes/vm-boot.ts)', () => 
     const [boot] = sim.console(vm)
     expect(boot?.booted).toBe(true)
     expect(boot?.log.slice(1, 3)).toEqual(['BdsDxe: loading Boot0002 "UEFI QEMU DVD-ROM"', 'BdsDxe: failed to load: the CD drive is empty'])
-    const res = await fetch(new URL('/_sim/consoles', sim.url))
+    const res = await fetch(new URL('/_sim/consoles', sim.url), { headers: { authorization: simAuthorization(sim) } })
     expect(((await res.json()) as Record<string, unknown[]>)[vm]).toEqual(sim.console(vm))
   })
 

@@ -11,17 +11,20 @@ describe('provision sim --inventory', () => {
   it('serves every host of the documented pool and its control endpoint', async () => {
     const sim = await spawnSimulator({}, ['--inventory', EXAMPLE])
     try {
-      for (let i = 0; i < 50 && sim.more.length < 3; i++) await sleep(20)
+      for (let i = 0; i < 50 && sim.more.length < 4; i++) await sleep(20)
       const port = new URL(sim.url).port
       expect(sim.more).toEqual([
         `  xcp1 http://127.0.0.1:${port} (master)`,
         `  xcp2 http://127.0.0.2:${port} (member)`,
         `  xcp3 http://127.0.0.3:${port} (member)`,
+        `  control API http://127.0.0.1:${port}/_sim/ (HTTP Basic: user root and the XAPI password)`,
       ])
       const s = await login(sim.url)
       expect((await rawCall(sim.url, 'SR.get_by_name_label', s, 'Local storage')).Value).toHaveLength(3)
       expect((await rawCall(`http://127.0.0.2:${port}/`, 'session.login_with_password', 'root', 'simulator')).ErrorDescription).toEqual(['HOST_IS_SLAVE', '127.0.0.1'])
-      const objects = (await (await fetch(new URL('/_sim/objects', sim.url))).json()) as Record<string, object>
+      expect((await fetch(new URL('/_sim/objects', sim.url))).status).toBe(401)
+      const authorization = `Basic ${Buffer.from('root:simulator').toString('base64')}`
+      const objects = (await (await fetch(new URL('/_sim/objects', sim.url), { headers: { authorization } })).json()) as Record<string, object>
       expect(Object.keys(objects.host ?? {})).toHaveLength(3)
     } finally {
       expect(await sim.stop()).toBe(0)

@@ -77,3 +77,8 @@ export const simTest = it.extend<SimFixtures & { owned: Owned }>({
   newSim: async ({ owned }, use) => use((opts) => owned.simulator(opts)),
   connectTo: async ({ owned }, use) => use((sim) => owned.connection(sim)),
 })
+
+/** The Authorization header the control API (/_sim/) asks for: the simulator's own credentials. */
+export function simAuthorization(sim: Pick<Simulator, 'credentials'>): string {
+  return `Basic ${Buffer.from(`${sim.credentials.user}:${sim.credentials.password}`).toString('base64')}`
+}
