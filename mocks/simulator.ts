@@ -13,9 +13,10 @@ import { Faults } from './faults.js'
 import { applyAction } from './control.js'
 import { FaultActionSchema } from './fault-rules.js'
 import { restorePool, savePool, type SavedPool } from './state-file.js'
-import type { SparseDisk } from './sparse-disk.js'
+import { DiskMap } from './sparse-disk.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/body.js'
 import { configureGuests } from './guest/world.js'
+import { keepDerivedValues } from './classes/derived.js'
 
 export interface SimulatorOptions {
   /** The master's port; 0 (default) picks a free one. Pool members listen on the same port at their own address. */
@@ -82,7 +83,9 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const spec = opts.pool ?? defaultPool({ address: opts.listen ?? '127.0.0.1', ...pick(opts) })
   if (opts.tls && !opts.pool) spec.hosts[0]!.tls = opts.tls
   const store = new Store()
-  const disks = new Map<string, SparseDisk>()
+  keepDerivedValues(store)
+  // VDI contents live in sparse temporary files (sparse-disk.ts), removed by close().
+  const disks = new DiskMap()
   const inventory = opts.restore ? restorePool(store, disks, opts.restore) : buildPool(store, spec, opts.profile ?? spec.profile)
   configureGuests(store, { bootMs: opts.guestBootMs ?? spec.guestBootMs, networks: spec.networks })
   const state: SimState = {
@@ -133,6 +136,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     }
   } catch (e) {
     await Promise.all(listeners.map((l) => new Promise((r) => l.server.close(r))))
+    disks.close()
     throw e
   }
   return {
@@ -169,6 +173,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
           return new Promise<void>((resolve) => l.server.close(() => resolve()))
         }),
       )
+      disks.close()
     },
   }
 }
