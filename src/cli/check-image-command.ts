@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { UserError, EXIT } from '../errors.js'
 import { preflightHvmFile } from '../preflight/hvm.js'
+import { inspectImage } from '../disk/inspect.js'
 import { FIRMWARES, type Firmware, type HvmPreflightReport } from '../preflight/hvm-report.js'
 import { preflightFile } from '../preflight/preflight.js'
 import { FLAVOURS, type Flavour, type PreflightReport } from '../preflight/report.js'
@@ -32,7 +33,7 @@ export const DEFAULT_CHECK_RECIPE = 'freebsd-9'
 export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageResult> {
   const [image, extra] = args.files
   if (image === undefined) {
-    throw new UserError({ what: 'No image given', why: 'check-image needs the path of a raw disk image', fix: 'run e.g. provision check-image ./FreeBSD-PV.img', exitCode: EXIT.usage })
+    throw new UserError({ what: 'No image given', why: 'check-image needs the path of a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip)', fix: 'run e.g. provision check-image ./FreeBSD-PV.img', exitCode: EXIT.usage })
   }
   if (extra !== undefined) {
     throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'check-image takes one image', fix: 'check one image per run (see provision --help)', exitCode: EXIT.usage })
@@ -47,8 +48,10 @@ export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageRes
     const s = await stat(image)
     if (!s.isFile()) throw new Error('not a regular file')
   } catch (e) {
-    throw new UserError({ what: `Cannot read the image ${image}`, why: (e as Error).message, fix: 'give the path of a raw disk image' })
+    throw new UserError({ what: `Cannot read the image ${image}`, why: (e as Error).message, fix: 'give the path of a disk image' })
   }
+  // Any format, compressed or not (src/disk): decompressed to a sparse spool if need be, never to a raw copy.
+  await inspectImage(image)
   if (checkedHvm !== null) {
     const report = preflightHvmFile(image)
     return { mode: 'hvm', image, recipe: file, report, checked: checkedHvm, bootable: checkedHvm.every((f) => report.verdicts[f].boots) }

@@ -46,3 +46,25 @@ export function readPieces(io: PieceIo, fd: number, pieces: readonly Piece[], ou
     pos += p.length
   }
 }
+
+/**
+ * The part of `pieces` (which start at `base`) covering [from, from+length). Self-contained
+ * too, for the workers: they read a window's pieces in slices of their buffer's size.
+ */
+export function slicePieces(pieces: readonly Piece[], base: number, from: number, length: number): Piece[] {
+  const out: Piece[] = []
+  let pos = base
+  for (const p of pieces) {
+    const end = pos + p.length
+    if (end > from && pos < from + length) {
+      const cut = Math.max(0, from - pos)
+      const n = Math.min(end, from + length) - Math.max(pos, from)
+      if (p.kind === 'zero') out.push({ kind: 'zero', length: n })
+      else if (p.kind === 'file') out.push({ kind: 'file', length: n, at: p.at + cut })
+      else out.push({ ...p, length: n, skip: p.skip + cut })
+    }
+    pos = end
+    if (pos >= from + length) break
+  }
+  return out
+}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { openDiskReader } from '../disk/disk-reader.js'
 import type { DataMap } from '../upload/data-map.js'
 
 const ZEROS = Buffer.alloc(4 * 1024 * 1024)
@@ -14,7 +14,8 @@ export async function imageSha256(image: string, map: DataMap): Promise<string> 
   const zeros = (n: number): void => {
     for (let left = n; left > 0; left -= ZEROS.length) h.update(ZEROS.subarray(0, Math.min(left, ZEROS.length)))
   }
-  const fh = await open(image, 'r')
+  // The virtual disk's bytes, whatever the container (src/disk): the same disk as raw and as qcow2 is one base.
+  const fh = await openDiskReader(map.path)
   try {
     let pos = 0
     const buf = Buffer.allocUnsafe(ZEROS.length)

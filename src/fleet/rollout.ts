@@ -1,5 +1,5 @@
 import { UserError, EXIT } from '../errors.js'
-import { mapImage } from '../provision/run.js'
+import { checkImageFile, mapImage } from '../provision/run.js'
 import { preflightGate } from '../provision/preflight-gate.js'
 import { loadFleet, resolveFleet } from './load.js'
 import { vmSpecs, type VmSpec } from './spec.js'
@@ -24,6 +24,8 @@ async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<Map<s
     const key = `${s.image}\0${s.recipe.pv.bootloader_args}`
     if (!skipPreflight && !checked.has(key)) {
       checked.add(key)
+      // Decompressed and checked first (src/disk): the preflight reads it synchronously.
+      await checkImageFile(s.image, s.recipe.vdi.virtual_size)
       preflightGate({ image: s.image, recipe: s.recipe, emit: () => undefined })
     }
     if (out.has(s.image)) continue
@@ -33,7 +35,7 @@ async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<Map<s
       map = await mapImage(s.image, smallest)
     } catch (e) {
       if (!(e instanceof UserError)) throw e
-      throw new UserError({ ...e.info, fix: e.info.fix.replace('pass --image with a raw disk image, or set image in the recipe', 'set image in the fleet group or in the recipe'), exitCode: EXIT.usage })
+      throw new UserError({ ...e.info, fix: e.info.fix.replace('pass --image with a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip), or set image in the recipe', 'set image in the fleet group or in the recipe'), exitCode: EXIT.usage })
     }
     out.set(s.image, { map, sha256: await hashes.get(s.image, map) })
   }

@@ -1,6 +1,6 @@
-import { closeSync, fstatSync, openSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { fileReadAt, type ReadAt } from '../image/read-at.js'
+import type { ReadAt } from '../image/read-at.js'
+import { withDisk } from '../disk/open-disk.js'
 import { biosVerdict } from './hvm-bios.js'
 import { inspectEsp } from './hvm-esp.js'
 import { hvmGuestWarnings } from './hvm-guest.js'
@@ -54,15 +54,9 @@ export function preflightHvm(read: ReadAt, size: number): HvmPreflightReport {
   }
 }
 
-/** The same, on a file: opens it read-only, reads what it needs, closes it. */
+/** The same, on a file of any disk format (src/disk): opens it read-only, reads what it needs, closes it. */
 export function preflightHvmFile(path: string): HvmPreflightReport {
-  const fd = openSync(path, 'r')
-  try {
-    const size = fstatSync(fd).size
-    return preflightHvm(fileReadAt(fd, size), size)
-  } finally {
-    closeSync(fd)
-  }
+  return withDisk(path, (disk) => preflightHvm(disk.readAt, disk.size))
 }
 
 const EMPTY_LAYOUT: Layout = { table: { kind: 'none', entries: [], problems: ['the partition table could not be read'] }, labels: [], candidates: [], unlabelled: [] }

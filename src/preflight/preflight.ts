@@ -1,7 +1,7 @@
-import { closeSync, fstatSync, openSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { parseBootloaderArgs } from '../image/bootloader-args.js'
-import { fileReadAt, type ReadAt } from '../image/read-at.js'
+import type { ReadAt } from '../image/read-at.js'
+import { withDisk } from '../disk/open-disk.js'
 import { diskWarnings } from './disk-warnings.js'
 import { guestWarnings } from './guest-config.js'
 import { readLayout, type Layout } from './layout.js'
@@ -60,15 +60,9 @@ export function preflight(read: ReadAt, size: number, pv: PvSettings): Preflight
   }
 }
 
-/** The same, on a file: opens it read-only, reads what it needs, closes it. */
+/** The same, on a file of any disk format (src/disk): opens it read-only, reads what it needs, closes it. */
 export function preflightFile(path: string, pv: PvSettings): PreflightReport {
-  const fd = openSync(path, 'r')
-  try {
-    const size = fstatSync(fd).size
-    return preflight(fileReadAt(fd, size), size, pv)
-  } finally {
-    closeSync(fd)
-  }
+  return withDisk(path, (disk) => preflight(disk.readAt, disk.size, pv))
 }
 
 const EMPTY_LAYOUT: Layout = { table: { kind: 'none', entries: [], problems: ['the partition table could not be read'] }, labels: [], candidates: [], unlabelled: [] }

@@ -1,7 +1,7 @@
-import { closeSync, fstatSync, openSync } from 'node:fs'
 import { UserError, EXIT } from '../errors.js'
 import { pygrubBoot } from '../image/pygrub.js'
-import { fileReadAt } from '../image/read-at.js'
+import { openDisk } from '../disk/open-disk.js'
+import type { VirtualDisk } from '../disk/virtual-disk.js'
 import { elfClass } from '../image/elf-class.js'
 import { parseBootloaderArgs } from '../image/bootloader-args.js'
 import { preflightHvmFile } from '../preflight/hvm.js'
@@ -72,22 +72,21 @@ function hvmGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSummary 
 export function kernelElfClass(image: string, recipe: Recipe): 32 | 64 | null {
   const args = parseBootloaderArgs(recipe.pv.bootloader_args, 'upstream')
   if (!args.ok) return null
-  let fd: number
+  let disk: VirtualDisk
   try {
-    fd = openSync(image, 'r')
+    disk = openDisk(image)
   } catch {
     return null // checkImageFile reports an unreadable image with its reason
   }
   try {
-    const size = fstatSync(fd).size
-    const r = pygrubBoot(fileReadAt(fd, size), size, {
+    const r = pygrubBoot(disk.readAt, disk.size, {
       ...(args.value.kernel !== undefined ? { kernel: args.value.kernel } : {}),
       ...(args.value.offset !== undefined ? { offset: args.value.offset } : {}),
       flavour: 'upstream',
     })
     return r.ok ? elfClass(r.kernel.subarray(0, 16)) : null
   } finally {
-    closeSync(fd)
+    disk.close()
   }
 }
 

@@ -5,6 +5,7 @@ import * as VM from '../xapi/vm.js'
 import * as VDI from '../xapi/vdi.js'
 import { UserError, EXIT } from '../errors.js'
 import { scanDataRegions, type DataMap } from '../upload/data-map.js'
+import { inspectImage } from '../disk/inspect.js'
 import { bodyLength } from '../upload/chunked-body.js'
 import { lookupTargets } from './lookup.js'
 import { findLeftovers, removeLeftovers } from './leftovers.js'
@@ -16,6 +17,8 @@ import { explainFailure } from './explain.js'
 import { preflightGate } from './preflight-gate.js'
 import { assertRunnable, readHostReport } from './host-check.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
+import { loadUserData } from '../cloud-init/resolve.js'
+import { DEFAULT_WAIT_TIMEOUT_MS, type FirstBoot } from './first-boot.js'
 
 /** Checks the image before anything touches XAPI: missing, unreadable or too big fails here. */
 export async function checkImageFile(image: string, vdiSize: number): Promise<void> {
@@ -23,14 +26,15 @@ export async function checkImageFile(image: string, vdiSize: number): Promise<vo
   try {
     const s = await stat(image)
     if (!s.isFile()) throw new Error('not a regular file')
-    size = s.size
   } catch (e) {
     throw new UserError({
       what: `Cannot read the image ${image}`,
       why: (e as Error).message,
-      fix: 'pass --image with a raw disk image, or set image in the recipe',
+      fix: 'pass --image with a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip), or set image in the recipe',
     })
   }
+  // Any format (src/disk): the VDI must hold the virtual disk, not the (compressed, sparse) file.
+  size = (await inspectImage(image)).size
   if (size > vdiSize) {
     throw new UserError({
       what: 'The image does not fit in the VDI',
@@ -72,6 +76,15 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   // Before login: an image pygrub cannot boot stops here, with nothing to roll back.
   const { recipe, preflight } = preflightGate({ ...opts, emit })
   const vmName = opts.name ?? recipe.name
+  // The user data file is read and checked here, before login: bad user data creates nothing.
+  const firstBoot: FirstBoot = {
+    userData: await loadUserData(recipe),
+    probes: opts.wait?.probes ?? [],
+    timeoutMs: opts.wait?.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
+    agentGraceMs: opts.wait?.agentGraceMs,
+    index: 0,
+    bootConsole: opts.bootConsole,
+  }
   // Finding the data reads all of it (~0.5 s per GiB); the login and the lookups need
   // none of it, so they run meanwhile and the upload starts that much sooner.
   const mapAbort = new AbortController()
@@ -113,7 +126,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     // Unfinished uploads of this name that this image cannot resume (it changed since): replaced, never leaked.
     const replaced = await replaceablePartials(x, { vmName, sr: targets.sr.ref, virtualSize: recipe.vdi.virtual_size, map })
     if (!opts.dryRun && replaced.length) emit({ type: 'warning', message: `removed ${(await removePartials(x, replaced, vmName)).join('; ')}` })
-    const base = { recipe, vmName, image: opts.image, map, targets }
+    const base = { recipe, vmName, image: opts.image, map, targets, firstBoot }
     if (opts.dryRun) {
       const cleanup = [
         ...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`),
@@ -187,6 +200,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       },
       steps: timings,
       duration_ms: Date.now() - started,
+      ...(state.ready ? { ips: state.ready.ips, ready_after_ms: state.ready.ready_after_ms, ready_probes: state.ready.probes } : {}),
       preflight,
       host,
     }

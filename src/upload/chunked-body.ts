@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises'
+import type { DiskReader } from '../disk/disk-reader.js'
 import { CHUNK_TERMINATOR, encodeChunkHeader } from '../image/chunk-framing.js'
 import type { DataMap, Region } from './data-map.js'
 import { SEGMENT_BYTES, splitSegments } from './segments.js'
@@ -13,7 +13,7 @@ export const bodyLength = (map: DataMap, segmentBytes = SEGMENT_BYTES): number =
   splitSegments(map, segmentBytes).reduce((n, s) => n + s.bodyBytes, 0)
 
 /** Reads exactly `buf.length` bytes at `offset`; a short read means the image shrank under us. */
-export async function readExactly(fh: FileHandle, buf: Buffer, offset: number, what: string): Promise<void> {
+export async function readExactly(fh: Pick<DiskReader, 'read'>, buf: Buffer, offset: number, what: string): Promise<void> {
   for (let done = 0; done < buf.length; ) {
     const { bytesRead } = await fh.read(buf, done, buf.length - done, offset + done)
     if (bytesRead === 0) throw new Error(`${what} shrank while it was being read (short read at byte ${offset + done})`)
@@ -34,7 +34,7 @@ export async function readExactly(fh: FileHandle, buf: Buffer, offset: number, w
  * read into the other, so the socket never waits for the disk. Never hand this to a
  * stream that buffers chunks.
  */
-export async function* chunkedBody(fh: FileHandle, regions: readonly Region[], onData: (data: Buffer) => void, what = 'the image'): AsyncGenerator<Buffer> {
+export async function* chunkedBody(fh: Pick<DiskReader, 'read'>, regions: readonly Region[], onData: (data: Buffer) => void, what = 'the image'): AsyncGenerator<Buffer> {
   const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)]
   let turn = 0
   const read = (p: Piece): Promise<Buffer> => {

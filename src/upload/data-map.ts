@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
 import { mapInWorkers } from './map-pool.js'
+import { openDisk } from '../disk/open-disk.js'
+import type { DiskFormat } from '../disk/virtual-disk.js'
 
 /** Granularity of zero detection: small enough to skip filesystem slack, big enough to be cheap. */
 export const SCAN_BLOCK = 64 * 1024
@@ -19,16 +21,21 @@ export interface Region {
 }
 
 export interface DataMap {
-  /** The image file the map describes. */
+  /** The file the map's bytes are read from: the image, or its decompressed spool (src/disk/spool.ts). */
   path: string
+  /** The virtual disk's size (for a raw image, the file's). */
   size: number
+  /** The container format of `path` (src/disk); regions are always of the virtual disk. */
+  format?: DiskFormat
+  /** Size of `path` when the map was taken, with mtimeMs: a change makes the map stale. */
+  fileSize?: number
   regions: Region[]
   /** Bytes inside regions: what goes on the wire, headers aside. */
   dataBytes: number
   /** Bytes read from the file to build the map. */
   bytesRead: number
-  /** How holes were found: the file system's SEEK_DATA, or reading every byte. */
-  method: 'seek-data' | 'scan'
+  /** How holes were found: the file system's SEEK_DATA, reading every byte, or the container's tables. */
+  method: 'seek-data' | 'scan' | 'tables'
   /** The file's mtime when the map was taken: a later change makes the map stale. */
   mtimeMs: number
 }
@@ -50,16 +57,34 @@ export interface ScanOptions {
  * The regions' hashes, the other half of that identity, are computed apart and later
  * (region-hashes.ts), so that they can run while the upload already sends.
  */
-export async function scanDataRegions(path: string, opts: ScanOptions = {}): Promise<DataMap> {
-  const { size, mtimeMs } = await stat(path)
+export async function scanDataRegions(image: string, opts: ScanOptions = {}): Promise<DataMap> {
+  // Any format (src/disk): a compressed image was spooled by inspectImage; containers are read through their tables.
+  const disk = openDisk(image)
+  const path = disk.file
+  const { size: fileSize, mtimeMs } = await stat(path)
+  if (disk.format !== 'raw') {
+    try {
+      const extents = alignExtents(toAsync(disk.allocated()), SCAN_BLOCK, disk.size)
+      const mapped = await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, undefined, opts.signal, (o, l) => disk.locate(o, l))
+      return { path, size: disk.size, format: disk.format, fileSize, ...mapped, method: 'tables', mtimeMs }
+    } finally {
+      disk.close()
+    }
+  }
+  disk.close()
+  const size = fileSize
   if (opts.seekData !== false) {
     try {
-      return { ...(await mapExtents(path, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size), opts.signal)), method: 'seek-data', mtimeMs }
+      return { ...(await mapExtents(path, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size), opts.signal)), format: 'raw', fileSize, method: 'seek-data', mtimeMs }
     } catch (e) {
       if (!(e instanceof SeekDataUnavailable)) throw e
     }
   }
-  return { ...(await mapExtents(path, size, wholeFile(size), opts.signal)), method: 'scan', mtimeMs }
+  return { ...(await mapExtents(path, size, wholeFile(size), opts.signal)), format: 'raw', fileSize, method: 'scan', mtimeMs }
+}
+
+async function* toAsync<T>(it: Iterable<T>): AsyncGenerator<T> {
+  yield* it
 }
 
 async function* wholeFile(size: number): AsyncGenerator<Region> {
@@ -67,7 +92,7 @@ async function* wholeFile(size: number): AsyncGenerator<Region> {
 }
 
 /** Maps the extents window by window on worker threads (map-window.ts, map-pool.ts). */
-async function mapExtents(path: string, size: number, extents: AsyncIterable<Region>, signal?: AbortSignal): Promise<Omit<DataMap, 'method' | 'mtimeMs'>> {
+async function mapExtents(path: string, size: number, extents: AsyncIterable<Region>, signal?: AbortSignal): Promise<Omit<DataMap, 'method' | 'mtimeMs' | 'format' | 'fileSize'>> {
   return { path, size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, undefined, signal)) }
 }
 

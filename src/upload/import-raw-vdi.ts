@@ -1,4 +1,4 @@
-import type { FileHandle } from 'node:fs/promises'
+import type { DiskReader } from '../disk/disk-reader.js'
 import got, { RequestError } from 'got'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
@@ -34,7 +34,8 @@ export class ImportFailure extends Error {
 
 export interface PutOptions {
   vdi: string
-  fh: FileHandle
+  /** The virtual disk (a FileHandle for a raw image). */
+  fh: Pick<DiskReader, 'read'>
   regions: readonly Region[]
   /** Content-Length: framedLength(regions). */
   bodyBytes: number

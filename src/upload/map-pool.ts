@@ -2,6 +2,11 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Region } from './data-map.js'
 import { workerSource, type Job, type WindowResult } from './map-window.js'
+import { openDisk } from '../disk/open-disk.js'
+import type { Piece } from '../disk/virtual-disk.js'
+
+/** Where a range of the virtual disk lies in the file (VirtualDisk.locate); null: in place (raw). */
+export type Locate = (offset: number, length: number) => Piece[] | null
 
 /**
  * Up to 4 workers: finding zero blocks and hashing are reading from the page cache and
@@ -16,7 +21,7 @@ type Waiter = { resolve: (r: unknown) => void; reject: (e: Error) => void }
  * handing each result to `take` in item order. At most two jobs per worker are in
  * flight, so memory stays bounded however many items there are.
  */
-async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, count: number, block: number, readSize: number, signal?: AbortSignal): Promise<void> {
+async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, count: number, block: number, readSize: number, signal?: AbortSignal, locate?: Locate): Promise<void> {
   const waiting = new Map<number, Waiter>()
   let dead: Error | undefined
   const fail = (e: Error): void => {
@@ -46,7 +51,8 @@ async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<
     let id = 0
     for await (const item of items) {
       if (dead) throw dead
-      const job: Job = { id: id++, kind, offset: item.offset, length: item.length }
+      const pieces = locate?.(item.offset, item.length) ?? undefined
+      const job: Job = { id: id++, kind, offset: item.offset, length: item.length, ...(pieces ? { pieces } : {}) }
       const result = new Promise<R>((resolve, reject) => (dead ? reject(dead) : waiting.set(job.id, { resolve: resolve as (r: unknown) => void, reject })))
       // Observed at once: a failure surfaces where the queue is drained, never as unhandled.
       result.catch(() => undefined)
@@ -68,13 +74,13 @@ export interface MapResult {
 }
 
 /** The non-zero regions of `windows` (each inside one MAX_REGION-aligned window), in order. */
-export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers(), signal?: AbortSignal): Promise<MapResult> {
+export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers(), signal?: AbortSignal, locate?: Locate): Promise<MapResult> {
   const out: MapResult = { regions: [], dataBytes: 0, bytesRead: 0 }
   await runJobs<WindowResult>(path, 'map', windows, (r) => {
     for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
     out.dataBytes += r.dataBytes
     out.bytesRead += r.bytesRead
-  }, count, block, readSize, signal)
+  }, count, block, readSize, signal, locate)
   return out
 }
 
@@ -82,6 +88,12 @@ export async function mapInWorkers(path: string, windows: AsyncIterable<Region>,
 export async function hashInWorkers(path: string, regions: readonly Region[], readSize: number, count = defaultWorkers()): Promise<Buffer> {
   const out = Buffer.alloc(32 * regions.length)
   let i = 0
-  await runJobs<{ digest: Uint8Array }>(path, 'hash', regions, (r) => out.set(r.digest, 32 * i++), count, 1, readSize)
+  // The regions are of the virtual disk: a container image (src/disk) is read through its tables.
+  const disk = openDisk(path)
+  try {
+    await runJobs<{ digest: Uint8Array }>(path, 'hash', regions, (r) => out.set(r.digest, 32 * i++), count, 1, readSize, undefined, (o, l) => disk.locate(o, l))
+  } finally {
+    disk.close()
+  }
   return out
 }

@@ -1,3 +1,6 @@
+import { readPieces, slicePieces } from '../disk/read-pieces.js'
+import type { Piece } from '../disk/virtual-disk.js'
+
 /**
  * The work on the image's bytes, run inside worker threads (map-pool.ts): finding the
  * non-zero blocks of one window, and hashing one region.
@@ -58,7 +61,8 @@ export function hashRegion(io: WindowIo, fd: number, offset: number, length: num
   return h.digest()
 }
 
-export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: number }
+/** pieces: where a container image's window comes from (src/disk); absent for a raw image, read in place. */
+export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: number; pieces?: Piece[] }
 
 /**
  * The worker's loop: open the image once, then answer jobs with mapWindow's or
@@ -66,16 +70,28 @@ export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: nu
  * imports in the source it serves, and the worker runs as a script (map-pool.ts gives
  * it no execArgv, so not even `--input-type=module` turns it into a module).
  */
-export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, block: number, readSize: number): void {
+export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read: typeof readPieces, slice: typeof slicePieces, block: number, readSize: number): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
   const fs = require('node:fs') as typeof import('node:fs')
   const crypto = require('node:crypto') as typeof import('node:crypto')
   const fd = fs.openSync((workerData as { path: string }).path, 'r')
   const buf = Buffer.allocUnsafe(readSize)
   const zeros = Buffer.alloc(block)
-  const io = { readSync: fs.readSync, createHash: (a: 'sha256') => crypto.createHash(a) }
+  const zlib = require('node:zlib') as typeof import('node:zlib')
+  const raw = { readSync: fs.readSync, createHash: (a: 'sha256') => crypto.createHash(a) }
+  const pieceIo = { readSync: fs.readSync, inflateRawSync: zlib.inflateRawSync, inflateSync: zlib.inflateSync }
   parentPort!.on('message', (job: Job) => {
     try {
+      // A container image: the window's virtual bytes are assembled from its pieces.
+      const pieces = job.pieces
+      const io = pieces === undefined ? raw : {
+        ...raw,
+        readSync: (f: number, b: Buffer, o: number, n: number, pos: number): number => {
+          const len = Math.min(n, job.offset + job.length - pos)
+          read(pieceIo, f, slice(pieces, job.offset, pos, len), b.subarray(o, o + len))
+          return len
+        },
+      }
       const result = job.kind === 'map' ? map(io, fd, job.offset, job.length, buf, zeros) : { digest: hash(io, fd, job.offset, job.length, buf) }
       parentPort!.postMessage({ id: job.id, result })
     } catch (e) {
@@ -87,4 +103,4 @@ export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, block
 export const workerSource = (block: number, readSize: number): string =>
   // esbuild (tsx, vitest) may wrap functions in a __name(fn, "name") helper that exists
   // only in the module they came from; the eval'd source gets a stand-in.
-  `var __name = (f) => f;\n(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${block}, ${readSize})`
+  `var __name = (f) => f;\n(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${readPieces.toString()}, ${slicePieces.toString()}, ${block}, ${readSize})`

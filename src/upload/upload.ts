@@ -1,4 +1,5 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
+import { openDiskReader, type DiskReader } from '../disk/disk-reader.js'
 import { basename } from 'node:path'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as VDI from '../xapi/vdi.js'
@@ -64,7 +65,8 @@ export interface UploadResult {
  */
 export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<UploadResult> {
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...o.tuning?.retry }
-  const fh = await open(o.image, 'r')
+  // The map's file: the image or its spool, read as the virtual disk whatever its format (src/disk).
+  const fh = await openDiskReader(o.map.path)
   try {
     const vdi = await VDI.get_record(x, o.vdi)
     // XAPI reports a write past the end as VDI_IO_ERROR, the same code as a cut
@@ -95,7 +97,7 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
         // No checkpoint after the last segment: the finished VDI must not look resumable.
         if (seg.index < segments.length - 1) recorder.segmentDone(seg.end)
       }
-      await assertUnchanged(fh, o.map, o.image)
+      await assertUnchanged(o.map, o.image)
       completed = true
     } finally {
       // After a failure (not an interrupt: the user is waiting), up to a minute for the hashing, to keep what was sent.
@@ -125,7 +127,7 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
 type Counts = { committed: number; wire: number; read: number; retries: number; target: TransferTarget | null | undefined }
 
 /** One segment, retried by the policy's rules. */
-async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<void> {
+async function sendSegment(x: XapiConnection, fh: DiskReader, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<void> {
   const attempt = async (): Promise<void> => {
     let sent = 0
     if (counts.target === undefined) counts.target = await transferTarget(x, o.vdi, o.signal)
@@ -165,9 +167,9 @@ async function sendSegment(x: XapiConnection, fh: FileHandle, o: UploadOptions, 
 }
 
 /** The map was taken before the upload; an image rewritten since would be uploaded half old, half new. */
-async function assertUnchanged(fh: FileHandle, before: { size: number; mtimeMs: number }, image: string): Promise<void> {
-  const after = await fh.stat()
-  if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) {
+async function assertUnchanged(before: DataMap, image: string): Promise<void> {
+  const after = await stat(before.path)
+  if (after.size !== (before.fileSize ?? before.size) || after.mtimeMs !== before.mtimeMs) {
     throw new Error(`${image} was modified during the upload; the VDI may hold a mix of old and new data. Run again once nothing writes to it.`)
   }
 }
