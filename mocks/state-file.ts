@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { z } from 'zod'
 import type { Store } from './store.js'
 import type { Inventory, InventoryHost } from './inventory.js'
@@ -7,8 +8,8 @@ import { BLOCK, SparseDisk } from './sparse-disk.js'
 import { DEFAULT_PROFILE, PROFILES, profileByName } from './profiles.js'
 
 /**
- * --state-file: a pool's objects and VDI contents as JSON, written on shutdown and read
- * back at start, so a CI job can prepare a world once and reuse it. Sessions and tasks
+ * --state-file: a pool's objects and VDI contents as JSON, written on shutdown (and every
+ * few seconds while something changes, so a crash loses little) and read back at start, so a CI job can prepare a world once and reuse it. Sessions and tasks
  * are not kept: a restarted xapi has neither clients nor work in progress.
  */
 const ValueSchema: z.ZodType<Value> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.array(ValueSchema), z.record(z.string(), ValueSchema)]))
@@ -80,9 +81,37 @@ export function readStateFile(path: string): StateFile | undefined {
   return parsed.data
 }
 
-/** Written beside the target then renamed, so a kill mid-write never leaves half a file. */
+/**
+ * Written beside the target, flushed to disk, then renamed over it: a crash or kill at
+ * any moment leaves either the previous file or the new one, never half of one. The
+ * temporary name carries the pid, so two simulators sharing a path never write into
+ * each other's temporary file.
+ */
 export function writeStateFile(path: string, pools: SavedPool[]): void {
   const state: StateFile = { version: 1, pools }
-  writeFileSync(`${path}.tmp`, JSON.stringify(state))
-  renameSync(`${path}.tmp`, path)
+  const tmp = `${path}.${process.pid}.tmp`
+  try {
+    const fd = openSync(tmp, 'w', 0o600)
+    try {
+      writeSync(fd, JSON.stringify(state))
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(tmp, path)
+  } catch (e) {
+    rmSync(tmp, { force: true })
+    throw e
+  }
+  // The rename itself survives a power cut only once the directory is flushed too.
+  try {
+    const dir = openSync(dirname(path), 'r')
+    try {
+      fsyncSync(dir)
+    } finally {
+      closeSync(dir)
+    }
+  } catch {
+    // some filesystems refuse fsync on a directory; the rename is still atomic
+  }
 }

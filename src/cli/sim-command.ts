@@ -20,7 +20,8 @@ export interface SimArgs {
  * scripts wait for: "XAPI simulator listening on http://ADDR:PORT" (the first pool's
  * master); with --inventory one more line per host follows, then one naming the control
  * API (/_sim/, HTTP Basic with the XAPI credentials). With --state-file the
- * objects are read at start when the file exists, and written back on SIGINT/SIGTERM.
+ * objects are read at start when the file exists, rewritten every few seconds while
+ * they change, and written back on SIGINT/SIGTERM.
  */
 export async function runSimulator(args: SimArgs): Promise<number> {
   const port = args.port === undefined ? 0 : Number(args.port)
@@ -55,10 +56,39 @@ export async function runSimulator(args: SimArgs): Promise<number> {
   }
   // The control API takes the XAPI credentials as HTTP Basic; the password is never printed.
   process.stdout.write(`  control API ${sims[0]!.url}_sim/ (HTTP Basic: user ${sims[0]!.credentials.user} and the XAPI password)\n`)
+  const saver = args.stateFile ? periodicSave(args.stateFile, sims) : undefined
   await stopped
+  saver?.stop()
   if (args.stateFile) writeStateFile(args.stateFile, sims.map((s) => s.save()))
   await Promise.all(sims.map((s) => s.close()))
   return 0
+}
+
+/** How often --state-file is rewritten while the objects change: a crash loses at most this much. */
+const SAVE_EVERY_MS = 5000
+
+/**
+ * Rewrites the state file whenever the objects changed since the last write, so a
+ * simulator killed without a signal it can catch (SIGKILL, OOM, a crash) still leaves
+ * its world behind. A failed write is reported once and retried; it never stops the simulator.
+ */
+function periodicSave(path: string, sims: Simulator[]): { stop(): void } {
+  const generation = (): number => sims.reduce((n, s) => n + s.state.store.generation, 0)
+  let saved = generation()
+  let warned = false
+  const timer = setInterval(() => {
+    const now = generation()
+    if (now === saved) return
+    try {
+      writeStateFile(path, sims.map((s) => s.save()))
+      saved = now
+    } catch (e) {
+      if (!warned) process.stderr.write(`warning: could not save the state file ${path}: ${(e as Error).message}; retrying every ${SAVE_EVERY_MS / 1000} s\n`)
+      warned = true
+    }
+  }, SAVE_EVERY_MS)
+  timer.unref()
+  return { stop: () => clearInterval(timer) }
 }
 
 function single(port: number, listen: string | undefined, restore: SavedPool | undefined, profile: string | undefined): Promise<Simulator> {

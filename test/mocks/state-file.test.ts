@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { withSimulator, connectTo } from '../support/simulator.js'
 import { spawnSimulator } from '../support/cli.js'
 import { login, rawCall } from '../support/rpc.js'
+import { until } from '../support/until.js'
 import { readStateFile, StateFileError } from '../../mocks/state-file.js'
 
 describe('saving and reloading the simulator state', () => {
@@ -45,6 +46,20 @@ describe('saving and reloading the simulator state', () => {
     }
     expect(Object.keys(readStateFile(file)!.pools[0]!.objects.VDI ?? {})).toEqual([vdi])
   })
+
+  it('provision sim --state-file survives a kill it cannot catch: the file is rewritten while objects change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'state-'))
+    const file = join(dir, 'sim.json')
+    const a = await spawnSimulator({}, ['--state-file', file])
+    const s = await login(a.url)
+    const [sr] = (await rawCall(a.url, 'SR.get_by_name_label', s, 'Local storage')).Value as string[]
+    const vdi = (await rawCall(a.url, 'VDI.create', s, { name_label: 'crash survivor', SR: sr, virtual_size: 1 << 20, type: 'user', sharable: false, read_only: false, other_config: {} })).Value as string
+    await until('the periodic save', () => existsSync(file) && JSON.stringify(readStateFile(file)).includes(vdi), 15_000)
+    expect(await a.stop('SIGKILL')).toBe(null)
+    expect(Object.keys(readStateFile(file)!.pools[0]!.objects.VDI ?? {})).toContain(vdi)
+    // Only the state file: no temporary left beside it.
+    expect(readdirSync(dir)).toEqual(['sim.json'])
+  }, 30_000)
 
   it('refuses a file that is not a state file', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'state-')), 'bad.json')
