@@ -12,6 +12,9 @@ Usage:
   provision rollout <fleet.yaml> [--dry-run] [--json] [--concurrency N] [--fail-fast] [--reconcile]
                                                roll out a fleet: many VMs over pools, one upload per SR,
                                                converge on re-run (docs/fleet.md)
+  provision convert <vm> --host <host> [--dry-run] [--json] [--install-bootcode] [--undo] [--max-read MiB]
+                                               check a PV guest's disk for an HVM boot and switch it to HVM
+                                               (BIOS, disk first), with a snapshot and --undo (docs/convert.md)
   provision --help | --version
 
 <recipe> is a name from recipes/ (freebsd-14, freebsd-13, debian-12, freebsd-9) or a path to a .yaml/.json file.
@@ -52,5 +55,6 @@ Examples:
   provision check-image ./FreeBSD-PV.img --recipe freebsd-9
 
 Exit codes: 0 success, 1 a step failed, 2 bad arguments, 3 bad recipe, 130 interrupted.
+convert: 0 reported, converted or undone; 1 refused (something inside the guest blocks an HVM boot).
 check-image: 0 bootable under every checked flavour (PV: both pygrubs by default; HVM: the recipe's firmware), 1 not bootable.
 `

@@ -49,6 +49,9 @@ export async function main(argv: string[]): Promise<number> {
         'timeout-connect': { type: 'string' },
         'timeout-response': { type: 'string' },
         'timeout-idle': { type: 'string' },
+        'install-bootcode': { type: 'boolean', default: false },
+        undo: { type: 'boolean', default: false },
+        'max-read': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'V', default: false },
       },
@@ -69,6 +72,21 @@ export async function main(argv: string[]): Promise<number> {
     if (command === 'check-image') {
       const [{ runCheckImage }, { printCheckImage }] = await Promise.all([import('./check-image-command.js'), import('./check-image-output.js')])
       return printCheckImage(out, await runCheckImage({ files: rest, recipe: values.recipe as string | undefined, flavour: values.flavour as string | undefined, firmware: values.firmware as string | undefined }))
+    }
+    if (command === 'convert') {
+      const { runConvert, printConvert } = await import('./convert-command.js')
+      return printConvert(out, await runConvert({
+        positionals: rest,
+        host: values.host as string | undefined,
+        dryRun: Boolean(values['dry-run']),
+        installBootcode: Boolean(values['install-bootcode']),
+        undo: Boolean(values.undo),
+        insecure: Boolean(values.insecure),
+        fingerprint: (values.fingerprint as string | undefined) ?? process.env.XAPI_FINGERPRINT,
+        passwordFile: values['password-file'] as string | undefined,
+        maxRead: values['max-read'] as string | undefined,
+        timeouts,
+      }))
     }
     if (command === 'rollout') {
       const { runRollout } = await import('../fleet/cli/command.js')

@@ -22,3 +22,7 @@ export const create = (x: XapiConnection, rec: VbdCreate): Promise<string> =>
     currently_attached: false,
   })
 export const destroy = (x: XapiConnection, ref: string): Promise<void> => x.call('VBD.destroy', ref)
+export const get_userdevice = (x: XapiConnection, ref: string): Promise<string> => x.call('VBD.get_userdevice', ref)
+/** Hot-unplug from a running VM (the guest must cooperate: PV drivers); needed before destroy. */
+export const unplug = (x: XapiConnection, ref: string): Promise<void> => x.callAsync('VBD.unplug', ref)
+export const get_record = (x: XapiConnection, ref: string): Promise<Record<string, unknown>> => x.call('VBD.get_record', ref)

@@ -33,3 +33,14 @@ export const add_to_other_config = (x: XapiConnection, ref: string, k: string, v
 export const remove_from_other_config = (x: XapiConnection, ref: string, k: string): Promise<void> =>
   x.call('VDI.remove_from_other_config', ref, k)
 export const get_current_operations = (x: XapiConnection, ref: string): Promise<Record<string, string>> => x.call('VDI.get_current_operations', ref)
+/** A read-only point-in-time copy in the same SR (is_a_snapshot, snapshot_of); through a task, as SM may take a while. */
+export const snapshot = (x: XapiConnection, ref: string, driver_params: Record<string, string> = {}): Promise<string> =>
+  x.callAsync('VDI.snapshot', ref, driver_params)
+/**
+ * Copies `ref`'s data into `into_vdi` (or a new VDI in `sr` when into_vdi is the null
+ * ref). With a snapshot as `ref` and its parent as `into_vdi`, this is how a single VDI
+ * is put back to a snapshot: VDI.revert is internal to VM.revert.
+ */
+export const copy = (x: XapiConnection, ref: string, sr: string, base_vdi: string, into_vdi: string): Promise<string> =>
+  x.callAsync('VDI.copy', ref, sr, base_vdi, into_vdi)
+export const get_by_uuid = (x: XapiConnection, uuid: string): Promise<string> => x.call('VDI.get_by_uuid', uuid)
