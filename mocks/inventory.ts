@@ -3,6 +3,7 @@ import type { Store } from './store.js'
 import type { Value } from './datamodel/model.js'
 import type { PoolSpecT } from './inventory-file.js'
 import { DEFAULT_PROFILE, profileByName, type Profile } from './profiles.js'
+import { seedHostHardware, seedRoles } from './inventory-hardware.js'
 
 const GiB = 1024 ** 3
 const MiB = 1024 ** 2
@@ -39,12 +40,12 @@ export interface Inventory {
  */
 export function buildPool(store: Store, spec: PoolSpecT, profileName = spec.profile ?? DEFAULT_PROFILE): Inventory {
   const profile = profileByName(profileName)
-  const hosts = spec.hosts.map((h): InventoryHost => {
+  const hosts = spec.hosts.map((h): InventoryHost & { dom0: string } => {
     const ref = createHost(store, h.name, h.address, profile)
     const localSr = createSr(store, { name_label: 'Local storage', type: 'ext', shared: false, physical_size: h.localSrSize, other_config: { 'i18n-key': 'local-storage' }, sm_config: { devserial: `scsi-${h.name}` } })
     store.create('PBD', { host: ref, SR: localSr, device_config: { device: '/dev/sda3' }, currently_attached: true, other_config: {} })
-    createDom0(store, ref, h.name)
-    return { ref, name: h.name, address: h.address, localSr }
+    const dom0 = createDom0(store, ref, h.name)
+    return { ref, name: h.name, address: h.address, localSr, dom0 }
   })
   const sharedSrs: Record<string, string> = {}
   for (const sr of spec.srs) {
@@ -63,6 +64,8 @@ export function buildPool(store: Store, spec: PoolSpecT, profileName = spec.prof
     other_config: { is_guest_installer_network: 'true', is_host_internal_management_network: 'true' },
     default_locking_mode: 'unlocked',
   })
+  for (const h of hosts) seedHostHardware(store, { host: h.ref, hostName: h.name, address: h.address, dom0: h.dom0, networks })
+  seedRoles(store)
   const master = hosts[Math.max(0, spec.hosts.findIndex((h) => h.master))]!
   const defaultSr = Object.values(sharedSrs)[0] ?? master.localSr
   const pool = store.create('pool', {
@@ -79,7 +82,7 @@ export function buildPool(store: Store, spec: PoolSpecT, profileName = spec.prof
     custom_uefi_certificates: '',
   })
   const templates = profile.templates().map((t) => store.create('VM', t))
-  return { pool, host: master.ref, localSr: master.localSr, network: networks[0] ?? '', template: templates[0]!, profile, hosts, sharedSrs }
+  return { pool, host: master.ref, localSr: master.localSr, network: networks[0] ?? '', template: templates[0]!, profile, hosts: hosts.map(({ dom0: _, ...h }) => h), sharedSrs }
 }
 
 function createHost(store: Store, name: string, address: string, profile: Profile): string {
@@ -111,8 +114,8 @@ function createSr(store: Store, fields: Record<string, Value>): string {
   })
 }
 
-function createDom0(store: Store, host: string, hostName: string): void {
-  store.create('VM', {
+function createDom0(store: Store, host: string, hostName: string): string {
+  return store.create('VM', {
     name_label: `Control domain on host: ${hostName}`,
     is_control_domain: true,
     is_a_template: false,

@@ -16,6 +16,7 @@ import { restorePool, savePool, type SavedPool } from './state-file.js'
 import { DiskMap } from './sparse-disk.js'
 import { DEFAULT_HTTP_LIMITS, type HttpLimits } from './http/body.js'
 import { configureGuests } from './guest/world.js'
+import { keepDerivedValues } from './classes/derived.js'
 
 export interface SimulatorOptions {
   /** The master's port; 0 (default) picks a free one. Pool members listen on the same port at their own address. */
@@ -82,6 +83,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const spec = opts.pool ?? defaultPool({ address: opts.listen ?? '127.0.0.1', ...pick(opts) })
   if (opts.tls && !opts.pool) spec.hosts[0]!.tls = opts.tls
   const store = new Store()
+  keepDerivedValues(store)
   // VDI contents live in sparse temporary files (sparse-disk.ts), removed by close().
   const disks = new DiskMap()
   const inventory = opts.restore ? restorePool(store, disks, opts.restore) : buildPool(store, spec, opts.profile ?? spec.profile)

@@ -17,6 +17,10 @@ const RELATIONS: [child: string, field: string, parent: string, set: string][] =
   ['PBD', 'host', 'host', 'PBDs'],
   ['VM', 'resident_on', 'host', 'resident_VMs'],
   ['task', 'subtask_of', 'task', 'subtasks'],
+  ['PIF', 'host', 'host', 'PIFs'],
+  ['PIF', 'network', 'network', 'PIFs'],
+  ['host_cpu', 'host', 'host', 'host_CPUs'],
+  ['console', 'VM', 'VM', 'consoles'],
 ]
 
 export interface StoreEvent {
@@ -38,9 +42,29 @@ interface Row {
 export class Store {
   private rows = new Map<string, Row>()
   private byClass = new Map<string, Set<string>>()
-  private tombstones: { ref: string; cls: string; gen: number }[] = []
+  private tombstones: { ref: string; cls: string; gen: number; created: number }[] = []
   private waiters = new Set<() => void>()
+  private listeners: ((cls: string, ref: string) => void)[] = []
+  private inListener = false
   generation = 0
+
+  /**
+   * Runs `fn` after every create and update, for values xapi derives from others
+   * (classes/derived.ts). Changes `fn` makes itself do not call it again.
+   */
+  onChange(fn: (cls: string, ref: string) => void): void {
+    this.listeners.push(fn)
+  }
+
+  private changed(cls: string, ref: string): void {
+    if (this.inListener || this.listeners.length === 0) return
+    this.inListener = true
+    try {
+      for (const fn of this.listeners) fn(cls, ref)
+    } finally {
+      this.inListener = false
+    }
+  }
 
   create(cls: string, fields: Partial<XRecord>, ref = `OpaqueRef:${randomUUID()}`): string {
     const defaults = defaultRecord(cls)
@@ -55,6 +79,7 @@ export class Store {
     for (const [child, field, parent, parentSet] of RELATIONS) {
       if (child === cls) this.link(record[field], parent, parentSet, ref, true)
     }
+    this.changed(cls, ref)
     this.notify()
     return ref
   }
@@ -86,6 +111,7 @@ export class Store {
     }
     for (const [k, v] of Object.entries(patch)) if (v !== undefined && k in row.record) row.record[k] = v
     row.changed = ++this.generation
+    this.changed(cls, ref)
     this.notify()
   }
 
@@ -97,7 +123,7 @@ export class Store {
     }
     this.rows.delete(ref)
     this.byClass.get(cls)?.delete(ref)
-    this.tombstones.push({ ref, cls, gen: ++this.generation })
+    this.tombstones.push({ ref, cls, gen: ++this.generation, created: row.created })
     this.notify()
   }
 
@@ -132,8 +158,10 @@ export class Store {
         snapshot: structuredClone(row.record),
       })
     }
+    // A deletion is news only to a client that could have seen the object: one created
+    // after the token and gone before the call sends nothing at all (xapi_event.ml collect_events).
     for (const t of this.tombstones) {
-      if (t.gen > since && wants(t.cls, t.ref)) {
+      if (t.gen > since && t.created <= since && wants(t.cls, t.ref)) {
         out.push({ id: t.gen, cls: t.cls, operation: 'del', ref: t.ref })
       }
     }

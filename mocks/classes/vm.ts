@@ -44,9 +44,10 @@ function vm(c: Ctx, ref: Value | undefined): { ref: string; rec: Readonly<XRecor
   return { ref: r, rec: c.store.get('VM', r) }
 }
 
-function cloneVm(c: Ctx, src: Value | undefined, name: Value | undefined): string {
+/** VM.clone, and VM.copy with `disk` copying each VDI in full instead (vm-copy.ts). */
+export function cloneVm(c: Ctx, src: Value | undefined, name: Value | undefined, disk: (vdi: string) => string = (v) => cloneVdi(c, v), op = 'clone'): string {
   const { ref, rec } = vm(c, src)
-  assertOperation(ref, rec, 'clone')
+  assertOperation(ref, rec, op)
   const other = { ...(rec.other_config as Record<string, string>) }
   delete other.default_template
   delete other.xensource_internal
@@ -63,7 +64,8 @@ function cloneVm(c: Ctx, src: Value | undefined, name: Value | undefined): strin
   for (const vbd of rec.VBDs as string[]) {
     const v = c.store.get('VBD', vbd)
     let vdi = String(v.VDI)
-    if (vdi !== NULL_REF) vdi = cloneVdi(c, vdi)
+    // A CD's ISO is shared, not cloned (xapi_vm_clone clone_single_vdi skips CDs).
+    if (vdi !== NULL_REF && v.type !== 'CD') vdi = disk(vdi)
     c.store.create('VBD', { ...structuredClone(v as XRecord), uuid: undefined, VM: newRef, VDI: vdi, currently_attached: false })
   }
   for (const vif of rec.VIFs as string[]) {
@@ -142,7 +144,8 @@ function chooseHost(c: Ctx, rec: Readonly<XRecord>): string {
   return host
 }
 
-async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
+/** VM.start, and VM.start_on with `on` (vm-power.ts): that host must see the VM's disks. */
+export async function start(c: Ctx, [self, paused]: Value[], on?: string): Promise<void> {
   const { ref, rec: before } = vm(c, self)
   assertOperation(ref, before, 'start')
   // Xapi_vm.start: an unspecified domain_type is derived, the platform map updated first.
@@ -153,7 +156,7 @@ async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
   validateForStart(ref, rec)
   if (rec.domain_type === 'hvm') checkPlatform(platform, firmwareOf(rec))
   // The host is chosen before the bootloader runs: pygrub runs in that host's dom0.
-  const host = chooseHost(c, rec)
+  const host = on === undefined ? chooseHost(c, rec) : assertSeesDisks(c, ref, rec, on)
   const opTask = c.task ?? `OpaqueRef:${randomUUID()}`
   c.store.update('VM', ref, { current_operations: { [opTask]: 'start' } })
   try {
@@ -177,9 +180,21 @@ async function start(c: Ctx, [self, paused]: Value[]): Promise<void> {
   scheduleGuestBoot(c, ref)
 }
 
-function hardShutdown(c: Ctx, [self]: Value[]): void {
+/** Xapi_vm_helpers.assert_can_see_SRs for the host start_on names: VM_REQUIRES_SR [vm, sr] for the first SR it lacks. */
+function assertSeesDisks(c: Ctx, ref: string, rec: Readonly<XRecord>, host: string): string {
+  c.store.get('host', host)
+  for (const vbd of rec.VBDs as string[]) {
+    const b = c.store.get('VBD', vbd)
+    if (b.empty === true || !c.store.has(String(b.VDI))) continue
+    const sr = String(c.store.get('VDI', String(b.VDI)).SR)
+    if (c.store.find('PBD', (p) => p.SR === sr && p.host === host && p.currently_attached === true).length === 0) throw fault('VM_REQUIRES_SR', ref, sr)
+  }
+  return host
+}
+
+export function hardShutdown(c: Ctx, [self]: Value[], op = 'hard_shutdown'): void {
   const { ref, rec } = vm(c, self)
-  assertOperation(ref, rec, 'hard_shutdown')
+  assertOperation(ref, rec, op)
   for (const vbd of rec.VBDs as string[]) c.store.update('VBD', vbd, { currently_attached: false })
   for (const vif of rec.VIFs as string[]) c.store.update('VIF', vif, { currently_attached: false })
   c.store.update('VM', ref, { power_state: 'Halted', resident_on: NULL_REF, domid: -1 })

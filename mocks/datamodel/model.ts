@@ -23,6 +23,8 @@ export interface ClassDef {
 interface Datamodel {
   classes: Record<string, ClassDef>
   enums: Record<string, string[]>
+  /** Every class of xenapi.json with its message names, served or not (mocks/coverage.ts). */
+  catalogue: Record<string, string[]>
 }
 
 // Generated into a .ts module rather than read from a .json file: tsc carries it into

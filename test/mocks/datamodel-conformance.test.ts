@@ -57,6 +57,8 @@ async function populate(sim: Simulator): Promise<void> {
   await x.call('VBD.create', { VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
   await x.call('VIF.create', { VM: vm, network: sim.inventory.network, device: '0', MAC: '', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
   await x.call('task.create', 'pending task', '')
+  // A running VM: its VBDs get a device name, it gets a console and live VM_metrics.
+  await x.callAsync('VM.start', vm, false, false)
   // What a booted guest with tools leaves (mocks/guest/agent.ts), so VM_guest_metrics has a record to check.
   reportGuest({ store: sim.state.store, sim: sim.state, session: '', method: 'test' }, vm, [{ device: '0', mac: '', ipv4: ['10.0.0.5'], ipv6: ['fe80::1'] }], { name: 'FreeBSD', uname: '14.3-RELEASE', distro: 'freebsd', major: '14', minor: '3' })
 }
@@ -66,10 +68,10 @@ describe.skipIf(!present)('conformance with xenapi.json', () => {
     const sim = await withSimulator()
     await populate(sim)
     const s = await login(sim.url)
-    const listed = (await rawCall(sim.url, 'system.listMethods')).Value as string[]
+    const listed = (await rawCall(sim.url, 'system.listMethods')) as unknown as string[]
     const served = listed.filter((m) => m.endsWith('.get_all_records') && !m.startsWith('Async.')).map((m) => m.split('.')[0]!)
     // session has no get_all_records in XAPI either.
-    expect(served.sort()).toEqual(['PBD', 'SR', 'VBD', 'VDI', 'VIF', 'VM', 'VM_guest_metrics', 'VM_metrics', 'host', 'network', 'pool', 'task'])
+    expect(served.sort()).toEqual(['PBD', 'PIF', 'SR', 'VBD', 'VDI', 'VIF', 'VM', 'VM_guest_metrics', 'VM_metrics', 'console', 'host', 'host_cpu', 'host_metrics', 'network', 'pool', 'role', 'task'])
     const problems: string[] = []
     for (const cls of served) {
       const def = byName.get(cls)!
@@ -88,7 +90,7 @@ describe.skipIf(!present)('conformance with xenapi.json', () => {
   it('lists only real methods, each with the datamodel parameter count (Async forms too)', async () => {
     const sim = await withSimulator()
     const s = await login(sim.url)
-    const listed = (await rawCall(sim.url, 'system.listMethods')).Value as string[]
+    const listed = (await rawCall(sim.url, 'system.listMethods')) as unknown as string[]
     const mismatches: string[] = []
     for (const name of listed.filter((m) => m !== 'system.listMethods')) {
       const [cls, msg] = name.replace(/^Async\./, '').split('.') as [string, string]
@@ -112,7 +114,7 @@ describe.skipIf(!present)('conformance with xenapi.json', () => {
   it('constructors accept only the required fields and fill the rest with datamodel defaults', async () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)
-    const listed = (await rawCall(sim.url, 'system.listMethods')).Value as string[]
+    const listed = (await rawCall(sim.url, 'system.listMethods')) as unknown as string[]
     // In dependency order, so each reference field can point at the object made just before.
     const ctors = ['network', 'VM', 'VDI', 'VBD', 'VIF', 'PBD'].filter((c) => listed.includes(`${c}.create`))
     const refsOf = async (cls: string): Promise<string> => (await x.call<string[]>(`${cls}.get_all`)).at(-1)!
