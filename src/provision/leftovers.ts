@@ -33,7 +33,14 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
   // Unfinished disks of this VM name, resumable ones included: their tasks are leftovers either way.
   const unfinished = new Set<string>()
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
-    if (!isMarkedFor(v.other_config, vmName) || v.other_config[INCOMPLETE_KEY] !== 'true') continue
+    if (!isMarkedFor(v.other_config, vmName)) continue
+    if (v.other_config[INCOMPLETE_KEY] !== 'true') {
+      // Unmarked, it was finished (vm.finish takes the mark off just before the rename): a
+      // leftover only while attached to an unfinished VM and nothing else. Attached to no VM,
+      // it is a finished VM's disk whose VM was destroyed by hand: never ours to remove.
+      if (v.VBDs.length && v.VBDs.every((vbd) => theirVbds.has(vbd))) vdis.push({ ref, uuid: v.uuid, name_label: v.name_label })
+      continue
+    }
     unfinished.add(ref)
     if (IMAGE_KEY in v.other_config) continue
     if (v.VBDs.every((vbd) => theirVbds.has(vbd))) vdis.push({ ref, uuid: v.uuid, name_label: v.name_label })

@@ -145,10 +145,14 @@ export const STEPS: Step[] = [
   {
     id: 'vm.finish',
     title: 'Name the VM',
-    calls: (c) => [`VM.set_name_label "${c.vmName}"`, `VDI.remove_from_other_config ${INCOMPLETE_KEY}`],
+    calls: (c) => [`VDI.remove_from_other_config ${INCOMPLETE_KEY}`, `VM.set_name_label "${c.vmName}"`],
     async run(c) {
-      await VM.set_name_label(c.x, need(c.state.vm, 'the VM'), c.vmName)
+      // Mark off first, name second: a kill in between leaves the disk attached to a VM under
+      // the temporary name, which leftovers.ts removes together. The other order would leave a
+      // finished VM whose disk still says "incomplete", and a later run would take that disk
+      // for a leftover once someone destroyed the VM by hand.
       await VDI.remove_from_other_config(c.x, need(c.state.vdi, 'the VDI'), INCOMPLETE_KEY)
+      await VM.set_name_label(c.x, need(c.state.vm, 'the VM'), c.vmName)
     },
   },
 ]
