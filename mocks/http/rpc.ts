@@ -10,6 +10,9 @@ export async function handleXmlRpc(req: IncomingMessage, res: ServerResponse, di
   const call = await readCall(req, res, decodeCall, limits)
   if (!call) return
   const out = await dispatchOutcome(dispatcher, 'xml-rpc', call)
+  // api_server.ml answers system.listMethods with the bare array, no Status/Value struct
+  // around it: what Python's xmlrpc.client and other introspecting clients expect.
+  if (call.method === 'system.listMethods' && out.ok) return send(res, 'text/xml', encodeResponse(out.value))
   // API errors are a Failure struct with HTTP 200, never an XML-RPC <fault>.
   const payload = out.ok
     ? struct([['Status', str('Success')], ['Value', out.value]])

@@ -28,7 +28,7 @@ s.session.logout(session)
 gone = s.VM.get_all(session)
 print(json.dumps({
   'login': login['Status'], 'srs': srs, 'size': rec['physical_size'], 'shared': rec['shared'],
-  'bad': bad, 'methods': len(listed['Value']), 'gone': gone, 'mult': mult, 'when': when,
+  'bad': bad, 'methods': len(listed), 'gone': gone, 'mult': mult, 'when': when,
 }))
 `
 

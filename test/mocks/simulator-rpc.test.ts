@@ -140,7 +140,7 @@ describe('simulator over XML-RPC', () => {
 
   it('lists only datamodel methods in system.listMethods', async () => {
     const sim = await withSimulator()
-    const methods = (await rawCall(sim.url, 'system.listMethods')).Value as string[]
+    const methods = (await rawCall(sim.url, 'system.listMethods')) as unknown as string[]
     expect(methods).toContain('Async.VM.start')
     expect(methods).toContain('task.get_all_records')
     for (const m of methods) {
