@@ -25,17 +25,21 @@ export const ORACLES = {
   xz: { pkg: 'xz-utils', dirs: [] },
   openssl: { pkg: 'openssl', dirs: [] },
   python3: { pkg: 'python3', dirs: [] },
-} as const satisfies Record<string, { pkg: string; dirs: readonly string[] }>
+  'ansible-playbook': { pkg: 'ansible', dirs: [] },
+  // A Python module, not a program: Citrix's XenAPI.py as Debian ships it inside os-xenapi
+  // (Apache-2.0), imported by Ansible's xenserver modules and the SDK example scripts.
+  'XenAPI.py': { pkg: 'python3-os-xenapi', dirs: ['/usr/lib/python3/dist-packages/os_xenapi/client'], module: true },
+} as const satisfies Record<string, { pkg: string; dirs: readonly string[]; module?: boolean }>
 
 export type OracleName = keyof typeof ORACLES
 
 /** sbin is not on a Debian user's PATH, yet makefs and sfdisk live there. */
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin']
 
-function executable(path: string): boolean {
+function executable(path: string, mode = constants.X_OK): boolean {
   try {
     if (!statSync(path).isFile()) return false
-    accessSync(path, constants.X_OK)
+    accessSync(path, mode)
     return true
   } catch {
     return false
@@ -47,8 +51,10 @@ const found = new Map<OracleName, string | undefined>()
 /** Where the tool is: PATH first, then sbin and the package's own directory; undefined when absent. */
 export function findOracle(name: OracleName): string | undefined {
   if (found.has(name)) return found.get(name)
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SBIN, ...ORACLES[name].dirs]
-  const path = dirs.map((d) => join(d, name)).find(executable)
+  const row: { dirs: readonly string[]; module?: boolean } = ORACLES[name]
+  // A module is looked for in its package's directory only, and need only be readable.
+  const dirs = row.module ? row.dirs : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), ...SBIN, ...row.dirs]
+  const path = dirs.map((d) => join(d, name)).find((p) => executable(p, row.module ? constants.R_OK : constants.X_OK))
   found.set(name, path)
   return path
 }
