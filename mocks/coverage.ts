@@ -1,5 +1,5 @@
 import { allHandlers, SERVED_CLASSES } from './classes/index.js'
-import { classDef } from './datamodel/model.js'
+import { classDef, datamodel } from './datamodel/model.js'
 
 /**
  * The simulator's surface against the datamodel, moto's coverage file for XAPI: per
@@ -16,7 +16,25 @@ export function coverageTable(): string {
     const done = explicit.filter((m) => has(m.name)).map((m) => m.name).sort()
     return `| ${cls} | ${implicit.filter((m) => has(m.name)).length}/${implicit.length} | ${done.length}/${explicit.length} | ${done.join(', ') || '–'} |`
   })
-  return ['| class | implicit | explicit | explicit messages implemented |', '|---|---|---|---|', ...rows].join('\n')
+  return [coverageSummary(), '', '| class | implicit | explicit | explicit messages implemented |', '|---|---|---|---|', ...rows].join('\n')
+}
+
+/**
+ * The headline against all of xenapi.json (every class, served or not): classes with at
+ * least one message served, and messages served (accessors included) out of all of them.
+ */
+export function coverageSummary(): string {
+  const handlers = allHandlers()
+  const catalogue = Object.entries(datamodel.catalogue)
+  const total = catalogue.reduce((n, [, ms]) => n + ms.length, 0)
+  const served = catalogue.reduce((n, [cls, ms]) => n + ms.filter((m) => `${cls}.${m}` in handlers).length, 0)
+  const classes = catalogue.filter(([cls, ms]) => ms.some((m) => `${cls}.${m}` in handlers)).length
+  const explicit = SERVED_CLASSES.flatMap((cls) => classDef(cls).messages.filter((m) => !m.implicit).map((m) => `${cls}.${m.name}`))
+  const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(1)} %`
+  return [
+    `Classes served: **${classes} of ${catalogue.length}**. Messages served: **${served} of ${total}** (${pct(served, total)}) across all of xenapi.json;`,
+    `of the served classes' explicit (non-accessor) messages, ${explicit.filter((k) => k in handlers).length} of ${explicit.length}.`,
+  ].join('\n')
 }
 
 export const COVERAGE_START = '<!-- coverage:start (npx tsx scripts/coverage.ts --write) -->'

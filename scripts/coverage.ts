@@ -1,6 +1,7 @@
 /**
  * Prints the simulator's coverage table, or with --write puts it into docs/simulator.md
- * between the coverage markers: `npx tsx scripts/coverage.ts --write`.
+ * between the coverage markers: `npm run coverage` prints it, `npm run coverage -- --write`
+ * (or `npx tsx scripts/coverage.ts --write`) updates the page.
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import { coverageTable, COVERAGE_END, COVERAGE_START } from '../mocks/coverage.js'
