@@ -61,7 +61,7 @@ export interface Output {
 }
 
 /** The detected release and what it can run (src/provision/capabilities.ts), one line per host. */
-function hostLines(h: NonNullable<DryRunResult['host']>): string[] {
+export function hostLines(h: NonNullable<DryRunResult['host']>): string[] {
   const yes = (b: boolean): string => (b ? 'yes' : 'no')
   const line = (role: string, x: typeof h.master): string => {
     const c = x.capabilities

@@ -6,13 +6,17 @@ import type { XapiConnection } from '../xapi/connection.js'
 import { TAG } from './inventory.js'
 import type { VmPlan } from './planner.js'
 import { step, stepContext } from './steps.js'
+import { BOOT_STEP_ID } from '../provision/boot-steps.js'
 
-/** Provision's steps that shape a VM without giving it a disk or a NIC: a golden template is exactly these. */
-export const TEMPLATE_STEPS = ['vm.install', 'vm.pv', 'vm.other-config', 'vm.memory', 'vm.vcpus'] as const
+/**
+ * Provision's steps that shape a VM without giving it a disk or a NIC: a golden template is
+ * exactly these, with `boot` the recipe's boot-mode step (vm.pv, vm.hvm or vm.pvh).
+ */
+export const TEMPLATE_STEPS = ['vm.install', 'boot', 'vm.other-config', 'vm.memory', 'vm.vcpus'] as const
 
 /**
  * The group's golden template: the recipe's install template put through provision's
- * own install, PV, other-config, memory and VCPU steps once, then marked a template.
+ * own install, boot-mode, other-config, memory and VCPU steps once, then marked a template.
  * Each VM is then one VM.clone of it instead of about twenty calls. Its name goes on
  * last, so a template left half-built by a crash is never re-used.
  */
@@ -24,17 +28,17 @@ export async function ensureTemplate(x: XapiConnection, fleet: string, first: Vm
   const ctx = stepContext(x, first, t.spec.groupRecipe, t.name, state)
   try {
     const run = async (id: (typeof TEMPLATE_STEPS)[number]): Promise<void> => {
-      const s = step(id)
+      const s = step(id === 'boot' ? BOOT_STEP_ID[ctx.recipe.boot.mode] : id)
       onStep(s.id, s.title)
       await s.run(ctx)
     }
     await run('vm.install')
-    // PV fields and other-config are plain fields of the new VM: set beside the memory and
+    // The boot fields and other-config are plain fields of the new VM: set beside the memory and
     // VCPU changes, they cost the longest chain's round trips instead of the sum (every
     // rollout waits for this). Memory and VCPUs stay in turn: in XAPI they are VM
     // operations (changing_memory_limits, changing_VCPUs), which exclude each other.
     await settleAll([
-      run('vm.pv'),
+      run('boot'),
       run('vm.other-config'),
       (async () => {
         await run('vm.memory')

@@ -4,7 +4,7 @@ import type { NetworkRecord, SrRecord, VmDetailRecord } from '../xapi/records.js
 import { fleetVms, findBase, findPartialBase, findTemplate, type PoolInventory } from './inventory.js'
 import { networkByBridge, poolHosts, srOnHost, templateByName, type Host } from './placement.js'
 import { MacRegistry } from './macs.js'
-import { driftOf } from './drift.js'
+import { driftOf, NOT_RECONCILED } from './drift.js'
 import { fleetLeftovers } from './leftovers.js'
 import { isEmpty, poolLeftovers } from './pool-leftovers.js'
 import type { Leftovers } from '../provision/leftovers.js'
@@ -186,6 +186,18 @@ function existingPlan(vm: VmPlan, pool: string, [ref, record]: [string, VmDetail
   const vifs = record.VIFs.map((r) => inv.vifs[r]).filter((v) => v !== undefined)
   const drift = driftOf(record, vifs, vm.spec.recipe)
   const vif = vifs.find((v) => v.device === vm.spec.recipe.network.device)
+  const stuck = reconcile ? drift.filter((d) => NOT_RECONCILED.has(d.field)) : []
+  if (stuck.length) {
+    const b = stuck[0]!
+    const error: ErrorInfo = {
+      what: `${vm.spec.name} boots as ${b.have}, the fleet asks for ${b.want}: --reconcile does not change a VM's boot mode`,
+      why: `its disk was made from an image for ${b.have}; switching the mode in place would leave a VM that does not boot`,
+      fix: `${b.have === 'pv' && b.want.startsWith('hvm') ? `run provision convert ${vm.spec.name} (it writes the boot blocks HVM needs), or ` : ''}destroy the VM (xe vm-uninstall) and roll out again to make it anew from the group's image`,
+      removed: [],
+      kept: [],
+    }
+    return { ...vm, pool, host: host ? { ref: hostRef, name: host.name_label } : undefined, existing: { ref, record }, drift, action: 'fail', error }
+  }
   return {
     ...vm,
     pool,

@@ -3,6 +3,7 @@ import type { Timeouts } from '../xapi/timeouts.js'
 import { resolveTls } from '../xapi/tls.js'
 import { UserError } from '../errors.js'
 import { explainFailure } from '../provision/explain.js'
+import { readHostReport, type HostReport } from '../provision/host-check.js'
 import type { FleetPool } from './schema.js'
 import { readInventory, type PoolInventory } from './inventory.js'
 import { scoped, type RetryPolicy } from './scoped.js'
@@ -13,6 +14,8 @@ export interface OpenPool {
   url: string
   x: XapiConnection
   inv: PoolInventory
+  /** The release and capabilities of the master and of every host, read once (src/provision/host-check.ts). */
+  hostReport: HostReport
   /** Calls made to log in and read the inventory. */
   calls: number
 }
@@ -30,8 +33,8 @@ export const toInfo = (e: unknown, context: string): ErrorInfo => {
 
 /**
  * Logs in to one pool with the credentials its environment variables hold, pins its
- * certificate when the fleet file gives a fingerprint, and reads its inventory. A pool
- * that fails here fails only its own VMs.
+ * certificate when the fleet file gives a fingerprint, and reads its inventory and what
+ * its hosts can run. A pool that fails here fails only its own VMs.
  */
 export async function openPool(name: string, p: FleetPool, env: Record<string, string | undefined>, retry: RetryPolicy, timeouts?: Partial<Timeouts>): Promise<OpenPool | FailedPool> {
   const host = new URL(p.url).host
@@ -56,7 +59,9 @@ export async function openPool(name: string, p: FleetPool, env: Record<string, s
   try {
     const view = scoped(x, retry)
     const inv = await readInventory(view)
-    return { name, url: p.url, x, inv, calls: view.calls + 1 }
+    // Every host: VMs go round-robin over them, and a rolling upgrade can leave them on two releases.
+    const hostReport = await readHostReport(view, { hosts: Object.keys(inv.hosts) })
+    return { name, url: p.url, x, inv, hostReport, calls: view.calls + 1 }
   } catch (e) {
     await x.close().catch(() => undefined)
     return { name, url: p.url, error: toInfo(e, `Reading pool ${name}`) }

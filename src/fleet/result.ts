@@ -10,6 +10,8 @@ export interface ResultInput {
   reconcile: boolean
   plan: Plan
   pools: (OpenPool | FailedPool)[]
+  /** What runs with a caveat in each pool (PVH, Secure Boot auto without certificates), by runnable.ts. */
+  poolWarnings: { pool: string; warnings: string[] }[]
   exec: Execution | undefined
   startedAt: number
 }
@@ -81,7 +83,13 @@ export function buildResult(r: ResultInput): RolloutResult {
       const done = r.exec?.poolLeftovers.find((d) => d.pool === l.pool)
       return { pool: l.pool, leftovers: done ? done.removed : describe(l.found, l.pool), error: done?.error ?? null }
     }),
-    pools: r.pools.map((p) => ({ name: p.name, url: p.url, error: 'error' in p ? p.error : null })),
+    pools: r.pools.map((p) => ({
+      name: p.name,
+      url: p.url,
+      error: 'error' in p ? p.error : null,
+      host: 'hostReport' in p ? p.hostReport : null,
+      warnings: r.poolWarnings.find((w) => w.pool === p.name)?.warnings ?? [],
+    })),
     calls: { total: setup + vmCalls, setup, vms: vmCalls },
     duration_ms: Date.now() - r.startedAt,
   }

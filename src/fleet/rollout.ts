@@ -7,6 +7,7 @@ import { ImageHashes } from './image-hash.js'
 import { openPool, type FailedPool, type OpenPool } from './pools.js'
 import { plan, type ImageInfo } from './planner.js'
 import { execute } from './execute.js'
+import { assertPoolsRunnable } from './runnable.js'
 import { buildResult } from './result.js'
 import { DEFAULT_RETRY, type RetryPolicy } from './scoped.js'
 import type { RolloutOptions, RolloutResult } from './types.js'
@@ -14,19 +15,32 @@ import type { RolloutOptions, RolloutResult } from './types.js'
 export const DEFAULT_TOTAL = 16
 export const DEFAULT_PER_HOST = 4
 
-/** Every image once: it must exist and fit every VDI that holds it; its hash names the base VDI. */
-async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<Map<string, ImageInfo>> {
+/**
+ * Which preflight a VM's image gets (src/provision/preflight-gate.ts decides by the same
+ * boot settings): the HVM one for the recipe's firmware, pygrub for its bootloader arguments.
+ */
+const preflightKey = (s: VmSpec): string => {
+  const b = s.recipe.boot
+  return `${s.image}\0${b.mode === 'hvm' ? `hvm ${b.firmware}` : `pygrub ${s.recipe.pv.bootloader_args}`}`
+}
+
+/**
+ * Every image once: it must exist, fit every VDI that holds it and pass provision's own
+ * preflight gate for each boot setting that uses it; its hash names the base VDI. Returns
+ * also the ELF class of the kernel pygrub would load, per preflight (the 32-bit PV question).
+ */
+async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<{ images: Map<string, ImageInfo>; kernelBits: Map<string, 32 | 64 | null> }> {
   const hashes = new ImageHashes()
   const out = new Map<string, ImageInfo>()
-  const checked = new Set<string>()
+  const kernelBits = new Map<string, 32 | 64 | null>()
   for (const s of specs) {
-    // The same pygrub preflight as provision, once per image and bootloader arguments, before any XAPI call.
-    const key = `${s.image}\0${s.recipe.pv.bootloader_args}`
-    if (!skipPreflight && !checked.has(key)) {
-      checked.add(key)
+    // The same gate as provision, once per image and boot setting, before any XAPI call.
+    const key = preflightKey(s)
+    if (!skipPreflight && !kernelBits.has(key)) {
       // Decompressed and checked first (src/disk): the preflight reads it synchronously.
       await checkImageFile(s.image, s.recipe.vdi.virtual_size)
-      preflightGate({ image: s.image, recipe: s.recipe, emit: () => undefined })
+      const { preflight } = preflightGate({ image: s.image, recipe: s.recipe, emit: () => undefined })
+      kernelBits.set(key, preflight.kernel_elf_class ?? null)
     }
     if (out.has(s.image)) continue
     const smallest = Math.min(...specs.filter((o) => o.image === s.image).map((o) => o.recipe.vdi.virtual_size))
@@ -39,7 +53,7 @@ async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<Map<s
     }
     out.set(s.image, { map, sha256: await hashes.get(s.image, map) })
   }
-  return out
+  return { images: out, kernelBits }
 }
 
 /**
@@ -57,13 +71,15 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   const env = opts.env ?? process.env
   // Reading the images and logging in overlap: both take a while, neither needs the other.
   const loggingIn = Promise.all(Object.entries(fleet.pools).map(([name, p]) => openPool(name, p, env, retry, opts.timeouts)))
-  const images = await mapImages(specs, opts.skipPreflight ?? false).catch(async (e: unknown) => {
+  const { images, kernelBits } = await mapImages(specs, opts.skipPreflight ?? false).catch(async (e: unknown) => {
     await Promise.all((await loggingIn).map((p) => ('x' in p ? p.x.close().catch(() => undefined) : undefined)))
     throw e
   })
   const pools: (OpenPool | FailedPool)[] = await loggingIn
   const open = pools.filter((p): p is OpenPool => 'x' in p)
   try {
+    // Before any change in any pool: a group that one of its pools cannot run stops the rollout.
+    const poolWarnings = assertPoolsRunnable(resolved, specs, open, (s) => kernelBits.get(preflightKey(s)) ?? null)
     const p = plan({
       fleet: fleet.name,
       specs,
@@ -72,7 +88,7 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
       reconcile: opts.reconcile ?? false,
     })
     emit({ type: 'plan', vms: p.vms.map((v) => ({ name: v.spec.name, pool: v.pool, host: v.host?.name ?? null, action: v.action })) })
-    const common = { fleet: fleet.name, dryRun: opts.dryRun ?? false, reconcile: opts.reconcile ?? false, plan: p, pools, startedAt }
+    const common = { fleet: fleet.name, dryRun: opts.dryRun ?? false, reconcile: opts.reconcile ?? false, plan: p, pools, poolWarnings, startedAt }
     if (opts.dryRun) return buildResult({ ...common, exec: undefined })
     const exec = await execute(p, {
       fleet: fleet.name,

@@ -34,7 +34,17 @@ export function applySettings(base: Recipe, s: VmSettings | undefined, where: st
     }
   }
   if (s.vcpus !== undefined) r.vcpus = s.vcpus
-  if (s.pv_args !== undefined) r.pv.args = s.pv_args
+  if (s.pv_args !== undefined) {
+    if (r.boot.mode === 'hvm') {
+      throw new UserError({
+        what: `${where}: pv_args is for boot.mode pv or pvh`,
+        why: `the recipe boots as hvm: its firmware loads the kernel from the disk and XAPI ignores PV-args`,
+        fix: 'remove pv_args (set kernel options in the guest\'s /boot/loader.conf), or use a pv or pvh recipe',
+        exitCode: EXIT.badRecipe,
+      })
+    }
+    r.pv.args = s.pv_args
+  }
   if (s.network !== undefined) r.network.bridge = s.network
   if (s.sr !== undefined) {
     // A name alone drops the recipe's uuid: the uuid picked an SR of the old name.

@@ -1,6 +1,7 @@
 import type { UploadTuning } from '../upload/upload.js'
 import type { Timeouts } from '../xapi/timeouts.js'
 import { z } from 'zod'
+import { HostReportOut } from '../provision/types.js'
 import type { Fleet, FleetInput } from './schema.js'
 import type { RetryPolicy } from './scoped.js'
 
@@ -84,7 +85,8 @@ export const RolloutResult = z.object({
   extras: z.array(z.object({ name: z.string(), pool: z.string(), uuid: z.string() })),
   /** Per pool, what interrupted rollouts left that belongs to no one VM (half-built templates, untagged disk clones): planned for removal, or removed. */
   pool_leftovers: z.array(z.object({ pool: z.string(), leftovers: z.array(z.string()), error: ErrorInfo.nullable() })),
-  pools: z.array(z.object({ name: z.string(), url: z.string(), error: ErrorInfo.nullable() })),
+  /** Per pool: the login error, or the release and capabilities of its master and hosts (as provision's `host`), and warnings. */
+  pools: z.array(z.object({ name: z.string(), url: z.string(), error: ErrorInfo.nullable(), host: HostReportOut.nullable(), warnings: z.array(z.string()) })),
   calls: z.object({ total: z.number(), setup: z.number(), vms: z.number() }),
   duration_ms: z.number(),
 })

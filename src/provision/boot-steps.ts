@@ -1,5 +1,6 @@
 import * as VM from '../xapi/vm.js'
 import type { Recipe } from '../recipe/schema.js'
+import type { BootMode } from '../recipe/boot.js'
 import { need, type Step } from './step-types.js'
 
 /**
@@ -30,6 +31,12 @@ const show = (m: Record<string, string>): string => `{${Object.entries(m).map(([
 export function hvmBootParams(recipe: Recipe): Record<string, string> {
   return recipe.boot.mode === 'hvm' ? { firmware: recipe.boot.firmware, order: recipe.boot.order } : {}
 }
+
+/**
+ * The one step that gives a VM its recipe's boot mode: provision runs all three and each
+ * skips the modes it is not for; the fleet's golden template runs just this one.
+ */
+export const BOOT_STEP_ID: Record<BootMode, string> = { pv: 'vm.pv', hvm: 'vm.hvm', pvh: 'vm.pvh' }
 
 /** The boot half for `hvm` and `pvh` recipes; `pv` keeps the HOWTO's step (steps.ts vm.pv). */
 export const BOOT_STEPS: Step[] = [

@@ -22,8 +22,11 @@ export interface HostReport {
   vm_hosts: HostSummary[]
 }
 
-/** Read-only: host and pool records, nothing changed. Without an SR, the master alone. */
-export async function readHostReport(x: XapiConnection, sr?: string): Promise<HostReport> {
+/**
+ * Read-only: host and pool records, nothing changed. `on` an SR: the hosts that see it;
+ * `{ hosts }`: those hosts (a fleet places VMs on any host of a pool); none: the master alone.
+ */
+export async function readHostReport(x: XapiConnection, on?: string | { hosts: string[] }): Promise<HostReport> {
   const [pools, pbds] = await Promise.all([pool.get_all_records(x), PBD.get_all_records(x)])
   const [poolRef, poolRec] = Object.entries(pools)[0] ?? []
   if (!poolRef || !poolRec) throw new Error('internal: the pool has no pool object')
@@ -43,9 +46,11 @@ export async function readHostReport(x: XapiConnection, sr?: string): Promise<Ho
       capabilities: capabilitiesOf({ host: h, poolHasUefiCertificates: certs }),
     }
   }
-  const vmHostRefs = sr === undefined ? [] : [...new Set(Object.values(pbds).filter((p) => p.SR === sr && p.currently_attached).map((p) => p.host))]
-  const [master, ...vmHosts] = await Promise.all([summary(poolRec.master), ...vmHostRefs.map(summary)])
-  return { master: master!, vm_hosts: vmHosts.length ? vmHosts : [master!] }
+  const vmHostRefs =
+    on === undefined ? [] : typeof on === 'string' ? [...new Set(Object.values(pbds).filter((p) => p.SR === on && p.currently_attached).map((p) => p.host))] : on.hosts
+  const master = summary(poolRec.master)
+  const [m, ...vmHosts] = await Promise.all([master, ...vmHostRefs.map((ref) => (ref === poolRec.master ? master : summary(ref)))])
+  return { master: m!, vm_hosts: vmHosts.length ? vmHosts : [m!] }
 }
 
 /**

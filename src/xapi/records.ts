@@ -71,6 +71,10 @@ export const VmDetailRecord = VmRecord.extend({
   VCPUs_max: int,
   VCPUs_at_startup: int,
   PV_args: z.string(),
+  /** With HVM_boot_params' firmware and domain_type, how it boots (fleet drift). */
+  HVM_boot_policy: z.string(),
+  /** pv, hvm, pvh; absent before API 2.10 (kolkata). */
+  domain_type: z.string().optional(),
   resident_on: ref,
   affinity: ref,
 })

@@ -1,4 +1,5 @@
 import type { Drift, RolloutResult, VmResult } from '../types.js'
+import { hostLines } from '../../cli/output.js'
 
 /** Pure text for the CLI: the dry-run diff and the end-of-run summary. */
 
@@ -16,6 +17,11 @@ const where = (v: VmResult): string => `pool ${v.pool}${v.host ? `, ${v.host}` :
 export function planDiff(r: RolloutResult): string {
   const w = Math.max(4, ...r.vms.map((v) => v.name.length))
   const out = [`Fleet "${r.fleet}": dry run, nothing was changed.`]
+  // What each pool runs, as provision --dry-run shows it: the release decides which boot modes can go there.
+  for (const p of r.pools) {
+    if (!p.host) continue
+    out.push(`Pool ${p.name} (${p.url}):`, ...hostLines(p.host).map((l) => `  ${l}`), ...p.warnings.map((w) => `    warning: ${w}`))
+  }
   for (const v of r.vms) {
     const n = v.name.padEnd(w)
     if (v.action === 'create') {
@@ -25,7 +31,7 @@ export function planDiff(r: RolloutResult): string {
     else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
     else if (v.action === 'drift') out.push(`  ~ ${n}  drift, left as is (--reconcile changes it)`, ...driftLines(v.drift, '      '))
     else if (v.action === 'reconcile') out.push(`  ~ ${n}  reconcile (${where(v)})`, ...driftLines(v.drift, '      '))
-    else out.push(`  ! ${n}  cannot be created: ${v.error?.what ?? '?'}: ${v.error?.why ?? ''}`)
+    else out.push(`  ! ${n}  ${v.uuid ? 'cannot be changed' : 'cannot be created'}: ${v.error?.what ?? '?'}: ${v.error?.why ?? ''}`)
   }
   for (const e of r.extras) out.push(`  ? ${e.name.padEnd(w)}  tagged for this fleet in pool ${e.pool} but not in the file (left alone)`)
   for (const v of r.vms) for (const k of v.left_in_place) out.push(`  ? ${k}`)
@@ -70,6 +76,7 @@ export function summary(r: RolloutResult): string {
     if (l.leftovers.length) out.push('', `pool ${l.pool}: removed what an interrupted rollout had left: ${l.leftovers.join('; ')}`)
     if (l.error) out.push('', `pool ${l.pool}: ${l.error.what}: ${l.error.why}`, `  fix: ${l.error.fix}`)
   }
+  for (const p of r.pools) for (const w of p.warnings) out.push('', `pool ${p.name}: warning: ${w}`)
   const count = (s: string): number => r.vms.filter((v) => v.state === s).length
   const states = ['created', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`)
   const uploaded = r.bases.filter((b) => b.action !== 'reuse' && b.state === 'ready')
