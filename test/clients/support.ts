@@ -28,11 +28,11 @@ export function xenapiDir(): string {
  * under BIOS and UEFI and carries guest tools (the sample HVM image), with one NIC, so
  * a VM made from it boots, takes a DHCP address and reports it through VM_guest_metrics.
  */
-export async function goldenTemplate(sim: Simulator, x: XapiConnection, name: string): Promise<string> {
+export async function goldenTemplate(sim: Simulator, x: XapiConnection, name: string, sr = sim.inventory.localSr): Promise<string> {
   // The release's first template (Other install media): HVM, BIOS order, no disks of its own.
   const vm = await x.call<string>('VM.clone', sim.inventory.template, name)
   const { layout, extents } = buildSampleHvmImage({ firmware: 'both', diskSize: 128 * MiB })
-  const vdi = await x.call<string>('VDI.create', { name_label: `${name} disk`, SR: sim.inventory.localSr, virtual_size: layout.diskSize, type: 'system', sharable: false, read_only: false, other_config: {} })
+  const vdi = await x.call<string>('VDI.create', { name_label: `${name} disk`, SR: sr, virtual_size: layout.diskSize, type: 'system', sharable: false, read_only: false, other_config: {} })
   const disk = sim.state.disks.get(vdi)!
   for (const e of extents) disk.write(e.offset, e.data)
   await x.call('VBD.create', { VM: vm, VDI: vdi, userdevice: '0', bootable: true, mode: 'RW', type: 'Disk', empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
