@@ -77,12 +77,13 @@ class Layer {
   private path: string | undefined
   private refs = 1
 
+  /** The directory is asked for only at the first write: a simulator that never stores a byte makes none. */
   constructor(
     readonly parent: Layer | undefined,
-    public dir: string | undefined,
+    public dir: (() => string) | undefined,
   ) {}
 
-  adopt(dir: string): void {
+  adopt(dir: () => string): void {
     if (!this.path) this.dir ??= dir
   }
 
@@ -100,7 +101,7 @@ class Layer {
   }
 
   writeAt(i: number, within: number, data: Buffer): void {
-    this.path ??= join(this.dir ?? defaultDir(), `layer-${process.pid}-${++serial}`)
+    this.path ??= join((this.dir ?? defaultDir)(), `layer-${process.pid}-${++serial}`)
     writeSync(fdFor(this.path), data, 0, data.length, i * BLOCK + within)
   }
 
@@ -128,7 +129,7 @@ export class SparseDisk {
   }
 
   /** Files go to `dir` (a simulator's own), unless this disk has written elsewhere already. */
-  adopt(dir: string): void {
+  adopt(dir: () => string): void {
     for (let l: Layer | undefined = this.top; l; l = l.parent) l.adopt(dir)
   }
 
@@ -229,12 +230,18 @@ export class SparseDisk {
  * files: a disk removed from the map gives its files back, and close() removes the rest.
  */
 export class DiskMap extends Map<string, SparseDisk> {
-  readonly dir = makeDir()
+  private made: string | undefined
+  private readonly dirOf = (): string => (this.made ??= makeDir())
+
+  /** This simulator's directory for disk files, made on first use. */
+  get dir(): string {
+    return this.dirOf()
+  }
 
   override set(ref: string, disk: SparseDisk): this {
     const old = this.get(ref)
     if (old && old !== disk) old.dispose()
-    disk.adopt(this.dir)
+    disk.adopt(this.dirOf)
     return super.set(ref, disk)
   }
 
@@ -246,6 +253,6 @@ export class DiskMap extends Map<string, SparseDisk> {
   close(): void {
     for (const disk of this.values()) disk.dispose()
     super.clear()
-    removeDir(this.dir)
+    if (this.made) removeDir(this.made)
   }
 }
