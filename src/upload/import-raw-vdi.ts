@@ -1,5 +1,5 @@
 import type { DiskReader } from '../disk/disk-reader.js'
-import got, { RequestError } from 'got'
+import { loadGot } from './load-got.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { XapiError } from '../xapi/errors.js'
@@ -62,6 +62,7 @@ const TASK_SETTLE_AFTER_ERROR_MS = 5_000
  * checked, because XAPI reports the transfer's success or failure only there.
  */
 export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void> {
+  const { default: got, RequestError } = await loadGot()
   // The description starts with the VDI: a re-run after kill -9 finds the tasks of that VDI's upload by it.
   const taskRef = await task.create(x, 'xcp-provision: import raw VDI', `${o.vdi}: ${o.label}`)
   let ended = false

@@ -1,4 +1,4 @@
-import got from 'got'
+import { loadGot } from './load-got.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as host from '../xapi/host.js'
 import { gotHttpsOptions, type TlsSettings } from '../xapi/tls.js'
@@ -29,6 +29,7 @@ export interface TransferTarget {
  * already trusted.
  */
 export async function transferTarget(x: XapiConnection, vdi: string, signal?: AbortSignal): Promise<TransferTarget | null | undefined> {
+  const { default: got } = await loadGot()
   const url = new URL('/import_raw_vdi', x.url)
   url.search = new URLSearchParams({ session_id: x.sessionId, vdi, format: 'raw' }).toString()
   let status: number

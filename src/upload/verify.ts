@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto'
-import got, { RequestError } from 'got'
+import { loadGot } from './load-got.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { gotHttpsOptions } from '../xapi/tls.js'
@@ -42,6 +42,7 @@ export interface VerifyResult {
  * Streams with a bounded buffer, whatever the size; stops at the end of the image.
  */
 export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<VerifyResult> {
+  const { default: got, RequestError } = await loadGot()
   // Exports are redirected like imports, to a host where the SR is plugged.
   let target = (o.target !== undefined ? o.target : await transferTarget(x, o.vdi, o.signal)) ?? undefined
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
