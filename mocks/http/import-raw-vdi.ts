@@ -5,6 +5,9 @@ import { createTask, completeTask, failTask, setProgress } from '../classes/task
 import { ChunkDecoder } from '../../src/image/chunk-framing.js'
 import { authorised, httpParams } from './auth.js'
 import { redirectFor } from './sr-locality.js'
+import { ContainerImport, knownFormats, type ImportFormat } from './import-formats.js'
+import { DiskMap } from '../sparse-disk.js'
+import { tmpdir } from 'node:os'
 
 /** Where the upload's bytes come from: the request, or a fault layer's view of it. */
 export interface BodySource {
@@ -42,31 +45,42 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
   if (!authorised(req, params, sim)) {
     return fail(401, new XapiFault('SESSION_AUTHENTICATION_FAILED'), { 'www-authenticate': 'Basic realm="put_import_raw_vdi"' })
   }
-  if (req.headers['transfer-encoding']) {
-    return fail(404, new XapiFault('INTERNAL_ERROR', [`Cannot handle encoding: ${req.headers['transfer-encoding']}`]))
-  }
-  const format = (params.get('format') ?? 'raw').toLowerCase()
-  const chunked = params.has('chunked')
-  if (format !== 'raw') {
-    // vhd/qcow2 conversion is not simulated; answered as xapi answers formats it does not know.
-    return fail(404, new XapiFault('INTERNAL_ERROR', [chunked && format === 'vhd' ? 'Cannot handle chunked VHD' : `Unknown format ${format}`]))
-  }
+  // import_raw_vdi.ml's order: the VDI (or SR) first, the redirect, then the format, chunked, Transfer-Encoding.
   const vdiId = params.get('vdi')
-  if (!vdiId) return fail(400, new XapiFault('VDI_MISSING'))
-  const vdi = lookupVdi(sim, vdiId)
-  if (!vdi) {
+  const srGiven = params.has('sr_id') || params.has('sr_uuid')
+  if (!vdiId && !srGiven) return fail(400, new XapiFault('VDI_MISSING'))
+  const vdi = vdiId ? lookupVdi(sim, vdiId) : undefined
+  if (vdiId && !vdi) {
     // An unknown vdi is an uncaught DB exception in xapi: HTTP 500, task left alone.
     httpError(res, 500)
     req.resume()
     return
   }
-  const location = redirectFor(req, sim, vdi)
+  const location = vdi && redirectFor(req, sim, vdi)
   if (location) {
     // A supplied task stays pending: the client sends the same task_id to the Location.
     res.writeHead(302, { location, connection: 'close', 'content-length': 0 })
     res.end()
     req.resume()
     return
+  }
+  const known = knownFormats(sim.profile)
+  // Before xapi knew format= (XCP 1.1's 1.3) the parameter was ignored: the body is written raw.
+  const format = known ? (params.get('format') ?? 'raw').toLowerCase() : 'raw'
+  const chunked = params.has('chunked')
+  if (known && (!known.includes(format as ImportFormat) || format === 'tar')) {
+    // tar (xapi's own 1 MiB-chunk export) is not simulated; answered as a format xapi does not know.
+    return fail(404, new XapiFault('INTERNAL_ERROR', [`Unknown format ${params.get('format')}`]))
+  }
+  if (format !== 'raw' && chunked) return fail(404, new XapiFault('INTERNAL_ERROR', ['Cannot handle chunked VHD']))
+  if (req.headers['transfer-encoding']) {
+    return fail(404, new XapiFault('INTERNAL_ERROR', [`Cannot handle encoding: ${req.headers['transfer-encoding']}`]))
+  }
+  if (!vdi) {
+    // With sr_id and no vdi xapi creates a VDI for raw (not simulated) and refuses the others.
+    if (format === 'vhd') return fail(400, new XapiFault('INTERNAL_ERROR', ['Importing a VHD directly into an SR not yet supported']))
+    if (format === 'qcow2') return fail(400, new XapiFault('INTERNAL_ERROR', ['Importing a QCOW2 directly into an SR not yet supported']))
+    return fail(400, new XapiFault('VDI_MISSING'))
   }
   const lengthHeader = req.headers['content-length']
   if (lengthHeader === undefined) return fail(411, new XapiFault('INTERNAL_ERROR', ['Content-Length required']))
@@ -84,6 +98,7 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
   res.flushHeaders()
 
   const decoder = chunked ? new ChunkDecoder() : undefined
+  const container = format === 'vhd' || format === 'qcow2' ? new ContainerImport(format, sim.disks instanceof DiskMap ? sim.disks.dir : tmpdir()) : undefined
   let received = 0
   let rawOffset = 0
   let lastProgress = 0
@@ -91,6 +106,7 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
   const abort = (err: XapiFault): void => {
     if (failed) return
     failed = true
+    container?.discard()
     failTask(sim.store, taskRef, err)
     if (ownTask && sim.store.has(taskRef)) sim.store.destroy('task', taskRef)
     // xapi cuts the connection on a write error after the 200 has gone out.
@@ -109,7 +125,9 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
     if (failed) return
     received += chunk.length
     try {
-      if (decoder) {
+      if (container) {
+        container.push(chunk)
+      } else if (decoder) {
         for (const piece of decoder.push(chunk)) if (!write(piece.offset, piece.data)) return
       } else {
         if (!write(rawOffset, chunk)) return
@@ -127,6 +145,8 @@ export function handleImportRawVdi(req: IncomingMessage, res: ServerResponse, si
   body.on('end', () => {
     if (failed) return
     if (decoder?.truncated && received > 0) return abort(IO_ERROR)
+    const refused = container?.finish(disk)
+    if (refused) return abort(refused)
     sim.store.update('VDI', vdi, { physical_utilisation: disk.allocated })
     completeTask(sim.store, taskRef, `<value>${vdi}</value>`)
     if (ownTask && sim.store.has(taskRef)) sim.store.destroy('task', taskRef)
