@@ -8,6 +8,7 @@ import { vdiHandlers } from './vdi.js'
 import { vbdHandlers } from './vbd.js'
 import { vifHandlers } from './vif.js'
 import { hostHandlers } from './host.js'
+import { vbdHotplugHandlers } from './vbd-hotplug.js'
 import { vmPowerHandlers } from './vm-power.js'
 import { vmCopyHandlers } from './vm-copy.js'
 import { deviceHandlers } from './vbd-operations.js'
@@ -20,6 +21,7 @@ export const SERVED_CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'V
 
 export function allHandlers(): Handlers {
   const generic = Object.assign({}, ...SERVED_CLASSES.map(implicitHandlers)) as Handlers
-  return { ...generic, ...sessionHandlers, ...taskHandlers, ...eventHandlers, ...vmHandlers, ...vdiHandlers, ...vbdHandlers, ...vifHandlers, ...hostHandlers,
+  return { ...generic, ...sessionHandlers, ...taskHandlers, ...eventHandlers, ...vmHandlers, ...vdiHandlers, ...vbdHandlers, ...vifHandlers, ...hostHandlers, ...vbdHotplugHandlers,
+    // After vbd-hotplug: VBD.unplug here applies all of xapi_vbd_helpers' rules.
     ...vmPowerHandlers, ...vmCopyHandlers, ...deviceHandlers, ...storageHandlers, ...accessHandlers, ...vifIpHandlers }
 }

@@ -8,6 +8,7 @@ import { loadDotEnv } from './env.js'
 import { guardStream, printError, printResult, type Output } from './output.js'
 import { registerSecret } from '../xapi/secrets.js'
 import { timeoutsFrom } from './timeout-options.js'
+import { waitOptions } from '../wait/options.js'
 // Every command loads on use (zod, got, xen-api, yaml cost ~0.5 s of CPU): --version and --help
 // load only this file's small imports; a provision run loads only what it needs (docs/design.md, start-up).
 
@@ -52,6 +53,8 @@ export async function main(argv: string[]): Promise<number> {
         'install-bootcode': { type: 'boolean', default: false },
         undo: { type: 'boolean', default: false },
         'max-read': { type: 'string' },
+        wait: { type: 'string', multiple: true },
+        'wait-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'V', default: false },
       },
@@ -121,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
       fingerprint: values.fingerprint as string | undefined,
       simProfile: values['sim-profile'] as string | undefined,
       timeouts,
+      wait: waitOptions(values.wait as unknown as string[] | undefined, values['wait-timeout'] as string | undefined),
     })
     printResult(out, result)
     return 0

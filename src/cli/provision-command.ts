@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadRecipe } from '../recipe/load.js'
 import { provision } from '../provision/run.js'
-import type { DryRunResult, ProvisionResult } from '../provision/types.js'
+import type { DryRunResult, ProvisionOptions, ProvisionResult } from '../provision/types.js'
 import { UserError, EXIT } from '../errors.js'
 import { parseHost } from './host.js'
 import { VmNameSchema } from '../recipe/schema.js'
@@ -30,6 +30,8 @@ export interface ProvisionArgs {
   simProfile?: string | undefined
   /** Connect, response and idle limits for every call and transfer (src/xapi/timeouts.ts). */
   timeouts?: Partial<Timeouts> | undefined
+  /** --wait probes and --wait-timeout (src/wait/options.ts). */
+  wait?: ProvisionOptions['wait'] | undefined
 }
 
 /** Runs one provision; the embedded simulator and the sample image live only for this call. */
@@ -64,6 +66,7 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       })
     }
     let image = args.image ?? recipe.image
+    let bootConsole: ProvisionOptions['bootConsole']
     if (target.kind === 'sim' && !args.image) {
       const { dir } = await sampleImageDir()
       cleanups.push(() => rm(dir, { recursive: true, force: true }))
@@ -81,6 +84,8 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       const sim = await startSimulator({ credentials: creds as { user: string; password: string }, profile: choice.name })
       cleanups.push(() => sim.close())
       url = sim.url
+      // The embedded simulator can say what its firmware did: the wait's diagnosis uses it.
+      bootConsole = (vm) => sim.console(vm).at(-1)
     }
     if (!image) {
       throw new UserError({ what: 'No image to upload', why: 'the recipe has no image and --image was not given', fix: 'pass --image <raw disk image>', exitCode: EXIT.usage })
@@ -117,6 +122,8 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       verify: args.verify ?? false,
       ...(args.name ? { name: args.name } : {}),
       ...(args.timeouts ? { timeouts: args.timeouts } : {}),
+      ...(args.wait ? { wait: args.wait } : {}),
+      ...(bootConsole ? { bootConsole } : {}),
       onEvent,
       signal: interrupt.signal,
     })

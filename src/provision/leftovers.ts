@@ -6,6 +6,8 @@ import { hasCode } from '../xapi/errors.js'
 import { IMAGE_KEY } from '../upload/checkpoint.js'
 import { buildingName, INCOMPLETE_KEY, isMarkedFor } from './marks.js'
 import { destroyEndedTasks, settleOperations, type SettleOptions } from './settle-operations.js'
+import { DRIVE_KEY } from './first-boot.js'
+import { markOf } from './marks.js'
 
 export { buildingName, INCOMPLETE_KEY } from './marks.js'
 
@@ -33,6 +35,11 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
   // Unfinished disks of this VM name, resumable ones included: their tasks are leftovers either way.
   const unfinished = new Set<string>()
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
+    // An unfinished config drive of this VM name (first-boot-steps.ts) goes with its unfinished VM.
+    if (v.other_config[DRIVE_KEY] === markOf(vmName) && v.other_config[INCOMPLETE_KEY] === 'true') {
+      if (v.VBDs.every((vbd) => theirVbds.has(vbd))) vdis.push({ ref, uuid: v.uuid, name_label: v.name_label })
+      continue
+    }
     if (!isMarkedFor(v.other_config, vmName)) continue
     if (v.other_config[INCOMPLETE_KEY] !== 'true') {
       // Unmarked, it was finished (vm.finish takes the mark off just before the rename): a

@@ -25,6 +25,13 @@ async function gone(p: Promise<unknown>): Promise<void> {
 export async function rollback(x: XapiConnection, state: RunState): Promise<RollbackReport> {
   const removed: string[] = []
   const failed: string[] = []
+  // A VM that was started (a step after VM.start failed, such as --wait) is halted first:
+  // XAPI refuses to destroy the VBDs and VIFs of a running VM, and the disks they hold.
+  for (const vm of state.created.filter((o) => o.cls === 'VM')) {
+    await gone(VM.hard_shutdown(x, vm.ref)).catch((e: unknown) => {
+      if (!hasCode(e, 'VM_BAD_POWER_STATE')) failed.push(`VM ${vm.label} (${vm.ref}): ${(e as Error).message}`)
+    })
+  }
   for (const obj of [...state.created].reverse()) {
     const name = `${obj.cls} ${obj.label} (${obj.ref})`
     try {

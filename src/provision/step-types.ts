@@ -6,10 +6,16 @@ import type { Checkpoint } from '../upload/checkpoint.js'
 import type { VerifyResult } from '../upload/verify.js'
 import type { DataMap } from '../upload/data-map.js'
 import type { Targets } from './lookup.js'
+import type { FirstBoot } from './first-boot.js'
+import type { Ready } from '../wait/watch.js'
 
 /** What the run has created or learnt so far; rollback reads `created`. */
 export interface RunState {
   created: { cls: 'VDI' | 'VM' | 'VIF' | 'VBD'; ref: string; label: string }[]
+  /** The cloud-init config drive and its VBD (first-boot-steps.ts). */
+  drive?: { vdi: string; vbd?: string }
+  /** What --wait saw once the guest was ready. */
+  ready?: Ready
   vdi?: string
   vm?: string
   /** The last checkpoint the VDI is known to hold; set until the upload completes. */
@@ -34,9 +40,11 @@ export interface StepContext {
   verify?: boolean
   upload?: UploadTuning
   signal?: AbortSignal | undefined
+  /** The config drive's user data and what --wait waits for (first-boot.ts). */
+  firstBoot?: FirstBoot
 }
 
-export type PlanInput = Pick<StepContext, 'recipe' | 'vmName' | 'image' | 'map' | 'targets' | 'verify' | 'upload'>
+export type PlanInput = Pick<StepContext, 'recipe' | 'vmName' | 'image' | 'map' | 'targets' | 'verify' | 'upload' | 'firstBoot'>
 
 export interface Step {
   id: string

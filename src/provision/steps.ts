@@ -5,6 +5,7 @@ import * as VIF from '../xapi/vif.js'
 import * as VBD from '../xapi/vbd.js'
 import { DISK_STEPS } from './disk-steps.js'
 import { BOOT_STEPS } from './boot-steps.js'
+import { DRIVE_FINISH, DRIVE_STEPS, READY_STEPS } from './first-boot-steps.js'
 import { need, type Step } from './step-types.js'
 import { buildingName, INCOMPLETE_KEY } from './leftovers.js'
 
@@ -134,6 +135,7 @@ export const STEPS: Step[] = [
       c.state.created.push({ cls: 'VBD', ref, label: `userdevice ${c.recipe.disk.device}` })
     },
   },
+  ...DRIVE_STEPS,
   {
     id: 'vm.start',
     title: 'Start the VM',
@@ -142,6 +144,7 @@ export const STEPS: Step[] = [
       if (c.recipe.start) await VM.start(c.x, need(c.state.vm, 'the VM'))
     },
   },
+  ...READY_STEPS,
   {
     id: 'vm.finish',
     title: 'Name the VM',
@@ -155,4 +158,5 @@ export const STEPS: Step[] = [
       await VM.set_name_label(c.x, need(c.state.vm, 'the VM'), c.vmName)
     },
   },
+  DRIVE_FINISH,
 ]

@@ -2,6 +2,8 @@ import { z } from 'zod'
 import type { Recipe } from '../recipe/schema.js'
 import type { UploadEvent, UploadTuning } from '../upload/upload.js'
 import type { Timeouts } from '../xapi/timeouts.js'
+import type { Probe } from '../wait/probes.js'
+import type { BootRecord } from '../wait/diagnose.js'
 
 export interface ProvisionOptions {
   recipe: Recipe
@@ -32,6 +34,10 @@ export interface ProvisionOptions {
   timeouts?: Partial<Timeouts>
   /** Bounds on waiting for others; for tests, the CLI keeps the defaults (claim.ts, settle-operations.ts). */
   waits?: ProvisionWaits
+  /** --wait probes, --wait-timeout (docs/first-boot.md); no probes: done when VM.start returns. */
+  wait?: { probes: Probe[]; timeoutMs?: number | undefined; agentGraceMs?: number | undefined }
+  /** --host sim: the firmware emulation's record of a VM's last boot, for the wait's diagnosis. */
+  bootConsole?: (vm: string) => BootRecord | undefined
 }
 
 export interface ProvisionWaits {
@@ -100,6 +106,10 @@ export const ProvisionResult = z.object({
   }),
   steps: z.array(z.object({ step: z.string(), ms: z.number() })),
   duration_ms: z.number(),
+  /** With --wait: the guest's addresses (VM_guest_metrics.networks), time from VM.start's end to ready, and the probes that held. */
+  ips: z.array(z.string()).optional(),
+  ready_after_ms: z.number().optional(),
+  ready_probes: z.array(z.string()).optional(),
   preflight: PreflightSummary.optional(),
   host: HostReportOut.optional(),
 })

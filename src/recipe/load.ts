@@ -54,5 +54,7 @@ export async function loadRecipe(nameOrPath: string, cwd = process.cwd()): Promi
   }
   const recipe = r.data
   if (recipe.image && !isAbsolute(recipe.image)) recipe.image = resolve(dirname(file), recipe.image)
+  const ci = recipe.cloud_init
+  if (ci?.user_data_file && !isAbsolute(ci.user_data_file)) ci.user_data_file = resolve(dirname(file), ci.user_data_file)
   return { file, recipe }
 }

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { parseSize } from './size.js'
 import { MAC_PATTERN } from './mac.js'
 import { BootSchema, PlatformSchema } from './boot.js'
+import { CloudInitSchema, XenstoreSchema } from './cloud-init.js'
 
 export { type Boot } from './boot.js'
 
@@ -106,6 +107,8 @@ export const RecipeSchema = z
       .strict()
       .default({ device: '0', bootable: true, mode: 'RW', type: 'Disk' }),
     start: z.boolean().default(true),
+    cloud_init: CloudInitSchema.optional().describe('A config drive for cloud-init / nuageinit, built and attached before start (docs/first-boot.md)'),
+    xenstore: XenstoreSchema,
   })
   .strict()
   .superRefine((r, ctx) => {
