@@ -34,6 +34,9 @@ Options:
   --timeout-response <s> limit for a whole XAPI answer (default 120; or XAPI_TIMEOUT_RESPONSE)
   --timeout-idle <s>    no byte moving for this long ends a transfer (default 120; or XAPI_TIMEOUT_IDLE)
   --password-file <f>   read the password from the first line of a file
+  --wait <probe>        after start, wait for the guest: ip, ip=CIDR, agent,
+                        vm-data:<key>[=<value>], tcp:<port> (repeatable; all must hold)
+  --wait-timeout <s>    limit for --wait (default 600); on timeout, a diagnosis
   --verify              after the upload, read the VDI back (GET /export_raw_vdi) and
                         compare it with the image segment by segment
   --skip-preflight      upload without checking that pygrub can boot the image
