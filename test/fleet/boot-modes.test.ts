@@ -2,6 +2,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { parse as parseYaml } from 'yaml'
 import { rollout, RolloutResult } from '../../src/index.js'
 import { UserError } from '../../src/errors.js'
 import { TAG } from '../../src/fleet/inventory.js'
@@ -18,6 +19,7 @@ const fleetVms = (sim: Simulator): [string, Rec][] => records(sim, 'VM').filter(
 const goldens = (sim: Simulator): [string, Rec][] => records(sim, 'VM').filter(([, v]) => v.is_a_template && v.other_config[TAG.templateSha256])
 const counts = (sim: Simulator): Record<string, number> => Object.fromEntries(['VM', 'VDI', 'VBD', 'VIF'].map((c) => [c, records(sim, c).length]))
 const RECIPES = join(import.meta.dirname, '../../recipes')
+const EXAMPLE = join(import.meta.dirname, '../../docs/examples/fleet-boot-modes.yaml')
 
 async function hvmImage(firmware: 'bios' | 'uefi' | 'both'): Promise<string> {
   const image = join(await mkdtemp(join(tmpdir(), 'fleet-hvm-')), `${firmware}.img`)
@@ -187,5 +189,28 @@ describe('a changed boot setting in the fleet', () => {
     expect(rec.vms.map((v) => v.state)).toEqual(['failed', 'failed', 'unchanged'])
     expect(rec.vms[0]!.error?.what).toContain('--reconcile does not change a VM\'s boot mode')
     expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+  })
+})
+
+describe('docs/examples/fleet-boot-modes.yaml', () => {
+  it('rolls out as written against an 8.3 and an 8.2 simulator (URLs and images swapped for the test\'s): UEFI guests on one, the PV guest on the other', async () => {
+    const [current, legacy] = [await sim83(), await withSimulator({ profile: 'xcp-ng-8.2', hostName: 'old' })]
+    const fleet = parseYaml(await readFile(EXAMPLE, 'utf8')) as FleetInput
+    fleet.pools.current!.url = current.url
+    fleet.pools.legacy!.url = legacy.url
+    fleet.groups[0]!.image = await hvmImage('uefi')
+    fleet.groups[1]!.image = await sampleImage()
+    const r = await rollout({ fleet, env: ENV, baseDir: join(import.meta.dirname, '../../docs/examples') })
+    expect(r.vms.map((v) => [v.name, v.pool, v.state])).toEqual([
+      ['bsd-1', 'current', 'created'],
+      ['bsd-2', 'current', 'created'],
+      ['bsd-3', 'current', 'created'],
+      ['old-1', 'legacy', 'created'],
+    ])
+    expect(fleetVms(current).map(([, v]) => v.domain_type)).toEqual(['hvm', 'hvm', 'hvm'])
+    expect(fleetVms(legacy).map(([, v]) => v.domain_type)).toEqual(['pv'])
+    // The PV group pointed at the 8.3 pool is the refusal the file's comment promises.
+    fleet.groups[1]!.pools = ['current']
+    await expect(rollout({ fleet, env: ENV, baseDir: process.cwd(), dryRun: true })).rejects.toThrow(/pool current cannot run groups\.1 \(recipe freebsd-9\)/)
   })
 })
