@@ -20,7 +20,8 @@ export interface SimProcess {
 }
 
 export async function startSim(): Promise<SimProcess> {
-  const child = spawn(process.execPath, [BIN, 'sim', '--port', '0'], { env: { PATH: process.env.PATH ?? '', ...CREDS }, stdio: ['ignore', 'pipe', 'inherit'] })
+  // XCP-ng 8.2: the bench's recipe is PV, which the default (newest) release refuses.
+  const child = spawn(process.execPath, [BIN, 'sim', '--port', '0', '--profile', 'xcp-ng-8.2'], { env: { PATH: process.env.PATH ?? '', ...CREDS }, stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await firstLine(child)
   const x = await connect({ url, user: CREDS.XAPI_USER, password: CREDS.XAPI_PASSWORD })
   const baseVms = new Set(await x.call<string[]>('VM.get_all'))
