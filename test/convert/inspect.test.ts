@@ -61,7 +61,7 @@ needs('makefs', 'sfdisk').describe('guests built with makefs and sfdisk', () => 
   }
 
   it('the PV kernel still at /boot/kernel, a GENERIC one beside it: the fix names loader.conf', () => {
-    const files = { ...fixedGuestFiles(), '/boot/kernel/kernel': pvKernel(), '/boot/kernel.GENERIC/kernel': genericKernel() }
+    const files: Record<string, Buffer> = { ...fixedGuestFiles(), '/boot/kernel/kernel': pvKernel(), '/boot/kernel.GENERIC/kernel': genericKernel() }
     delete files['/boot/kernel.xen/kernel']
     const disk = readImage(mbrGuest(tmp.dir, 'two-kernels', files, { version: 1, aOffset: 0 }).path)
     const k = byId(inspectGuest(bufferReadAt(disk), disk.length, '')).kernel!
