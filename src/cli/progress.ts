@@ -1,4 +1,5 @@
 import type { ProvisionEvent } from '../provision/types.js'
+import { watchSpools, type SpoolProgress } from '../disk/spool.js'
 
 const MiB = 1024 * 1024
 
@@ -18,6 +19,7 @@ function fmtDuration(s: number): string {
  */
 export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e: ProvisionEvent) => void {
   const tty = Boolean(stream.isTTY)
+  if (!quiet) watchSpools(spoolRenderer(stream))
   let uploadStart = 0
   let lastDraw = 0
   let lastPlainPct = -1
@@ -81,4 +83,31 @@ function uploadNotice(e: Extract<ProvisionEvent, { type: 'upload-retry' | 'uploa
   if (e.type === 'upload-retry') return `segment ${e.segment}/${e.segments}: attempt ${e.attempt} failed (${e.error}); retrying, ${e.retries_left} retries left`
   if (e.type === 'upload-resume') return `resuming: the VDI already holds the image's first ${fmtBytes(e.offset)} of ${fmtBytes(e.image_size)}`
   return `starting the upload over: ${e.reason}`
+}
+
+/**
+ * A compressed image being decompressed to its spool (src/disk/spool.ts): minutes for a
+ * big .xz, so it gets a line that moves, like the upload: compressed bytes read, the
+ * disk bytes they expanded to. Plain lines every 25% when stderr is not a terminal.
+ */
+export function spoolRenderer(stream: NodeJS.WriteStream): (file: string, p: SpoolProgress) => void {
+  const tty = Boolean(stream.isTTY)
+  let lastDraw = 0
+  let lastPct = -1
+  return (file, p) => {
+    const pct = p.total ? Math.floor((p.read / p.total) * 100) : 100
+    const done = p.read >= p.total
+    const line = `decompressing ${file}: ${pct}% (${fmtBytes(p.read)} of ${fmtBytes(p.total)} read, ${fmtBytes(p.written)} of disk)`
+    if (!tty) {
+      if (pct >= lastPct + 25 || (done && pct !== lastPct)) {
+        lastPct = pct
+        stream.write(`  ${line}\n`)
+      }
+      return
+    }
+    const now = Date.now()
+    if (now - lastDraw < 100 && !done) return
+    lastDraw = now
+    stream.write(`\x1b[2K\r  ${line}${done ? '\n' : ''}`)
+  }
 }

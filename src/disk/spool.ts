@@ -33,6 +33,19 @@ export interface PreparedImage {
   expanded?: number
 }
 
+/** Everyone who wants to see spools grow (the CLI's progress line), whichever command opened the image. */
+const watchers = new Set<(file: string, p: SpoolProgress) => void>()
+
+/**
+ * Calls `fn` as any compressed image is decompressed in this process, with the image's
+ * path; returns the unsubscribe. The images are opened deep inside commands (preflight,
+ * check-image, the data map), so the CLI listens here rather than through each of them.
+ */
+export function watchSpools(fn: (file: string, p: SpoolProgress) => void): () => void {
+  watchers.add(fn)
+  return () => watchers.delete(fn)
+}
+
 /**
  * Makes an image openable by openDisk: a compressed one (xz, gzip) is decompressed once
  * per process into a sparse temporary file in $TMPDIR (only non-zero 64 KiB blocks are
@@ -89,7 +102,9 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
         nextCheck += CHECK_EVERY
         await checkFree(dir, 0, path)
       }
-      onProgress?.({ read, total, written: expanded + carried })
+      const p = { read, total, written: expanded + carried }
+      onProgress?.(p)
+      for (const w of watchers) w(path, p)
     }
     if (carried) flush(carry.subarray(0, carried), expanded)
     expanded += carried
@@ -101,6 +116,7 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
     throw e
   }
   closeSync(out)
+  for (const w of watchers) w(path, { read: total, total, written: expanded })
   registerSpool(path, spool)
   return { file: spool, compression: d.compression, expanded }
 }

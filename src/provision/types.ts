@@ -96,7 +96,7 @@ export const ProvisionResult = z.object({
     regions: z.number(),
     // docs/upload.md: what was read, how holes were found, segments, resume, retries, --verify.
     bytes_read: z.number().optional(),
-    method: z.enum(['seek-data', 'scan']).optional(),
+    method: z.enum(['seek-data', 'scan', 'tables']).optional(),
     segments: z.number().optional(),
     resumed_from: z.number().optional(),
     retries: z.number().optional(),
