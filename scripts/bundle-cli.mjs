@@ -60,6 +60,14 @@ const spec = (file) => `./${relative(root, file)}`
 await rm(outdir, { recursive: true, force: true })
 // First pass: which modules the CLI loads on demand (every import() in the bundled code).
 const first = await bundle(`export { main } from ${JSON.stringify(spec(main))}`, true)
+// In the bundle every module's import.meta.url is the bundle's own: only packageRoot(),
+// which walks up to package.json, may rely on it. Anything else would find the wrong file.
+for (const path of Object.keys(first.metafile.inputs)) {
+  if (!path.startsWith('dist/') || path === 'dist/src/paths.js') continue
+  if ((await readFile(join(root, path), 'utf8')).includes('import.meta.url')) {
+    throw new Error(`${path} uses import.meta.url, which in dist/cli/provision.cjs is the bundle's URL: locate files with packageRoot() (src/paths.ts)`)
+  }
+}
 const lazy = new Set()
 for (const input of Object.values(first.metafile.inputs)) {
   for (const i of input.imports) if (i.kind === 'dynamic-import' && !i.external) lazy.add(join(root, i.path))
