@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { framedLength } from '../image/chunk-framing.js'
 import { putSegment } from '../upload/import-raw-vdi.js'
-import { transferTarget } from '../upload/transfer-target.js'
+import { transferTarget } from '../xapi/transfer-target.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import type { Patch } from './boot-blocks.js'
 

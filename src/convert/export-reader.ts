@@ -1,12 +1,9 @@
-import got, { RequestError } from 'got'
 import type { Readable } from 'node:stream'
 import type { ReadAt } from '../image/read-at.js'
 import { isZero } from '../image/zero.js'
 import type { XapiConnection } from '../xapi/connection.js'
-import { gotHttpsOptions } from '../xapi/tls.js'
-import { gotTimeouts } from '../xapi/timeouts.js'
-import { transferErrorText } from '../upload/transfer-error.js'
-import { isRedirect, transferTarget, transferUrl, type TransferTarget } from '../upload/transfer-target.js'
+import { isRedirect, openTransfer, transferUrl, type TransferTarget } from '../xapi/raw-transfer.js'
+import { transferTarget } from '../xapi/transfer-target.js'
 
 const BLOCK = 64 * 1024
 
@@ -47,29 +44,12 @@ export class ExportPrefix {
     let target: TransferTarget | undefined
     for (let hop = 0; hop < 2; hop++) {
       const url = transferUrl(x, target, '/export_raw_vdi', { session_id: x.sessionId, vdi, format: 'raw' })
-      const stream = got.stream(url, {
-        https: gotHttpsOptions(target?.tls ?? x.tls),
-        retry: { limit: 0 },
-        followRedirect: false,
-        throwHttpErrors: false,
-        timeout: gotTimeouts(x.timeouts),
-        ...(signal ? { signal } : {}),
-      })
-      let status: number
-      try {
-        status = await new Promise<number>((resolve, reject) => {
-          stream.once('response', (r: { statusCode: number }) => resolve(r.statusCode))
-          stream.once('error', reject)
-        })
-      } catch (e) {
-        if (e instanceof RequestError) throw new Error(`GET /export_raw_vdi: ${e.code}: ${transferErrorText(e, url, 'GET /export_raw_vdi', x.timeouts)}`)
-        throw e
-      }
-      if (status === 200) return new ExportPrefix(stream, size, () => stream.destroy())
-      stream.destroy()
-      if (!isRedirect(status) || hop > 0) throw new Error(`GET /export_raw_vdi: HTTP ${status}`)
+      const t = await openTransfer(x, target, 'GET', url, 'GET /export_raw_vdi', signal)
+      if (t.status === 200) return new ExportPrefix(t.stream, size, () => t.stream.destroy())
+      t.stream.destroy()
+      if (!isRedirect(t.status) || hop > 0) throw new Error(`GET /export_raw_vdi: HTTP ${t.status}`)
       target = (await transferTarget(x, vdi, signal)) ?? undefined
-      if (target === undefined) throw new Error(`GET /export_raw_vdi: HTTP ${status}, and XAPI named no host to read the VDI from`)
+      if (target === undefined) throw new Error(`GET /export_raw_vdi: HTTP ${t.status}, and XAPI named no host to read the VDI from`)
     }
     throw new Error('GET /export_raw_vdi: redirected twice')
   }

@@ -1,14 +1,10 @@
 import type { DiskReader } from '../disk/disk-reader.js'
-import { loadGot } from './load-got.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
 import { XapiError } from '../xapi/errors.js'
 import { UserError } from '../errors.js'
-import { gotHttpsOptions } from '../xapi/tls.js'
-import { gotTimeouts } from '../xapi/timeouts.js'
-import { transferErrorText } from './transfer-error.js'
+import { isRedirect, loadGot, transferErrorText, transferOptions, transferUrl, type TransferTarget } from '../xapi/raw-transfer.js'
 import { chunkedBody } from './chunked-body.js'
-import { isRedirect, transferUrl, type TransferTarget } from './transfer-target.js'
 import type { Region } from './data-map.js'
 
 export interface UploadProgress {
@@ -66,7 +62,7 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
   // The description starts with the VDI: a re-run after kill -9 finds the tasks of that VDI's upload by it.
   const taskRef = await task.create(x, 'xcp-provision: import raw VDI', `${o.vdi}: ${o.label}`)
   let ended = false
-  const url = transferUrl(x, o.target, '/import_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' })
+  const url = transferUrl(x, o.target, '/import_raw_vdi', { task_id: taskRef, vdi: o.vdi, format: 'raw', chunked: 'true' })
   try {
     let http: ImportFailure['http'] | undefined
     const local = new AbortController()
@@ -78,16 +74,11 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
         readError = e
         local.abort(e)
       })
+      // The connection's limits (raw-transfer.ts): a stalled host ends in a retry, never in silence.
       const req = got.put(url, {
+        ...transferOptions(x, o.target, o.signal ? AbortSignal.any([o.signal, local.signal]) : local.signal),
         body,
         headers: { 'content-length': String(o.bodyBytes) },
-        https: gotHttpsOptions(o.target?.tls ?? x.tls),
-        retry: { limit: 0 },
-        throwHttpErrors: false,
-        followRedirect: false,
-        // The connection's limits (src/xapi/timeouts.ts): a stalled host ends in a retry, never in silence.
-        timeout: gotTimeouts(x.timeouts),
-        signal: o.signal ? AbortSignal.any([o.signal, local.signal]) : local.signal,
       })
       if (o.onSent) req.on('uploadProgress', (p) => o.onSent!(p.transferred))
       const res = await req
@@ -103,7 +94,7 @@ export async function putSegment(x: XapiConnection, o: PutOptions): Promise<void
         const why = o.target?.tls.ca ? 'it is not the certificate the pool master reports for that host' : 'it is not trusted'
         throw new Error(`TLS: the certificate of ${who} was refused (${e.code}): ${why}`)
       }
-      // The URL carries the session id: keep got's code and its message without URLs, never its options.
+      // The URL carries the session id: keep got's code and its redacted message, never its options.
       http = { code: e.code, message: transferErrorText(e, url, 'PUT /import_raw_vdi', x.timeouts) }
     }
     // Interrupted: the task may never have been given any work (the PUT was cut before

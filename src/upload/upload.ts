@@ -13,7 +13,7 @@ import { defaultWorkers } from './map-pool.js'
 import { planResume } from './resume.js'
 import { DEFAULT_RETRY, attemptsOf, withRetry, type RetryPolicy } from './retry.js'
 import { UploadFailed } from './upload-failed.js'
-import { transferTarget, type TransferTarget } from './transfer-target.js'
+import { transferTarget, type TransferTarget } from '../xapi/transfer-target.js'
 
 /** Knobs for tests and benchmarks; the CLI uses the defaults. */
 export interface UploadTuning {

@@ -1,16 +1,13 @@
 import { createHash, type Hash } from 'node:crypto'
-import { loadGot } from './load-got.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as task from '../xapi/task.js'
-import { gotHttpsOptions } from '../xapi/tls.js'
-import { gotTimeouts } from '../xapi/timeouts.js'
-import { transferErrorText } from './transfer-error.js'
 import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
 import type { Segment } from './segments.js'
 import type { DataMap } from './data-map.js'
 import { regionHashes } from './region-hashes.js'
-import { isRedirect, transferTarget, transferUrl, type TransferTarget } from './transfer-target.js'
+import { isRedirect, loadGot, openTransfer, transferError, transferUrl, type TransferTarget } from '../xapi/raw-transfer.js'
+import { transferTarget } from '../xapi/transfer-target.js'
 
 export interface VerifyOptions {
   vdi: string
@@ -42,7 +39,7 @@ export interface VerifyResult {
  * Streams with a bounded buffer, whatever the size; stops at the end of the image.
  */
 export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<VerifyResult> {
-  const { default: got, RequestError } = await loadGot()
+  const { RequestError } = await loadGot()
   // Exports are redirected like imports, to a host where the SR is plugged.
   let target = (o.target !== undefined ? o.target : await transferTarget(x, o.vdi, o.signal)) ?? undefined
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
@@ -51,18 +48,10 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
   let lastUrl: URL | undefined
   try {
     for (let hop = 0; ; hop++) {
-      const url = transferUrl(x, target, '/export_raw_vdi', { session_id: x.sessionId, task_id: taskRef, vdi: o.vdi, format: 'raw' })
+      const url = transferUrl(x, target, '/export_raw_vdi', { task_id: taskRef, vdi: o.vdi, format: 'raw' })
       lastUrl = url
       // Never got's own redirect following: a Location is followed only to a host of the pool (transfer-target.ts).
-      const stream = got.stream(url, {
-        https: gotHttpsOptions(target?.tls ?? x.tls),
-        retry: { limit: 0 },
-        followRedirect: false,
-        throwHttpErrors: false,
-        timeout: gotTimeouts(x.timeouts),
-        ...(o.signal ? { signal: o.signal } : {}),
-      })
-      const status = await statusOf(stream)
+      const { stream, status } = await openTransfer(x, target, 'GET', url, 'GET /export_raw_vdi', o.signal)
       if (status !== 200) {
         stream.destroy()
         if (isRedirect(status) && hop === 0) {
@@ -84,7 +73,7 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
     }
   } catch (e) {
     // got's messages hold the URL, and the URL holds the session.
-    if (e instanceof RequestError) throw new Error(`GET /export_raw_vdi: ${e.code}: ${transferErrorText(e, lastUrl ?? new URL(x.url), 'GET /export_raw_vdi', x.timeouts)}`)
+    if (e instanceof RequestError) throw transferError(e, lastUrl ?? new URL(x.url), 'GET /export_raw_vdi', x.timeouts)
     throw e
   } finally {
     await task.destroy(x, taskRef).catch(() => undefined)
@@ -154,12 +143,4 @@ class SegmentChecker {
       this.problem = undefined
     }
   }
-}
-
-/** The response's status, once its headers are in. */
-function statusOf(stream: NodeJS.ReadableStream & { once(ev: 'response', cb: (r: { statusCode: number }) => void): unknown }): Promise<number> {
-  return new Promise((resolve, reject) => {
-    stream.once('response', (r: { statusCode: number }) => resolve(r.statusCode))
-    stream.once('error', reject)
-  })
 }

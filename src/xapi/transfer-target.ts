@@ -1,18 +1,9 @@
-import { loadGot } from './load-got.js'
-import type { XapiConnection } from '../xapi/connection.js'
-import * as host from '../xapi/host.js'
-import { gotHttpsOptions, type TlsSettings } from '../xapi/tls.js'
-import { gotTimeouts } from '../xapi/timeouts.js'
+import type { XapiConnection } from './connection.js'
+import * as host from './host.js'
+import type { TlsSettings } from './tls.js'
+import { isRedirect, openTransfer, transferUrl, type TransferTarget } from './raw-transfer.js'
 
-/** A pool host that serves a VDI's raw transfers instead of the one the session talks to. */
-export interface TransferTarget {
-  /** scheme://host:port of that host, from XAPI's Location. */
-  origin: string
-  /** How its certificate is trusted. */
-  tls: TlsSettings
-  /** The host's name_label, for messages. */
-  name: string
-}
+export type { TransferTarget } from './raw-transfer.js'
 
 /**
  * Asks XAPI where this VDI's raw transfers go, as xe and xen-api's putResource do: an
@@ -29,41 +20,24 @@ export interface TransferTarget {
  * already trusted.
  */
 export async function transferTarget(x: XapiConnection, vdi: string, signal?: AbortSignal): Promise<TransferTarget | null | undefined> {
-  const { default: got } = await loadGot()
-  const url = new URL('/import_raw_vdi', x.url)
-  url.search = new URLSearchParams({ session_id: x.sessionId, vdi, format: 'raw' }).toString()
+  const url = transferUrl(x, undefined, '/import_raw_vdi', { vdi, format: 'raw' })
   let status: number
   let location: string | undefined
   try {
     // Only the status line matters: on the right host XAPI ends the body once the VDI is
     // detached again, which need not be waited for.
-    const req = got.stream.put(url, {
-      headers: { 'content-length': '0' },
-      https: gotHttpsOptions(x.tls),
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      followRedirect: false,
-      timeout: gotTimeouts(x.timeouts),
-      ...(signal ? { signal } : {}),
-    })
-    const res = await new Promise<{ statusCode: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
-      req.once('response', resolve)
-      req.once('error', reject)
-      req.end()
-    })
-    req.destroy()
-    status = res.statusCode
+    const res = await openTransfer(x, undefined, 'PUT', url, 'PUT /import_raw_vdi (where to send)', signal)
+    res.stream.destroy()
+    status = res.status
     location = typeof res.headers.location === 'string' ? res.headers.location : undefined
   } catch {
     signal?.throwIfAborted()
     return undefined
   }
   if (status === 200) return null
-  if (!REDIRECTS.has(status) || !location) return undefined
+  if (!isRedirect(status) || !location) return undefined
   return followable(x, url, location)
 }
-
-const REDIRECTS = new Set([301, 302, 307])
 
 /** The pool host a Location names, with how to trust it; throws for anything else. */
 async function followable(x: XapiConnection, from: URL, location: string): Promise<TransferTarget> {
@@ -92,14 +66,4 @@ function hostOf(address: string): string {
   } catch {
     return bare.toLowerCase()
   }
-}
-
-/** What a PUT or GET answered with a redirect: the target is stale, ask again. */
-export const isRedirect = (status: number | undefined): boolean => status !== undefined && REDIRECTS.has(status)
-
-/** The URL of a raw transfer endpoint, on the target host or on the session's host. */
-export function transferUrl(x: XapiConnection, target: TransferTarget | undefined, path: string, query: Record<string, string>): URL {
-  const url = new URL(path, target?.origin ?? x.url)
-  url.search = new URLSearchParams(query).toString()
-  return url
 }
