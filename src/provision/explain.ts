@@ -1,5 +1,6 @@
 import { XapiError } from '../xapi/errors.js'
 import { UserError } from '../errors.js'
+import { redact } from '../xapi/secrets.js'
 
 /** Advice for the XAPI errors a provision run can meet; the rest get a generic fix. */
 const ADVICE: Record<string, (p: readonly string[]) => { why?: string; fix: string }> = {
@@ -31,7 +32,7 @@ export function explainFailure(stepTitle: string, e: unknown): Omit<ConstructorP
     }
   }
   // HTTP libraries put the request URL in their messages, and XAPI's HTTP URLs carry the session.
-  const msg = (e instanceof Error ? e.message : String(e)).replace(/session_id=[^&\s"')]*/g, 'session_id=<hidden>')
+  const msg = redact(e instanceof Error ? e.message : String(e))
   return { what: `${stepTitle} failed`, why: msg, fix: networkFix(msg) }
 }
 
