@@ -3,6 +3,7 @@ import type { XapiConnection } from '../xapi/connection.js'
 import * as VDI from '../xapi/vdi.js'
 import type { Patch } from './boot-blocks.js'
 import { writePatches } from './bootcode-write.js'
+import { removeLeftoverTasks } from './leftover-tasks.js'
 import { KEY, previousOf, readPrevious, setVdiMark, setVmMark } from './marks.js'
 import { switchToHvm } from './switch.js'
 import { getVdi, getVm, vdiByUuid, type Target } from './target.js'
@@ -28,6 +29,8 @@ export async function applyConversion(x: XapiConnection, t: Target, patches: rea
     steps.push('recorded the PV settings in other_config')
   }
   const snapshot = await ensureSnapshot(x, t, steps)
+  const leftovers = await removeLeftoverTasks(x, t.vdi)
+  if (leftovers > 0) steps.push(`removed ${leftovers} upload task(s) an interrupted run left`)
   if (patches.length > 0) {
     // Marked before the PUT: a write cut by a kill may have changed sectors, and --undo must then copy the snapshot back.
     await setVmMark(x, t.vm, KEY.bootcode, 'written')

@@ -6,6 +6,7 @@ import { putSegment } from '../upload/import-raw-vdi.js'
 import { transferTarget } from '../xapi/transfer-target.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import type { Patch } from './boot-blocks.js'
+import { BOOTCODE_LABEL } from './leftover-tasks.js'
 
 /**
  * Writes the boot blocks into the VDI with one PUT /import_raw_vdi?chunked, the project's
@@ -22,7 +23,7 @@ export async function writePatches(x: XapiConnection, vdi: string, patches: read
     for (const p of patches) await fh.write(p.data, 0, p.data.length, p.offset)
     const target = (await transferTarget(x, vdi, signal)) ?? undefined
     const bodyBytes = framedLength(regions)
-    await putSegment(x, { vdi, fh, regions, bodyBytes, onData: () => undefined, label: 'boot blocks', signal, ...(target ? { target } : {}) })
+    await putSegment(x, { vdi, fh, regions, bodyBytes, onData: () => undefined, label: BOOTCODE_LABEL, signal, ...(target ? { target } : {}) })
     return bodyBytes
   } finally {
     await fh.close()
