@@ -1,7 +1,7 @@
-import pRetry from 'p-retry'
 import type { XapiConnection } from '../xapi/connection.js'
 import { XapiError } from '../xapi/errors.js'
 import { awaitTask } from '../xapi/task-wait.js'
+import { retrying, type RetryPolicy } from '../xapi/retry-policy.js'
 
 /**
  * The two answers that mean "not now" rather than "no": XAPI's task queue is full, or
@@ -10,13 +10,9 @@ import { awaitTask } from '../xapi/task-wait.js'
  */
 export const RETRIABLE = new Set(['TOO_MANY_PENDING_TASKS', 'OTHER_OPERATION_IN_PROGRESS'])
 
-export interface RetryPolicy {
-  retries: number
-  minTimeout: number
-  maxTimeout: number
-}
+export type { RetryPolicy } from '../xapi/retry-policy.js'
 
-export const DEFAULT_RETRY: RetryPolicy = { retries: 8, minTimeout: 200, maxTimeout: 5000 }
+export const DEFAULT_RETRY: RetryPolicy = { retries: 8, minTimeoutMs: 200, maxTimeoutMs: 5000 }
 
 export interface RetryNotice {
   method: string
@@ -45,16 +41,9 @@ export function scoped(base: XapiConnection, retry: RetryPolicy, onRetry?: (n: R
     return base.call<T>(method, ...args)
   }
   const retried = <T>(method: string, fn: () => Promise<T>): Promise<T> =>
-    pRetry(fn, {
-      retries: retry.retries,
-      minTimeout: retry.minTimeout,
-      maxTimeout: retry.maxTimeout,
-      factor: 2,
-      randomize: true,
-      shouldRetry: ({ error }) => error instanceof XapiError && RETRIABLE.has(error.code),
-      onFailedAttempt: ({ error, attemptNumber }) => {
-        if (error instanceof XapiError && RETRIABLE.has(error.code)) onRetry?.({ method, code: error.code, attempt: attemptNumber })
-      },
+    retrying(fn, retry, {
+      shouldRetry: (error) => error instanceof XapiError && RETRIABLE.has(error.code),
+      onRetry: ({ error, attemptNumber }) => onRetry?.({ method, code: error instanceof XapiError ? error.code : error.name, attempt: attemptNumber }),
     })
   // Delegation, never a copy ({ ...base }): a spread reads base's getters once, so the view
   // would keep the session id (and URL) of that moment and send a dead session after a

@@ -1,18 +1,8 @@
-import pRetry, { type RetryContext } from 'p-retry'
 import { ImportFailure } from './import-raw-vdi.js'
 import { XapiError } from '../xapi/errors.js'
+import { retrying, type RetryPolicy } from '../xapi/retry-policy.js'
 
-/** How hard one segment is retried. The defaults ride out a toolstack restart (~30 s). */
-export interface RetryPolicy {
-  /** Attempts after the first; 0 disables retrying. */
-  retries: number
-  /** First delay; each next one doubles, with jitter (×1–2), up to maxTimeoutMs. */
-  minTimeoutMs: number
-  maxTimeoutMs: number
-  /** No new attempt starts after this long on one segment, whatever `retries` says. */
-  maxRetryTimeMs: number
-}
-
+/** How hard one segment is retried: a toolstack restart (~30 s) is ridden out, and no new attempt starts after 10 minutes on one segment. */
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, minTimeoutMs: 1000, maxTimeoutMs: 10_000, maxRetryTimeMs: 10 * 60_000 }
 
 /** Transport failures a second attempt can get past: the link broke, or the host stalled. */
@@ -78,25 +68,17 @@ export interface RetryNotice {
 export async function withRetry<T>(attempt: () => Promise<T>, policy: RetryPolicy, onRetry: (n: RetryNotice) => void, signal?: AbortSignal): Promise<T> {
   let attempts = 0
   try {
-    return await pRetry(
+    return await retrying(
       () => {
         attempts++
         return attempt()
       },
+      policy,
       {
-        retries: policy.retries,
-        factor: 2,
-        minTimeout: policy.minTimeoutMs,
-        maxTimeout: policy.maxTimeoutMs,
-        maxRetryTime: policy.maxRetryTimeMs,
-        randomize: true,
-        shouldRetry: (c: RetryContext) => {
-          const retry = isRetryable(c.error)
-          if (retry) onRetry({ attempt: c.attemptNumber, retriesLeft: c.retriesLeft, error: c.error.message })
-          return retry
-        },
-        ...(signal ? { signal } : {}),
+        shouldRetry: isRetryable,
+        onRetry: (c) => onRetry({ attempt: c.attemptNumber, retriesLeft: c.retriesLeft, error: c.error.message }),
       },
+      signal,
     )
   } catch (e) {
     throw Object.assign(e instanceof Error ? e : new Error(String(e)), { attempts })

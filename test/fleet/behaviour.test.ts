@@ -4,7 +4,7 @@ import { planDiff, summary } from '../../src/fleet/cli/report.js'
 import { deriveMac } from '../../src/recipe/mac.js'
 import { ENV, fleetOn, hosts, isReadOnly } from './support.js'
 
-const FAST_RETRY = { minTimeout: 5, maxTimeout: 20 }
+const FAST_RETRY = { minTimeoutMs: 5, maxTimeoutMs: 20 }
 const MiB = 1024 * 1024
 
 describe('rollout behaviour', () => {
