@@ -16,11 +16,15 @@
  * the whole-image baseline.
  *
  *   npm run bench -- upload          (or: npm run build && node dist/bench/upload.js [--link 1000])
+ *
+ * `--sparse-only` runs only the floor / sparse pairs (~1 minute); `--rounds <n>` sets how
+ * many; `--compare <path/to/bin/provision.js>` adds another build's run to each round,
+ * so two builds meet the same simulator and the same load (start-up before/after).
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { scanDataRegions } from '../src/upload/data-map.js'
@@ -32,9 +36,10 @@ import { curlUpload, provisionRun, resumeRun, writeRecipe, type Figure, type Pro
 import { GiB, MiB, fastest, fmt, goal, header, row } from './upload/report.js'
 
 const NEED = 5 * GiB
-const { values } = parseArgs({ options: { link: { type: 'string' } } })
+const { values } = parseArgs({ options: { link: { type: 'string' }, rounds: { type: 'string' }, 'sparse-only': { type: 'boolean', default: false }, compare: { type: 'string' } } })
 const linkMbit = values.link ? Number(values.link) : undefined
-const ROUNDS = linkMbit ? 1 : 2
+const ROUNDS = values.rounds ? Math.max(1, Number(values.rounds)) : linkMbit ? 1 : 2
+const compare = values.compare ? resolve(values.compare) : undefined
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-upload-'))
 console.log(execFileSync('df', ['-h', dir]).toString().trimEnd())
@@ -53,7 +58,7 @@ try {
   const recipe = await writeRecipe(dir)
   console.log(`images written in ${((performance.now() - t0) / 1000).toFixed(1)} s; simulator at ${sim.url}${link ? `, through a ${linkMbit} Mbit/s link at ${link.url}` : ', over loopback'}`)
 
-  if (!link) {
+  if (!link && !values['sparse-only']) {
     console.log('\nfinding the data in the 16 GiB sparse image (SEEK_DATA through python3; fallback: read every byte)')
     for (const seekData of [true, false]) {
       const t = performance.now()
@@ -69,37 +74,44 @@ try {
   console.log(`\n${header()}`)
   const show = <T extends Figure>(f: T): T => (console.log(row(f)), f)
   // Paired figures alternate, ROUNDS times; the fastest of each counts.
-  const runs = { floor: [] as Figure[], sparse: [] as ProvisionFigure[], denseCurl: [] as Figure[], dense: [] as ProvisionFigure[] }
+  const runs = { floor: [] as Figure[], sparse: [] as ProvisionFigure[], other: [] as ProvisionFigure[], denseCurl: [] as Figure[], dense: [] as ProvisionFigure[] }
   for (let round = 1; round <= ROUNDS; round++) {
     runs.floor.push(show(await curlUpload(target, `floor: curl -T the 1 GiB of data #${round}`, images.floor, 16 * GiB)))
     runs.sparse.push(show(await provisionRun(target, `provision, 16 GiB sparse #${round}`, recipe, images.sparse, `bench-sparse-${round}`)))
+    if (compare) runs.other.push(show(await provisionRun(target, `--compare build, sparse #${round}`, recipe, images.sparse, `bench-other-${round}`, true, compare)))
   }
-  const whole = show(await curlUpload(target, 'curl -T the whole 16 GiB image', images.sparse, 16 * GiB))
-  for (let round = 1; round <= ROUNDS; round++) {
-    runs.denseCurl.push(show(await curlUpload(target, `curl -T the dense 2 GiB image #${round}`, images.dense, 16 * GiB)))
-    runs.dense.push(show(await provisionRun(target, `provision, 2 GiB dense #${round}`, recipe, images.dense, `bench-dense-${round}`)))
-  }
-  const [floor, denseCurl] = [fastest(runs.floor), fastest(runs.denseCurl)]
-  const [sparse, dense] = [fastest(runs.sparse), fastest(runs.dense)]
-  for (const f of [sparse, dense]) if (!f.result) throw new Error(`${f.label} failed: ${f.stdout}${f.stderr}`)
-  const resume = await resumeRun(target, recipe, images.sparse)
-  show(resume.first)
-  show(resume.second)
+  if (values['sparse-only']) {
+    const floor = fastest(runs.floor)
+    for (const f of [...runs.sparse, ...runs.other]) if (!f.result) throw new Error(`${f.label} failed: ${f.stdout}${f.stderr}`)
+    console.log(`\nsparse / floor (fastest of ${ROUNDS}): ${(fastest(runs.sparse).wallMs / floor.wallMs).toFixed(2)}${compare ? `; the --compare build: ${(fastest(runs.other).wallMs / floor.wallMs).toFixed(2)}` : ''} (goal <= 1.3)`)
+  } else {
+    const whole = show(await curlUpload(target, 'curl -T the whole 16 GiB image', images.sparse, 16 * GiB))
+    for (let round = 1; round <= ROUNDS; round++) {
+      runs.denseCurl.push(show(await curlUpload(target, `curl -T the dense 2 GiB image #${round}`, images.dense, 16 * GiB)))
+      runs.dense.push(show(await provisionRun(target, `provision, 2 GiB dense #${round}`, recipe, images.dense, `bench-dense-${round}`)))
+    }
+    const [floor, denseCurl] = [fastest(runs.floor), fastest(runs.denseCurl)]
+    const [sparse, dense] = [fastest(runs.sparse), fastest(runs.dense)]
+    for (const f of [sparse, dense]) if (!f.result) throw new Error(`${f.label} failed: ${f.stdout}${f.stderr}`)
+    const resume = await resumeRun(target, recipe, images.sparse)
+    show(resume.first)
+    show(resume.second)
 
-  const up = sparse.result!.upload
-  console.log(`\nprovision, 16 GiB sparse: read ${fmt(up.bytes_read, MiB, 0)} MiB, sent ${fmt(up.bytes_sent, MiB, 1)} MiB for ${fmt(up.data_bytes, MiB, 0)} MiB of data in a ${fmt(up.image_size, GiB, 0)} GiB image (${up.method}, ${up.segments} segments)`)
-  const r2 = resume.second.result?.upload
-  console.log(
-    `resume: first run cut at byte ${resume.cutAt} of ${resume.total} (60%), gave up after its retries in ${fmt(resume.first.wallMs, 1000, 1)} s; ` +
-      `the re-run continued from image byte ${r2?.resumed_from ?? 'n/a'} and sent ${fmt(r2?.bytes_sent, MiB, 1)} MiB (${r2 ? ((r2.bytes_sent / resume.total) * 100).toFixed(0) : 'n/a'}% of a full upload)`,
-  )
-  console.log(`\ngoals${ROUNDS > 1 ? ` (fastest of ${ROUNDS} alternating runs for each paired figure)` : ''}`)
-  const ok = [
-    goal('provision sparse / floor (1 GiB curl)', sparse.wallMs / floor.wallMs, sparse.wallMs <= 1.3 * floor.wallMs, '<= 1.3'),
-    goal('whole-image curl / provision sparse', whole.wallMs / sparse.wallMs, whole.wallMs > 10 * sparse.wallMs, '> 10'),
-    goal('provision dense / curl dense', dense.wallMs / denseCurl.wallMs, dense.wallMs <= 1.2 * denseCurl.wallMs, '<= 1.2'),
-  ]
-  if (!ok.every(Boolean)) process.exitCode = 1
+    const up = sparse.result!.upload
+    console.log(`\nprovision, 16 GiB sparse: read ${fmt(up.bytes_read, MiB, 0)} MiB, sent ${fmt(up.bytes_sent, MiB, 1)} MiB for ${fmt(up.data_bytes, MiB, 0)} MiB of data in a ${fmt(up.image_size, GiB, 0)} GiB image (${up.method}, ${up.segments} segments)`)
+    const r2 = resume.second.result?.upload
+    console.log(
+      `resume: first run cut at byte ${resume.cutAt} of ${resume.total} (60%), gave up after its retries in ${fmt(resume.first.wallMs, 1000, 1)} s; ` +
+        `the re-run continued from image byte ${r2?.resumed_from ?? 'n/a'} and sent ${fmt(r2?.bytes_sent, MiB, 1)} MiB (${r2 ? ((r2.bytes_sent / resume.total) * 100).toFixed(0) : 'n/a'}% of a full upload)`,
+    )
+    console.log(`\ngoals${ROUNDS > 1 ? ` (fastest of ${ROUNDS} alternating runs for each paired figure)` : ''}`)
+    const ok = [
+      goal('provision sparse / floor (1 GiB curl)', sparse.wallMs / floor.wallMs, sparse.wallMs <= 1.3 * floor.wallMs, '<= 1.3'),
+      goal('whole-image curl / provision sparse', whole.wallMs / sparse.wallMs, whole.wallMs > 10 * sparse.wallMs, '> 10'),
+      goal('provision dense / curl dense', dense.wallMs / denseCurl.wallMs, dense.wallMs <= 1.2 * denseCurl.wallMs, '<= 1.2'),
+    ]
+    if (!ok.every(Boolean)) process.exitCode = 1
+  }
 } finally {
   await link?.close()
   await sim.stop()

@@ -43,9 +43,12 @@ export async function writeRecipe(dir: string): Promise<string> {
 
 export type ProvisionFigure = Figure & { result?: ProvisionResult }
 
-/** The spawned CLI, as a user runs it; `cleanup` false keeps what it made (a resume follows). */
-export async function provisionRun(sim: SimProcess, label: string, recipe: string, image: string, name: string, cleanup = true): Promise<ProvisionFigure> {
-  const m = await measure(process.execPath, [BIN, recipe, '--host', sim.url, '--image', image, '--name', name, '--json', '--skip-preflight'], CREDS)
+/**
+ * The spawned CLI, as a user runs it; `cleanup` false keeps what it made (a resume follows).
+ * `bin`: another build's bin/provision.js, to compare builds on the same simulator and load.
+ */
+export async function provisionRun(sim: SimProcess, label: string, recipe: string, image: string, name: string, cleanup = true, bin = BIN): Promise<ProvisionFigure> {
+  const m = await measure(process.execPath, [bin, recipe, '--host', sim.url, '--image', image, '--name', name, '--json', '--skip-preflight'], CREDS)
   let result: ProvisionResult | undefined
   if (m.code === 0) result = ProvisionResult.parse(JSON.parse(m.stdout))
   if (cleanup) await sim.cleanup()
