@@ -1,7 +1,7 @@
 import { mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { framedLength } from '../image/chunk-framing.js'
+import { framedLength } from '../xapi/chunk-framing.js'
 import { putSegment } from '../upload/import-raw-vdi.js'
 import { transferTarget } from '../xapi/transfer-target.js'
 import type { XapiConnection } from '../xapi/connection.js'

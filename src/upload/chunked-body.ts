@@ -1,5 +1,5 @@
 import type { DiskReader } from '../disk/disk-reader.js'
-import { CHUNK_TERMINATOR, encodeChunkHeader } from '../image/chunk-framing.js'
+import { CHUNK_TERMINATOR, encodeChunkHeader } from '../xapi/chunk-framing.js'
 import type { DataMap, Region } from './data-map.js'
 import { SEGMENT_BYTES, splitSegments } from './segments.js'
 

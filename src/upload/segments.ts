@@ -1,4 +1,4 @@
-import { framedLength } from '../image/chunk-framing.js'
+import { framedLength } from '../xapi/chunk-framing.js'
 import type { DataMap, Region } from './data-map.js'
 
 /**

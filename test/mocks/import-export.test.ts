@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { request } from 'node:http'
 import { createHash } from 'node:crypto'
 import { withSimulator, connectTo } from '../support/simulator.js'
-import { encodeChunkHeader, CHUNK_TERMINATOR } from '../../src/image/chunk-framing.js'
+import { encodeChunkHeader, CHUNK_TERMINATOR } from '../../src/xapi/chunk-framing.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import type { XapiConnection } from '../../src/xapi/connection.js'
 

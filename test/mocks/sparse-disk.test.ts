@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { existsSync, readdirSync } from 'node:fs'
 import { request } from 'node:http'
 import { BLOCK, DiskMap, SparseDisk } from '../../mocks/sparse-disk.js'
-import { CHUNK_TERMINATOR, encodeChunkHeader } from '../../src/image/chunk-framing.js'
+import { CHUNK_TERMINATOR, encodeChunkHeader } from '../../src/xapi/chunk-framing.js'
 import { withSimulator, connectTo } from '../support/simulator.js'
 
 const MiB = 1 << 20

@@ -8,7 +8,7 @@ import { hashInWorkers, mapInWorkers } from '../../src/upload/map-pool.js'
 import { regionHashes } from '../../src/upload/region-hashes.js'
 import { splitSegments } from '../../src/upload/segments.js'
 import { bodyLength } from '../../src/upload/chunked-body.js'
-import { framedLength } from '../../src/image/chunk-framing.js'
+import { framedLength } from '../../src/xapi/chunk-framing.js'
 import { MiB, pattern, tempDir, writeSparse } from './helpers.js'
 import { needs } from '../support/oracles.js'
 

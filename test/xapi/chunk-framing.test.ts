@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ChunkDecoder, CHUNK_TERMINATOR, encodeChunkHeader, framedLength } from '../../src/image/chunk-framing.js'
+import { ChunkDecoder, CHUNK_TERMINATOR, encodeChunkHeader, framedLength } from '../../src/xapi/chunk-framing.js'
 
 describe('chunked framing', () => {
   it('writes the 12-byte little-endian header {u64 offset, u32 length}', () => {
