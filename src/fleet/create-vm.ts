@@ -7,6 +7,8 @@ import { TAG } from './inventory.js'
 import type { Limits } from './limiter.js'
 import type { VmPlan } from './planner.js'
 import { step, stepContext } from './steps.js'
+import { recordSettings } from '../provision/update-vm.js'
+import { SETTINGS_KEY } from '../provision/settings.js'
 
 /** Provision's last three steps, run as they are on the cloned VM and disk. */
 const FINAL_STEPS = ['vif.create', 'vbd.create', 'vm.start'] as const
@@ -60,6 +62,9 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   if (mem(r.memory) !== mem(g.memory)) await runStep('vm.memory')
   if (r.vcpus !== g.vcpus) await runStep('vm.vcpus')
   if (r.pv.args !== g.pv.args) await VM.set_PV_args(x, vm, r.pv.args)
+  // The template's record of its settings came with the clone; a VM with its own overrides (or
+  // from a template older than the record) gets its own, so the next run tells intent from drift.
+  await recordSettings(x, vm, r, v.template?.settings ? { [SETTINGS_KEY]: v.template.settings } : {})
   if (c.multiHost && v.host) await VM.set_affinity(x, vm, v.host.ref)
   for (const id of FINAL_STEPS) await runStep(id)
   c.onStep('vm.finish', 'Name the VM')

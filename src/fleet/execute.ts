@@ -9,6 +9,7 @@ import type { UploadTuning } from '../upload/upload.js'
 import { ensureTemplate } from './golden.js'
 import { createVm } from './create-vm.js'
 import { reconcileVm } from './reconcile.js'
+import { destroyVm } from '../provision/destroy.js'
 import type { Plan, VmPlan } from './planner.js'
 import type { OpenPool } from './pools.js'
 import type { ErrorInfo, RolloutEvent, VmState } from './types.js'
@@ -144,7 +145,8 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
     const pool = o.pools.get(v.pool)!
     let base = { ref: '', other_config: {} as Record<string, string> }
     let template = ''
-    if (v.action === 'create') {
+    const makes = v.action === 'create' || v.action === 'replace'
+    if (makes) {
       const b = v.base!
       const t = v.template!
       try {
@@ -183,15 +185,17 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
       }
       try {
         const extra = await clearLeftovers(v, onStep, cleaned)
-        if (v.action === 'create') {
+        // Replaced: the old VM and the disks the tool made for it go first (consented: the plan marked it disruptive).
+        if (v.replacing) await destroyVm(x, v.replacing, onStep)
+        if (makes) {
           const made = await createVm(
             { x, fleet: o.fleet, plan: v, base: base.ref, baseConfig: base.other_config, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep },
             state,
           )
-          return done('created', t0, x.calls + extra, null, made.uuid)
+          return done(v.replacing ? 'replaced' : 'created', t0, x.calls + extra, null, made.uuid)
         }
         await reconcileVm(x, v, pool.inv, onStep)
-        return done('reconciled', t0, x.calls + extra, null, v.existing!.record.uuid)
+        return done(v.action === 'update' ? 'updated' : 'reconciled', t0, x.calls + extra, null, v.existing!.record.uuid)
       } catch (e) {
         const info = explainFailure(title, e)
         // Rollback gets a view without the abort signal: an interrupt must not cut it short.

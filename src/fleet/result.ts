@@ -24,6 +24,7 @@ function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
     host: v.host?.name ?? null,
     sr: v.sr?.record.name_label ?? null,
     action: v.action,
+    disruptive: v.disruptive,
     state: out?.state ?? (v.action === 'fail' ? 'failed' : 'planned'),
     uuid: out?.uuid ?? v.existing?.record.uuid ?? null,
     mac: v.mac ?? null,

@@ -9,6 +9,8 @@ import { plan, type ImageInfo } from './planner.js'
 import { execute } from './execute.js'
 import { assertPoolsRunnable } from './runnable.js'
 import { buildResult } from './result.js'
+import { requireConsent } from '../provision/consent.js'
+import { disruption } from './disruption.js'
 import { DEFAULT_RETRY, type RetryPolicy } from './scoped.js'
 import type { RolloutOptions, RolloutResult } from './types.js'
 
@@ -86,10 +88,13 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
       pools: new Map(pools.map((x) => [x.name, 'x' in x ? { inv: x.inv } : { error: x.error }])),
       images,
       reconcile: opts.reconcile ?? false,
+      replace: opts.replace ?? false,
     })
     emit({ type: 'plan', vms: p.vms.map((v) => ({ name: v.spec.name, pool: v.pool, host: v.host?.name ?? null, action: v.action })) })
     const common = { fleet: fleet.name, dryRun: opts.dryRun ?? false, reconcile: opts.reconcile ?? false, plan: p, pools, poolWarnings, startedAt }
     if (opts.dryRun) return buildResult({ ...common, exec: undefined })
+    // Before the first change (leftovers included): a plan that halts, reboots or replaces VMs needs consent.
+    await requireConsent(p.vms.filter((v) => v.disruptive).map(disruption), opts, `provision rollout ${typeof opts.fleet === 'string' ? opts.fleet : '<fleet>'}`)
     const exec = await execute(p, {
       fleet: fleet.name,
       pools: new Map(open.map((o) => [o.name, o])),

@@ -4,17 +4,26 @@ import { z } from 'zod'
 import { HostReportOut } from '../provision/types.js'
 import type { Fleet, FleetInput } from './schema.js'
 import type { RetryPolicy } from './scoped.js'
+import { SettingDiff } from '../provision/settings.js'
+import type { Confirm } from '../provision/consent.js'
 
-/** What the planner decided for a VM. */
-export const VmAction = z.enum(['create', 'none', 'drift', 'reconcile', 'fail'])
+/**
+ * What the planner decided for a VM: `create` a missing one; `none` when it matches;
+ * `update` to apply the file's changes (and, with --reconcile, drift) in place; `reconcile`
+ * to change drift back (--reconcile, no change of the file); `drift` to report drift only;
+ * `replace` to destroy and make it anew (a boot mode change, with --replace); `fail` when it
+ * cannot be made or changed.
+ */
+export const VmAction = z.enum(['create', 'none', 'update', 'drift', 'reconcile', 'replace', 'fail'])
 export type VmAction = z.infer<typeof VmAction>
 
 /** How it ended: `planned` on --dry-run, `skipped` when --fail-fast stopped it before it began. */
-export const VmState = z.enum(['planned', 'created', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'])
+export const VmState = z.enum(['planned', 'created', 'unchanged', 'updated', 'drift', 'reconciled', 'replaced', 'failed', 'skipped'])
 export type VmState = z.infer<typeof VmState>
 
-export const Drift = z.object({ field: z.string(), want: z.string(), have: z.string() })
-export type Drift = z.infer<typeof Drift>
+/** A difference between the VM and the file: the file's `change` or the pool's `drift` (src/provision/settings.ts). */
+export const Drift = SettingDiff
+export type Drift = SettingDiff
 
 export const ErrorInfo = z.object({
   what: z.string(),
@@ -31,6 +40,8 @@ export const VmResult = z.object({
   host: z.string().nullable(),
   sr: z.string().nullable(),
   action: VmAction,
+  /** The action halts, reboots or replaces a running VM (or replaces a halted one): applying it needs consent (--yes, or y on a terminal). */
+  disruptive: z.boolean(),
   state: VmState,
   uuid: z.string().nullable(),
   mac: z.string().nullable(),
@@ -106,8 +117,14 @@ export interface RolloutOptions {
   baseDir?: string
   /** Plan and report (as a diff), change nothing. */
   dryRun?: boolean
-  /** Change drifted VMs back to the fleet's settings (halting running ones to do it). */
+  /** Also change drifted VMs back to the fleet's settings (the file's own changes are always applied). */
   reconcile?: boolean
+  /** Destroy and make anew the VMs whose changes cannot be made in place (a boot mode); without it they fail. */
+  replace?: boolean
+  /** Consent to disruptive actions (halting, rebooting or replacing a VM) given up front, as --yes. */
+  yes?: boolean
+  /** Asked when the plan has disruptive actions and `yes` is not set; without it such a plan is refused (consent-required), nothing changed. */
+  confirm?: Confirm
   /** VMs in flight at once across all hosts; overrides the fleet file (default 16). */
   concurrency?: number
   /** VMs in flight at once on one host; overrides the fleet file (default 4). */

@@ -8,6 +8,7 @@ import { BOOT_STEPS } from './boot-steps.js'
 import { DRIVE_FINISH, DRIVE_STEPS, READY_STEPS } from './first-boot-steps.js'
 import { need, type Step } from './step-types.js'
 import { buildingName, INCOMPLETE_KEY } from './leftovers.js'
+import { SETTINGS_KEY, settingsRecord, wantedSettings } from './settings.js'
 
 export { need, vdiName, type RunState, type StepContext, type PlanInput, type Step } from './step-types.js'
 
@@ -63,12 +64,17 @@ export const STEPS: Step[] = [
   {
     id: 'vm.other-config',
     title: 'Set other-config keys',
-    calls: (c) => ['VM.get_other_config', ...Object.keys(c.recipe.other_config).flatMap((k) => [`VM.remove_from_other_config ${k} (if present)`, `VM.add_to_other_config ${k}`])],
+    calls: (c) => [
+      'VM.get_other_config',
+      ...Object.keys(c.recipe.other_config).flatMap((k) => [`VM.remove_from_other_config ${k} (if present)`, `VM.add_to_other_config ${k}`]),
+      `VM.add_to_other_config ${SETTINGS_KEY} (the settings applied, so a later run tells a change of the recipe from a change made on the pool)`,
+    ],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
       const current = await VM.get_other_config(c.x, vm)
       // add_to_* fails with MAP_DUPLICATE_KEY on an existing key, even with the same value.
-      for (const [k, v] of Object.entries(c.recipe.other_config)) {
+      const keys = { ...c.recipe.other_config, [SETTINGS_KEY]: settingsRecord(wantedSettings(c.recipe)) }
+      for (const [k, v] of Object.entries(keys)) {
         if (k in current) await VM.remove_from_other_config(c.x, vm, k)
         await VM.add_to_other_config(c.x, vm, k, v)
       }

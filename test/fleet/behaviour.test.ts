@@ -17,18 +17,19 @@ describe('rollout behaviour', () => {
     const text = planDiff(dry)
     expect(text).toContain(`  + web-1  create on xcp1 (pool p1), SR "Local storage", MAC ${deriveMac('web-1')}`)
     expect(text).toContain('  + pool p2, SR "Local storage": upload')
-    expect(text).toContain('Plan: 4 to create, 0 unchanged, 0 drifted, 0 to reconcile, 0 cannot be created.')
+    expect(text).toContain('Plan: 4 to create, 0 to update, 0 to replace, 0 unchanged, 0 drifted, 0 to reconcile, 0 cannot be made or changed.')
 
     await rollout({ fleet, env: ENV })
     const changed = await fleetOn(sims, 'web-{1..5}', { defaults: { memory: '384MiB' } })
     const diff = planDiff(await rollout({ fleet: changed, env: ENV, dryRun: true }))
-    expect(diff).toContain('  ~ web-1  drift, left as is (--reconcile changes it)\n      - memory_static_max: 256 MiB\n      + memory_static_max: 384 MiB')
+    // An edit of the file is intent: applied in place (halting the running VMs, so marked disruptive), not reported as drift.
+    expect(diff).toContain('  ~ web-1  update in place (pool p1, xcp1)  [disruptive: halts the VM]\n      - memory_static_max: 256 MiB\n      + memory_static_max: 384 MiB   (changed in the file)')
     expect(diff).toContain('  + web-5  create on xcp1')
     // web-5 needs a golden template with the new memory; the old one stays for nobody.
     expect(diff).toContain('  + pool p1: build "xcp-provision web: FreeBSD-9.0')
     expect(diff).toContain('  = pool p1, SR "Local storage": re-use VDI')
     const rec = await rollout({ fleet: changed, env: ENV, dryRun: true, reconcile: true })
-    expect(rec.vms.slice(0, 4).map((v) => v.action)).toEqual(Array(4).fill('reconcile'))
+    expect(rec.vms.slice(0, 4).map((v) => [v.action, v.disruptive])).toEqual(Array(4).fill(['update', true]))
   })
 
   it('applies per-VM overrides on the clone and then sees no drift', async () => {

@@ -164,7 +164,7 @@ describe('host awareness per pool', () => {
 })
 
 describe('a changed boot setting in the fleet', () => {
-  it('builds a new golden template for new VMs; existing VMs report the boot drift, and --reconcile refuses to switch it', async () => {
+  it('builds a new golden template for new VMs; an existing VM whose boot the file changed fails without --replace (nothing changed), is refused without consent, and is made anew with --replace --yes', async () => {
     const sim = await sim83()
     const image = await hvmImage('both')
     const first = await rollout({ fleet: await hvmFleet(sim, image, await recipeWithFirmware('uefi'), ['bsd-1', 'bsd-2']), env: ENV })
@@ -173,22 +173,43 @@ describe('a changed boot setting in the fleet', () => {
     const bios = await hvmFleet(sim, image, await recipeWithFirmware('bios'), ['bsd-1', 'bsd-2', 'bsd-3'])
     const r = await rollout({ fleet: bios, env: ENV })
     expect(r.vms.map((v) => [v.name, v.state])).toEqual([
-      ['bsd-1', 'drift'],
-      ['bsd-2', 'drift'],
+      ['bsd-1', 'failed'],
+      ['bsd-2', 'failed'],
       ['bsd-3', 'created'],
     ])
-    expect(r.vms[0]!.drift).toEqual([{ field: 'boot', want: 'hvm bios', have: 'hvm uefi' }])
+    expect(r.vms[0]!.drift).toEqual([{ field: 'boot', want: 'hvm bios', have: 'hvm uefi', kind: 'change' }])
+    expect(r.vms[0]!.error?.what).toContain('a boot mode does not change in place')
+    expect(r.vms[0]!.error?.fix).toContain('--replace')
     expect(r.templates.map((t) => t.action)).toEqual(['build'])
     expect(goldens(sim).map(([, t]) => (t.HVM_boot_params as Record<string, string>).firmware).sort()).toEqual(['bios', 'uefi'])
     const [ref3, vm3] = fleetVms(sim).find(([, v]) => v.name_label === 'bsd-3')!
     expect(vm3.HVM_boot_params).toEqual({ firmware: 'bios', order: 'c' })
     expect(sim.console(ref3).at(-1)).toMatchObject({ firmware: 'bios', booted: true })
 
+    // --replace is disruptive: the plan says so, and without consent nothing changes.
+    const plan = await rollout({ fleet: bios, env: ENV, replace: true, dryRun: true })
+    expect(plan.vms.map((v) => [v.action, v.disruptive])).toEqual([['replace', true], ['replace', true], ['none', false]])
     const before = sim.calls().length
-    const rec = await rollout({ fleet: bios, env: ENV, reconcile: true })
-    expect(rec.vms.map((v) => v.state)).toEqual(['failed', 'failed', 'unchanged'])
-    expect(rec.vms[0]!.error?.what).toContain('--reconcile does not change a VM\'s boot mode')
+    await expect(rollout({ fleet: bios, env: ENV, replace: true })).rejects.toMatchObject({ code: 'consent-required' })
+    await expect(rollout({ fleet: bios, env: ENV, replace: true, confirm: async () => false })).rejects.toMatchObject({ code: 'declined' })
     expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    const old = new Set(fleetVms(sim).map(([, v]) => v.uuid))
+    const asked: string[][] = []
+    const rep = await rollout({ fleet: bios, env: ENV, replace: true, confirm: async (lines) => (asked.push(lines), true) })
+    expect(asked[0]).toHaveLength(2)
+    expect(asked[0]![0]).toMatch(/^bsd-1 .* is destroyed with .* and made anew \(boot hvm uefi -> hvm bios\)/)
+    expect(rep.vms.map((v) => v.state)).toEqual(['replaced', 'replaced', 'unchanged'])
+    const now = fleetVms(sim)
+    expect(now).toHaveLength(3)
+    expect(now.filter(([, v]) => old.has(v.uuid)).map(([, v]) => v.name_label)).toEqual(['bsd-3'])
+    for (const [ref, v] of now) {
+      expect(v.HVM_boot_params).toEqual({ firmware: 'bios', order: 'c' })
+      expect(sim.console(ref).at(-1)).toMatchObject({ firmware: 'bios', booted: true })
+    }
+    // The old VMs' disks went with them: one disk per VM of the fleet, plus the base.
+    const disks = Object.values(sim.objects().VDI ?? {}).filter((d) => (d.other_config as Record<string, string>)['xcp-provision:vm'])
+    expect(disks).toHaveLength(3)
+    expect((await rollout({ fleet: bios, env: ENV })).vms.map((v) => v.state)).toEqual(['unchanged', 'unchanged', 'unchanged'])
   })
 })
 

@@ -1,3 +1,4 @@
+import { planDiff } from '../../src/fleet/cli/report.js'
 import { describe, expect, it } from 'vitest'
 import { rollout, RolloutResult, type RolloutEvent } from '../../src/index.js'
 import type { Simulator } from '../../mocks/simulator.js'
@@ -68,19 +69,73 @@ describe('rollout: 20 VMs on a pool of two hosts', () => {
     const web02 = r.vms.find((v) => v.name === 'web-02')!
     expect(web02.state).toBe('drift')
     expect(web02.drift).toEqual([
-      { field: 'memory_static_max', want: '256 MiB', have: '512 MiB' },
-      { field: 'memory_dynamic_max', want: '256 MiB', have: '512 MiB' },
+      { field: 'memory_static_max', want: '256 MiB', have: '512 MiB', kind: 'drift' },
+      { field: 'memory_dynamic_max', want: '256 MiB', have: '512 MiB', kind: 'drift' },
     ])
     expect(r.vms.filter((v) => v.state === 'unchanged')).toHaveLength(3)
     expect(r.ok).toBe(true)
     expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
     expect(sim.objects().VM![ref]!.memory_dynamic_max).toBe(512 * MiB)
 
-    const fixed = await rollout({ fleet, env: ENV, reconcile: true })
+    // web-02 runs: reverting it halts it, which the plan marks and which needs consent.
+    const plan = await rollout({ fleet, env: ENV, reconcile: true, dryRun: true })
+    expect(plan.vms.map((v) => [v.action, v.disruptive])).toEqual([['none', false], ['reconcile', true], ['none', false], ['none', false]])
+    await expect(rollout({ fleet, env: ENV, reconcile: true })).rejects.toMatchObject({ code: 'consent-required' })
+    const fixed = await rollout({ fleet, env: ENV, reconcile: true, yes: true })
     expect(fixed.vms.find((v) => v.name === 'web-02')!.state).toBe('reconciled')
     const vm = sim.objects().VM![ref]!
     expect([vm.memory_static_max, vm.memory_dynamic_max, vm.power_state]).toEqual([256 * MiB, 256 * MiB, 'Running'])
     expect((await rollout({ fleet, env: ENV })).vms.map((v) => v.state)).toEqual(Array(4).fill('unchanged'))
+  })
+
+  it('applies an edit of the fleet file (intent) without --reconcile, tells it from drift made on the pool, and asks before halting', async () => {
+    const sim = await twoHostPool()
+    const fleet = await fleetOn([sim], 'web-{01..03}')
+    expect((await rollout({ fleet, env: ENV })).ok).toBe(true)
+    // Someone changes web-03's VCPUs by hand (drift); the file then gives web-01 and web-02 more memory (intent).
+    const [ref3] = fleetVms(sim).find(([, v]) => v.name_label === 'web-03')!
+    sim.state.store.update('VM', ref3, { VCPUs_max: 2, VCPUs_at_startup: 2 })
+    const edited = { ...fleet, groups: [{ ...fleet.groups[0]!, defaults: { memory: '384MiB' } }] } as typeof fleet
+    const plan = await rollout({ fleet: edited, env: ENV, dryRun: true })
+    expect(plan.vms.map((v) => [v.name, v.action, v.disruptive])).toEqual([
+      ['web-01', 'update', true],
+      ['web-02', 'update', true],
+      ['web-03', 'update', true],
+    ])
+    const w3 = plan.vms[2]!.drift
+    expect(w3.filter((d) => d.kind === 'drift').map((d) => d.field)).toEqual(['VCPUs_max', 'VCPUs_at_startup'])
+    expect(w3.filter((d) => d.kind === 'change').map((d) => d.field)).toEqual(['memory_static_max', 'memory_dynamic_min', 'memory_dynamic_max'])
+    const text = planDiff(plan)
+    expect(text).toContain('~ web-01  update in place (pool p1, xcp1)  [disruptive: halts the VM]')
+    expect(text).toContain('+ memory_static_max: 384 MiB   (changed in the file)')
+    expect(text).toContain('+ VCPUs_max: 1   (drift on the pool)')
+    expect(text).toContain('3 disruptive (applying asks first, or needs --yes)')
+
+    const before = sim.calls().length
+    await expect(rollout({ fleet: edited, env: ENV })).rejects.toMatchObject({ code: 'consent-required' })
+    expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    const r = await rollout({ fleet: edited, env: ENV, yes: true })
+    expect(r.vms.map((v) => v.state)).toEqual(['updated', 'updated', 'updated'])
+    for (const [, v] of fleetVms(sim)) expect([v.memory_static_max, v.memory_dynamic_max, v.power_state]).toEqual([384 * MiB, 384 * MiB, 'Running'])
+    // The drift was left alone (no --reconcile), and stays drift on the next run; the rest is unchanged.
+    expect(sim.objects().VM![ref3]!.VCPUs_max).toBe(2)
+    const again = await rollout({ fleet: edited, env: ENV })
+    expect(again.vms.map((v) => v.action)).toEqual(['none', 'none', 'drift'])
+    expect(again.vms[2]!.drift.map((d) => d.kind)).toEqual(['drift', 'drift'])
+  })
+
+  it('a VM with no record of the last apply (made before the record) counts every difference as drift', async () => {
+    const sim = await twoHostPool()
+    const fleet = await fleetOn([sim], 'web-{01..02}')
+    expect((await rollout({ fleet, env: ENV })).ok).toBe(true)
+    for (const [ref, v] of fleetVms(sim)) {
+      const oc = { ...(v.other_config as Record<string, string>) }
+      delete oc['xcp-provision:settings']
+      sim.state.store.update('VM', ref, { other_config: oc })
+    }
+    const edited = { ...fleet, groups: [{ ...fleet.groups[0]!, defaults: { vcpus: 2 } }] } as typeof fleet
+    const r = await rollout({ fleet: edited, env: ENV, dryRun: true })
+    expect(r.vms.map((v) => [v.action, v.drift.map((d) => d.kind)])).toEqual([['drift', ['drift', 'drift']], ['drift', ['drift', 'drift']]])
   })
 
   it('rolls back a VM whose start fails while the others finish, and a re-run creates only that one', async () => {

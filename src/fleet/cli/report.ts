@@ -7,9 +7,13 @@ const MiB = 1024 * 1024
 const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
+/** Each difference with who made it: the file (`change`, applied) or the pool (`drift`, applied only with --reconcile). */
 function driftLines(d: Drift[], indent: string): string[] {
-  return d.flatMap((x) => [`${indent}- ${x.field}: ${x.have}`, `${indent}+ ${x.field}: ${x.want}`])
+  return d.flatMap((x) => [`${indent}- ${x.field}: ${x.have}`, `${indent}+ ${x.field}: ${x.want}   (${x.kind === 'change' ? 'changed in the file' : 'drift on the pool'})`])
 }
+
+/** Terraform marks replacements; this marks every action that halts, reboots or replaces a VM. */
+const disrupts = (v: VmResult): string => (v.disruptive ? '  [disruptive: halts the VM]' : '')
 
 const where = (v: VmResult): string => `pool ${v.pool}${v.host ? `, ${v.host}` : ''}`
 
@@ -30,7 +34,9 @@ export function planDiff(r: RolloutResult): string {
     }
     else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
     else if (v.action === 'drift') out.push(`  ~ ${n}  drift, left as is (--reconcile changes it)`, ...driftLines(v.drift, '      '))
-    else if (v.action === 'reconcile') out.push(`  ~ ${n}  reconcile (${where(v)})`, ...driftLines(v.drift, '      '))
+    else if (v.action === 'update') out.push(`  ~ ${n}  update in place (${where(v)})${disrupts(v)}`, ...driftLines(v.drift, '      '))
+    else if (v.action === 'reconcile') out.push(`  ~ ${n}  reconcile (${where(v)})${disrupts(v)}`, ...driftLines(v.drift, '      '))
+    else if (v.action === 'replace') out.push(`-/+ ${n}  replace: destroy and create on ${v.host ?? '?'} (pool ${v.pool})  [disruptive: destroys the VM and its disk]`, ...driftLines(v.drift, '      '))
     else out.push(`  ! ${n}  ${v.uuid ? 'cannot be changed' : 'cannot be created'}: ${v.error?.what ?? '?'}: ${v.error?.why ?? ''}`)
   }
   for (const e of r.extras) out.push(`  ? ${e.name.padEnd(w)}  tagged for this fleet in pool ${e.pool} but not in the file (left alone)`)
@@ -48,7 +54,11 @@ export function planDiff(r: RolloutResult): string {
   for (const t of r.templates) out.push(`  ${t.action === 'reuse' ? '=' : '+'} pool ${t.pool}: ${t.action === 'reuse' ? 're-use' : 'build'} "${t.name}"`)
   for (const p of r.pools) if (p.error) out.push(`Pool ${p.name} (${p.url}) could not be read: ${p.error.what}: ${p.error.why}`)
   const count = (a: string): number => r.vms.filter((v) => v.action === a).length
-  out.push(`Plan: ${count('create')} to create, ${count('none')} unchanged, ${count('drift')} drifted, ${count('reconcile')} to reconcile, ${count('fail')} cannot be created.`)
+  const disruptive = r.vms.filter((v) => v.disruptive).length
+  out.push(
+    `Plan: ${count('create')} to create, ${count('update')} to update, ${count('replace')} to replace, ${count('none')} unchanged, ${count('drift')} drifted, ${count('reconcile')} to reconcile, ${count('fail')} cannot be made or changed.` +
+      (disruptive ? ` ${disruptive} disruptive (applying asks first, or needs --yes).` : ''),
+  )
   return out.join('\n') + '\n'
 }
 
@@ -78,7 +88,7 @@ export function summary(r: RolloutResult): string {
   }
   for (const p of r.pools) for (const w of p.warnings) out.push('', `pool ${p.name}: warning: ${w}`)
   const count = (s: string): number => r.vms.filter((v) => v.state === s).length
-  const states = ['created', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`)
+  const states = ['created', 'updated', 'replaced', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`)
   const uploaded = r.bases.filter((b) => b.action !== 'reuse' && b.state === 'ready')
   const created = r.vms.filter((v) => v.state === 'created')
   const perVm = created.length ? ` (${(created.reduce((n, v) => n + v.calls, 0) / created.length).toFixed(1)} per new VM)` : ''
