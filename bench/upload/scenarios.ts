@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { measure, type Measured } from './measure.js'
 import { BIN, CREDS, type SimProcess } from './sim.js'
 import { ProvisionResult } from '../../src/provision/types.js'
-import { scanDataRegions } from '../../src/upload/data-map.js'
-import { splitSegments } from '../../src/upload/segments.js'
+import { scanDataRegions } from '../../src/upload/find/data-map.js'
+import { splitSegments } from '../../src/upload/resume/segments.js'
 
 export interface Figure extends Measured {
   label: string

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { openDiskReader } from '../disk/disk-reader.js'
-import type { DataMap } from '../upload/data-map.js'
+import type { DataMap } from '../upload/find/data-map.js'
 
 const ZEROS = Buffer.alloc(4 * 1024 * 1024)
 

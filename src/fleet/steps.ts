@@ -1,5 +1,5 @@
 import type { Recipe } from '../recipe/schema.js'
-import type { UploadProgress } from '../upload/import-raw-vdi.js'
+import type { UploadProgress } from '../upload/send/import-raw-vdi.js'
 import type { UploadTuning } from '../upload/upload.js'
 import { STEPS, type RunState, type Step, type StepContext } from '../provision/steps.js'
 import type { XapiConnection } from '../xapi/connection.js'

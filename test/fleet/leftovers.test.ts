@@ -6,7 +6,7 @@ import { readInventory, TAG } from '../../src/fleet/inventory.js'
 import { vmSpecs } from '../../src/fleet/spec.js'
 import { resolveFleet } from '../../src/fleet/load.js'
 import { connectTo } from '../support/simulator.js'
-import { scanDataRegions } from '../../src/upload/data-map.js'
+import { scanDataRegions } from '../../src/upload/find/data-map.js'
 import { ENV, fleetOn, hosts } from './support.js'
 
 type Rec = Record<string, unknown> & { other_config: Record<string, string> }

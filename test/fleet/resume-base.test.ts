@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { rollout } from '../../src/fleet/rollout.js'
 import { fleetOn, hosts, ENV } from './support.js'
-import { scanDataRegions } from '../../src/upload/data-map.js'
+import { scanDataRegions } from '../../src/upload/find/data-map.js'
 
 const SEGMENT = 128 * 1024
 const ONCE = { segmentBytes: SEGMENT, retry: { retries: 0 } }

@@ -6,8 +6,8 @@ import { tempDir, sha256 } from '../upload/helpers.js'
 import { withDisk } from '../../src/disk/open-disk.js'
 import { inspectImage } from '../../src/disk/inspect.js'
 import { releaseSpool } from '../../src/disk/spool-registry.js'
-import { scanDataRegions } from '../../src/upload/data-map.js'
-import { regionHashes } from '../../src/upload/region-hashes.js'
+import { scanDataRegions } from '../../src/upload/find/data-map.js'
+import { regionHashes } from '../../src/upload/find/region-hashes.js'
 import { LAYOUTS, compress, convert, qemuRaw, rawFixture } from './fixtures.js'
 
 const oracle = needs('qemu-img', 'xz')

@@ -13,9 +13,9 @@ import type { ProvisionResult } from '../../src/provision/types.js'
 import { loadRecipe } from '../../src/recipe/load.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
 import { selfSigned, type SelfSigned } from '../support/tls-front.js'
-import { scanDataRegions } from '../../src/upload/data-map.js'
-import { splitSegments } from '../../src/upload/segments.js'
-import { verifyVdi } from '../../src/upload/verify.js'
+import { scanDataRegions } from '../../src/upload/find/data-map.js'
+import { splitSegments } from '../../src/upload/resume/segments.js'
+import { verifyVdi } from '../../src/upload/verify/verify.js'
 import { needs } from '../support/oracles.js'
 
 const running: Simulator[] = []

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { withSimulator, connectTo } from '../support/simulator.js'
-import { scanDataRegions, type DataMap } from '../../src/upload/data-map.js'
+import { scanDataRegions, type DataMap } from '../../src/upload/find/data-map.js'
 import { uploadImage } from '../../src/upload/upload.js'
-import { verifyVdi } from '../../src/upload/verify.js'
+import { verifyVdi } from '../../src/upload/verify/verify.js'
 import { UserError } from '../../src/errors.js'
 import { MiB, createVdi, pattern, scattered, tempDir, writeSparse } from './helpers.js'
 

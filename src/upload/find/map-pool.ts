@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Region } from './data-map.js'
 import { workerSource, type Job, type WindowResult } from './map-window.js'
-import { openDisk } from '../disk/open-disk.js'
-import type { Piece } from '../disk/virtual-disk.js'
+import { openDisk } from '../../disk/open-disk.js'
+import type { Piece } from '../../disk/virtual-disk.js'
 
 /** Where a range of the virtual disk lies in the file (VirtualDisk.locate); null: in place (raw). */
 export type Locate = (offset: number, length: number) => Piece[] | null

@@ -1,5 +1,5 @@
-import { readPieces, slicePieces } from '../disk/read-pieces.js'
-import type { Piece } from '../disk/virtual-disk.js'
+import { readPieces, slicePieces } from '../../disk/read-pieces.js'
+import type { Piece } from '../../disk/virtual-disk.js'
 
 /**
  * The work on the image's bytes, run inside worker threads (map-pool.ts): finding the

@@ -1,4 +1,4 @@
-import type { DataMap } from './data-map.js'
+import type { DataMap } from '../find/data-map.js'
 import { splitSegments, type Segment } from './segments.js'
 import { identityOf, layoutOf, parseCheckpoint, sameIdentity, sameLayout } from './checkpoint.js'
 

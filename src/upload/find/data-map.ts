@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
 import { mapInWorkers } from './map-pool.js'
-import { openDisk } from '../disk/open-disk.js'
-import type { DiskFormat } from '../disk/virtual-disk.js'
+import { openDisk } from '../../disk/open-disk.js'
+import type { DiskFormat } from '../../disk/virtual-disk.js'
 
 /** Granularity of zero detection: small enough to skip filesystem slack, big enough to be cheap. */
 export const SCAN_BLOCK = 64 * 1024

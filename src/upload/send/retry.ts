@@ -1,6 +1,6 @@
 import { ImportFailure } from './import-raw-vdi.js'
-import { XapiError } from '../xapi/errors.js'
-import { retrying, type RetryPolicy } from '../xapi/retry-policy.js'
+import { XapiError } from '../../xapi/errors.js'
+import { retrying, type RetryPolicy } from '../../xapi/retry-policy.js'
 
 /** How hard one segment is retried: a toolstack restart (~30 s) is ridden out, and no new attempt starts after 10 minutes on one segment. */
 export const DEFAULT_RETRY: RetryPolicy = { retries: 4, minTimeoutMs: 1000, maxTimeoutMs: 10_000, maxRetryTimeMs: 10 * 60_000 }

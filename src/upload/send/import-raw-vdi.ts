@@ -1,11 +1,11 @@
-import type { DiskReader } from '../disk/disk-reader.js'
-import type { XapiConnection } from '../xapi/connection.js'
-import * as task from '../xapi/task.js'
-import { XapiError } from '../xapi/errors.js'
-import { UserError } from '../errors.js'
-import { isRedirect, loadGot, transferErrorText, transferOptions, transferUrl, type TransferTarget } from '../xapi/raw-transfer.js'
+import type { DiskReader } from '../../disk/disk-reader.js'
+import type { XapiConnection } from '../../xapi/connection.js'
+import * as task from '../../xapi/task.js'
+import { XapiError } from '../../xapi/errors.js'
+import { UserError } from '../../errors.js'
+import { isRedirect, loadGot, transferErrorText, transferOptions, transferUrl, type TransferTarget } from '../../xapi/raw-transfer.js'
 import { chunkedBody } from './chunked-body.js'
-import type { Region } from './data-map.js'
+import type { Region } from '../find/data-map.js'
 
 export interface UploadProgress {
   sent: number

@@ -1,13 +1,13 @@
 import { createHash, type Hash } from 'node:crypto'
-import type { XapiConnection } from '../xapi/connection.js'
-import * as task from '../xapi/task.js'
-import { isZero } from '../image/zero.js'
-import { UserError } from '../errors.js'
-import type { Segment } from './segments.js'
-import type { DataMap } from './data-map.js'
-import { regionHashes } from './region-hashes.js'
-import { isRedirect, loadGot, openTransfer, transferError, transferUrl, type TransferTarget } from '../xapi/raw-transfer.js'
-import { transferTarget } from '../xapi/transfer-target.js'
+import type { XapiConnection } from '../../xapi/connection.js'
+import * as task from '../../xapi/task.js'
+import { isZero } from '../../image/zero.js'
+import { UserError } from '../../errors.js'
+import type { Segment } from '../resume/segments.js'
+import type { DataMap } from '../find/data-map.js'
+import { regionHashes } from '../find/region-hashes.js'
+import { isRedirect, loadGot, openTransfer, transferError, transferUrl, type TransferTarget } from '../../xapi/raw-transfer.js'
+import { transferTarget } from '../../xapi/transfer-target.js'
 
 export interface VerifyOptions {
   vdi: string

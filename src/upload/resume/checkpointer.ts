@@ -1,5 +1,5 @@
-import type { XapiConnection } from '../xapi/connection.js'
-import type { DataMap } from './data-map.js'
+import type { XapiConnection } from '../../xapi/connection.js'
+import type { DataMap } from '../find/data-map.js'
 import { clearCheckpoint, identityOf, parseCheckpoint, sameIdentity, writeCheckpoint, writeIdentity, type Checkpoint } from './checkpoint.js'
 
 /**

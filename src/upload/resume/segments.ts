@@ -1,5 +1,5 @@
-import { framedLength } from '../xapi/chunk-framing.js'
-import type { DataMap, Region } from './data-map.js'
+import { framedLength } from '../../xapi/chunk-framing.js'
+import type { DataMap, Region } from '../find/data-map.js'
 
 /**
  * Data per segment. Each segment is one PUT /import_raw_vdi and one task, and the unit

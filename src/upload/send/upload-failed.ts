@@ -1,8 +1,8 @@
-import { UserError } from '../errors.js'
-import { XapiError } from '../xapi/errors.js'
+import { UserError } from '../../errors.js'
+import { XapiError } from '../../xapi/errors.js'
 import { ImportFailure } from './import-raw-vdi.js'
 import { isRetryable } from './retry.js'
-import type { Segment } from './segments.js'
+import type { Segment } from '../resume/segments.js'
 
 export interface UploadFailedInfo {
   segment: Segment

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
-import type { XapiConnection } from '../xapi/connection.js'
-import * as VDI from '../xapi/vdi.js'
-import type { DataMap } from './data-map.js'
+import type { XapiConnection } from '../../xapi/connection.js'
+import * as VDI from '../../xapi/vdi.js'
+import type { DataMap } from '../find/data-map.js'
 
 /**
  * Upload checkpoints live in the VDI's own other_config, so a re-run from any machine

@@ -1,7 +1,7 @@
-import type { DiskReader } from '../disk/disk-reader.js'
-import { CHUNK_TERMINATOR, encodeChunkHeader } from '../xapi/chunk-framing.js'
-import type { DataMap, Region } from './data-map.js'
-import { SEGMENT_BYTES, splitSegments } from './segments.js'
+import type { DiskReader } from '../../disk/disk-reader.js'
+import { CHUNK_TERMINATOR, encodeChunkHeader } from '../../xapi/chunk-framing.js'
+import type { DataMap, Region } from '../find/data-map.js'
+import { SEGMENT_BYTES, splitSegments } from '../resume/segments.js'
 
 const READ_SIZE = 4 * 1024 * 1024
 
