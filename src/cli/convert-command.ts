@@ -5,10 +5,9 @@ import type { ConvertResult } from '../convert/run.js'
 import type { ConvertReport } from '../convert/report.js'
 import type { TlsPolicy } from '../xapi/tls.js'
 import type { Timeouts } from '../xapi/timeouts.js'
-import { credentialsFromEnv } from './env.js'
+import { resolveCredentials, withCredentialSource } from './credentials.js'
 import { parseHost } from './host.js'
 import type { Output } from './output.js'
-import { resolvePassword } from './password.js'
 import { sampleImageDir } from './sample-image-dir.js'
 
 export interface ConvertArgs {
@@ -36,30 +35,30 @@ export async function runConvert(args: ConvertArgs): Promise<ConvertResult> {
   const [vm, extra] = args.positionals
   if (vm === undefined) throw new UserError({ what: 'No VM given', why: 'convert needs the name-label or uuid of a PV VM', fix: 'run e.g. provision convert FreeBSD-9.0 --host xcp1 --dry-run', exitCode: EXIT.usage })
   if (extra !== undefined) throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'convert takes one VM', fix: 'convert one VM per run', exitCode: EXIT.usage })
-  if (!args.host) throw new UserError({ what: 'No --host given', why: 'convert needs to know which XAPI to talk to', fix: 'add --host <name> (or --host sim)', exitCode: EXIT.usage })
+  if (!args.host) throw new UserError({ what: 'No --host given', why: 'convert needs to know which XAPI to talk to', fix: 'add --host <name> (or --host sim), or set XAPI_HOST', exitCode: EXIT.usage })
   if (args.undo && args.installBootcode) throw new UserError({ what: '--undo and --install-bootcode were both given', why: '--undo puts the disk back from the snapshot', fix: 'keep one of them', exitCode: EXIT.usage })
   const maxRead = args.maxRead === undefined ? undefined : Number(args.maxRead) * 1024 * 1024
   if (maxRead !== undefined && !(Number.isInteger(maxRead) && maxRead > 0)) throw new UserError({ what: `--max-read ${args.maxRead} is not a size`, why: 'it is the MiB of the disk convert may read', fix: 'pass a whole number of MiB, e.g. --max-read 2048', exitCode: EXIT.usage })
   const target = parseHost(args.host)
-  const env = credentialsFromEnv()
   const cleanups: (() => Promise<void>)[] = []
   try {
     let url: string
-    let creds = { user: env.user, password: env.password }
+    let creds: { user: string; password: string; source: string }
     let tls: TlsPolicy = args.insecure ? { kind: 'insecure' } : args.fingerprint ? { kind: 'pinned', fingerprint: args.fingerprint } : { kind: 'verify' }
     if (target.kind === 'sim') {
       const sim = await startSimWithSample(vm, cleanups)
       url = sim.url
-      creds = sim.creds
+      creds = { ...sim.creds, source: "the simulator's default credentials" }
       tls = { kind: 'verify' }
     } else {
       url = target.url
-      if (creds.user) creds.password = await resolvePassword({ file: args.passwordFile, env: env.password, user: creds.user })
+      creds = await resolveCredentials({ passwordFile: args.passwordFile })
     }
-    if (!creds.user || !creds.password) throw new UserError({ what: 'No credentials', why: 'XAPI_USER or XAPI_PASSWORD is not set', fix: 'set them in the environment or ./.env, or pass --password-file', exitCode: EXIT.usage })
     if (args.insecure) process.stderr.write('warning: --insecure: the host certificate is not verified\n')
     const { convert } = await import('../convert/run.js')
-    return await convert({ url, user: creds.user, password: creds.password, tls, vm, dryRun: args.dryRun, installBootcode: args.installBootcode, undo: args.undo, ...(maxRead ? { maxRead } : {}), ...(args.timeouts ? { timeouts: args.timeouts } : {}) })
+    return await convert({ url, user: creds.user, password: creds.password, tls, vm, dryRun: args.dryRun, installBootcode: args.installBootcode, undo: args.undo, ...(maxRead ? { maxRead } : {}), ...(args.timeouts ? { timeouts: args.timeouts } : {}) }).catch((e: unknown) => {
+      throw withCredentialSource(e, creds.source)
+    })
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined)
   }
@@ -118,7 +117,7 @@ export function printConvert(out: Output, r: ConvertResult): number {
     const byGuest = r.blockers.filter((b) => b.fixed_by === 'guest').map((b) => b.id)
     const byFlag = r.blockers.filter((b) => b.fixed_by === 'install-bootcode').map((b) => b.id)
     out.stderr.write([
-      'error: Not converted: the guest would not boot as HVM',
+      'error: Not converted: the guest would not boot as HVM [convert-refused]',
       `  why: ${r.blockers.map((b) => b.id).join(', ')} block the boot (see above)`,
       `  fix: ${[byGuest.length ? `fix ${byGuest.join(', ')} inside the guest while it still runs PV` : '', byFlag.length ? `add --install-bootcode for ${byFlag.join(', ')}` : ''].filter(Boolean).join('; then ')}; nothing was changed`,
     ].join('\n') + '\n')

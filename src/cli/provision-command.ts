@@ -6,8 +6,7 @@ import type { DryRunResult, ProvisionOptions, ProvisionResult } from '../provisi
 import { UserError, EXIT } from '../errors.js'
 import { parseHost } from './host.js'
 import { VmNameSchema } from '../recipe/schema.js'
-import { credentialsFromEnv } from './env.js'
-import { resolvePassword } from './password.js'
+import { resolveCredentials, withCredentialSource, type ResolvedCredentials } from './credentials.js'
 import { progressRenderer } from './progress.js'
 import { sampleImageDir } from './sample-image-dir.js'
 import type { Timeouts } from '../xapi/timeouts.js'
@@ -18,6 +17,8 @@ export interface ProvisionArgs {
   name?: string | undefined
   image?: string | undefined
   json: boolean
+  /** --quiet: no progress, only warnings (the result and errors are printed by the caller). */
+  quiet?: boolean
   dryRun: boolean
   keepOnFailure: boolean
   insecure: boolean
@@ -37,33 +38,24 @@ export interface ProvisionArgs {
 /** Runs one provision; the embedded simulator and the sample image live only for this call. */
 export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult | DryRunResult> {
   if (!args.host) {
-    throw new UserError({ what: 'No --host given', why: 'provision needs to know which XAPI to talk to', fix: 'add --host <name> (or --host sim for the embedded simulator)', exitCode: EXIT.usage })
+    throw new UserError({ what: 'No --host given', why: 'provision needs to know which XAPI to talk to, and XAPI_HOST is not set', fix: 'add --host <name> (or --host sim for the embedded simulator), or set XAPI_HOST', exitCode: EXIT.usage })
   }
   const target = parseHost(args.host)
   if (args.name !== undefined) checkName(args.name)
   const { recipe } = await loadRecipe(args.recipe)
-  const onEvent = progressRenderer(process.stderr, args.json)
-  const env = credentialsFromEnv()
+  const onEvent = progressRenderer(process.stderr, args.json || args.quiet === true)
   const cleanups: (() => Promise<void>)[] = []
   try {
     let url: string
-    let creds = { user: env.user, password: env.password }
+    let creds: ResolvedCredentials
     if (target.kind === 'sim') {
       // Loaded only here: the simulator is start-up time a run against a real host should not pay.
       const { DEFAULT_CREDENTIALS } = await import('../../mocks/simulator.js')
-      creds = env.user && env.password ? { user: env.user, password: env.password } : DEFAULT_CREDENTIALS
+      creds = await resolveCredentials({ passwordFile: args.passwordFile, fallback: { ...DEFAULT_CREDENTIALS, from: "the simulator's default" } })
       url = '' // started below, once the image tells which release can run it
     } else {
       url = target.url
-      if (creds.user) creds.password = await resolvePassword({ file: args.passwordFile, env: env.password, user: creds.user })
-    }
-    if (!creds.user || !creds.password) {
-      throw new UserError({
-        what: 'No credentials',
-        why: creds.user ? 'no password: XAPI_PASSWORD is not set, there is no --password-file, and no terminal to ask on' : 'XAPI_USER is not set',
-        fix: 'set XAPI_USER and XAPI_PASSWORD in the environment or in ./.env (see .env.example), or pass --password-file',
-        exitCode: EXIT.usage,
-      })
+      creds = await resolveCredentials({ passwordFile: args.passwordFile })
     }
     let image = args.image ?? recipe.image
     let bootConsole: ProvisionOptions['bootConsole']
@@ -79,9 +71,9 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     if (target.kind === 'sim') {
       const kernelBits = recipe.boot.mode === 'hvm' || !image ? null : (await import('../provision/preflight-gate.js')).kernelElfClass(image, recipe)
       const choice = await (await import('./sim-profile.js')).chooseSimProfile(recipe, kernelBits, args.simProfile)
-      process.stderr.write(`${choice.note}\n`)
+      if (!args.json && !args.quiet) process.stderr.write(`${choice.note}\n`)
       const { startSimulator } = await import('../../mocks/simulator.js')
-      const sim = await startSimulator({ credentials: creds as { user: string; password: string }, profile: choice.name })
+      const sim = await startSimulator({ credentials: { user: creds.user, password: creds.password }, profile: choice.name })
       cleanups.push(() => sim.close())
       url = sim.url
       // The embedded simulator can say what its firmware did: the wait's diagnosis uses it.
@@ -126,6 +118,8 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       ...(bootConsole ? { bootConsole } : {}),
       onEvent,
       signal: interrupt.signal,
+    }).catch((e: unknown) => {
+      throw withCredentialSource(e, creds.source)
     })
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined)

@@ -4,7 +4,8 @@ import { loadInventoryFile, InventoryError } from '../../mocks/inventory-file.js
 import { readStateFile, writeStateFile, StateFileError, type SavedPool } from '../../mocks/state-file.js'
 import { UserError, EXIT } from '../errors.js'
 import { PROFILE_NAMES } from '../../mocks/profiles.js'
-import { credentialsFromEnv } from './env.js'
+import { resolveCredentials, type ResolvedCredentials } from './credentials.js'
+import { DEFAULT_CREDENTIALS } from '../../mocks/simulator.js'
 
 export interface SimArgs {
   port?: string | undefined
@@ -38,7 +39,13 @@ export async function runSimulator(args: SimArgs): Promise<number> {
     throw new UserError({ what: '--profile and --inventory together', why: 'an inventory names its release with profile:', fix: 'set profile: in the inventory file', exitCode: EXIT.usage })
   }
   const saved = args.stateFile ? guard(() => readStateFile(args.stateFile!)) : undefined
-  const sims = args.inventory ? await fromInventory(args.inventory, port, saved?.pools) : [await single(port, args.listen, saved?.pools[0], args.profile)]
+  const inventory = args.inventory ? guard(() => loadInventoryFile(args.inventory!)) : undefined
+  // One rule with provision's (credentials.ts): XAPI_USER / XAPI_PASSWORD, else the inventory's, else the simulator's own.
+  const fallback = inventory?.credentials ? { ...inventory.credentials, from: `the inventory file ${args.inventory}` } : { ...DEFAULT_CREDENTIALS, from: "the simulator's default" }
+  const creds = await resolveCredentials({ fallback, prompt: false })
+  const sims = await listening(port, args.listen, () =>
+    inventory ? startInventory({ ...inventory, credentials: { user: creds.user, password: creds.password } }, { port, ...(saved ? { restore: saved.pools } : {}) }) : single(port, args.listen, saved?.pools[0], args.profile, creds).then((s) => [s]),
+  )
   // Listen for the signals before announcing the URL: a script may send SIGINT as soon as
   // it reads the line, and a signal with no listener yet kills the process outright.
   const stopped = new Promise<void>((resolve) => {
@@ -55,6 +62,7 @@ export async function runSimulator(args: SimArgs): Promise<number> {
     }
   }
   // The control API takes the XAPI credentials as HTTP Basic; the password is never printed.
+  process.stdout.write(`  credentials: ${creds.source}\n`)
   process.stdout.write(`  control API ${sims[0]!.url}_sim/ (HTTP Basic: user ${sims[0]!.credentials.user} and the XAPI password)\n`)
   const saver = args.stateFile ? periodicSave(args.stateFile, sims) : undefined
   await stopped
@@ -91,20 +99,30 @@ function periodicSave(path: string, sims: Simulator[]): { stop(): void } {
   return { stop: () => clearInterval(timer) }
 }
 
-function single(port: number, listen: string | undefined, restore: SavedPool | undefined, profile: string | undefined): Promise<Simulator> {
-  const env = credentialsFromEnv()
+function single(port: number, listen: string | undefined, restore: SavedPool | undefined, profile: string | undefined, creds: ResolvedCredentials): Promise<Simulator> {
   return startSimulator({
     port,
     listen: listen ?? '127.0.0.1',
-    ...(env.user && env.password ? { credentials: { user: env.user, password: env.password } } : {}),
+    credentials: { user: creds.user, password: creds.password },
     ...(restore ? { restore } : {}),
     ...(profile ? { profile } : {}),
   })
 }
 
-function fromInventory(path: string, port: number, restore: SavedPool[] | undefined): Promise<Simulator[]> {
-  const inv = guard(() => loadInventoryFile(path))
-  return startInventory(inv, { port, ...(restore ? { restore } : {}) })
+/** A port or address the system will not give is the user's to change, not a crash. */
+async function listening<T>(port: number, listen: string | undefined, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start()
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE') {
+      throw new UserError({ what: `Port ${port} is in use`, why: 'another process (another simulator?) listens on it', fix: 'pass another --port, or --port 0 to take a free one; ss -ltnp shows who holds it', code: 'port-in-use' }, { cause: e })
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new UserError({ what: `Cannot listen on ${listen ?? '127.0.0.1'}:${port}`, why: code === 'EACCES' ? 'ports below 1024 need privileges' : 'that address is not one of this machine\'s', fix: 'pass --port 1024 or above, and a --listen address of this machine (127.0.0.1, 0.0.0.0)', code: 'bad-argument' }, { cause: e })
+    }
+    throw e
+  }
 }
 
 /** Inventory and state-file problems are the user's to fix: usage errors, not crashes. */
@@ -113,7 +131,12 @@ function guard<T>(read: () => T): T {
     return read()
   } catch (e) {
     if (!(e instanceof InventoryError || e instanceof StateFileError)) throw e
-    const what = e instanceof InventoryError ? 'Bad inventory file' : 'Bad state file'
-    throw new UserError({ what, why: e.message, fix: 'see docs/simulator.md (example: docs/examples/pool.yaml); delete a stale state file to start afresh', exitCode: EXIT.usage })
+    const inventory = e instanceof InventoryError
+    throw new UserError({
+      what: inventory ? 'Bad inventory file' : 'Bad state file',
+      why: e.message,
+      fix: inventory ? 'see docs/simulator.md (example: docs/examples/pool.yaml)' : 'delete the state file (or pass another --state-file) to start afresh; docs/simulator.md describes it',
+      code: inventory ? 'inventory-invalid' : 'state-file-invalid',
+    })
   }
 }

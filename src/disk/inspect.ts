@@ -34,6 +34,6 @@ export async function inspectImage(path: string, onProgress?: (p: SpoolProgress)
 
 /** A DiskFormatError as the user sees it; anything else unchanged. */
 export function asUserError(path: string, e: unknown): unknown {
-  if (e instanceof DiskFormatError) return new UserError({ what: `Cannot read the disk image ${path}`, why: e.message, fix: e.fix }, { cause: e })
+  if (e instanceof DiskFormatError) return new UserError({ what: `Cannot read the disk image ${path}`, why: e.message, fix: e.fix, code: 'image-unreadable' }, { cause: e })
   return e
 }

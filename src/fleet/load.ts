@@ -25,7 +25,7 @@ export interface ResolvedFleet {
   groups: ResolvedGroup[]
 }
 
-const bad = (what: string, why: string, fix: string): UserError => new UserError({ what, why, fix, exitCode: EXIT.badRecipe })
+const bad = (what: string, why: string, fix: string): UserError => new UserError({ what, why, fix, code: 'fleet-invalid', exitCode: EXIT.badRecipe })
 
 /**
  * zod reports a failed union as "Invalid input"; the useful message is in the branch
@@ -85,7 +85,7 @@ export async function loadFleet(path: string, cwd = process.cwd()): Promise<Reso
   try {
     text = await readFile(file, 'utf8')
   } catch (e) {
-    throw new UserError({ what: `Cannot read fleet file ${file}`, why: (e as Error).message, fix: 'check the path and permissions', exitCode: EXIT.usage })
+    throw new UserError({ what: `Cannot read fleet file ${file}`, why: (e as Error).message, fix: 'check the path and permissions', code: 'fleet-not-found', exitCode: EXIT.badRecipe })
   }
   let data: unknown
   try {

@@ -38,6 +38,7 @@ export function srOnHost(inv: PoolInventory, host: Host, recipe: Recipe): { ref:
   const label = sel.uuid ? `SR ${sel.uuid}` : `SR "${sel.name_label}"`
   if (here.length === 0) {
     throw new UserError({
+      code: 'not-found',
       what: `No ${label} on host ${host.name}`,
       why: named.length ? `it exists but is not plugged into ${host.name}` : 'no SR has that name-label (names are exact and case-sensitive)',
       fix: 'set sr in the fleet file (defaults or overrides) or the recipe to an SR this host can reach',
@@ -54,6 +55,7 @@ export function networkByBridge(inv: PoolInventory, bridge: string): { ref: stri
   const hit = Object.entries(inv.networks).find(([, n]) => n.bridge === bridge)
   if (hit) return { ref: hit[0], record: hit[1] }
   throw new UserError({
+    code: 'not-found',
     what: `No network on bridge ${bridge}`,
     why: `bridges here: ${Object.values(inv.networks).map((n) => n.bridge).join(', ') || 'none'}`,
     fix: 'set network in the fleet file (or network.bridge in the recipe) to one of those',

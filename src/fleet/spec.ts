@@ -25,7 +25,7 @@ export function applySettings(base: Recipe, s: VmSettings | undefined, where: st
   if (s.memory !== undefined) {
     if (typeof s.memory === 'number') {
       if (s.memory < 16 * MiB) {
-        throw new UserError({ what: `${where}: memory ${s.memory} is too small`, why: 'below 16 MiB a guest cannot boot', fix: 'give at least 16MiB', exitCode: EXIT.badRecipe })
+        throw new UserError({ what: `${where}: memory ${s.memory} is too small`, why: 'below 16 MiB a guest cannot boot', fix: 'give at least 16MiB', code: 'fleet-invalid', exitCode: EXIT.badRecipe })
       }
       // One size means "this much": static_min only moves down, to keep static_min <= the rest.
       r.memory = { static_min: Math.min(r.memory.static_min, s.memory), static_max: s.memory, dynamic_min: s.memory, dynamic_max: s.memory }
@@ -40,7 +40,7 @@ export function applySettings(base: Recipe, s: VmSettings | undefined, where: st
         what: `${where}: pv_args is for boot.mode pv or pvh`,
         why: `the recipe boots as hvm: its firmware loads the kernel from the disk and XAPI ignores PV-args`,
         fix: 'remove pv_args (set kernel options in the guest\'s /boot/loader.conf), or use a pv or pvh recipe',
-        exitCode: EXIT.badRecipe,
+        code: 'fleet-invalid', exitCode: EXIT.badRecipe,
       })
     }
     r.pv.args = s.pv_args
@@ -64,7 +64,7 @@ export function vmSpecs(f: ResolvedFleet): VmSpec[] {
         what: `${where}: groups.${g.index} has no image`,
         why: `neither the group nor the recipe ${g.recipeFile} names one`,
         fix: 'add image: <raw disk image> to the group',
-        exitCode: EXIT.badRecipe,
+        code: 'fleet-invalid', exitCode: EXIT.badRecipe,
       })
     }
     const image = g.image

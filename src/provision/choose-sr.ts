@@ -38,6 +38,7 @@ export async function chooseSrByHost(x: XapiConnection, refs: string[], label: s
   if (pick) return { ref: pick.ref, record: pick.record }
   const known = Object.values(hosts).map((h) => h.name_label)
   throw new UserError({
+    code: 'ambiguous',
     what: `${refs.length} SRs are named "${label}"`,
     why: `${wantedHost && !known.includes(wantedHost) ? `no host is named "${wantedHost}"; ` : ''}candidates: ${candidates
       .map((c) => `${c.record.uuid} (${c.record.type}${c.record.shared ? ', shared' : ''}, on ${c.hosts.join(', ') || 'no host'})`)

@@ -114,6 +114,7 @@ export async function claimName(x: XapiConnection, vmName: string, o: ClaimOptio
     const holder = Holder.parse(JSON.parse(theirs))
     if (waited >= waitMs) {
       throw new UserError({
+        code: 'name-taken',
         what: `Another run is provisioning "${vmName}"`,
         why: `${describe(holder)} holds the claim on that name (pool other-config ${key}); waited ${Math.round(waited / 1000)} s for it to end`,
         fix: `wait for that run to end, then run the same command again; if it is gone, remove its claim: xe pool-param-remove uuid=<pool uuid> param-name=other-config param-key=${key}`,

@@ -33,14 +33,17 @@ export function explainFailure(stepTitle: string, e: unknown): Omit<ConstructorP
   }
   // HTTP libraries put the request URL in their messages, and XAPI's HTTP URLs carry the session.
   const msg = redact(e instanceof Error ? e.message : String(e))
-  return { what: `${stepTitle} failed`, why: msg, fix: networkFix(msg) }
+  return { what: `${stepTitle} failed`, why: msg, ...networkFix(msg) }
 }
 
-function networkFix(msg: string): string {
-  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(msg)) return 'check that the host name and port are right and the host is reachable'
+function networkFix(msg: string): { fix: string; code: string } {
+  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(msg)) return { fix: 'check that the host name and port are right and the host is reachable', code: 'connection-failed' }
   if (/certificate|self[- ]signed|CERT_|UNABLE_TO_VERIFY/i.test(msg)) {
-    return "the host's TLS certificate is not trusted: pin it with --fingerprint sha256:<hex> (openssl x509 -in /etc/xensource/xapi-ssl.pem -noout -fingerprint -sha256 on the host), trust its CA, or pass --insecure if you accept the risk"
+    return {
+      fix: "the host's TLS certificate is not trusted: pin it with --fingerprint sha256:<hex> (openssl x509 -in /etc/xensource/xapi-ssl.pem -noout -fingerprint -sha256 on the host), trust its CA, or pass --insecure if you accept the risk",
+      code: 'tls',
+    }
   }
-  if (/ECONNRESET|EPIPE|socket hang up/.test(msg)) return 'the connection broke; run the command again'
-  return 'run again with the same arguments; if it fails the same way, report it with this message'
+  if (/ECONNRESET|EPIPE|socket hang up|other side closed/.test(msg)) return { fix: 'the connection broke; run the command again', code: 'connection-failed' }
+  return { fix: 'run again with the same arguments; if it fails the same way, report it with this message', code: 'failed' }
 }

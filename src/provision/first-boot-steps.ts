@@ -119,7 +119,7 @@ export const READY_STEPS: Step[] = [
       } catch (e) {
         if (!(e instanceof NotReady)) throw e
         const when = e.early ? `after ${Math.round(e.waitedMs / 1000)} s, without waiting out --wait-timeout` : `within --wait-timeout (${Math.round(fb.timeoutMs / 1000)} s)`
-        throw new UserError({ what: `The guest did not become ready (${fb.probes.map((p) => p.text).join(', ')}) ${when}`, why: e.diagnosis.why, fix: e.diagnosis.fix, exitCode: EXIT.failure }, { cause: e })
+        throw new UserError({ what: `The guest did not become ready (${fb.probes.map((p) => p.text).join(', ')}) ${when}`, why: e.diagnosis.why, fix: e.diagnosis.fix, code: 'guest-not-ready', exitCode: EXIT.failure }, { cause: e })
       }
     },
   },

@@ -61,7 +61,7 @@ export function assertRunnable(recipe: Recipe, report: HostReport, kernelBits: 3
   const warnings = new Set<string>()
   for (const h of report.vm_hosts) {
     const { refusal, warnings: w } = checkRunnable(recipe, h.capabilities, h.release, kernelBits)
-    if (refusal) throw new UserError({ ...refusal, what: `${refusal.what} (host ${h.name})`, exitCode: EXIT.failure })
+    if (refusal) throw new UserError({ ...refusal, what: `${refusal.what} (host ${h.name})`, code: 'host-unsupported', exitCode: EXIT.failure })
     for (const m of w) warnings.add(m)
   }
   return [...warnings]

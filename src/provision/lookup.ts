@@ -28,6 +28,7 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
   const free = sr.record.physical_size - sr.record.virtual_allocation
   if (vdiSize > free) {
     throw new UserError({
+      code: 'no-space',
       what: `SR "${sr.record.name_label}" has no room for the disk`,
       why: `the VDI needs ${vdiSize} bytes and the SR has ${free} of ${sr.record.physical_size} free`,
       fix: 'free space on the SR, pick another SR in the recipe (sr.name_label or sr.uuid), or shrink vdi.virtual_size',
@@ -38,6 +39,7 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
   const existing = await findVms(x, vmName)
   if (existing.length) {
     throw new UserError({
+      code: 'name-taken',
       what: `A VM named "${vmName}" already exists`,
       why: `VM ${existing.join(', ')} has that name-label; a second one would make the name ambiguous`,
       fix: 'pass --name with another name, or remove the existing VM first',
@@ -48,6 +50,7 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
   const owner = Object.values(await VIF.get_all_records(x)).find((v) => !ignoreVms.has(v.VM) && v.MAC.toLowerCase() === mac.toLowerCase())
   if (owner) {
     throw new UserError({
+      code: 'mac-taken',
       what: `MAC ${mac} is already in use`,
       why: `VIF ${owner.uuid} of VM ${owner.VM} has it; two VIFs with one MAC break the network`,
       fix: recipe.network.mac === 'derived' ? 'pass --name with another VM name (the MAC is derived from it)' : 'set another network.mac in the recipe, or "derived"',
@@ -65,6 +68,7 @@ async function findSr(x: XapiConnection, recipe: Recipe): Promise<Targets['sr']>
   if (refs.length === 1) return { ref: refs[0]!, record: await SR.get_record(x, refs[0]!) }
   if (refs.length === 0) {
     throw new UserError({
+      code: 'not-found',
       what: `No SR named "${recipe.sr.name_label}"`,
       why: 'SR.get_by_name_label found nothing (names are exact and case-sensitive)',
       fix: 'set sr.name_label in the recipe to an existing SR (xe sr-list params=name-label) or give sr.uuid',
@@ -79,6 +83,7 @@ async function findTemplate(x: XapiConnection, name: string): Promise<{ template
   const templates = records.filter(([, v]) => v.is_a_template && !v.is_a_snapshot && !v.is_control_domain)
   if (templates.length === 1) return { template: templates[0]![0], templatePlatform: templates[0]![1].platform }
   throw new UserError({
+    code: templates.length ? 'ambiguous' : 'not-found',
     what: templates.length ? `${templates.length} templates are named "${name}"` : `No template named "${name}"`,
     why: templates.length ? `candidates: ${templates.map(([, v]) => v.uuid).join(', ')}` : 'VM.get_by_name_label found no template with that exact name-label',
     fix: templates.length ? 'rename the extra templates' : 'set template in the recipe to an existing template (xe template-list params=name-label)',
@@ -90,6 +95,7 @@ async function findNetwork(x: XapiConnection, bridge: string): Promise<Targets['
   const hit = all.find(([, n]) => n.bridge === bridge)
   if (hit) return { ref: hit[0], record: hit[1] }
   throw new UserError({
+    code: 'not-found',
     what: `No network on bridge ${bridge}`,
     why: `bridges here: ${all.map(([, n]) => n.bridge).join(', ') || 'none'}`,
     fix: 'set network.bridge in the recipe to one of those',

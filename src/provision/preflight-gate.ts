@@ -50,13 +50,14 @@ function hvmGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSummary 
   try {
     report = preflightHvmFile(o.image)
   } catch (e) {
-    throw new UserError({ what: `Cannot read the image ${o.image}`, why: (e as Error).message, fix: 'check the path and its permissions' }, { cause: e })
+    throw new UserError({ what: `Cannot read the image ${o.image}`, why: (e as Error).message, fix: 'check the path and its permissions', code: 'image-unreadable' }, { cause: e })
   }
   const verdict = report.verdicts[firmware]
   if (!verdict.boots) {
     const other = firmware === 'uefi' ? 'bios' : 'uefi'
     const hint = report.verdicts[other].boots ? `; the image boots with ${other.toUpperCase()}: set boot.firmware: ${other} (recipe ${other === 'bios' ? 'freebsd-13' : 'freebsd-14'})` : ''
     throw new UserError({
+      code: 'image-not-bootable',
       what: `The image ${o.image} cannot boot with ${firmware.toUpperCase()} firmware`,
       why: verdict.problems.map((p) => p.message).join('; ') || `the boot chain stops after: ${verdict.chain.join(' → ') || 'nothing'}`,
       fix: `${[...new Set(verdict.problems.map((p) => p.fix))].join('; ') || 'see provision check-image --recipe'}${hint}; or pass --skip-preflight to upload it anyway`,
@@ -99,7 +100,7 @@ function pygrubGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSumma
   try {
     report = preflightFile(o.image, o.recipe.pv)
   } catch (e) {
-    throw new UserError({ what: `Cannot read the image ${o.image}`, why: (e as Error).message, fix: 'check the path and its permissions' }, { cause: e })
+    throw new UserError({ what: `Cannot read the image ${o.image}`, why: (e as Error).message, fix: 'check the path and its permissions', code: 'image-unreadable' }, { cause: e })
   }
   const { upstream, 'xcp-ng': xcpng } = report.verdicts
   const fix = report.offset_fix
@@ -109,7 +110,7 @@ function pygrubGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSumma
     recipe = { ...recipe, pv: { ...recipe.pv, bootloader_args: fix.bootloader_args } }
     notes.push(`--fix-offset: PV-bootloader-args set to "${fix.bootloader_args}" (${fix.why})`)
   } else if (!upstream.boots) {
-    throw new UserError({ what: `The image ${o.image} cannot boot`, why: reasons(upstream), fix: `${remedy(report)}; or pass --skip-preflight to upload it anyway`, exitCode: EXIT.failure })
+    throw new UserError({ what: `The image ${o.image} cannot boot`, why: reasons(upstream), fix: `${remedy(report)}; or pass --skip-preflight to upload it anyway`, code: 'image-not-bootable', exitCode: EXIT.failure })
   } else if (!xcpng.boots) {
     notes.push(`an XCP-ng host's pygrub would not boot this image: ${reasons(xcpng)} (fix: ${remedy(report)})`)
   }

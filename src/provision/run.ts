@@ -28,6 +28,7 @@ export async function checkImageFile(image: string, vdiSize: number): Promise<vo
     if (!s.isFile()) throw new Error('not a regular file')
   } catch (e) {
     throw new UserError({
+      code: 'image-unreadable',
       what: `Cannot read the image ${image}`,
       why: (e as Error).message,
       fix: 'pass --image with a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip), or set image in the recipe',
@@ -37,6 +38,7 @@ export async function checkImageFile(image: string, vdiSize: number): Promise<vo
   size = (await inspectImage(image)).size
   if (size > vdiSize) {
     throw new UserError({
+      code: 'recipe-invalid',
       what: 'The image does not fit in the VDI',
       why: `the image is ${size} bytes and vdi.virtual_size is ${vdiSize}`,
       fix: `raise vdi.virtual_size in the recipe to at least ${size} bytes`,

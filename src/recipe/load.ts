@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { RecipeSchema, type Recipe } from './schema.js'
@@ -21,10 +21,12 @@ export function resolveRecipePath(nameOrPath: string, cwd = process.cwd()): stri
     const p = join(BUILTIN_RECIPES, nameOrPath + ext)
     if (existsSync(p)) return p
   }
+  const names = existsSync(BUILTIN_RECIPES) ? readdirSync(BUILTIN_RECIPES).filter((f) => /\.(ya?ml|json)$/.test(f) && !f.startsWith('fleet')).map((f) => f.replace(/\.(ya?ml|json)$/, '')).sort() : []
   throw new UserError({
     what: `No recipe named "${nameOrPath}"`,
-    why: `there is no ${nameOrPath}.yaml, .yml or .json in ${BUILTIN_RECIPES}`,
-    fix: 'give a recipe name from that folder (e.g. freebsd-9) or a path to a recipe file',
+    why: `there is no ${nameOrPath}.yaml, .yml or .json in ${BUILTIN_RECIPES} (a word that is not a command is read as a recipe)`,
+    fix: `give one of ${names.join(', ') || 'the recipes in that folder'}, a path to a recipe file, or a command (provision --help)`,
+    code: 'recipe-not-found',
   })
 }
 
@@ -34,13 +36,14 @@ export async function loadRecipe(nameOrPath: string, cwd = process.cwd()): Promi
   try {
     text = await readFile(file, 'utf8')
   } catch (e) {
-    throw new UserError({ what: `Cannot read recipe ${file}`, why: (e as Error).message, fix: 'check the path and permissions' })
+    const missing = (e as NodeJS.ErrnoException).code === 'ENOENT'
+    throw new UserError({ what: missing ? `No recipe file ${file}` : `Cannot read recipe ${file}`, why: (e as Error).message, fix: 'check the path and permissions', code: missing ? 'recipe-not-found' : 'recipe-invalid' })
   }
   let data: unknown
   try {
     data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
   } catch (e) {
-    throw new UserError({ what: `Recipe ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}`, why: (e as Error).message, fix: 'fix the syntax at the position given', exitCode: EXIT.badRecipe })
+    throw new UserError({ what: `Recipe ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}`, why: (e as Error).message, fix: 'fix the syntax at the position given', code: 'recipe-invalid', exitCode: EXIT.badRecipe })
   }
   const r = RecipeSchema.safeParse(data)
   if (!r.success) {
@@ -49,6 +52,7 @@ export async function loadRecipe(nameOrPath: string, cwd = process.cwd()): Promi
       what: `Recipe ${file} is invalid`,
       why: lines.join('; '),
       fix: `edit the field${lines.length > 1 ? 's' : ''} named above (the JSON Schema in schema/recipe.schema.json lists every field)`,
+      code: 'recipe-invalid',
       exitCode: EXIT.badRecipe,
     })
   }

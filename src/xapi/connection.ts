@@ -6,6 +6,8 @@ import { HostTimeout, callAllowanceMs, withDefaults, type Timeouts } from './tim
 import { DeadlineExceeded, timeTransport } from './timed-transport.js'
 import { registerSecret } from './secrets.js'
 import { REFUSED_RIDE_OUT_MS, RefusedWindow } from './refused.js'
+import { traceCall } from './call-trace.js'
+import { wrongScheme } from './wrong-scheme.js'
 
 export interface ConnectOptions {
   url: string
@@ -99,12 +101,15 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
   const fail = (e: unknown, method: string, args: readonly unknown[]): unknown => timeoutOf(e, host(), method, args, timeouts) ?? wrap(e, method)
   const callLog: string[] = ['session.login_with_password']
   let abortSignal: AbortSignal | undefined
+  const loginStarted = performance.now()
   try {
     await client.connect()
+    traceCall('session.login_with_password', [opts.user], loginStarted)
   } catch (e) {
+    traceCall('session.login_with_password', [opts.user], loginStarted, e)
     await client.disconnect().catch(() => undefined)
     await agent.destroy().catch(() => undefined)
-    throw fail(e, 'session.login_with_password', [])
+    throw (await wrongScheme(opts.url, e)) ?? fail(e, 'session.login_with_password', [])
   }
   const conn: XapiConnection = {
     // After HOST_IS_SLAVE the client has moved to the master; uploads must follow it.
@@ -123,9 +128,12 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
       callLog.push(method)
       let joins = 0
       const refused = new RefusedWindow(refusedRideOutMs)
+      const started = performance.now()
       for (;;) {
         try {
-          return (await client.call(method, ...args)) as T
+          const r = (await client.call(method, ...args)) as T
+          traceCall(method, args, started)
+          return r
         } catch (e) {
           // xen-api 4.7.6 clears its session id while it logs in again after SESSION_INVALID,
           // and a call that starts meanwhile fails an assertion before anything is sent. Its
@@ -143,7 +151,9 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
           }
           // The host refuses connections after it was answering: a toolstack restart (refused.ts).
           if (await refused.wait(e)) continue
-          throw fail(e, method, args)
+          const failure = fail(e, method, args)
+          traceCall(method, args, started, failure)
+          throw failure
         }
       }
     },

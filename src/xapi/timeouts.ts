@@ -60,7 +60,6 @@ const LIMIT_OF: Record<TimeoutPhase, keyof Timeouts> = { connect: 'connectMs', r
  */
 export class HostTimeout extends UserError {
   override name = 'HostTimeout'
-  readonly code = 'ETIMEDOUT'
   constructor(
     readonly host: string,
     readonly doing: string,
@@ -69,6 +68,7 @@ export class HostTimeout extends UserError {
   ) {
     const option = TIMEOUT_OPTIONS[LIMIT_OF[phase]]
     super({
+      code: 'timeout',
       what:
         phase === 'connect'
           ? `Could not connect to ${host} within ${secs(ms)} (${doing})`

@@ -65,6 +65,7 @@ export async function resolveTls(url: string, policy: TlsPolicy, connectMs?: num
   const want = parseFingerprint(policy.fingerprint)
   if (cert.fingerprint256 !== want) {
     throw new UserError({
+      code: 'tls',
       what: `The certificate of ${new URL(url).host} does not match --fingerprint`,
       why: `the host presented sha256 ${cert.fingerprint256}, expected ${want}`,
       fix: 'check the fingerprint on the host; if the certificate changed on purpose, pin the new one. Otherwise someone may be intercepting the connection.',
@@ -72,6 +73,7 @@ export async function resolveTls(url: string, policy: TlsPolicy, connectMs?: num
   }
   if (cert.issuerCertificate && cert.issuerCertificate.fingerprint256 !== cert.fingerprint256) {
     throw new UserError({
+      code: 'tls',
       what: `${new URL(url).host} has a CA-issued certificate`,
       why: 'pinning is for self-signed certificates such as XCP-ng installs by default',
       fix: 'drop --fingerprint and trust the issuing CA instead (NODE_EXTRA_CA_CERTS)',
