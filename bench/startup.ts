@@ -14,7 +14,7 @@
  *   npm run bench -- startup        (or: npm run build && node dist/bench/startup.js [--runs 15] [--cli ...])
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { packageRoot } from '../src/paths.js'
@@ -47,7 +47,8 @@ function summary(label: string, ts: RunTiming[], base: { wallMs: number; cpuMs: 
   console.log(`${label.padEnd(28)} ${ms(wall).padStart(7)} wall, ${ms(cpu).padStart(7)} cpu${was}${verdict}`)
 }
 
-console.log(`${runs} runs each, medians; ${cli}`)
+// Wall figures follow the machine's load: printed so a reader can tell a busy run.
+console.log(`${runs} runs each, medians; ${cli}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`)
 // One unmeasured run first: the page cache then holds node and the package, as on any second run.
 timeRun(node, [cli, '--version'])
 summary('node -e 0 (the floor)', Array.from({ length: runs }, () => timeRun(node, ['-e', '0'])), undefined)
