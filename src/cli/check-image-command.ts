@@ -36,7 +36,7 @@ export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageRes
     throw new UserError({ what: 'No image given', why: 'check-image needs the path of a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip)', fix: 'run e.g. provision check-image ./FreeBSD-PV.img', exitCode: EXIT.usage })
   }
   if (extra !== undefined) {
-    throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'check-image takes one image', fix: 'check one image per run (see provision --help)', exitCode: EXIT.usage })
+    throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'check-image takes one image', fix: 'check one image per run (see provision check-image --help)', exitCode: EXIT.usage })
   }
   const recipeName = args.recipe ?? DEFAULT_CHECK_RECIPE
   const { file, recipe } = await loadRecipe(recipeName)
@@ -48,7 +48,7 @@ export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageRes
     const s = await stat(image)
     if (!s.isFile()) throw new Error('not a regular file')
   } catch (e) {
-    throw new UserError({ what: `Cannot read the image ${image}`, why: (e as Error).message, fix: 'give the path of a disk image' })
+    throw new UserError({ what: `Cannot read the image ${image}`, why: (e as Error).message, fix: 'give the path of a disk image', code: 'image-unreadable' })
   }
   // Any format, compressed or not (src/disk): decompressed to a sparse spool if need be, never to a raw copy.
   await inspectImage(image)

@@ -45,6 +45,7 @@ export function overviewHelp(): string {
     '',
     'Examples:',
     '  provision freebsd-14 --host sim',
+    "  provision freebsd-9 --host sim          (the HOWTO's PV guest on a simulated XCP-ng 8.2)",
     '  provision freebsd-9 --host xcp1 --image ./FreeBSD-PV.img --name web-01',
     '  provision rollout recipes/fleet-web.yaml --dry-run',
     '  provision check-image ./FreeBSD-PV.img --recipe freebsd-9',
