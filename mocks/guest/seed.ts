@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml'
 import { openFat } from '../../src/image/fat.js'
+import { ImagePathError } from '../../src/image/errors.js'
 import type { Ctx } from '../context.js'
 
 /** What a guest found on its config drive (cloud-init NoCloud or ConfigDrive v2, or nuageinit). */
@@ -33,7 +34,16 @@ export function readSeed(c: Ctx, vm: string): Seed | undefined {
     if (label !== 'cidata' && label !== 'config-2') continue
     try {
       const fat = openFat((o, n) => disk.read(o, n), disk.size)
-      const text = (p: string): string | undefined => (fat.lookup(p) ? fat.readFile(p, { maxSize: 16 << 20 }).data.toString('utf8') : undefined)
+      // lookup throws ENOENT for a missing file: network-config (NoCloud) is optional, not a sign of an unreadable drive.
+      const text = (p: string): string | undefined => {
+        try {
+          fat.lookup(p)
+        } catch (e) {
+          if (e instanceof ImagePathError && e.code === 'ENOENT') return undefined
+          throw e
+        }
+        return fat.readFile(p, { maxSize: 16 << 20 }).data.toString('utf8')
+      }
       if (label === 'cidata') {
         const net = text('/network-config')
         return { label, metaData: (parseYaml(text('/meta-data') ?? '') as Record<string, unknown> | null) ?? {}, userData: text('/user-data'), networkConfig: net ? (parseYaml(net) as Record<string, unknown>) : undefined }

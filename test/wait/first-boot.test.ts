@@ -92,6 +92,14 @@ describe('first boot on the simulator', () => {
     expect(r.ips).toEqual(['10.0.0.100'])
   })
 
+  it('a NoCloud drive without network-config is still read: runcmd reaches vm-data, the address comes from DHCP', async () => {
+    // The guest's seed reader took a missing optional file for an unreadable drive and ignored the user data.
+    const sim = await withSimulator()
+    const r = await run(sim, RECIPE('cloud_init:\n  user_data: |\n    #cloud-config\n    runcmd:\n      - xenstore-write vm-data/ready yes\n'), { wait: ['vm-data:ready=yes', 'ip'] })
+    expect(r.ready_probes).toEqual(['vm-data:ready=yes', 'ip'])
+    expect(r.ips).toEqual(['10.0.0.100'])
+  })
+
   it('remove_after: ready detaches and destroys the drive once ready', async () => {
     const sim = await withSimulator()
     await run(sim, RECIPE('cloud_init: { remove_after: ready }\n'), { wait: ['agent'] })
