@@ -51,7 +51,8 @@ export const DISK_STEPS: Step[] = [
         'VDI.get_record (its size, and the checkpoint of an earlier run)',
         'PUT /import_raw_vdi?format=raw, empty (which host serves the SR? on a 302: host.get_all_records, and host.get_server_certificate when pinned)',
         `per segment (${segs.length} of ~${(c.upload?.segmentBytes ?? SEGMENT_BYTES) / 2 ** 20} MiB of data): task.create, PUT /import_raw_vdi?format=raw&chunked, event.from, task.destroy`,
-        'between segments: VDI.remove_from_other_config / VDI.add_to_other_config (the checkpoint; the image identity with the first)',
+        // Checkpoints follow the hashing of the image, which runs beside the first segments (checkpointer.ts).
+        ...(segs.length > 1 ? ['between segments (the checkpoint, when the image\'s identity is hashed in time; the identity with the first): VDI.remove_from_other_config / VDI.add_to_other_config'] : []),
         `(${c.map.regions.length} data regions, ${c.map.dataBytes} of ${c.map.size} bytes)`,
       ]
     },

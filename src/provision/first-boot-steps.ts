@@ -41,7 +41,7 @@ export const DRIVE_STEPS: Step[] = [
         : [
             'VM.get_uuid (instance-id)',
             `VDI.create {name_label: "${driveName(c)}", SR: ${c.targets.sr.record.uuid}, virtual_size: (the FAT volume, whole MiB), type: user} (FAT label ${DRIVE_LABEL[c.recipe.cloud_init.datasource]})`,
-            'task.create, PUT /import_raw_vdi?format=raw&chunked, event.from, task.destroy',
+            'VDI.get_record (its size), task.create, PUT /import_raw_vdi?format=raw&chunked, event.from, task.destroy',
           ],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
@@ -148,7 +148,8 @@ export const DRIVE_FINISH: Step = {
   id: 'drive.finish',
   title: 'Mark the config drive finished',
   skip: (c) => !c.recipe.cloud_init,
-  calls: (c) => (!c.recipe.cloud_init ? [] : [`VDI.remove_from_other_config ${INCOMPLETE_KEY} (the drive, unless removed)`]),
+  // Removed by drive.remove once the guest was ready: nothing left to mark.
+  calls: (c) => (!c.recipe.cloud_init || (waits(c) && c.recipe.cloud_init.remove_after === 'ready') ? [] : [`VDI.remove_from_other_config ${INCOMPLETE_KEY} (the drive)`]),
   async run(c) {
     if (c.state.drive) await VDI.remove_from_other_config(c.x, c.state.drive.vdi, INCOMPLETE_KEY)
   },

@@ -128,7 +128,8 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     // Unfinished uploads of this name that this image cannot resume (it changed since): replaced, never leaked.
     const replaced = await replaceablePartials(x, { vmName, sr: targets.sr.ref, virtualSize: recipe.vdi.virtual_size, map })
     if (!opts.dryRun && replaced.length) emit({ type: 'warning', message: `removed ${(await removePartials(x, replaced, vmName)).join('; ')}` })
-    const base = { recipe, vmName, image: opts.image, map, targets, firstBoot }
+    // Everything calls() reads: --verify and the segment size change the plan as they change the run.
+    const base = { recipe, vmName, image: opts.image, map, targets, firstBoot, verify: opts.verify ?? false, ...(opts.upload ? { upload: opts.upload } : {}) }
     if (opts.dryRun) {
       const cleanup = [
         ...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`),
@@ -157,8 +158,6 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       allowUnauthorized: opts.allowUnauthorized ?? false,
       onUpload: (p) => emit({ type: 'upload', ...p }),
       onEvent: emit,
-      verify: opts.verify ?? false,
-      ...(opts.upload ? { upload: opts.upload } : {}),
       signal: opts.signal,
     }
     const timings: { step: string; ms: number }[] = []
