@@ -56,8 +56,10 @@ describe('provision check-image (spawned CLI)', () => {
 
   it('fails cleanly on a missing file, no file, or a bad flavour', async () => {
     const missing = await runCli(['check-image', join(dir, 'nope.img')])
-    expect(missing.code).toBe(1)
+    // 2, as diff and cmp: "could not check" is not "not bootable" (docs/cli.md).
+    expect(missing.code).toBe(2)
     expect(missing.stderr).toContain('Cannot read the image')
+    expect(missing.stderr).toContain('[image-unreadable]')
     expect((await runCli(['check-image'])).code).toBe(2)
     expect((await runCli(['check-image', img('a0'), '--flavour', 'grub'])).code).toBe(2)
     const garbage = await runCli(['check-image', '/etc/hostname', '--json'])

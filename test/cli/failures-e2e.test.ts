@@ -32,8 +32,8 @@ describe('failures (spawned CLI against an in-process simulator)', () => {
   it('a missing image fails before any XAPI call', async () => {
     const sim = await withSimulator()
     const r = await runCli(['freebsd-9', '--host', sim.url, '--image', '/nonexistent/disk.img'], env(sim))
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('Cannot read the image /nonexistent/disk.img')
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('Cannot read the image /nonexistent/disk.img [image-unreadable]')
     expect(sim.calls()).toEqual([])
   })
 
