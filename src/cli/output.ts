@@ -1,4 +1,6 @@
 import { UserError, EXIT, errorCode, exitCodeOf } from '../errors.js'
+import type { ExistingResult } from '../provision/existing.js'
+import { existingText } from './existing-output.js'
 import type { DryRunResult, ProvisionResult } from '../provision/types.js'
 import { redact } from '../xapi/secrets.js'
 import { bytes, duration } from './units.js'
@@ -98,9 +100,13 @@ export function hostLines(h: NonNullable<DryRunResult['host']>): string[] {
   return [line('master', h.master), ...h.vm_hosts.filter((v) => v.name !== h.master.name).map((v) => line('runs on', v))]
 }
 
-export function printResult(out: Output, r: ProvisionResult | DryRunResult): void {
+export function printResult(out: Output, r: ProvisionResult | DryRunResult | ExistingResult): void {
   if (out.json) {
     out.stdout.write(JSON.stringify(r) + '\n')
+    return
+  }
+  if ('existing' in r) {
+    out.stdout.write(existingText(r))
     return
   }
   if ('dry_run' in r) {

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import { loadRecipe } from '../recipe/load.js'
 import { provision } from '../provision/run.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from '../provision/types.js'
+import type { ExistingResult } from '../provision/existing.js'
+import { terminalConfirm } from './confirm.js'
 import { UserError, EXIT } from '../errors.js'
 import { parseHost } from './host.js'
 import { VmNameSchema } from '../recipe/schema.js'
@@ -20,6 +22,10 @@ export interface ProvisionArgs {
   /** --quiet: no progress, only warnings (the result and errors are printed by the caller). */
   quiet?: boolean
   dryRun: boolean
+  /** The VM exists (made by the tool): also revert drift; destroy and make it anew; consent given up front. */
+  reconcile?: boolean
+  replace?: boolean
+  yes?: boolean
   keepOnFailure: boolean
   insecure: boolean
   skipPreflight?: boolean
@@ -36,7 +42,7 @@ export interface ProvisionArgs {
 }
 
 /** Runs one provision; the embedded simulator and the sample image live only for this call. */
-export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult | DryRunResult> {
+export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult | DryRunResult | ExistingResult> {
   if (!args.host) {
     throw new UserError({ what: 'No --host given', why: 'provision needs to know which XAPI to talk to, and XAPI_HOST is not set', fix: 'add --host <name> (or --host sim for the embedded simulator), or set XAPI_HOST', exitCode: EXIT.usage })
   }
@@ -108,6 +114,11 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       allowUnauthorized: args.insecure,
       ...(fingerprint ? { fingerprint } : {}),
       dryRun: args.dryRun,
+      // An existing VM the tool made: changes that halt or replace it need --yes or a y on the terminal.
+      reconcile: args.reconcile ?? false,
+      replace: args.replace ?? false,
+      yes: args.yes ?? false,
+      ...confirmOption(),
       keepOnFailure: args.keepOnFailure,
       skipPreflight: args.skipPreflight ?? false,
       fixOffset: args.fixOffset ?? false,
@@ -136,4 +147,10 @@ function checkName(name: string): void {
     fix: 'pass a name of 1 to 255 printable characters',
     exitCode: EXIT.usage,
   })
+}
+
+/** The terminal's y/N question, when there is a terminal to ask on. */
+function confirmOption(): { confirm?: NonNullable<ProvisionOptions['confirm']> } {
+  const confirm = terminalConfirm()
+  return confirm ? { confirm } : {}
 }

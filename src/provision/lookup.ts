@@ -36,7 +36,8 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
   }
   const { template, templatePlatform } = await findTemplate(x, recipe.template)
   const net = await findNetwork(x, recipe.network.bridge)
-  const existing = await findVms(x, vmName)
+  // A VM being replaced (provision --replace --dry-run) is about to go: its name and MAC are free.
+  const existing = await findVms(x, vmName, ignoreVms)
   if (existing.length) {
     throw new UserError({
       code: 'name-taken',
@@ -102,8 +103,8 @@ async function findNetwork(x: XapiConnection, bridge: string): Promise<Targets['
   })
 }
 
-async function findVms(x: XapiConnection, name: string): Promise<string[]> {
-  const refs = await VM.get_by_name_label(x, name)
+async function findVms(x: XapiConnection, name: string, ignore: ReadonlySet<string>): Promise<string[]> {
+  const refs = (await VM.get_by_name_label(x, name)).filter((r) => !ignore.has(r))
   const recs = await Promise.all(refs.map((r) => VM.get_record(x, r)))
   return recs.filter((v) => !v.is_a_template && !v.is_a_snapshot).map((v) => v.uuid)
 }

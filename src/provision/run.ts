@@ -14,6 +14,8 @@ import { STEPS, type RunState, type StepContext } from './steps.js'
 import { rollback } from './rollback.js'
 import { keepPartialUpload, removePartials, replaceablePartials } from './partial-vdi.js'
 import { explainFailure } from './explain.js'
+import { handleExisting, type ExistingResult } from './existing.js'
+import { destroyCalls } from './destroy.js'
 import { preflightGate } from './preflight-gate.js'
 import { assertRunnable, readHostReport } from './host-check.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
@@ -69,9 +71,9 @@ async function login(opts: ProvisionOptions): Promise<XapiConnection> {
   }
 }
 
-export async function provision(opts: ProvisionOptions & { dryRun: true }): Promise<DryRunResult>
-export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult>
-export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult> {
+export async function provision(opts: ProvisionOptions & { dryRun: true }): Promise<DryRunResult | ExistingResult>
+export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult | ExistingResult>
+export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult | ExistingResult> {
   const started = Date.now()
   const emit = opts.onEvent ?? (() => undefined)
   await checkImageFile(opts.image, opts.recipe.vdi.virtual_size)
@@ -120,6 +122,21 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       emit({ type: 'warning', message: `removed what an interrupted earlier run left: ${removed.join('; ')}` })
       leftoverVms.clear()
     }
+    // The name is taken by a VM the tool made: the same settings → nothing to do; else change it, or replace it with --replace.
+    const existing = await handleExisting(x, {
+      recipe,
+      vmName,
+      dryRun: opts.dryRun ?? false,
+      reconcile: opts.reconcile ?? false,
+      replace: opts.replace ?? false,
+      yes: opts.yes,
+      confirm: opts.confirm,
+      onStep: (step, title) => emit({ type: 'step', step, title }),
+    })
+    if (existing && 'existing' in existing) return existing
+    if (existing?.removed.length) emit({ type: 'warning', message: `--replace: removed ${existing.removed.join('; ')}` })
+    const replacing = existing?.replacing
+    if (replacing && opts.dryRun) leftoverVms.add(replacing.vm.ref)
     const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, leftoverVms)
     // Then every host that sees the SR, where VM.start may place the VM (capabilities.ts).
     const host = await readHostReport(x, targets.sr.ref)
@@ -136,6 +153,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
         ...leftovers.vdis.map((d) => `VDI.destroy ${d.uuid} (left by an interrupted run)`),
         ...leftovers.tasks.map((t) => `task.destroy ${t.ref} "${t.name_label}" (left by an interrupted run)`),
         ...replaced.map((v) => `VDI.destroy ${v.uuid} (an unfinished upload this run cannot resume: ${v.why})`),
+        ...(replacing ? destroyCalls(replacing).map((c) => `${c} (--replace)`) : []),
       ]
       return {
         dry_run: true,
@@ -204,6 +222,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       ...(state.ready ? { ips: state.ready.ips, ready_after_ms: state.ready.ready_after_ms, ready_probes: state.ready.probes } : {}),
       preflight,
       host,
+      ...(existing?.removed.length ? { replaced: existing.removed } : {}),
     }
   } finally {
     // A no-op once the map was awaited; after an early failure it stops the reading.

@@ -4,6 +4,7 @@ import type { UploadEvent, UploadTuning } from '../upload/upload.js'
 import type { Timeouts } from '../xapi/timeouts.js'
 import type { Probe } from '../wait/probes.js'
 import type { BootRecord } from '../wait/diagnose.js'
+import type { Confirm } from './consent.js'
 
 export interface ProvisionOptions {
   recipe: Recipe
@@ -32,6 +33,14 @@ export interface ProvisionOptions {
   upload?: UploadTuning
   /** Connect, response and idle limits for every XAPI call and transfer (src/xapi/timeouts.ts). */
   timeouts?: Partial<Timeouts>
+  /** When the VM exists (made by the tool): also change drift made on the pool back to the recipe (the recipe's own changes are always applied). */
+  reconcile?: boolean
+  /** When the VM exists (made by the tool): destroy it and the disks the tool made for it, and make it anew. */
+  replace?: boolean
+  /** Consent given up front to changes that halt or replace the existing VM (--yes). */
+  yes?: boolean
+  /** Asked before such changes when `yes` is not set; without it they are refused (consent-required), nothing changed. */
+  confirm?: Confirm
   /** Bounds on waiting for others; for tests, the CLI keeps the defaults (claim.ts, settle-operations.ts). */
   waits?: ProvisionWaits
   /** --wait probes, --wait-timeout (docs/first-boot.md); no probes: done when VM.start returns. */
@@ -112,6 +121,8 @@ export const ProvisionResult = z.object({
   ready_probes: z.array(z.string()).optional(),
   preflight: PreflightSummary.optional(),
   host: HostReportOut.optional(),
+  /** --replace: what was destroyed first (the old VM and the disks the tool made for it). */
+  replaced: z.array(z.string()).optional(),
 })
 export type ProvisionResult = z.infer<typeof ProvisionResult>
 

@@ -165,13 +165,35 @@ describe.concurrent('fault matrix, in-process (the library, the CLI\'s rendering
     expect(objects).toEqual(NOTHING)
   })
 
-  simTest('VM name already taken: exit 1, nothing created', async ({ newSim, expect }) => {
+  simTest('VM already made by the tool with the same settings: exit 0, said so, nothing changed (state: present)', async ({ newSim, expect }) => {
     const sim = await newSim()
     const img = await image()
     expect((await inProcess(sim, { image: img })).r.code).toBe(0)
+    const before = sim.calls().length
     const { r, objects } = await inProcess(sim, { image: img })
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('VM "FreeBSD-9.0" (')
+    expect(r.stdout).toContain('already exists with these settings; nothing to do')
+    expect(objects).toEqual(NOTHING)
+    expect(sim.calls().slice(before).filter((m) => !/^(session\.|system\.|event\.from$|[A-Za-z_]+\.get_)/.test(m) && !m.startsWith('pool.') && !m.startsWith('task.'))).toEqual([])
+  })
+
+  simTest('VM name taken by a VM the tool did not make: exit 1 (name-taken), nothing created', async ({ newSim, expect }) => {
+    const sim = await newSim()
+    const img = await image()
+    expect((await inProcess(sim, { image: img })).r.code).toBe(0)
+    // Strip the tool's marks: the VM's settings record and its disk's VM mark.
+    for (const [cls, key] of [['VM', 'xcp-provision:settings'], ['VDI', 'xcp-provision:vm']] as const) {
+      for (const [ref, o] of Object.entries(sim.objects()[cls] ?? {})) {
+        const oc = { ...(o.other_config as Record<string, string>) }
+        if (!(key in oc)) continue
+        delete oc[key]
+        sim.state.store.update(cls, ref, { other_config: oc })
+      }
+    }
+    const { r, objects } = await inProcess(sim, { image: img, json: true })
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('A VM named "FreeBSD-9.0" already exists')
+    expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'name-taken', what: 'A VM named "FreeBSD-9.0" already exists' })
     expect(objects).toEqual(NOTHING)
   })
 
