@@ -1,5 +1,6 @@
-import { statSync, unlinkSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { readdirSync, statSync, unlinkSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { isProcessAlive } from '../provision/process-alive.js'
 
 interface Entry {
   spool: string
@@ -44,4 +45,36 @@ function unlinkQuietly(path: string): void {
   } catch {
     // already gone
   }
+}
+
+/** spool.ts names a spool xcp-provision-<pid>-<ms>-<image name>.spool. */
+const SPOOL_NAME = /^xcp-provision-(\d+)-\d+-.+\.spool$/
+
+/**
+ * Removes the spools in `dir` whose process is gone: a run killed with -9 cannot remove
+ * its own, and a spool holds the data of a whole decompressed disk (gigabytes). Only
+ * this user's regular files, and only when that process no longer exists.
+ */
+export function removeStaleSpools(dir: string): number {
+  let removed = 0
+  let names: string[]
+  try {
+    names = readdirSync(dir)
+  } catch {
+    return 0
+  }
+  for (const name of names) {
+    const pid = Number(SPOOL_NAME.exec(name)?.[1] ?? NaN)
+    if (!Number.isInteger(pid) || pid === process.pid || isProcessAlive(pid)) continue
+    const path = join(dir, name)
+    try {
+      const s = statSync(path)
+      if (!s.isFile() || s.uid !== process.getuid?.()) continue
+      unlinkSync(path)
+      removed++
+    } catch {
+      // gone meanwhile, or not ours to remove
+    }
+  }
+  return removed
 }

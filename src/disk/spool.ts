@@ -8,7 +8,7 @@ import { Readable } from 'node:stream'
 import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
 import { detect, type Compression } from './detect.js'
-import { registerSpool, spooledFile } from './spool-registry.js'
+import { registerSpool, removeStaleSpools, spooledFile } from './spool-registry.js'
 import { MAX_VIRTUAL_SIZE } from './virtual-disk.js'
 
 /** Zero detection grid of the spool: all-zero blocks are skipped, so the spool stays sparse. */
@@ -65,6 +65,8 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   const total = (await stat(path)).size
   const declared = d.compression === 'xz' ? xzDeclaredSize(path) : undefined
   const dir = tmpdir()
+  // Before the free-space check: what killed runs left counts against it.
+  removeStaleSpools(dir)
   await checkFree(dir, total, path)
   const spool = join(dir, `xcp-provision-${process.pid}-${Date.now()}-${basename(path)}.spool`)
   const out = openSync(spool, 'wx', 0o600)

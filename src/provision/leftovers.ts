@@ -37,6 +37,8 @@ export async function findLeftovers(x: XapiConnection, vmName: string): Promise<
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
     // An unfinished config drive of this VM name (first-boot-steps.ts) goes with its unfinished VM.
     if (v.other_config[DRIVE_KEY] === markOf(vmName) && v.other_config[INCOMPLETE_KEY] === 'true') {
+      // Its upload's task too: a run killed during the drive's upload leaves it pending.
+      unfinished.add(ref)
       if (v.VBDs.every((vbd) => theirVbds.has(vbd))) vdis.push({ ref, uuid: v.uuid, name_label: v.name_label })
       continue
     }
