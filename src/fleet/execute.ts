@@ -51,7 +51,7 @@ export interface Execution {
   poolLeftovers: { pool: string; removed: string[]; error: ErrorInfo | null }[]
 }
 
-const plain = (i: { what: string; why: string; fix: string }, removed: string[] = [], kept: string[] = []): ErrorInfo => ({ what: i.what, why: i.why, fix: i.fix, removed, kept })
+const plain = (i: { code?: string | undefined; what: string; why: string; fix: string }, removed: string[] = [], kept: string[] = []): ErrorInfo => ({ ...(i.code ? { code: i.code } : {}), what: i.what, why: i.why, fix: i.fix, removed, kept })
 
 /**
  * Runs the plan: bases and golden templates once each (the first VM that needs one

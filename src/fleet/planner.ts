@@ -94,7 +94,7 @@ export interface PlanInput {
 }
 
 const info = (e: unknown): ErrorInfo => {
-  if (e instanceof UserError) return { what: e.info.what, why: e.info.why, fix: e.info.fix, removed: [], kept: [] }
+  if (e instanceof UserError) return { code: e.code, what: e.info.what, why: e.info.why, fix: e.info.fix, removed: [], kept: [] }
   return { what: 'Planning failed', why: e instanceof Error ? e.message : String(e), fix: 'report this with the fleet file', removed: [], kept: [] }
 }
 

@@ -1,3 +1,4 @@
+import { XapiError } from '../xapi/errors.js'
 import { connect, type XapiConnection } from '../xapi/connection.js'
 import type { Timeouts } from '../xapi/timeouts.js'
 import { resolveTls } from '../xapi/tls.js'
@@ -28,7 +29,7 @@ export interface FailedPool {
 
 export const toInfo = (e: unknown, context: string): ErrorInfo => {
   const i = explainFailure(context, e)
-  return { what: i.what, why: i.why, fix: i.fix, removed: [], kept: [] }
+  return { ...(i.code ? { code: i.code } : {}), what: i.what, why: i.why, fix: i.fix, removed: [], kept: [] }
 }
 
 /**
@@ -45,7 +46,7 @@ export async function openPool(name: string, p: FleetPool, env: Record<string, s
     return {
       name,
       url: p.url,
-      error: { what: `No credentials for pool ${name}`, why: `${missing} ${missing.includes(' and ') ? 'are' : 'is'} not set`, fix: `set ${missing} in the environment or in ./.env`, removed: [], kept: [] },
+      error: { code: 'credentials-missing', what: `No credentials for pool ${name}`, why: `${missing} ${missing.includes(' and ') ? 'are' : 'is'} not set`, fix: `set ${missing} in the environment or in ./.env`, removed: [], kept: [] },
     }
   }
   let x: XapiConnection
@@ -54,7 +55,10 @@ export async function openPool(name: string, p: FleetPool, env: Record<string, s
     x = await connect({ url: p.url, user, password, tls, ...(timeouts ? { timeouts } : {}) })
   } catch (e) {
     const info = toInfo(e, `Login to ${host}`)
-    return { name, url: p.url, error: { ...info, what: e instanceof UserError ? info.what : `Login to pool ${name} (${host}) failed` } }
+    // The fleet file names this pool's credential variables: the advice names them, not provision's.
+    const refused = e instanceof XapiError && e.code === 'SESSION_AUTHENTICATION_FAILED'
+    const fix = refused ? `check ${p.user_env} (user "${user}") and ${p.password_env}, the variables pools.${name} names in the fleet file (environment or ./.env)` : info.fix
+    return { name, url: p.url, error: { ...info, fix, what: e instanceof UserError ? info.what : `Login to pool ${name} (${host}) failed` } }
   }
   try {
     const view = scoped(x, retry)

@@ -26,6 +26,8 @@ export const Drift = SettingDiff
 export type Drift = SettingDiff
 
 export const ErrorInfo = z.object({
+  /** The stable code (docs/cli.md, src/errors.ts ERROR_CODES), or XAPI's own. */
+  code: z.string().optional(),
   what: z.string(),
   why: z.string(),
   fix: z.string(),

@@ -22,10 +22,11 @@ const ADVICE: Record<string, (p: readonly string[]) => { why?: string; fix: stri
 }
 
 export function explainFailure(stepTitle: string, e: unknown): Omit<ConstructorParameters<typeof UserError>[0], 'removed' | 'kept'> {
-  if (e instanceof UserError) return e.info
+  if (e instanceof UserError) return { ...e.info, code: e.code }
   if (e instanceof XapiError) {
     const advice = ADVICE[e.code]?.(e.params)
     return {
+      code: e.code,
       what: `${stepTitle} failed`,
       why: advice?.why ? `${advice.why} (${e.message})` : `XAPI answered ${e.message}`,
       fix: advice?.fix ?? `look up ${e.code} in the XenAPI error reference; the call was ${e.method}`,
