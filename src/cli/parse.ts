@@ -36,7 +36,7 @@ export function splitCommand(argv: string[]): { command: CommandSpec; args: stri
  */
 const INSTEAD: Record<string, Record<string, string>> = {
   rollout: {
-    'fix-offset': "set bootloader_args in the group's defaults in the fleet file (the preflight's error names the value), or pv.bootloader_args in the recipe (docs/fleet.md)",
+    'fix-offset': "set pv.bootloader_args in the recipe the group uses to the value the preflight's error gives (--skip-preflight uploads without the check)",
     host: "each pool's url is in the fleet file (pools.<name>.url)",
     name: "VM names come from the fleet file (groups.<name>.names)",
     image: 'set image in the fleet group, or in the recipe',

@@ -27,6 +27,20 @@ const preflightKey = (s: VmSpec): string => {
 }
 
 /**
+ * provision's preflight advice, made valid for a rollout (which has no --fix-offset): the
+ * offset the preflight proposes goes into the recipe's pv.bootloader_args.
+ */
+function forRollout<T>(gate: () => T): T {
+  try {
+    return gate()
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e
+    const fix = e.info.fix.replace(/run again with --fix-offset \(PV-bootloader-args becomes ("[^"]*")\), or set pv\.bootloader_args to that in the recipe/, 'set pv.bootloader_args to $1 in the recipe the group uses')
+    throw new UserError({ ...e.info, code: e.code, fix }, { cause: e.cause })
+  }
+}
+
+/**
  * Every image once: it must exist, fit every VDI that holds it and pass provision's own
  * preflight gate for each boot setting that uses it; its hash names the base VDI. Returns
  * also the ELF class of the kernel pygrub would load, per preflight (the 32-bit PV question).
@@ -41,7 +55,7 @@ async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<{ ima
     if (!skipPreflight && !kernelBits.has(key)) {
       // Decompressed and checked first (src/disk): the preflight reads it synchronously.
       await checkImageFile(s.image, s.recipe.vdi.virtual_size)
-      const { preflight } = preflightGate({ image: s.image, recipe: s.recipe, emit: () => undefined })
+      const { preflight } = forRollout(() => preflightGate({ image: s.image, recipe: s.recipe, emit: () => undefined }))
       kernelBits.set(key, preflight.kernel_elf_class ?? null)
     }
     if (out.has(s.image)) continue

@@ -16,6 +16,10 @@ describe('rollout runs the pygrub preflight before any upload', () => {
     const err = await rollout({ fleet, env: ENV, baseDir: process.cwd() }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UserError)
     expect((err as UserError).info.what).toContain('cannot boot')
+    // Advice a rollout can follow: rollout has no --fix-offset (docs/cli.md).
+    expect((err as UserError).code).toBe('image-not-bootable')
+    expect((err as UserError).info.fix).toMatch(/set pv\.bootloader_args to "[^"]*--offset=\d+[^"]*" in the recipe the group uses/)
+    expect((err as UserError).info.fix).not.toContain('--fix-offset')
     expect(sim!.calls().filter((m) => !isReadOnly(m))).toEqual([])
   })
 })
