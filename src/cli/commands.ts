@@ -1,4 +1,5 @@
-import { COMMON, CONNECTION, DRY_RUN, JSON_OUT, TIMEOUTS, type OptionTable } from './options.js'
+import { COMMON, CONNECTION, CONSENT, DRY_RUN, JSON_OUT, TIMEOUTS, type OptionTable } from './options.js'
+import { DESTROY } from './destroy-command.js'
 
 /**
  * What each command is and takes: its help and its option table, nothing that runs
@@ -6,6 +7,8 @@ import { COMMON, CONNECTION, DRY_RUN, JSON_OUT, TIMEOUTS, type OptionTable } fro
  */
 export interface CommandSpec {
   name: string
+  /** Other names it answers to (destroy: uninstall, as xe says). */
+  aliases?: string[]
   /** One line for the overview in `provision --help`. */
   summary: string
   /** Usage lines, without the leading "provision ". */
@@ -34,6 +37,9 @@ const PROVISION: CommandSpec = {
     ...JSON_OUT,
     ...DRY_RUN,
     'keep-on-failure': { type: 'boolean', help: 'leave what this run created in place when a step fails' },
+    reconcile: { type: 'boolean', help: 'the VM exists: also revert changes made to it by hand (the recipe\'s own changes are always applied)' },
+    replace: { type: 'boolean', help: 'the VM exists: destroy it and the disks the tool made for it, and make it anew (disruptive)' },
+    ...CONSENT,
     wait: { type: 'string', multiple: true, arg: 'probe', help: 'after start, wait for the guest: ip, ip=CIDR, agent, vm-data:<key>[=<value>], tcp:<port> (repeatable)' },
     'wait-timeout': { type: 'string', arg: 's', help: 'limit for --wait (default 600); on timeout, a diagnosis' },
     verify: { type: 'boolean', help: 'after the upload, read the VDI back and compare it with the image segment by segment' },
@@ -89,18 +95,21 @@ const ROLLOUT: CommandSpec = {
   name: 'rollout',
   summary: 'roll out a fleet: many VMs over pools, one upload per SR, converge on re-run',
   usage: ['rollout <fleet.yaml> [options]'],
-  about: ['<fleet.yaml> describes pools, credentials variables, groups and VMs (docs/fleet.md). Boot settings such as fix_offset belong to a group\'s settings in the fleet file.'],
+  about: ['<fleet.yaml> describes pools, credentials variables, groups and VMs (docs/fleet.md). Boot settings (pv.bootloader_args, the --offset a preflight proposes) come from each group\'s recipe.'],
   options: {
     ...JSON_OUT,
     ...DRY_RUN,
     concurrency: { type: 'string', arg: 'N', help: 'how many VMs are worked on at once (default from the fleet file)' },
     'fail-fast': { type: 'boolean', help: 'start no more VMs after the first failure' },
-    reconcile: { type: 'boolean', help: 'also revert drift made by hand on the pools' },
+    reconcile: { type: 'boolean', help: 'also revert drift made by hand on the pools (edits of the fleet file are always applied)' },
+    replace: { type: 'boolean', help: 'destroy and make anew the VMs whose change cannot be made in place (a boot mode)' },
+    ...CONSENT,
+    'detailed-exitcode': { type: 'boolean', help: 'exit 0 when nothing changed (or would, with --dry-run), 2 when changes were made (or planned), 1 on any error' },
     'skip-preflight': { type: 'boolean', help: 'upload without checking that each image can boot' },
     ...TIMEOUTS,
   },
   examples: ['provision rollout recipes/fleet-web.yaml --dry-run', 'provision rollout fleet.yaml --concurrency 8 --json'],
-  exits: ['1 when any VM failed or was skipped'],
+  exits: ['1 when any VM failed or was skipped', '2 the plan halts, reboots or replaces VMs and there is no terminal to ask on, without --yes (consent-required); nothing changed', 'with --detailed-exitcode: 0 no changes, 2 changes present, 1 any error'],
 }
 
 const CONVERT: CommandSpec = {
@@ -149,8 +158,8 @@ const HELP_CMD: CommandSpec = {
 }
 
 /** In the order --help lists them. Options common to all (COMMON) are added here. */
-export const COMMANDS: readonly CommandSpec[] = [PROVISION, ROLLOUT, CHECK_IMAGE, CONVERT, SIM, SAMPLE_IMAGE, HELP_CMD].map((c) => ({ ...c, options: { ...c.options, ...COMMON } }))
+export const COMMANDS: readonly CommandSpec[] = [PROVISION, ROLLOUT, DESTROY, CHECK_IMAGE, CONVERT, SIM, SAMPLE_IMAGE, HELP_CMD].map((c) => ({ ...c, options: { ...c.options, ...COMMON } }))
 
 export function commandNamed(name: string): CommandSpec | undefined {
-  return COMMANDS.find((c) => c.name === name)
+  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name))
 }

@@ -29,6 +29,11 @@ export const DRY_RUN: OptionTable = {
   'dry-run': { type: 'boolean', help: 'look things up, then print what it would do; change nothing' },
 }
 
+/** Consent to a plan that halts, reboots or replaces VMs (src/provision/consent.ts). */
+export const CONSENT: OptionTable = {
+  yes: { type: 'boolean', short: 'y', help: 'apply a plan that halts, reboots or replaces VMs without asking (needed when there is no terminal to ask on)' },
+}
+
 /** Talking to one host: where, how to trust it, and the password file. */
 export const CONNECTION: OptionTable = {
   host: { type: 'string', arg: 'host', help: '"sim" (an embedded simulator), a name (https://<name>/), name:port, or a URL (default: XAPI_HOST)' },

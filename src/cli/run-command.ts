@@ -45,6 +45,9 @@ const RUNNERS: Record<string, Runner> = {
       quiet: out.level === 'quiet',
       dryRun: bool(v, 'dry-run'),
       keepOnFailure: bool(v, 'keep-on-failure'),
+      reconcile: bool(v, 'reconcile'),
+      replace: bool(v, 'replace'),
+      yes: bool(v, 'yes'),
       insecure: bool(v, 'insecure'),
       passwordFile: str(v, 'password-file'),
       skipPreflight: bool(v, 'skip-preflight'),
@@ -66,11 +69,17 @@ const RUNNERS: Record<string, Runner> = {
       json: out.json,
       dryRun: bool(v, 'dry-run'),
       reconcile: bool(v, 'reconcile'),
+      replace: bool(v, 'replace'),
+      yes: bool(v, 'yes'),
+      detailedExitcode: bool(v, 'detailed-exitcode'),
       failFast: bool(v, 'fail-fast'),
       concurrency: str(v, 'concurrency'),
       skipPreflight: bool(v, 'skip-preflight'),
       timeouts: await timeouts(v),
     })
+  },
+  async destroy(p, out) {
+    return await (await import('./destroy-command.js')).runDestroy(p.positionals, p.values, out)
   },
   async 'check-image'(p, out) {
     const v = p.values

@@ -4,12 +4,27 @@ import type { RolloutResult } from '../types.js'
 import { rolloutView } from './live-view.js'
 import { planDiff, summary } from './report.js'
 import type { Timeouts } from '../../xapi/timeouts.js'
+import { terminalConfirm } from '../../cli/confirm.js'
+import { exitCodeOf } from '../../errors.js'
+
+/** Actions that change a VM, and the states that say a run made them. */
+const CHANGING = new Set(['create', 'update', 'reconcile', 'replace'])
+const CHANGED = new Set(['created', 'updated', 'reconciled', 'replaced'])
+
+/** For --detailed-exitcode: did this run change (or, on --dry-run, plan to change) any VM? */
+export const hasChanges = (r: RolloutResult): boolean => r.vms.some((v) => (r.dry_run ? CHANGING.has(v.action) : CHANGED.has(v.state)))
 
 export interface RolloutArgs {
   files: string[]
   json: boolean
   dryRun: boolean
   reconcile: boolean
+  /** Remake VMs whose change cannot be made in place (a boot mode). */
+  replace?: boolean
+  /** Consent to disruptive actions without asking. */
+  yes?: boolean
+  /** Terraform's -detailed-exitcode: 0 no changes, 2 changes present (made, or planned on --dry-run), 1 any error. */
+  detailedExitcode?: boolean
   failFast: boolean
   concurrency: string | undefined
   skipPreflight?: boolean
@@ -45,11 +60,15 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   let result: RolloutResult
+  const confirm = terminalConfirm(process.stdin, stderr)
   try {
     result = await rollout({
       fleet: file,
       dryRun: args.dryRun,
       reconcile: args.reconcile,
+      replace: args.replace ?? false,
+      yes: args.yes ?? false,
+      ...(confirm ? { confirm } : {}),
       failFast: args.failFast,
       skipPreflight: args.skipPreflight ?? false,
       ...(concurrency ? { concurrency } : {}),
@@ -57,6 +76,12 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
       onEvent: view.onEvent,
       signal: interrupt.signal,
     })
+  } catch (e) {
+    // With --detailed-exitcode, 2 means "changes present": every error is 1, as terraform plan has it (an interrupt stays 130).
+    if (args.detailedExitcode && e instanceof UserError && ![EXIT.failure, EXIT.interrupted].includes(exitCodeOf(e.info) as 1 | 130)) {
+      throw new UserError({ ...e.info, code: e.code, exitCode: EXIT.failure }, { cause: e.cause })
+    }
+    throw e
   } finally {
     view.close()
     process.off('SIGINT', onSignal)
@@ -65,5 +90,6 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
   if (args.json) stdout.write(JSON.stringify(result) + '\n')
   else stdout.write(args.dryRun ? planDiff(result) : summary(result))
   if (interrupt.signal.aborted) return EXIT.interrupted
-  return result.ok ? 0 : EXIT.failure
+  if (!result.ok) return EXIT.failure
+  return args.detailedExitcode && hasChanges(result) ? 2 : 0
 }
