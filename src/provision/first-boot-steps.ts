@@ -63,7 +63,8 @@ export const DRIVE_STEPS: Step[] = [
         })
         c.state.drive = { vdi: ref }
         c.state.created.push({ cls: 'VDI', ref, label: driveName(c) })
-        await uploadImage(c.x, { vdi: ref, image: file, map: await scanDataRegions(file), signal: c.signal })
+        // The image's tuning (retry policy) and events: a retried drive upload is reported like the image's.
+        await uploadImage(c.x, { vdi: ref, image: file, map: await scanDataRegions(file), ...(c.upload ? { tuning: c.upload } : {}), signal: c.signal, onEvent: (e) => c.onEvent?.(e) })
       } finally {
         await rm(dir, { recursive: true, force: true })
       }

@@ -1,15 +1,15 @@
 import { describe, expect } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { runCli } from '../support/cli.js'
 import { needs } from '../support/oracles.js'
 import { simTest } from '../support/simulator.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { count, guests, killWhen, simEnv } from './kill-support.js'
+import { firstBootRecipe } from './first-boot-support.js'
 
 /**
  * kill -9 at the steps the HVM, config-drive, --wait and disk-format work added (issue 14
@@ -22,26 +22,6 @@ import { count, guests, killWhen, simEnv } from './kill-support.js'
  */
 const NAME = 'FreeBSD-14'
 const SUFFIX = ' [xcp-provision: incomplete]'
-
-/** freebsd-14.yaml (HVM, UEFI) with a NoCloud drive whose user data writes vm-data/ready, and a xenstore key. */
-async function recipeFile(dir: string, removeAfter: 'never' | 'ready', recipe = 'freebsd-14'): Promise<string> {
-  const base = await readFile(fileURLToPath(new URL(`../../recipes/${recipe}.yaml`, import.meta.url)), 'utf8')
-  const file = join(dir, `${recipe}-${removeAfter}.yaml`)
-  await writeFile(
-    file,
-    `${base}
-cloud_init:
-  user_data: |
-    #cloud-config
-    runcmd:
-      - xenstore-write vm-data/ready yes
-  remove_after: ${removeAfter}
-xenstore:
-  vm-data/role: web
-`,
-  )
-  return file
-}
 
 interface Point {
   step: string
@@ -115,7 +95,7 @@ describe.concurrent('kill -9 in the HVM, config-drive and --wait steps, then the
       const f = await fixtures()
       const sim = await newSim({ profile: 'xcp-ng-8.3' })
       const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
-      const args = [await recipeFile(f.dir, p.removeAfter ?? 'never', p.recipe), '--image', p.recipe === 'freebsd-13' ? f.bios : f.image, ...WAIT]
+      const args = [await firstBootRecipe({ dir: f.dir, removeAfter: p.removeAfter ?? 'never', ...(p.recipe ? { recipe: p.recipe } : {}) }), '--image', p.recipe === 'freebsd-13' ? f.bios : f.image, ...WAIT]
       const hold = sim.faults.hold(p.method, { nth: p.nth ?? 1, maxMs: 30_000 })
       const first = await killWhen(sim, args, hold.reached)
       expect(first.killed, first.stderr).toBe(true)
