@@ -23,6 +23,9 @@ export const ORACLES = {
   mmd: { pkg: 'mtools', dirs: [] },
   mtype: { pkg: 'mtools', dirs: [] },
   xz: { pkg: 'xz-utils', dirs: [] },
+  // The config drive's oracles (issue 12): cloud-init validates user data and reads a NoCloud seed; blkid reads the label.
+  'cloud-init': { pkg: 'cloud-init', dirs: [] },
+  blkid: { pkg: 'util-linux', dirs: [] },
   openssl: { pkg: 'openssl', dirs: [] },
   python3: { pkg: 'python3', dirs: [] },
   'ansible-playbook': { pkg: 'ansible', dirs: [] },
