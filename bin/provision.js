@@ -14,8 +14,10 @@ if (built === undefined) {
 // The bundle (scripts/bundle-cli.mjs) starts several times faster; one older than tsc's
 // output was left by a build that stopped after tsc, so the modules it was made from win.
 const bundled = mtime(bundle)
+// The code cache only when made after this bundle: V8 would take one of another bundle of the same length.
+const cached = bundled !== undefined && (mtime(`${bundle}.cache`) ?? -1) >= bundled
 const { main } =
   bundled !== undefined && bundled >= built
-    ? (await import('./bundle-loader.js')).loadBundle(bundle, `${bundle}.cache`).exports
+    ? (await import('./bundle-loader.js')).loadBundle(bundle, cached ? `${bundle}.cache` : undefined).exports
     : await import(modules.href)
 process.exitCode = await main(process.argv.slice(2))

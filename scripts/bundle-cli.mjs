@@ -7,7 +7,7 @@
 // Each command's modules stay lazy: main.ts's import() calls become functions that run a
 // module's top level on first use, so --version runs little more than main.js.
 import { build } from 'esbuild'
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadBundle } from '../bin/bundle-loader.js'
@@ -35,6 +35,7 @@ const withoutProxyAgent = {
 
 const bundle = (entry, metafile) =>
   build({
+    write: false,
     stdin: { contents: entry, resolveDir: root, sourcefile: 'cli-entry.js', loader: 'js' },
     outfile,
     bundle: true,
@@ -57,7 +58,14 @@ const bundle = (entry, metafile) =>
   })
 
 const spec = (file) => `./${relative(root, file)}`
-await rm(outdir, { recursive: true, force: true })
+// Written beside, then renamed: a CLI started meanwhile sees the old file or the new one,
+// never half of one.
+async function writeAtomically(path, contents) {
+  await writeFile(`${path}.${process.pid}.tmp`, contents)
+  await rename(`${path}.${process.pid}.tmp`, path)
+}
+
+await mkdir(outdir, { recursive: true })
 // First pass: which modules the CLI loads on demand (every import() in the bundled code).
 const first = await bundle(`export { main } from ${JSON.stringify(spec(main))}`, true)
 // In the bundle every module's import.meta.url is the bundle's own: only packageRoot(),
@@ -75,12 +83,16 @@ for (const input of Object.values(first.metafile.inputs)) {
 // Second pass: the same bundle, plus warm(), which runs those modules' top levels (nothing
 // else) so the code cache holds their compiled code too.
 const warmers = [...lazy].sort().map((f) => `import(${JSON.stringify(spec(f))})`)
-await bundle(`export { main } from ${JSON.stringify(spec(main))}\nexport const warm = () => Promise.all([${warmers.join(', ')}])`, false)
-
-if (/[^\x00-\x7f]/.test(await readFile(outfile, 'utf8'))) throw new Error(`${outfile} is not ASCII: bin/bundle-loader.js reads it as Latin-1`)
+const second = await bundle(`export { main } from ${JSON.stringify(spec(main))}\nexport const warm = () => Promise.all([${warmers.join(', ')}])`, false)
+const code = second.outputFiles[0].contents
+if (code.some((b) => b > 0x7f)) throw new Error(`${outfile} is not ASCII: bin/bundle-loader.js reads it as Latin-1`)
+// The old cache goes first: V8 checks a cache against its source's length only, and
+// bin/provision.js uses a cache only when it is newer than the bundle.
+await rm(`${outfile}.cache`, { force: true })
+await writeAtomically(outfile, code)
 const { exports, script } = loadBundle(outfile)
 await exports.warm()
-await writeFile(`${outfile}.cache`, script.createCachedData())
+await writeAtomically(`${outfile}.cache`, script.createCachedData())
 console.log(`${relative(root, outfile)}: the CLI and its code cache (${lazy.size} modules loaded on demand)`)
 // A module's top level may leave a handle open; the build is done.
 process.exit(0)
