@@ -7,7 +7,11 @@
  * task, name claim); no data disk removed (a user's disk, and a finished disk another
  * provision made for a VM destroyed by hand since).
  *
- *   npm run soak:provision [-- POINTS [SEED]]     (default 50 points, seed 14)
+ *   npm run soak:provision [-- POINTS [SEED] [SCENARIO]]     (default 50 points, seed 14, pv)
+ *
+ * Scenarios: `pv`, the HOWTO's freebsd-9 (XCP-ng 8.2); `hvm-drive`, freebsd-14 (HVM, UEFI,
+ * XCP-ng 8.3) with a NoCloud config drive, a xenstore key and `--wait vm-data:ready=yes
+ * --wait ip`: the VM must also keep its drive, and no drive or guest metrics may leak.
  *
  * Two kinds of kill point, drawn half and half:
  * - call: the simulator holds the run's `nth` call (any method), the process is killed
@@ -19,28 +23,73 @@
  * class, *data disks removed*. test/reliability/soak-provision.test.ts runs three points.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startSimulator, type Simulator } from '../mocks/simulator.js'
-import { writeSampleImage } from '../src/image/write-image.js'
+import { writeSampleHvmImage, writeSampleImage } from '../src/image/write-image.js'
 import { connect } from '../src/xapi/connection.js'
 import { prng } from './soak-fleet.js'
 
 /** Run from bench/ (vitest, tsx) or dist/bench/ (node): the CLI is bin/provision.js at the package root either way. */
 const ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url)
 const BIN = fileURLToPath(new URL('bin/provision.js', ROOT))
-const NAME = 'FreeBSD-9.0'
 const SUFFIX = ' [xcp-provision: incomplete]'
-/** The sample image is a PV guest: a release that runs PV guests. */
-const PROFILE = 'xcp-ng-8.2'
+
+/**
+ * freebsd-14 with a NoCloud drive whose user data writes vm-data/ready, and a xenstore key:
+ * every step the first-boot work added runs (the kill points' and fault rows' recipe too).
+ */
+export async function writeFirstBootRecipe(file: string, o: { recipe?: 'freebsd-14' | 'freebsd-13'; removeAfter?: 'never' | 'ready' } = {}): Promise<string> {
+  const base = await readFile(fileURLToPath(new URL(`recipes/${o.recipe ?? 'freebsd-14'}.yaml`, ROOT)), 'utf8')
+  await writeFile(file, `${base}\ncloud_init:\n  user_data: |\n    #cloud-config\n    runcmd:\n      - xenstore-write vm-data/ready yes\n  remove_after: ${o.removeAfter ?? 'never'}\nxenstore:\n  vm-data/role: web\n`)
+  return file
+}
+
+export type ScenarioName = 'pv' | 'hvm-drive'
+
+interface Scenario {
+  name: ScenarioName
+  vmName: string
+  /** The PV sample needs a release that runs PV guests; HVM runs on the newest. */
+  profile: string
+  /** Config drives the finished VM keeps (beside its boot disk). */
+  drives: number
+  /** Writes the image and recipe into `dir`; returns the command's arguments after the binary. */
+  prepare(dir: string): Promise<string[]>
+}
+
+const SCENARIOS: Record<ScenarioName, Scenario> = {
+  pv: {
+    name: 'pv',
+    vmName: 'FreeBSD-9.0',
+    profile: 'xcp-ng-8.2',
+    drives: 0,
+    async prepare(dir) {
+      const image = join(dir, 'freebsd.img')
+      await writeSampleImage(image)
+      return ['freebsd-9', '--image', image]
+    },
+  },
+  'hvm-drive': {
+    name: 'hvm-drive',
+    vmName: 'FreeBSD-14',
+    profile: 'xcp-ng-8.3',
+    drives: 1,
+    async prepare(dir) {
+      const image = join(dir, 'freebsd-14.img')
+      await writeSampleHvmImage(image, { firmware: 'uefi' })
+      return [await writeFirstBootRecipe(join(dir, 'freebsd-14-drive.yaml')), '--image', image, '--wait', 'vm-data:ready=yes', '--wait', 'ip', '--wait-timeout', '60']
+    },
+  },
+}
 
 /** `call`: the run's nth call is held, then the process killed; `delay`: killed `ms` after it started. */
 export type KillPoint = { kind: 'call'; nth: number; holdMs: number } | { kind: 'delay'; ms: number }
 
-export type Leaks = Record<'vm' | 'vdi' | 'vbd' | 'vif' | 'task' | 'claim', number>
+export type Leaks = Record<'vm' | 'vdi' | 'vbd' | 'vif' | 'task' | 'claim' | 'metrics', number>
 
 export interface PointResult {
   point: KillPoint
@@ -60,6 +109,7 @@ export interface PointResult {
 }
 
 export interface SoakFigures {
+  scenario: ScenarioName
   seed: number
   points: number
   converged: number
@@ -71,14 +121,18 @@ export interface SoakFigures {
 }
 
 interface World {
+  scenario: Scenario
+  /** The command's arguments after the binary (recipe, image, options), without --host. */
+  command: string[]
   sim: Simulator
   env: Record<string, string>
   dataDisks: Map<string, string>
   before: Record<string, Set<string>>
 }
 
-async function buildWorld(): Promise<World> {
-  const sim = await startSimulator({ profile: PROFILE })
+async function buildWorld(scenario: Scenario, command: string[]): Promise<World> {
+  const NAME = scenario.vmName
+  const sim = await startSimulator({ profile: scenario.profile })
   const env = { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password }
   const x = await connect({ url: sim.url, ...sim.credentials })
   const dataDisks = new Map<string, string>()
@@ -95,17 +149,17 @@ async function buildWorld(): Promise<World> {
     await x.close()
   }
   const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
-  return { sim, env, dataDisks, before }
+  return { scenario, command, sim, env, dataDisks, before }
 }
 
 /** The killed run prints its step titles (no --json); the re-run answers in JSON. */
-function args(sim: Simulator, image: string, json = true): string[] {
-  return [BIN, 'freebsd-9', '--host', sim.url, '--image', image, ...(json ? ['--json'] : [])]
+function args(w: World, json = true): string[] {
+  return [BIN, ...w.command, '--host', w.sim.url, ...(json ? ['--json'] : [])]
 }
 
-function runCli(w: World, image: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(w: World): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args(w.sim, image), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, args(w), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -119,14 +173,14 @@ function runCli(w: World, image: string): Promise<{ code: number | null; stdout:
  * The calls and wall time of a clean run: where kill points are drawn from. Delays are
  * drawn from its first XAPI call on: before it, the process is only starting Node.
  */
-async function calibrate(image: string): Promise<{ calls: string[]; firstCallMs: number; ms: number }> {
-  const w = await buildWorld()
+async function calibrate(scenario: Scenario, command: string[]): Promise<{ calls: string[]; firstCallMs: number; ms: number }> {
+  const w = await buildWorld(scenario, command)
   try {
     const from = w.sim.calls().length
     const t0 = Date.now()
     let firstCallMs = 0
     const watch = setInterval(() => void (firstCallMs ||= w.sim.calls().length > from ? Date.now() - t0 : 0), 5)
-    const r = await runCli(w, image).finally(() => clearInterval(watch))
+    const r = await runCli(w).finally(() => clearInterval(watch))
     if (r.code !== 0) throw new Error(`calibrating: the clean run failed: ${r.stderr}`)
     return { calls: w.sim.calls().slice(from), firstCallMs, ms: Date.now() - t0 }
   } finally {
@@ -135,9 +189,9 @@ async function calibrate(image: string): Promise<{ calls: string[]; firstCallMs:
 }
 
 /** Kills the run at the point; true when it was killed before it ended. Resolves once the process is gone. */
-async function killAt(w: World, image: string, point: KillPoint): Promise<{ killed: boolean; step: string; held?: string; released: Promise<void> }> {
+async function killAt(w: World, point: KillPoint): Promise<{ killed: boolean; step: string; held?: string; released: Promise<void> }> {
   const hold = point.kind === 'call' ? w.sim.faults.hold('*', { nth: point.nth }) : undefined
-  const child = spawn(process.execPath, args(w.sim, image, false), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, args(w, false), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
@@ -169,6 +223,7 @@ type Rec = Record<string, unknown> & { other_config: Record<string, string> }
 
 /** What the world holds beside exactly one VM of the name with its VDI, VBD and VIF; and the data disks gone. */
 export function audit(w: World): { problems: string[]; leaks: Leaks; dataDisksRemoved: number; finishedAsyncTasks: number } {
+  const NAME = w.scenario.vmName
   const o = w.sim.objects()
   const mine = (cls: string): [string, Rec][] => Object.entries(o[cls] ?? {}).filter(([ref]) => !w.before[cls]?.has(ref)) as [string, Rec][]
   const problems: string[] = []
@@ -180,7 +235,8 @@ export function audit(w: World): { problems: string[]; leaks: Leaks; dataDisksRe
   const ownVbds = new Set((own?.VBDs as string[] | undefined) ?? [])
   const ownVifs = new Set((own?.VIFs as string[] | undefined) ?? [])
   const ownDisks = new Set(mine('VBD').filter(([ref]) => ownVbds.has(ref)).map(([, b]) => String(b.VDI)))
-  if (ownVbds.size !== 1 || ownVifs.size !== 1 || ownDisks.size !== 1) problems.push(`the VM has ${ownVbds.size} VBDs, ${ownVifs.size} VIFs, ${ownDisks.size} disks`)
+  const disks = 1 + w.scenario.drives
+  if (ownVbds.size !== disks || ownVifs.size !== 1 || ownDisks.size !== disks) problems.push(`the VM has ${ownVbds.size} VBDs, ${ownVifs.size} VIFs, ${ownDisks.size} disks`)
   const tasks = Object.values(o.task ?? {})
   const pool = Object.values(o.pool ?? {})[0] as Rec | undefined
   const leaks: Leaks = {
@@ -190,6 +246,8 @@ export function audit(w: World): { problems: string[]; leaks: Leaks; dataDisksRe
     vif: mine('VIF').filter(([ref]) => !ownVifs.has(ref)).length,
     task: tasks.filter((t) => t.status === 'pending' || String(t.name_label).startsWith('xcp-provision:')).length,
     claim: Object.keys(pool?.other_config ?? {}).filter((k) => k.startsWith('xcp-provision:claim:')).length,
+    // Guest metrics of no VM (an unfinished guest that had reported, removed without them).
+    metrics: mine('VM_guest_metrics').filter(([ref]) => ref !== own?.guest_metrics).length,
   }
   const present = new Set(Object.values(o.VDI ?? {}).map((d) => String(d.uuid)))
   const removed = [...w.dataDisks].filter(([uuid]) => !present.has(uuid))
@@ -199,13 +257,13 @@ export function audit(w: World): { problems: string[]; leaks: Leaks; dataDisksRe
   return { problems, leaks, dataDisksRemoved: removed.length, finishedAsyncTasks }
 }
 
-async function runPoint(point: KillPoint, image: string): Promise<PointResult> {
+async function runPoint(point: KillPoint, scenario: Scenario, command: string[]): Promise<PointResult> {
   const t0 = Date.now()
-  const w = await buildWorld()
+  const w = await buildWorld(scenario, command)
   try {
-    const k = await killAt(w, image, point)
+    const k = await killAt(w, point)
     const r0 = Date.now()
-    const again = await runCli(w, image)
+    const again = await runCli(w)
     const rerunMs = Date.now() - r0
     await k.released
     // The re-run saw the first run finish (a kill after the rename): it refuses to make a second VM.
@@ -222,20 +280,20 @@ async function runPoint(point: KillPoint, image: string): Promise<PointResult> {
 }
 
 /** `points` kill points drawn from `seed`; a point the run finished before is drawn again (at most as many times again). */
-export async function soakProvision(o: { seed: number; points: number; onPoint?: (r: PointResult, i: number) => void }): Promise<SoakFigures> {
+export async function soakProvision(o: { seed: number; points: number; scenario?: ScenarioName; onPoint?: (r: PointResult, i: number) => void }): Promise<SoakFigures> {
   const t0 = Date.now()
+  const scenario = SCENARIOS[o.scenario ?? 'pv']
   const dir = await mkdtemp(join(tmpdir(), 'soak-provision-'))
   try {
-    const image = join(dir, 'freebsd.img')
-    await writeSampleImage(image)
-    const clean = await calibrate(image)
+    const command = await scenario.prepare(dir)
+    const clean = await calibrate(scenario, command)
     const rand = prng(o.seed)
     const results: PointResult[] = []
     let redrawn = 0
     for (let drawn = 0; results.length < o.points && drawn < 2 * o.points; drawn++) {
       const nth = 1 + Math.floor(rand() * clean.calls.length)
       const point: KillPoint = rand() < 0.5 ? { kind: 'call', nth, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: clean.firstCallMs + Math.floor(rand() * (clean.ms - clean.firstCallMs)) }
-      const r = await runPoint(point, image)
+      const r = await runPoint(point, scenario, command)
       if (!r.killed) {
         redrawn++
         continue
@@ -245,10 +303,11 @@ export async function soakProvision(o: { seed: number; points: number; onPoint?:
     }
     const sum = (k: keyof Leaks): number => results.reduce((n, r) => n + r.leaks[k], 0)
     return {
+      scenario: scenario.name,
       seed: o.seed,
       points: results.length,
       converged: results.filter((r) => r.converged).length,
-      leaks: { vm: sum('vm'), vdi: sum('vdi'), vbd: sum('vbd'), vif: sum('vif'), task: sum('task'), claim: sum('claim') },
+      leaks: { vm: sum('vm'), vdi: sum('vdi'), vbd: sum('vbd'), vif: sum('vif'), task: sum('task'), claim: sum('claim'), metrics: sum('metrics') },
       dataDisksRemoved: results.reduce((n, r) => n + r.dataDisksRemoved, 0),
       redrawn,
       results,
@@ -264,10 +323,13 @@ const describe = (r: PointResult): string => (r.point.kind === 'call' ? `call #$
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const points = Number(process.argv[2] ?? 50)
   const seed = Number(process.argv[3] ?? 14)
-  console.log(`soak-provision: ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  const scenario = (process.argv[4] ?? 'pv') as ScenarioName
+  if (!(scenario in SCENARIOS)) throw new Error(`scenario ${scenario}: use ${Object.keys(SCENARIOS).join(' or ')}`)
+  console.log(`soak-provision: ${scenario}, ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
   const f = await soakProvision({
     seed,
     points,
+    scenario,
     onPoint: (r, i) =>
       console.log(`  ${String(i).padStart(2)}. ${describe(r).padEnd(44)} in "${r.step}"`.padEnd(100) + `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (re-run ${(r.rerunMs / 1000).toFixed(1)} s)`),
   })
