@@ -114,13 +114,14 @@ needs('python3').describe('provision freebsd-9 end to end (spawned CLI against a
     expect(out.upload.bytes_sent).toBeLessThan(img.length / 4)
   })
 
-  it('refuses a second VM with the same name before changing anything', async () => {
+  it('run again with the same recipe: the VM it made is found, nothing to do, exit 0, nothing changed', async () => {
     const before = await x.call<string[]>('VDI.get_all')
+    const vms = await x.call<string[]>('VM.get_all')
     const r = await runCli(['freebsd-9', '--host', sim.url, '--image', image], CREDS)
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('A VM named "FreeBSD-9.0" already exists')
-    expect(r.stderr).toContain('fix: pass --name')
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('already exists with these settings; nothing to do')
     expect(await x.call<string[]>('VDI.get_all')).toEqual(before)
+    expect(await x.call<string[]>('VM.get_all')).toEqual(vms)
   })
 
   it('prints the plan on --dry-run and creates nothing', async () => {

@@ -11,12 +11,13 @@ describe('provision sim --inventory', () => {
   it('serves every host of the documented pool and its control endpoint', async () => {
     const sim = await spawnSimulator({}, ['--inventory', EXAMPLE])
     try {
-      for (let i = 0; i < 50 && sim.more.length < 4; i++) await sleep(20)
+      for (let i = 0; i < 50 && sim.more.length < 5; i++) await sleep(20)
       const port = new URL(sim.url).port
       expect(sim.more).toEqual([
         `  xcp1 http://127.0.0.1:${port} (master)`,
         `  xcp2 http://127.0.0.2:${port} (member)`,
         `  xcp3 http://127.0.0.3:${port} (member)`,
+        `  credentials: user root (the inventory file ${EXAMPLE}), password from the inventory file ${EXAMPLE}`,
         `  control API http://127.0.0.1:${port}/_sim/ (HTTP Basic: user root and the XAPI password)`,
       ])
       const s = await login(sim.url)

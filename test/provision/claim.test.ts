@@ -24,7 +24,8 @@ describe('the claim on a VM name', () => {
     expect(calls.indexOf('pool.add_to_other_config')).toBeLessThan(calls.indexOf('VDI.create'))
     expect(claims(sim)).toEqual([])
     expect(r.vm.name).toBe('FreeBSD-9.0')
-    await expect(runProvision(sim, await syntheticImage(1))).rejects.toThrow(/already exists/)
+    sim.faults.add({ method: 'VDI.create', error: ['SR_BACKEND_FAILURE_44', '', 'There is insufficient space', ''] })
+    await expect(runProvision(sim, await syntheticImage(1), { name: 'second' })).rejects.toThrow(/room|insufficient|SR_BACKEND_FAILURE_44/)
     expect(claims(sim)).toEqual([])
   })
 

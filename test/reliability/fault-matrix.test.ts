@@ -197,10 +197,10 @@ describe.concurrent('fault matrix, in-process (the library, the CLI\'s rendering
     expect(objects).toEqual(NOTHING)
   })
 
-  simTest('image larger than the VDI: exit 1 before any XAPI call', async ({ newSim, expect }) => {
+  simTest('image larger than the VDI: exit 3 (the recipe\'s virtual_size is too small) before any XAPI call', async ({ newSim, expect }) => {
     const sim = await newSim()
     const { r, objects } = await inProcess(sim, { recipe: await recipe([[/virtual_size: 11GiB/, 'virtual_size: 32MiB']]), image: await image() })
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(3)
     expect(r.stderr).toContain('The image does not fit in the VDI')
     expect(objects).toEqual(NOTHING)
     expect(sim.calls()).toEqual([])
@@ -253,11 +253,11 @@ describe('fault matrix, spawned CLI (one row per kind of behaviour, real back-of
     expect(objects).toEqual(NOTHING)
   })
 
-  it('image missing or unreadable: exit 1 before any XAPI call', async () => {
+  it('image missing or unreadable: exit 2 (a bad --image) before any XAPI call', async () => {
     const sim = await withSimulator()
     const [missing, directory] = await Promise.all([spawned(sim, ['freebsd-9', '--image', '/nonexistent/disk.img']), spawned(sim, ['freebsd-9', '--image', tmpdir()])])
     for (const { r, objects } of [missing!, directory!]) {
-      expect(r.code).toBe(1)
+      expect(r.code).toBe(2)
       expect(r.stderr).toContain('Cannot read the image')
       expect(objects).toEqual(NOTHING)
     }

@@ -38,11 +38,14 @@ export class Checkpointer {
         this.ready = true
         this.flush()
       },
-      (e: unknown) => void (this.failure ??= e),
+      // No identity, no checkpoints; but not a failure of the upload. The hashes are read
+      // beside the transfer, so they often meet a truncated image first; the transfer's own
+      // reads then fail with the one clear message (ImageShrank), not this worker's words.
+      () => undefined,
     )
   }
 
-  /** The VDI now holds the image below `offset`; throws a write failure seen so far. */
+  /** The VDI now holds the image below `offset`; throws a checkpoint write failure seen so far. */
   segmentDone(offset: number): void {
     if (this.failure !== undefined) throw this.failure
     this.reached = offset
