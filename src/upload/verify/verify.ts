@@ -82,6 +82,7 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
   if (check.mismatches.length) {
     const list = check.mismatches.map((m) => `segment ${m.segment} of ${o.segments.length} (bytes ${m.start}-${m.end}): ${m.reason}`)
     throw new UserError({
+      code: 'verify-mismatch',
       what: `The VDI does not hold the image: ${check.mismatches.length} of ${o.segments.length} segments differ`,
       why: list.slice(0, 5).join('; ') + (list.length > 5 ? `; and ${list.length - 5} more` : ''),
       fix: 'run again to upload a fresh copy; if the same segments differ again, suspect the storage behind the SR',
