@@ -33,7 +33,10 @@ if (fs.bavail * fs.bsize < NEED) {
   await rm(dir, { recursive: true, force: true })
   throw new Error(`the bench needs ${NEED / GiB} GiB free in ${tmpdir()}; there are ${((fs.bavail * fs.bsize) / GiB).toFixed(1)}`)
 }
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ')
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
 console.log(`load average at start: ${load()} (${execFileSync('nproc').toString().trim()} cores)`)
 
 /** A tool run as a user would run it, timed; throws with its stderr when it fails. */

@@ -84,7 +84,9 @@ async function tenThousandVms(): Promise<void> {
   console.log(`simulator heap: ${((empty - before) / MiB).toFixed(1)} MiB empty, ${((full - empty) / MiB).toFixed(1)} MiB for ${VMS} VMs (${((full - empty) / VMS / 1024).toFixed(1)} KiB each)`)
   console.log(`process RSS with ${VMS} VMs: ${(rss / MiB).toFixed(0)} MiB`)
   console.log(`VM.clone x${VMS} in-process: ${(created / 1000).toFixed(2)} s (${Math.round(VMS / (created / 1000))}/s)`)
-  console.log(`VM.get_all_records with ${Object.keys(records).length} VMs over XML-RPC: ${(bytes / MiB).toFixed(0)} MiB answered in ${rawMs.toFixed(0)} ms; ${allRecords.toFixed(0)} ms through the xen-api client`)
+  console.log(
+    `VM.get_all_records with ${Object.keys(records).length} VMs over XML-RPC: ${(bytes / MiB).toFixed(0)} MiB answered in ${rawMs.toFixed(0)} ms; ${allRecords.toFixed(0)} ms through the xen-api client`,
+  )
   console.log(`event.from(['vm'], '') with ${VMS} VMs over XML-RPC: ${eventFrom.toFixed(0)} ms`)
 }
 
@@ -105,7 +107,19 @@ async function clones(): Promise<void> {
   const sim = await startSimulator({ localSrSize: 512 * 1024 * MiB })
   const x = createClient({ url: sim.url, auth: sim.credentials, transport: 'xml-rpc', watchEvents: false })
   await x.connect()
-  const base = (await x.call('VDI.create', { name_label: 'base', name_description: '', SR: sim.inventory.localSr, virtual_size: 2048 * MiB, type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] })) as string
+  const base = (await x.call('VDI.create', {
+    name_label: 'base',
+    name_description: '',
+    SR: sim.inventory.localSr,
+    virtual_size: 2048 * MiB,
+    type: 'user',
+    sharable: false,
+    read_only: false,
+    other_config: {},
+    xenstore_data: {},
+    sm_config: {},
+    tags: [],
+  })) as string
   const disk = sim.state.disks.get(base)!
   const chunk = Buffer.alloc(MiB, 0xa5)
   for (let off = 0; off < 2048 * MiB; off += MiB) disk.write(off, chunk)

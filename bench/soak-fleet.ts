@@ -33,7 +33,6 @@ const ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../'
 const BIN = fileURLToPath(new URL('bin/provision.js', ROOT))
 const ENV = { SOAK_USER: 'root', SOAK_PASSWORD: 'simulator' }
 const SUFFIX = ' [xcp-provision: incomplete]'
-const BASE_LABEL = 'xcp-provision base '
 
 export interface KillPoint {
   /** The world the rollout runs in (see buildWorld). */
@@ -118,7 +117,19 @@ async function buildWorld(kind: WorldKind, dir: string, image: string): Promise<
   try {
     // A user's own disk on the same SR: nothing of a rollout's.
     const sr = Object.entries(sim.objects().SR!).find(([, s]) => s.name_label === 'Local storage')![0]
-    const user = await x.call<string>('VDI.create', { name_label: 'user data', name_description: '', SR: sr, virtual_size: 1024 * 1024, type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] })
+    const user = await x.call<string>('VDI.create', {
+      name_label: 'user data',
+      name_description: '',
+      SR: sr,
+      virtual_size: 1024 * 1024,
+      type: 'user',
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      xenstore_data: {},
+      sm_config: {},
+      tags: [],
+    })
     dataDisks.set(await x.call<string>('VDI.get_uuid', user), 'a user disk')
     if (kind === 'grown' || kind === 'hand-destroyed') {
       const r = await rollout({ fleet: fleet(NAMES.slice(0, 2)), env: ENV })
@@ -218,7 +229,11 @@ export function audit(w: { sim: Simulator; names: string[]; dataDisks: Map<strin
   const dataUuids = new Set(w.dataDisks.keys())
   // One base per SR holding fleet disks; every other VDI must be a fleet VM's disk or a data disk.
   const bases = mine('VDI').filter(([, d]) => d.other_config['xcp-provision:image-sha256'] && !d.other_config['xcp-provision:vm'] && (d.other_config['xcp-provision:base'] ?? d.uuid) === d.uuid)
-  const srsUsed = new Set(mine('VDI').filter(([ref]) => disks.has(ref)).map(([, d]) => String(d.SR)))
+  const srsUsed = new Set(
+    mine('VDI')
+      .filter(([ref]) => disks.has(ref))
+      .map(([, d]) => String(d.SR)),
+  )
   for (const sr of srsUsed) if (bases.filter(([, d]) => d.SR === sr).length !== 1) problems.push(`${bases.filter(([, d]) => d.SR === sr).length} bases on SR ${sr}`)
   leaks.vdi = mine('VDI').filter(([ref, d]) => !disks.has(ref) && !dataUuids.has(String(d.uuid)) && !(bases.some(([b]) => b === ref) && srsUsed.has(String(d.SR)))).length
   const tasks = Object.values(o.task ?? {})
@@ -299,14 +314,25 @@ export async function soakFleet(o: { seed: number; points: number; onPoint?: (r:
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const points = Number(process.argv[2] ?? 24)
   const seed = Number(process.argv[3] ?? 14)
-  console.log(`soak-fleet: ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log(
+    `soak-fleet: ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  )
   const f = await soakFleet({
     seed,
     points,
     onPoint: (r, i) =>
-      console.log(`  ${String(i).padStart(2)}. ${r.point.world.padEnd(14)} kill at ${r.point.method} #${r.point.nth}`.padEnd(62) + `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (${(r.ms / 1000).toFixed(1)} s)`),
+      console.log(
+        `  ${String(i).padStart(2)}. ${r.point.world.padEnd(14)} kill at ${r.point.method} #${r.point.nth}`.padEnd(62) +
+          `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (${(r.ms / 1000).toFixed(1)} s)`,
+      ),
   })
-  const leaked = Object.entries(f.leaks).map(([k, n]) => `${k} ${n}`).join(', ')
-  console.log(`kill points: ${f.points} (${f.redrawn} drawn again: the run had finished first); converged: ${f.converged}/${f.points}; leaks: ${leaked}; data disks removed: ${f.dataDisksRemoved}; ${(f.wallMs / 1000).toFixed(1)} s`)
+  const leaked = Object.entries(f.leaks)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ')
+  console.log(
+    `kill points: ${f.points} (${f.redrawn} drawn again: the run had finished first); converged: ${f.converged}/${f.points}; leaks: ${leaked}; data disks removed: ${f.dataDisksRemoved}; ${(f.wallMs / 1000).toFixed(1)} s`,
+  )
   process.exitCode = f.converged === f.points && f.dataDisksRemoved === 0 ? 0 : 1
 }

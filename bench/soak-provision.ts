@@ -44,7 +44,10 @@ const SUFFIX = ' [xcp-provision: incomplete]'
  */
 export async function writeFirstBootRecipe(file: string, o: { recipe?: 'freebsd-14' | 'freebsd-13'; removeAfter?: 'never' | 'ready' } = {}): Promise<string> {
   const base = await readFile(fileURLToPath(new URL(`recipes/${o.recipe ?? 'freebsd-14'}.yaml`, ROOT)), 'utf8')
-  await writeFile(file, `${base}\ncloud_init:\n  user_data: |\n    #cloud-config\n    runcmd:\n      - xenstore-write vm-data/ready yes\n  remove_after: ${o.removeAfter ?? 'never'}\nxenstore:\n  vm-data/role: web\n`)
+  await writeFile(
+    file,
+    `${base}\ncloud_init:\n  user_data: |\n    #cloud-config\n    runcmd:\n      - xenstore-write vm-data/ready yes\n  remove_after: ${o.removeAfter ?? 'never'}\nxenstore:\n  vm-data/role: web\n`,
+  )
   return file
 }
 
@@ -139,7 +142,19 @@ async function buildWorld(scenario: Scenario, command: string[]): Promise<World>
   try {
     const sr = Object.entries(sim.objects().SR!).find(([, s]) => s.name_label === 'Local storage')![0]
     const disk = async (label: string, other_config: Record<string, string>, what: string): Promise<void> => {
-      const ref = await x.call<string>('VDI.create', { name_label: label, name_description: '', SR: sr, virtual_size: 1024 * 1024, type: 'user', sharable: false, read_only: false, other_config, xenstore_data: {}, sm_config: {}, tags: [] })
+      const ref = await x.call<string>('VDI.create', {
+        name_label: label,
+        name_description: '',
+        SR: sr,
+        virtual_size: 1024 * 1024,
+        type: 'user',
+        sharable: false,
+        read_only: false,
+        other_config,
+        xenstore_data: {},
+        sm_config: {},
+        tags: [],
+      })
       dataDisks.set(await x.call<string>('VDI.get_uuid', ref), what)
     }
     await disk('user data', {}, 'a user disk')
@@ -216,7 +231,11 @@ function firstError(r: { stdout: string; stderr: string }): string {
   } catch {
     // not JSON: see stderr
   }
-  return r.stderr.split('\n').filter((l) => l.trim()).slice(0, 3).join(' | ')
+  return r.stderr
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, 3)
+    .join(' | ')
 }
 
 type Rec = Record<string, unknown> & { other_config: Record<string, string> }
@@ -234,7 +253,11 @@ export function audit(w: World): { problems: string[]; leaks: Leaks; dataDisksRe
   const own = named[0]?.[1]
   const ownVbds = new Set((own?.VBDs as string[] | undefined) ?? [])
   const ownVifs = new Set((own?.VIFs as string[] | undefined) ?? [])
-  const ownDisks = new Set(mine('VBD').filter(([ref]) => ownVbds.has(ref)).map(([, b]) => String(b.VDI)))
+  const ownDisks = new Set(
+    mine('VBD')
+      .filter(([ref]) => ownVbds.has(ref))
+      .map(([, b]) => String(b.VDI)),
+  )
   const disks = 1 + w.scenario.drives
   if (ownVbds.size !== disks || ownVifs.size !== 1 || ownDisks.size !== disks) problems.push(`the VM has ${ownVbds.size} VBDs, ${ownVifs.size} VIFs, ${ownDisks.size} disks`)
   const tasks = Object.values(o.task ?? {})
@@ -272,7 +295,19 @@ async function runPoint(point: KillPoint, scenario: Scenario, command: string[])
     if (again.code !== 0 && !finishedFirst) problems.push(`re-run exited ${again.code}: ${firstError(again)}`)
     const a = audit(w)
     problems.push(...a.problems)
-    return { point, killed: k.killed, step: k.step, ...(k.held ? { held: k.held } : {}), converged: problems.length === 0, problems, leaks: a.leaks, dataDisksRemoved: a.dataDisksRemoved, finishedAsyncTasks: a.finishedAsyncTasks, rerunMs, ms: Date.now() - t0 }
+    return {
+      point,
+      killed: k.killed,
+      step: k.step,
+      ...(k.held ? { held: k.held } : {}),
+      converged: problems.length === 0,
+      problems,
+      leaks: a.leaks,
+      dataDisksRemoved: a.dataDisksRemoved,
+      finishedAsyncTasks: a.finishedAsyncTasks,
+      rerunMs,
+      ms: Date.now() - t0,
+    }
   } finally {
     w.sim.faults.clear()
     await w.sim.close()
@@ -325,21 +360,32 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const seed = Number(process.argv[3] ?? 14)
   const scenario = (process.argv[4] ?? 'pv') as ScenarioName
   if (!(scenario in SCENARIOS)) throw new Error(`scenario ${scenario}: use ${Object.keys(SCENARIOS).join(' or ')}`)
-  console.log(`soak-provision: ${scenario}, ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log(
+    `soak-provision: ${scenario}, ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  )
   const f = await soakProvision({
     seed,
     points,
     scenario,
     onPoint: (r, i) =>
-      console.log(`  ${String(i).padStart(2)}. ${describe(r).padEnd(44)} in "${r.step}"`.padEnd(100) + `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (re-run ${(r.rerunMs / 1000).toFixed(1)} s)`),
+      console.log(
+        `  ${String(i).padStart(2)}. ${describe(r).padEnd(44)} in "${r.step}"`.padEnd(100) +
+          `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (re-run ${(r.rerunMs / 1000).toFixed(1)} s)`,
+      ),
   })
-  const leaked = Object.entries(f.leaks).map(([k, n]) => `${k} ${n}`).join(', ')
+  const leaked = Object.entries(f.leaks)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ')
   const reruns = f.results.map((r) => r.rerunMs).sort((a, b) => a - b)
   const q = (p: number): string => ((reruns[Math.min(reruns.length - 1, Math.floor(p * reruns.length))] ?? 0) / 1000).toFixed(1)
   const steps = new Map<string, number>()
   for (const r of f.results) steps.set(r.step, (steps.get(r.step) ?? 0) + 1)
   console.log(`kills by step: ${[...steps].map(([s, n]) => `${s} ${n}`).join(', ')}`)
   console.log(`re-run wall time: median ${q(0.5)} s, p95 ${q(0.95)} s, max ${q(1)} s; finished Async.* tasks left for XAPI's GC: ${f.results.reduce((n, r) => n + r.finishedAsyncTasks, 0)}`)
-  console.log(`kill points: ${f.points} (${f.redrawn} drawn again: the run had finished first); converged: ${f.converged}/${f.points}; leaks: ${leaked}; data disks removed: ${f.dataDisksRemoved}; ${(f.wallMs / 1000).toFixed(1)} s`)
+  console.log(
+    `kill points: ${f.points} (${f.redrawn} drawn again: the run had finished first); converged: ${f.converged}/${f.points}; leaks: ${leaked}; data disks removed: ${f.dataDisksRemoved}; ${(f.wallMs / 1000).toFixed(1)} s`,
+  )
   process.exitCode = f.converged === f.points && f.dataDisksRemoved === 0 ? 0 : 1
 }

@@ -51,9 +51,22 @@ function summary(label: string, ts: RunTiming[], base: { wallMs: number; cpuMs: 
 console.log(`${runs} runs each, medians; ${cli}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`)
 // One unmeasured run first: the page cache then holds node and the package, as on any second run.
 timeRun(node, [cli, '--version'])
-summary('node -e 0 (the floor)', Array.from({ length: runs }, () => timeRun(node, ['-e', '0'])), undefined)
-summary('provision --version', Array.from({ length: runs }, () => timeRun(node, [cli, '--version'])), BASELINE.version, GOAL.version)
-summary('provision --help', Array.from({ length: runs }, () => timeRun(node, [cli, '--help'])), undefined)
+summary(
+  'node -e 0 (the floor)',
+  Array.from({ length: runs }, () => timeRun(node, ['-e', '0'])),
+  undefined,
+)
+summary(
+  'provision --version',
+  Array.from({ length: runs }, () => timeRun(node, [cli, '--version'])),
+  BASELINE.version,
+  GOAL.version,
+)
+summary(
+  'provision --help',
+  Array.from({ length: runs }, () => timeRun(node, [cli, '--help'])),
+  undefined,
+)
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-startup-'))
 try {

@@ -63,7 +63,9 @@ try {
     for (const seekData of [true, false]) {
       const t = performance.now()
       const map = await scanDataRegions(images.sparse, { seekData })
-      console.log(`  ${map.method.padEnd(9)} ${(performance.now() - t).toFixed(0).padStart(6)} ms, read ${fmt(map.bytesRead, MiB, 0)} MiB, found ${fmt(map.dataBytes, MiB, 0)} MiB of data in ${map.regions.length} regions`)
+      console.log(
+        `  ${map.method.padEnd(9)} ${(performance.now() - t).toFixed(0).padStart(6)} ms, read ${fmt(map.bytesRead, MiB, 0)} MiB, found ${fmt(map.dataBytes, MiB, 0)} MiB of data in ${map.regions.length} regions`,
+      )
       if (!seekData) continue
       const h = performance.now()
       await regionHashes(map)
@@ -83,7 +85,9 @@ try {
   if (values['sparse-only']) {
     const floor = fastest(runs.floor)
     for (const f of [...runs.sparse, ...runs.other]) if (!f.result) throw new Error(`${f.label} failed: ${f.stdout}${f.stderr}`)
-    console.log(`\nsparse / floor (fastest of ${ROUNDS}): ${(fastest(runs.sparse).wallMs / floor.wallMs).toFixed(2)}${compare ? `; the --compare build: ${(fastest(runs.other).wallMs / floor.wallMs).toFixed(2)}` : ''} (goal <= 1.3)`)
+    console.log(
+      `\nsparse / floor (fastest of ${ROUNDS}): ${(fastest(runs.sparse).wallMs / floor.wallMs).toFixed(2)}${compare ? `; the --compare build: ${(fastest(runs.other).wallMs / floor.wallMs).toFixed(2)}` : ''} (goal <= 1.3)`,
+    )
   } else {
     const whole = show(await curlUpload(target, 'curl -T the whole 16 GiB image', images.sparse, 16 * GiB))
     for (let round = 1; round <= ROUNDS; round++) {
@@ -98,7 +102,9 @@ try {
     show(resume.second)
 
     const up = sparse.result!.upload
-    console.log(`\nprovision, 16 GiB sparse: read ${fmt(up.bytes_read, MiB, 0)} MiB, sent ${fmt(up.bytes_sent, MiB, 1)} MiB for ${fmt(up.data_bytes, MiB, 0)} MiB of data in a ${fmt(up.image_size, GiB, 0)} GiB image (${up.method}, ${up.segments} segments)`)
+    console.log(
+      `\nprovision, 16 GiB sparse: read ${fmt(up.bytes_read, MiB, 0)} MiB, sent ${fmt(up.bytes_sent, MiB, 1)} MiB for ${fmt(up.data_bytes, MiB, 0)} MiB of data in a ${fmt(up.image_size, GiB, 0)} GiB image (${up.method}, ${up.segments} segments)`,
+    )
     const r2 = resume.second.result?.upload
     console.log(
       `resume: first run cut at byte ${resume.cutAt} of ${resume.total} (60%), gave up after its retries in ${fmt(resume.first.wallMs, 1000, 1)} s; ` +

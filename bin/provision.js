@@ -16,8 +16,5 @@ if (built === undefined) {
 const bundled = mtime(bundle)
 // The code cache only when made after this bundle: V8 would take one of another bundle of the same length.
 const cached = bundled !== undefined && (mtime(`${bundle}.cache`) ?? -1) >= bundled
-const { main } =
-  bundled !== undefined && bundled >= built
-    ? (await import('./bundle-loader.js')).loadBundle(bundle, cached ? `${bundle}.cache` : undefined).exports
-    : await import(modules.href)
+const { main } = bundled !== undefined && bundled >= built ? (await import('./bundle-loader.js')).loadBundle(bundle, cached ? `${bundle}.cache` : undefined).exports : await import(modules.href)
 process.exitCode = await main(process.argv.slice(2))

@@ -13,7 +13,10 @@ export function coverageTable(): string {
     const has = (name: string): boolean => `${cls}.${name}` in handlers
     const implicit = messages.filter((m) => m.implicit)
     const explicit = messages.filter((m) => !m.implicit)
-    const done = explicit.filter((m) => has(m.name)).map((m) => m.name).sort()
+    const done = explicit
+      .filter((m) => has(m.name))
+      .map((m) => m.name)
+      .sort()
     return `| ${cls} | ${implicit.filter((m) => has(m.name)).length}/${implicit.length} | ${done.length}/${explicit.length} | ${done.join(', ') || '–'} |`
   })
   return [coverageSummary(), '', '| class | implicit | explicit | explicit messages implemented |', '|---|---|---|---|', ...rows].join('\n')
@@ -29,7 +32,11 @@ export function coverageSummary(): string {
   const total = catalogue.reduce((n, [, ms]) => n + ms.length, 0)
   const served = catalogue.reduce((n, [cls, ms]) => n + ms.filter((m) => `${cls}.${m}` in handlers).length, 0)
   const classes = catalogue.filter(([cls, ms]) => ms.some((m) => `${cls}.${m}` in handlers)).length
-  const explicit = SERVED_CLASSES.flatMap((cls) => classDef(cls).messages.filter((m) => !m.implicit).map((m) => `${cls}.${m.name}`))
+  const explicit = SERVED_CLASSES.flatMap((cls) =>
+    classDef(cls)
+      .messages.filter((m) => !m.implicit)
+      .map((m) => `${cls}.${m.name}`),
+  )
   const pct = (a: number, b: number): string => `${((100 * a) / b).toFixed(1)} %`
   return [
     `Classes served: **${classes} of ${catalogue.length}**. Messages served: **${served} of ${total}** (${pct(served, total)}) across all of xenapi.json;`,

@@ -29,7 +29,10 @@ export const HostSpec = z
     localSrSize: Size.default(500 * 1024 ** 3),
     master: z.boolean().default(false),
     /** PEM key and certificate: the host then serves HTTPS, and host.get_server_certificate returns the certificate. */
-    tls: z.object({ key: z.string().min(1), cert: z.string().min(1) }).strict().optional(),
+    tls: z
+      .object({ key: z.string().min(1), cert: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict()
 
@@ -37,9 +40,7 @@ export const SrSpec = z.object({ name: z.string().min(1), type: z.string().defau
 const Ipv4 = z.ipv4()
 /** The network's DHCP server for the simulated guests (mocks/guest/network.ts): the subnet and the range it leases from. */
 export const DhcpSpec = z.object({ cidr: z.cidrv4(), first: Ipv4, last: Ipv4 }).strict()
-export const NetworkSpec = z
-  .object({ name: z.string().min(1), bridge: z.string().min(1), mtu: z.number().int().min(68).max(9216).default(1500), dhcp: DhcpSpec.optional() })
-  .strict()
+export const NetworkSpec = z.object({ name: z.string().min(1), bridge: z.string().min(1), mtu: z.number().int().min(68).max(9216).default(1500), dhcp: DhcpSpec.optional() }).strict()
 /** The default network leases 10.0.0.100-199 to guests, so `--wait ip` works on `--host sim` out of the box. */
 export const DEFAULT_DHCP = { cidr: '10.0.0.0/24', first: '10.0.0.100', last: '10.0.0.199' }
 
@@ -64,7 +65,10 @@ export const PoolSpec = z
 
 export const InventoryFileSchema = z
   .object({
-    credentials: z.object({ user: z.string().min(1), password: z.string() }).strict().optional(),
+    credentials: z
+      .object({ user: z.string().min(1), password: z.string() })
+      .strict()
+      .optional(),
     pygrub: z.enum(['upstream', 'xcp-ng']).optional(),
     /** The release of every pool that names none itself. */
     profile: ProfileName.optional(),

@@ -31,7 +31,8 @@ export function seedHostHardware(store: Store, o: { host: string; hostName: stri
       family: 6,
       model: 63,
       stepping: '2',
-      flags: 'fpu de tsc msr pae mce cx8 apic sep mca cmov pat clflush acpi mmx fxsr sse sse2 ht syscall nx lm constant_tsc rep_good nopl nonstop_tsc pni pclmulqdq monitor est ssse3 fma cx16 sse4_1 sse4_2 movbe popcnt aes xsave avx f16c rdrand hypervisor lahf_lm abm',
+      flags:
+        'fpu de tsc msr pae mce cx8 apic sep mca cmov pat clflush acpi mmx fxsr sse sse2 ht syscall nx lm constant_tsc rep_good nopl nonstop_tsc pni pclmulqdq monitor est ssse3 fma cx16 sse4_1 sse4_2 movbe popcnt aes xsave avx f16c rdrand hypervisor lahf_lm abm',
       features: '77fefbff-bfebfbff-00000021-2c100800',
       utilisation: 0,
       other_config: {},
@@ -80,8 +81,14 @@ export function seedHostHardware(store: Store, o: { host: string; hostName: stri
  */
 const ROLES: [name: string, description: string][] = [
   ['pool-admin', 'The Pool Administrator role has full access to all features and settings, including accessing Dom0 and managing subjects, roles and external authentication'],
-  ['pool-operator', 'The Pool Operator role manages host- and pool-wide resources, including setting up storage, creating resource pools and managing patches, high availability (HA) and workload balancing (WLB)'],
-  ['vm-power-admin', 'The Virtual Machine Power Administrator role has full access to VM and template management and can choose where to start VMs and use the dynamic memory control and VM snapshot features'],
+  [
+    'pool-operator',
+    'The Pool Operator role manages host- and pool-wide resources, including setting up storage, creating resource pools and managing patches, high availability (HA) and workload balancing (WLB)',
+  ],
+  [
+    'vm-power-admin',
+    'The Virtual Machine Power Administrator role has full access to VM and template management and can choose where to start VMs and use the dynamic memory control and VM snapshot features',
+  ],
   ['vm-admin', 'The Virtual Machine Administrator role can manage VMs and templates'],
   ['vm-operator', 'The Virtual Machine Operator role can use VMs and interact with VM consoles'],
   ['read-only', 'The Read-Only role can log in with basic read-only access'],

@@ -42,7 +42,14 @@ export function buildPool(store: Store, spec: PoolSpecT, profileName = spec.prof
   const profile = profileByName(profileName)
   const hosts = spec.hosts.map((h): InventoryHost & { dom0: string } => {
     const ref = createHost(store, h.name, h.address, profile)
-    const localSr = createSr(store, { name_label: 'Local storage', type: 'ext', shared: false, physical_size: h.localSrSize, other_config: { 'i18n-key': 'local-storage' }, sm_config: { devserial: `scsi-${h.name}` } })
+    const localSr = createSr(store, {
+      name_label: 'Local storage',
+      type: 'ext',
+      shared: false,
+      physical_size: h.localSrSize,
+      other_config: { 'i18n-key': 'local-storage' },
+      sm_config: { devserial: `scsi-${h.name}` },
+    })
     store.create('PBD', { host: ref, SR: localSr, device_config: { device: '/dev/sda3' }, currently_attached: true, other_config: {} })
     const dom0 = createDom0(store, ref, h.name)
     return { ref, name: h.name, address: h.address, localSr, dom0 }
@@ -53,9 +60,7 @@ export function buildPool(store: Store, spec: PoolSpecT, profileName = spec.prof
     for (const h of hosts) store.create('PBD', { host: h.ref, SR: ref, device_config: { server: '192.0.2.10', serverpath: `/export/${sr.name}` }, currently_attached: true, other_config: {} })
     sharedSrs[sr.name] = ref
   }
-  const networks = spec.networks.map((n) =>
-    store.create('network', { name_label: n.name, bridge: n.bridge, MTU: n.mtu, managed: true, other_config: {}, default_locking_mode: 'unlocked' }),
-  )
+  const networks = spec.networks.map((n) => store.create('network', { name_label: n.name, bridge: n.bridge, MTU: n.mtu, managed: true, other_config: {}, default_locking_mode: 'unlocked' }))
   store.create('network', {
     name_label: 'Host internal management network',
     bridge: 'xenapi',
@@ -66,7 +71,13 @@ export function buildPool(store: Store, spec: PoolSpecT, profileName = spec.prof
   })
   for (const h of hosts) seedHostHardware(store, { host: h.ref, hostName: h.name, address: h.address, dom0: h.dom0, networks })
   seedRoles(store)
-  const master = hosts[Math.max(0, spec.hosts.findIndex((h) => h.master))]!
+  const master =
+    hosts[
+      Math.max(
+        0,
+        spec.hosts.findIndex((h) => h.master),
+      )
+    ]!
   const defaultSr = Object.values(sharedSrs)[0] ?? master.localSr
   const pool = store.create('pool', {
     name_label: spec.name,

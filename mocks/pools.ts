@@ -10,7 +10,7 @@ import type { SavedPool } from './state-file.js'
 export async function startInventory(inv: InventoryFile, opts: { port?: number; restore?: SavedPool[] } = {}): Promise<Simulator[]> {
   // A saved state brings its own pools; the file then only lends credentials and pygrub.
   const worlds: ({ pool: PoolSpecT } | { restore: SavedPool })[] =
-    opts.restore?.map((restore) => ({ restore })) ?? inv.pools.map((pool) => ({ pool: { ...pool, ...(pool.profile ?? inv.profile ? { profile: pool.profile ?? inv.profile } : {}) } }))
+    opts.restore?.map((restore) => ({ restore })) ?? inv.pools.map((pool) => ({ pool: { ...pool, ...((pool.profile ?? inv.profile) ? { profile: pool.profile ?? inv.profile } : {}) } }))
   const sims: Simulator[] = []
   let port = opts.port ?? 0
   try {

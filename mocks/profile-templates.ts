@@ -29,7 +29,8 @@ export function linuxTemplate(label: keyof typeof LINUX & string): Record<string
     ...otherInstallMedia(),
     uuid: t.uuid,
     name_label: t.name,
-    name_description: 'To use this template from the CLI, install your VM using vm-install, then set other-config-install-repository to the path to your network repository, e.g. http://<server>/<path> or nfs:server:/<path>',
+    name_description:
+      'To use this template from the CLI, install your VM using vm-install, then set other-config-install-repository to the path to your network repository, e.g. http://<server>/<path> or nfs:server:/<path>',
     reference_label: label,
     memory_static_min: GiB,
     memory_static_max: GiB,

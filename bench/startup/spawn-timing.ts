@@ -24,9 +24,7 @@ export function timeRun(cmd: string, args: readonly string[], env?: NodeJS.Proce
   try {
     const gnu = existsSync(GNU_TIME)
     const t0 = performance.now()
-    const r = gnu
-      ? spawnSync(GNU_TIME, ['-f', '%U %S', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env })
-      : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env })
+    const r = gnu ? spawnSync(GNU_TIME, ['-f', '%U %S', '-o', out, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env }) : spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env })
     const wallMs = performance.now() - t0
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}: ${r.stderr.toString().slice(0, 400)}`)
     if (!gnu) return { wallMs, cpuMs: undefined }

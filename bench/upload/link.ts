@@ -43,6 +43,7 @@ function throttle(from: Socket, to: Socket, rate: number): void {
   const start = performance.now()
   let sent = 0
   let until = 0
+  // biome-ignore lint/correctness/noUnusedVariables: read by ??= below, so at most one timer is pending
   let timer: NodeJS.Timeout | undefined
   // Resumes once both the rate allows and the sink has room; whichever comes last does it.
   const maybeResume = (): void => {

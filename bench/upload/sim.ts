@@ -33,11 +33,26 @@ export async function startSim(): Promise<SimProcess> {
     async faults(rule) {
       // The control API takes the simulator's XAPI credentials as HTTP Basic.
       const authorization = `Basic ${Buffer.from(`${CREDS.XAPI_USER}:${CREDS.XAPI_PASSWORD}`).toString('base64')}`
-      const res = await fetch(new URL('/_sim/faults', url), rule === undefined ? { method: 'DELETE', headers: { authorization } } : { method: 'POST', body: JSON.stringify(rule), headers: { authorization, 'content-type': 'application/json' } })
+      const res = await fetch(
+        new URL('/_sim/faults', url),
+        rule === undefined ? { method: 'DELETE', headers: { authorization } } : { method: 'POST', body: JSON.stringify(rule), headers: { authorization, 'content-type': 'application/json' } },
+      )
       if (!res.ok) throw new Error(`/_sim/faults answered ${res.status}: ${await res.text()}`)
     },
     newVdi: (size) =>
-      x.call<string>('VDI.create', { name_label: 'curl target', name_description: '', SR: sr, virtual_size: size, type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] }),
+      x.call<string>('VDI.create', {
+        name_label: 'curl target',
+        name_description: '',
+        SR: sr,
+        virtual_size: size,
+        type: 'user',
+        sharable: false,
+        read_only: false,
+        other_config: {},
+        xenstore_data: {},
+        sm_config: {},
+        tags: [],
+      }),
     async cleanup() {
       for (const vm of await x.call<string[]>('VM.get_all')) if (!baseVms.has(vm)) await x.call('VM.destroy', vm)
       for (const vdi of await x.call<string[]>('VDI.get_all')) if (!baseVdis.has(vdi)) await x.call('VDI.destroy', vdi)

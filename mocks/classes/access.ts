@@ -8,9 +8,7 @@ import type { Handlers } from '../context.js'
  */
 export const accessHandlers: Handlers = {
   // Only externally authenticated sessions count; a local superuser session has no subject.
-  'session.get_all_subject_identifiers': (c) => [
-    ...new Set(c.store.find('session', (s) => s.is_local_superuser !== true && s.auth_user_sid !== '').map(([, s]) => String(s.auth_user_sid))),
-  ],
+  'session.get_all_subject_identifiers': (c) => [...new Set(c.store.find('session', (s) => s.is_local_superuser !== true && s.auth_user_sid !== '').map(([, s]) => String(s.auth_user_sid)))],
   'role.get_permissions': (c, [ref]) => c.store.get('role', String(ref)).subroles,
   'role.get_permissions_name_label': (c, [ref]) => (c.store.get('role', String(ref)).subroles as string[]).map((r) => String(c.store.get('role', r).name_label)),
   'role.get_by_permission': (c, [perm]) => {

@@ -1,4 +1,4 @@
-import { XapiFault, fault } from '../fault.js'
+import { type XapiFault, fault } from '../fault.js'
 import type { Store } from '../store.js'
 import type { XRecord } from '../datamodel/model.js'
 
@@ -49,7 +49,11 @@ export function vbdOperationErrors(store: Store, ref: string): Table {
   const rec = store.get('VBD', ref)
   const { t, set } = table(VBD_OPS)
   const current = Object.entries(rec.current_operations as Record<string, string>).sort(([, a], [, b]) => a.localeCompare(b))
-  if (current[0]) set(fault('OTHER_OPERATION_IN_PROGRESS', 'VBD', ref, current[0][1], current[0][0]), VBD_OPS.filter((o) => o !== 'pause' && o !== 'unpause'))
+  if (current[0])
+    set(
+      fault('OTHER_OPERATION_IN_PROGRESS', 'VBD', ref, current[0][1], current[0][0]),
+      VBD_OPS.filter((o) => o !== 'pause' && o !== 'unpause'),
+    )
   if (!rec.unpluggable) set(fault('VBD_NOT_UNPLUGGABLE', ref), ['unplug', 'unplug_force'])
   if (rec.type !== 'CD') set(fault('VBD_NOT_REMOVABLE_MEDIA', ref), ['insert', 'eject'])
   if (rec.empty === true) set(fault('VBD_IS_EMPTY', ref), ['eject'])

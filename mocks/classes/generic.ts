@@ -19,14 +19,11 @@ export function implicitHandlers(cls: string): Handlers {
     else if (m.name === 'get_by_uuid') h = (c, [uuid]) => c.store.byUuid(cls, String(uuid))
     else if (m.name === 'get_all') h = (c) => c.store.refs(cls)
     else if (m.name === 'get_all_records') h = (c) => Object.fromEntries(c.store.all(cls)) as Record<string, Value>
-    else if (m.name === 'get_by_name_label')
-      h = (c, [label]) => c.store.find(cls, (r) => r.name_label === label).map(([ref]) => ref)
+    else if (m.name === 'get_by_name_label') h = (c, [label]) => c.store.find(cls, (r) => r.name_label === label).map(([ref]) => ref)
     else if (m.name === 'create') h = (c, [rec]) => c.store.create(cls, constructorFields(cls, rec))
     else if (m.name === 'destroy') h = (c, [ref]) => c.store.destroy(cls, String(ref))
-    else if (m.name.startsWith('get_') && fieldOf(m.name.slice(4)))
-      h = (c, [ref]) => c.store.get(cls, String(ref))[m.name.slice(4)] as Value
-    else if (m.name.startsWith('set_') && fieldOf(m.name.slice(4)))
-      h = (c, [ref, v]) => c.store.update(cls, String(ref), { [m.name.slice(4)]: v as Value })
+    else if (m.name.startsWith('get_') && fieldOf(m.name.slice(4))) h = (c, [ref]) => c.store.get(cls, String(ref))[m.name.slice(4)] as Value
+    else if (m.name.startsWith('set_') && fieldOf(m.name.slice(4))) h = (c, [ref, v]) => c.store.update(cls, String(ref), { [m.name.slice(4)]: v as Value })
     else if (m.name.startsWith('add_to_') && fieldOf(m.name.slice(7))) h = addToMap(cls, m.name.slice(7))
     else if (m.name.startsWith('remove_from_') && fieldOf(m.name.slice(12))) h = removeFromMap(cls, m.name.slice(12))
     else if (m.name.startsWith('add_') && fieldOf(m.name.slice(4))) h = setAdd(cls, m.name.slice(4), true)

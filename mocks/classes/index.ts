@@ -17,11 +17,47 @@ import { accessHandlers } from './access.js'
 import { vifIpHandlers } from './vif-ip.js'
 
 /** The classes the simulator serves; each gets the datamodel's implicit messages first. */
-export const SERVED_CLASSES = ['session', 'pool', 'host', 'SR', 'PBD', 'VDI', 'VBD', 'VIF', 'network', 'VM', 'VM_metrics', 'VM_guest_metrics', 'task', 'event', 'PIF', 'host_metrics', 'host_cpu', 'console', 'role']
+export const SERVED_CLASSES = [
+  'session',
+  'pool',
+  'host',
+  'SR',
+  'PBD',
+  'VDI',
+  'VBD',
+  'VIF',
+  'network',
+  'VM',
+  'VM_metrics',
+  'VM_guest_metrics',
+  'task',
+  'event',
+  'PIF',
+  'host_metrics',
+  'host_cpu',
+  'console',
+  'role',
+]
 
 export function allHandlers(): Handlers {
   const generic = Object.assign({}, ...SERVED_CLASSES.map(implicitHandlers)) as Handlers
-  return { ...generic, ...sessionHandlers, ...taskHandlers, ...eventHandlers, ...vmHandlers, ...vdiHandlers, ...vbdHandlers, ...vifHandlers, ...hostHandlers, ...vbdHotplugHandlers,
+  return {
+    ...generic,
+    ...sessionHandlers,
+    ...taskHandlers,
+    ...eventHandlers,
+    ...vmHandlers,
+    ...vdiHandlers,
+    ...vbdHandlers,
+    ...vifHandlers,
+    ...hostHandlers,
+    ...vbdHotplugHandlers,
     // After vbd-hotplug: VBD.unplug here applies all of xapi_vbd_helpers' rules.
-    ...vmPowerHandlers, ...vmCopyHandlers, ...deviceHandlers, ...storageHandlers, ...accessHandlers, ...vifIpHandlers }
+    ...vmPowerHandlers,
+    ...vmCopyHandlers,
+    ...deviceHandlers,
+    ...storageHandlers,
+    ...accessHandlers,
+    ...vifIpHandlers,
+  }
 }

@@ -60,8 +60,7 @@ export function isCancelling(store: Store, task: string | undefined): boolean {
 }
 
 export const taskHandlers: Handlers = {
-  'task.create': (c, [label, description]) =>
-    createTask(c.store, String(label), String(description), c.sim.host),
+  'task.create': (c, [label, description]) => createTask(c.store, String(label), String(description), c.sim.host),
   'task.destroy': (c, [ref]) => {
     const t = c.store.get('task', String(ref))
     if (!running(t.status)) return c.store.destroy('task', String(ref))

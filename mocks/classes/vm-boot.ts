@@ -26,9 +26,7 @@ export async function runBootloader(c: Ctx, vm: string): Promise<Buffer | undefi
   if (bootloader !== 'pygrub') throw fault('INTERNAL_ERROR', `Bootloader.Unknown_bootloader("${bootloader}")`)
   const args = parseBootloaderArgs(String(rec.PV_bootloader_args), c.sim.pygrub)
   if (!args.ok) throw fault('BOOTLOADER_FAILED', vm, args.message)
-  const disk = (rec.VBDs as string[])
-    .map((v) => c.store.get('VBD', v))
-    .find((v) => v.bootable && !v.empty && v.type === 'Disk')
+  const disk = (rec.VBDs as string[]).map((v) => c.store.get('VBD', v)).find((v) => v.bootable && !v.empty && v.type === 'Disk')
   const data = disk && c.sim.disks.get(String(disk.VDI))
   // xenopsd has no disk to hand pygrub; the simulator words it the way pygrub words a missing file.
   if (!data) throw fault('BOOTLOADER_FAILED', vm, 'No bootable disk: the VM has no bootable VBD with a VDI')
@@ -44,8 +42,22 @@ export async function runBootloader(c: Ctx, vm: string): Promise<Buffer | undefi
 
 /** SeaBIOS's and OVMF's own words, so the console log reads like the VM's console. */
 const WORDS = {
-  bios: { banner: 'SeaBIOS (version rel-1.16.3-Xen)', disk: 'Booting from Hard Disk...', cd: 'Booting from DVD/CD...', net: 'Booting from ROM...', failed: (why: string) => `Boot failed: ${why}`, none: 'No bootable device.  Retrying in 60 seconds.' },
-  uefi: { banner: 'OVMF (edk2, XCP-ng uefistored)', disk: 'BdsDxe: loading Boot0001 "UEFI QEMU HARDDISK" from the first disk', cd: 'BdsDxe: loading Boot0002 "UEFI QEMU DVD-ROM"', net: 'BdsDxe: loading Boot0003 "UEFI PXEv4"', failed: (why: string) => `BdsDxe: failed to load: ${why}`, none: 'BdsDxe: No bootable option or device was found.' },
+  bios: {
+    banner: 'SeaBIOS (version rel-1.16.3-Xen)',
+    disk: 'Booting from Hard Disk...',
+    cd: 'Booting from DVD/CD...',
+    net: 'Booting from ROM...',
+    failed: (why: string) => `Boot failed: ${why}`,
+    none: 'No bootable device.  Retrying in 60 seconds.',
+  },
+  uefi: {
+    banner: 'OVMF (edk2, XCP-ng uefistored)',
+    disk: 'BdsDxe: loading Boot0001 "UEFI QEMU HARDDISK" from the first disk',
+    cd: 'BdsDxe: loading Boot0002 "UEFI QEMU DVD-ROM"',
+    net: 'BdsDxe: loading Boot0003 "UEFI PXEv4"',
+    failed: (why: string) => `BdsDxe: failed to load: ${why}`,
+    none: 'BdsDxe: No bootable option or device was found.',
+  },
 } as const
 
 /**
@@ -96,5 +108,13 @@ export function emulateFirmware(c: Ctx, rec: Readonly<XRecord>): FirmwareBoot {
     }
   }
   log.push(w.none)
-  return { firmware, booted: false, device: null, chain: [], reason: `${firmware === 'bios' ? 'BIOS' : 'UEFI'} found nothing to boot in order "${order}": ${tried.join('; ') || 'no device'}`, log, at: Date.now() }
+  return {
+    firmware,
+    booted: false,
+    device: null,
+    chain: [],
+    reason: `${firmware === 'bios' ? 'BIOS' : 'UEFI'} found nothing to boot in order "${order}": ${tried.join('; ') || 'no device'}`,
+    log,
+    at: Date.now(),
+  }
 }

@@ -33,7 +33,9 @@ function allowedVbdDevices(store: Parameters<Handlers[string]>[0]['store'], vm: 
     }
   }
   const last = vm.is_control_domain === true ? 255 : 254
-  return Array.from({ length: last + 1 }, (_, i) => i).filter((i) => !used.has(i)).map(String)
+  return Array.from({ length: last + 1 }, (_, i) => i)
+    .filter((i) => !used.has(i))
+    .map(String)
 }
 
 export const vmCopyHandlers: Handlers = {

@@ -1,4 +1,4 @@
-import { XapiFault, fault } from '../fault.js'
+import { type XapiFault, fault } from '../fault.js'
 import { datamodel, type XRecord } from '../datamodel/model.js'
 import type { Store } from '../store.js'
 
@@ -72,13 +72,42 @@ function allowedConcurrently(op: string, current: string[]): boolean {
   if (within(['clone', 'copy', 'export']) || within(['snapshot', 'checkpoint']) || within(['get_boot_record'])) return true
   if (op === 'hard_shutdown') return !current.includes('hard_shutdown')
   if (op === 'hard_reboot') return !current.some((o) => o === 'hard_shutdown' || o === 'hard_reboot')
-  const pairs: [string[], string][] = [[['snapshot_with_quiesce'], 'snapshot'], [['migrate_send'], 'metadata_export'], [['migrate_send'], 'clean_shutdown'], [['migrate_send'], 'clean_reboot']]
+  const pairs: [string[], string][] = [
+    [['snapshot_with_quiesce'], 'snapshot'],
+    [['migrate_send'], 'metadata_export'],
+    [['migrate_send'], 'clean_shutdown'],
+    [['migrate_send'], 'clean_reboot'],
+  ]
   return pairs.some(([state, t]) => t === op && state.length === current.length && state.every((s, i) => s === current[i]))
 }
 
-const TEMPLATE_OK = new Set(['changing_dynamic_range', 'changing_static_range', 'changing_memory_limits', 'changing_shadow_memory', 'changing_VCPUs', 'changing_NVRAM', 'clone', 'copy', 'export', 'metadata_export', 'provision'])
+const TEMPLATE_OK = new Set([
+  'changing_dynamic_range',
+  'changing_static_range',
+  'changing_memory_limits',
+  'changing_shadow_memory',
+  'changing_VCPUs',
+  'changing_NVRAM',
+  'clone',
+  'copy',
+  'export',
+  'metadata_export',
+  'provision',
+])
 const SNAPSHOT_OK = new Set(['revert', 'clone', 'copy', 'export', 'destroy', 'hard_shutdown', 'metadata_export'])
-const CONTROL_DOMAIN_OK = new Set(['data_source_op', 'changing_memory_live', 'awaiting_memory_live', 'metadata_export', 'changing_dynamic_range', 'changing_memory_limits', 'changing_static_range', 'start', 'start_on', 'changing_VCPUs', 'destroy'])
+const CONTROL_DOMAIN_OK = new Set([
+  'data_source_op',
+  'changing_memory_live',
+  'awaiting_memory_live',
+  'metadata_export',
+  'changing_dynamic_range',
+  'changing_memory_limits',
+  'changing_static_range',
+  'start',
+  'start_on',
+  'changing_VCPUs',
+  'destroy',
+])
 
 const truthy = (v: string | undefined): boolean => v === '1' || v?.toLowerCase() === 'true'
 
@@ -118,7 +147,13 @@ export function operationError(ref: string, vm: Readonly<XRecord>, op: string, s
     return fault('VM_BAD_POWER_STATE', ref, allowed.map((s) => s.toLowerCase()).join(', '), String(vm.power_state).toLowerCase())
   }
   const current = Object.entries(vm.current_operations as Record<string, string>)
-  if (current.length > 0 && !allowedConcurrently(op, current.map(([, o]) => o))) {
+  if (
+    current.length > 0 &&
+    !allowedConcurrently(
+      op,
+      current.map(([, o]) => o),
+    )
+  ) {
     // report_concurrent_operations_error: one operation as itself, several as "{a,b}" lists.
     const [tasks, ops] = current.length === 1 ? current[0]! : [`{${current.map(([t]) => t).join(',')}}`, `{${current.map(([, o]) => o).join(',')}}`]
     return fault('OTHER_OPERATION_IN_PROGRESS', 'VM', ref, ops, tasks)
@@ -165,7 +200,27 @@ export function assertOperation(ref: string, vm: Readonly<XRecord>, op: string, 
 }
 
 /** Operations update_allowed_operations never lists (xapi_vm_lifecycle ignored_ops). */
-const IGNORED = new Set(['create_template', 'power_state_reset', 'csvm', 'get_boot_record', 'send_sysrq', 'send_trigger', 'query_services', 'shutdown', 'call_plugin', 'changing_memory_live', 'awaiting_memory_live', 'changing_memory_limits', 'changing_shadow_memory_live', 'changing_VCPUs', 'assert_operation_valid', 'data_source_op', 'update_allowed_operations', 'import', 'reverting'])
+const IGNORED = new Set([
+  'create_template',
+  'power_state_reset',
+  'csvm',
+  'get_boot_record',
+  'send_sysrq',
+  'send_trigger',
+  'query_services',
+  'shutdown',
+  'call_plugin',
+  'changing_memory_live',
+  'awaiting_memory_live',
+  'changing_memory_limits',
+  'changing_shadow_memory_live',
+  'changing_VCPUs',
+  'assert_operation_valid',
+  'data_source_op',
+  'update_allowed_operations',
+  'import',
+  'reverting',
+])
 
 /** update_allowed_operations: every operation the strict check lets through, in xapi's (reversed fold) order. */
 export function allowedOperations(store: Store, ref: string): string[] {

@@ -113,10 +113,7 @@ function validateForStart(ref: string, rec: Readonly<XRecord>): void {
   if (max < 1) throw fault('INVALID_VALUE', 'VCPUs_max', max)
   if (atStartup < 1) throw fault('INVALID_VALUE', 'VCPUs-at-startup', atStartup)
   if (atStartup > max) throw fault('VALUE_NOT_SUPPORTED', 'VCPUs-at-startup', atStartup, 'value greater than VCPUs-max')
-  if (
-    Number(rec.memory_static_max) < Number(rec.memory_static_min) ||
-    Number(rec.memory_dynamic_max) < Number(rec.memory_dynamic_min)
-  ) {
+  if (Number(rec.memory_static_max) < Number(rec.memory_static_min) || Number(rec.memory_dynamic_max) < Number(rec.memory_dynamic_min)) {
     throw fault('MEMORY_CONSTRAINT_VIOLATION')
   }
   void ref
@@ -134,8 +131,7 @@ function chooseHost(c: Ctx, rec: Readonly<XRecord>): string {
     const b = c.store.get('VBD', vbd)
     if (b.empty !== true && c.store.has(String(b.VDI))) srs.add(String(c.store.get('VDI', String(b.VDI)).SR))
   }
-  const sees = (host: string): boolean =>
-    [...srs].every((sr) => c.store.find('PBD', (p) => p.SR === sr && p.host === host && p.currently_attached === true).length > 0)
+  const sees = (host: string): boolean => [...srs].every((sr) => c.store.find('PBD', (p) => p.SR === sr && p.host === host && p.currently_attached === true).length > 0)
   const hosts = c.store.find('host', () => true).sort(([, a], [, b]) => String(a.name_label).localeCompare(String(b.name_label)))
   const able = hosts.map(([ref]) => ref).filter(sees)
   const affinity = String(rec.affinity)

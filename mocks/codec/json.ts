@@ -74,7 +74,11 @@ export function parseJson(src: string): Wire {
         if (sep !== ',') fail('expected "," or "]"')
       }
     }
-    for (const [word, w] of [['true', { t: 'bool', v: true }], ['false', { t: 'bool', v: false }], ['null', { t: 'nil' }]] as const) {
+    for (const [word, w] of [
+      ['true', { t: 'bool', v: true }],
+      ['false', { t: 'bool', v: false }],
+      ['null', { t: 'nil' }],
+    ] as const) {
       if (src.startsWith(word, i)) {
         i += word.length
         return w

@@ -32,9 +32,7 @@ export function decodeJsonCall(body: string): JsonRpcCall {
 
 export function encodeJsonResult(call: Pick<JsonRpcCall, 'version' | 'id'>, result: Wire): string {
   const id = formatJson(call.id)
-  return call.version === 2
-    ? `{"jsonrpc":"2.0","result":${formatJson(result)},"id":${id}}`
-    : `{"result":${formatJson(result)},"error":null,"id":${id}}`
+  return call.version === 2 ? `{"jsonrpc":"2.0","result":${formatJson(result)},"id":${id}}` : `{"result":${formatJson(result)},"error":null,"id":${id}}`
 }
 
 /** XAPI's error_code_lit is 1 for every API error; the code travels in "message". */

@@ -38,13 +38,16 @@ function decodeValue(el: XmlElement): Wire {
     case 'nil':
       return { t: 'nil' }
     case 'array':
-      return { t: 'arr', v: only(typed, 'data').children.filter((c) => c.name === 'value').map(decodeValue) }
+      return {
+        t: 'arr',
+        v: only(typed, 'data')
+          .children.filter((c) => c.name === 'value')
+          .map(decodeValue),
+      }
     case 'struct':
       return {
         t: 'struct',
-        v: typed.children
-          .filter((m) => m.name === 'member')
-          .map((m) => [only(m, 'name').text, decodeValue(only(m, 'value'))] as [string, Wire]),
+        v: typed.children.filter((m) => m.name === 'member').map((m) => [only(m, 'name').text, decodeValue(only(m, 'value'))] as [string, Wire]),
       }
     default:
       throw new WireFormatError(`unknown XML-RPC type <${typed.name}>`)
@@ -83,9 +86,7 @@ export function encodeValue(w: Wire): string {
     case 'arr':
       return `<value><array><data>${w.v.map(encodeValue).join('')}</data></array></value>`
     case 'struct':
-      return `<value><struct>${w.v
-        .map(([k, v]) => `<member><name>${escapeXml(k)}</name>${encodeValue(v)}</member>`)
-        .join('')}</struct></value>`
+      return `<value><struct>${w.v.map(([k, v]) => `<member><name>${escapeXml(k)}</name>${encodeValue(v)}</member>`).join('')}</struct></value>`
   }
 }
 

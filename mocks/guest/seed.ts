@@ -46,7 +46,12 @@ export function readSeed(c: Ctx, vm: string): Seed | undefined {
       }
       if (label === 'cidata') {
         const net = text('/network-config')
-        return { label, metaData: (parseYaml(text('/meta-data') ?? '') as Record<string, unknown> | null) ?? {}, userData: text('/user-data'), networkConfig: net ? (parseYaml(net) as Record<string, unknown>) : undefined }
+        return {
+          label,
+          metaData: (parseYaml(text('/meta-data') ?? '') as Record<string, unknown> | null) ?? {},
+          userData: text('/user-data'),
+          networkConfig: net ? (parseYaml(net) as Record<string, unknown>) : undefined,
+        }
       }
       const meta = text('/openstack/latest/meta_data.json')
       return { label, metaData: meta ? (JSON.parse(meta) as Record<string, unknown>) : {}, userData: text('/openstack/latest/user_data'), networkConfig: undefined }

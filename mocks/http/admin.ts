@@ -21,7 +21,7 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, sim
   if (!basicAuthOk(req, sim)) {
     req.resume()
     res.writeHead(401, { 'www-authenticate': 'Basic realm="xapi simulator control"', 'content-type': 'application/json' })
-    res.end(JSON.stringify({ error: 'the control API needs HTTP Basic credentials: the simulator\'s XAPI user and password' }))
+    res.end(JSON.stringify({ error: "the control API needs HTTP Basic credentials: the simulator's XAPI user and password" }))
     return true
   }
   switch (route) {
@@ -30,7 +30,11 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, sim
       return json(res, 200, objects)
     }
     case 'GET /_sim/calls':
-      return json(res, 200, sim.callLog.map(({ method, transport }) => ({ method, transport })))
+      return json(
+        res,
+        200,
+        sim.callLog.map(({ method, transport }) => ({ method, transport })),
+      )
     case 'GET /_sim/consoles':
       return json(res, 200, Object.fromEntries(sim.consoles))
     case 'GET /_sim/faults':

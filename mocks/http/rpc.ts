@@ -15,8 +15,14 @@ export async function handleXmlRpc(req: IncomingMessage, res: ServerResponse, di
   if (call.method === 'system.listMethods' && out.ok) return send(res, 'text/xml', encodeResponse(out.value))
   // API errors are a Failure struct with HTTP 200, never an XML-RPC <fault>.
   const payload = out.ok
-    ? struct([['Status', str('Success')], ['Value', out.value]])
-    : struct([['Status', str('Failure')], ['ErrorDescription', arr(out.description.map(str))]])
+    ? struct([
+        ['Status', str('Success')],
+        ['Value', out.value],
+      ])
+    : struct([
+        ['Status', str('Failure')],
+        ['ErrorDescription', arr(out.description.map(str))],
+      ])
   // Exactly text/xml: the xen-api client rejects any charset suffix.
   send(res, 'text/xml', encodeResponse(payload))
 }

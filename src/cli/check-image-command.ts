@@ -33,7 +33,12 @@ export const DEFAULT_CHECK_RECIPE = 'freebsd-9'
 export async function runCheckImage(args: CheckImageArgs): Promise<CheckImageResult> {
   const [image, extra] = args.files
   if (image === undefined) {
-    throw new UserError({ what: 'No image given', why: 'check-image needs the path of a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip)', fix: 'run e.g. provision check-image ./FreeBSD-PV.img', exitCode: EXIT.usage })
+    throw new UserError({
+      what: 'No image given',
+      why: 'check-image needs the path of a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip)',
+      fix: 'run e.g. provision check-image ./FreeBSD-PV.img',
+      exitCode: EXIT.usage,
+    })
   }
   if (extra !== undefined) {
     throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'check-image takes one image', fix: 'check one image per run (see provision check-image --help)', exitCode: EXIT.usage })
@@ -77,5 +82,10 @@ function parseFlavour(value: string | undefined): Flavour[] {
   if (value === undefined || value === 'both') return [...FLAVOURS]
   const one = FLAVOURS.find((f) => f === value)
   if (one !== undefined) return [one]
-  throw new UserError({ what: `--flavour ${value} is not a pygrub flavour`, why: 'the preflight knows upstream (Xen, Debian) and xcp-ng; an HVM recipe takes bios, uefi or both', fix: 'pass --flavour upstream, xcp-ng or both (the default)', exitCode: EXIT.usage })
+  throw new UserError({
+    what: `--flavour ${value} is not a pygrub flavour`,
+    why: 'the preflight knows upstream (Xen, Debian) and xcp-ng; an HVM recipe takes bios, uefi or both',
+    fix: 'pass --flavour upstream, xcp-ng or both (the default)',
+    exitCode: EXIT.usage,
+  })
 }

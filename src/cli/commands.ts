@@ -37,7 +37,7 @@ const PROVISION: CommandSpec = {
     ...JSON_OUT,
     ...DRY_RUN,
     'keep-on-failure': { type: 'boolean', help: 'leave what this run created in place when a step fails' },
-    reconcile: { type: 'boolean', help: 'the VM exists: also revert changes made to it by hand (the recipe\'s own changes are always applied)' },
+    reconcile: { type: 'boolean', help: "the VM exists: also revert changes made to it by hand (the recipe's own changes are always applied)" },
     replace: { type: 'boolean', help: 'the VM exists: destroy it and the disks the tool made for it, and make it anew (disruptive)' },
     ...CONSENT,
     wait: { type: 'string', multiple: true, arg: 'probe', help: 'after start, wait for the guest: ip, ip=CIDR, agent, vm-data:<key>[=<value>], tcp:<port> (repeatable)' },
@@ -63,7 +63,7 @@ const SIM: CommandSpec = {
   usage: ['sim [--port N] [--listen ADDR] [--profile NAME]', 'sim --inventory FILE [--port N] [--state-file FILE]'],
   about: [
     'The first stdout line is "XAPI simulator listening on http://ADDR:PORT"; then the credentials it takes (user, and where the password came from) and its control API.',
-    'Credentials: XAPI_USER (default root) and XAPI_PASSWORD (environment or ./.env), else the simulator\'s own root/xapi.',
+    "Credentials: XAPI_USER (default root) and XAPI_PASSWORD (environment or ./.env), else the simulator's own root/xapi.",
   ],
   options: {
     port: { type: 'string', arg: 'N', help: 'the port to listen on (default 0: a free one)' },
@@ -88,14 +88,19 @@ const CHECK_IMAGE: CommandSpec = {
     ...JSON_OUT,
   },
   examples: ['provision check-image ./FreeBSD-PV.img --recipe freebsd-9', 'provision check-image ./disk.qcow2 --firmware uefi --json'],
-  exits: ['0 bootable under every checked flavour or firmware', '1 not bootable (error.code image-not-bootable with --json)', '2 the file cannot be read (image-unreadable), or bad arguments', '3 the recipe is missing or invalid'],
+  exits: [
+    '0 bootable under every checked flavour or firmware',
+    '1 not bootable (error.code image-not-bootable with --json)',
+    '2 the file cannot be read (image-unreadable), or bad arguments',
+    '3 the recipe is missing or invalid',
+  ],
 }
 
 const ROLLOUT: CommandSpec = {
   name: 'rollout',
   summary: 'roll out a fleet: many VMs over pools, one upload per SR, converge on re-run',
   usage: ['rollout <fleet.yaml> [options]'],
-  about: ['<fleet.yaml> describes pools, credentials variables, groups and VMs (docs/fleet.md). Boot settings (pv.bootloader_args, the --offset a preflight proposes) come from each group\'s recipe.'],
+  about: ["<fleet.yaml> describes pools, credentials variables, groups and VMs (docs/fleet.md). Boot settings (pv.bootloader_args, the --offset a preflight proposes) come from each group's recipe."],
   options: {
     ...JSON_OUT,
     ...DRY_RUN,
@@ -109,12 +114,16 @@ const ROLLOUT: CommandSpec = {
     ...TIMEOUTS,
   },
   examples: ['provision rollout recipes/fleet-web.yaml --dry-run', 'provision rollout fleet.yaml --concurrency 8 --json'],
-  exits: ['1 when any VM failed or was skipped', '2 the plan halts, reboots or replaces VMs and there is no terminal to ask on, without --yes (consent-required); nothing changed', 'with --detailed-exitcode: 0 no changes, 2 changes present, 1 any error'],
+  exits: [
+    '1 when any VM failed or was skipped',
+    '2 the plan halts, reboots or replaces VMs and there is no terminal to ask on, without --yes (consent-required); nothing changed',
+    'with --detailed-exitcode: 0 no changes, 2 changes present, 1 any error',
+  ],
 }
 
 const CONVERT: CommandSpec = {
   name: 'convert',
-  summary: "switch a PV guest to HVM (BIOS), after checking its disk; --undo puts it back",
+  summary: 'switch a PV guest to HVM (BIOS), after checking its disk; --undo puts it back',
   usage: ['convert <vm> --host <host> [options]'],
   about: ['<vm> is the name-label or uuid of a halted PV VM. A snapshot of its disk is taken first (docs/convert.md).'],
   options: {
@@ -135,7 +144,7 @@ const SAMPLE_IMAGE: CommandSpec = {
   summary: 'write a small bootable FreeBSD-layout sample image (for check-image, a trial, tests)',
   usage: ['sample-image <out> [--layout pv|bios|uefi]'],
   about: [
-    '<out> is the file to write (it must not exist). pv: the HOWTO\'s layout pygrub boots (MBR, bsdlabel, UFS1, /boot/kernel/kernel); bios and uefi: GPT with the boot code or an ESP, and a UFS2 root.',
+    "<out> is the file to write (it must not exist). pv: the HOWTO's layout pygrub boots (MBR, bsdlabel, UFS1, /boot/kernel/kernel); bios and uefi: GPT with the boot code or an ESP, and a UFS2 root.",
     'The same from the library: writeSampleImage / writeSampleHvmImage from "xcp-provision".',
   ],
   options: {

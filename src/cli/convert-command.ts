@@ -33,12 +33,20 @@ const SIM_PROFILE = 'xcp-ng-8.2'
  */
 export async function runConvert(args: ConvertArgs): Promise<ConvertResult> {
   const [vm, extra] = args.positionals
-  if (vm === undefined) throw new UserError({ what: 'No VM given', why: 'convert needs the name-label or uuid of a PV VM', fix: 'run e.g. provision convert FreeBSD-9.0 --host xcp1 --dry-run', exitCode: EXIT.usage })
+  if (vm === undefined)
+    throw new UserError({ what: 'No VM given', why: 'convert needs the name-label or uuid of a PV VM', fix: 'run e.g. provision convert FreeBSD-9.0 --host xcp1 --dry-run', exitCode: EXIT.usage })
   if (extra !== undefined) throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'convert takes one VM', fix: 'convert one VM per run', exitCode: EXIT.usage })
   if (!args.host) throw new UserError({ what: 'No --host given', why: 'convert needs to know which XAPI to talk to', fix: 'add --host <name> (or --host sim), or set XAPI_HOST', exitCode: EXIT.usage })
-  if (args.undo && args.installBootcode) throw new UserError({ what: '--undo and --install-bootcode were both given', why: '--undo puts the disk back from the snapshot', fix: 'keep one of them', exitCode: EXIT.usage })
+  if (args.undo && args.installBootcode)
+    throw new UserError({ what: '--undo and --install-bootcode were both given', why: '--undo puts the disk back from the snapshot', fix: 'keep one of them', exitCode: EXIT.usage })
   const maxRead = args.maxRead === undefined ? undefined : Number(args.maxRead) * 1024 * 1024
-  if (maxRead !== undefined && !(Number.isInteger(maxRead) && maxRead > 0)) throw new UserError({ what: `--max-read ${args.maxRead} is not a size`, why: 'it is the MiB of the disk convert may read', fix: 'pass a whole number of MiB, e.g. --max-read 2048', exitCode: EXIT.usage })
+  if (maxRead !== undefined && !(Number.isInteger(maxRead) && maxRead > 0))
+    throw new UserError({
+      what: `--max-read ${args.maxRead} is not a size`,
+      why: 'it is the MiB of the disk convert may read',
+      fix: 'pass a whole number of MiB, e.g. --max-read 2048',
+      exitCode: EXIT.usage,
+    })
   const target = parseHost(args.host)
   const cleanups: (() => Promise<void>)[] = []
   try {
@@ -56,7 +64,18 @@ export async function runConvert(args: ConvertArgs): Promise<ConvertResult> {
     }
     if (args.insecure) process.stderr.write('warning: --insecure: the host certificate is not verified\n')
     const { convert } = await import('../convert/run.js')
-    return await convert({ url, user: creds.user, password: creds.password, tls, vm, dryRun: args.dryRun, installBootcode: args.installBootcode, undo: args.undo, ...(maxRead ? { maxRead } : {}), ...(args.timeouts ? { timeouts: args.timeouts } : {}) }).catch((e: unknown) => {
+    return await convert({
+      url,
+      user: creds.user,
+      password: creds.password,
+      tls,
+      vm,
+      dryRun: args.dryRun,
+      installBootcode: args.installBootcode,
+      undo: args.undo,
+      ...(maxRead ? { maxRead } : {}),
+      ...(args.timeouts ? { timeouts: args.timeouts } : {}),
+    }).catch((e: unknown) => {
       throw withCredentialSource(e, creds.source)
     })
   } finally {
@@ -76,7 +95,19 @@ async function startSimWithSample(vm: string, cleanups: (() => Promise<void>)[])
   const { provision } = await import('../provision/run.js')
   const { recipe } = await loadRecipe('freebsd-9')
   process.stderr.write(`simulating XCP-ng 8.2 (profile ${SIM_PROFILE}) with the HOWTO's PV guest "${vm}" from the sample image\n`)
-  const made = await provision({ recipe, image, url: sim.url, user: DEFAULT_CREDENTIALS.user, password: DEFAULT_CREDENTIALS.password, name: vm, dryRun: false, keepOnFailure: false, skipPreflight: false, fixOffset: false, verify: false })
+  const made = await provision({
+    recipe,
+    image,
+    url: sim.url,
+    user: DEFAULT_CREDENTIALS.user,
+    password: DEFAULT_CREDENTIALS.password,
+    name: vm,
+    dryRun: false,
+    keepOnFailure: false,
+    skipPreflight: false,
+    fixOffset: false,
+    verify: false,
+  })
   if ('dry_run' in made) throw new Error('internal: the sample VM was not made')
   // Converting needs the guest halted, as on a real host.
   const { connect } = await import('../xapi/connection.js')
@@ -89,7 +120,9 @@ async function startSimWithSample(vm: string, cleanups: (() => Promise<void>)[])
 const TAG = { ok: 'ok    ', blocks: 'BLOCKS', warn: 'warn  ' } as const
 
 export function printReport(out: Output, r: ConvertReport): void {
-  const lines = [`VM "${r.vm.name_label}" (${r.vm.uuid}): ${r.vm.domain_type}, ${r.vm.power_state}; boot disk VDI ${r.vdi.uuid} (${r.vdi.virtual_size} bytes), ${r.read.bytes} bytes read in ${r.read.passes} passes`]
+  const lines = [
+    `VM "${r.vm.name_label}" (${r.vm.uuid}): ${r.vm.domain_type}, ${r.vm.power_state}; boot disk VDI ${r.vdi.uuid} (${r.vdi.virtual_size} bytes), ${r.read.bytes} bytes read in ${r.read.passes} passes`,
+  ]
   for (const i of r.items) {
     lines.push(`  [${TAG[i.status]}] ${i.id}: ${i.message}`)
     if (i.fix) lines.push(`           fix (${i.fixed_by}): ${i.fix}`)
@@ -116,11 +149,13 @@ export function printConvert(out: Output, r: ConvertResult): number {
   if (r.action === 'refused') {
     const byGuest = r.blockers.filter((b) => b.fixed_by === 'guest').map((b) => b.id)
     const byFlag = r.blockers.filter((b) => b.fixed_by === 'install-bootcode').map((b) => b.id)
-    out.stderr.write([
-      'error: Not converted: the guest would not boot as HVM [convert-refused]',
-      `  why: ${r.blockers.map((b) => b.id).join(', ')} block the boot (see above)`,
-      `  fix: ${[byGuest.length ? `fix ${byGuest.join(', ')} inside the guest while it still runs PV` : '', byFlag.length ? `add --install-bootcode for ${byFlag.join(', ')}` : ''].filter(Boolean).join('; then ')}; nothing was changed`,
-    ].join('\n') + '\n')
+    out.stderr.write(
+      [
+        'error: Not converted: the guest would not boot as HVM [convert-refused]',
+        `  why: ${r.blockers.map((b) => b.id).join(', ')} block the boot (see above)`,
+        `  fix: ${[byGuest.length ? `fix ${byGuest.join(', ')} inside the guest while it still runs PV` : '', byFlag.length ? `add --install-bootcode for ${byFlag.join(', ')}` : ''].filter(Boolean).join('; then ')}; nothing was changed`,
+      ].join('\n') + '\n',
+    )
     return EXIT.failure
   }
   return 0

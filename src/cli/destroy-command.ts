@@ -31,13 +31,19 @@ export async function runDestroy(positionals: string[], v: OptionValues, out: Ou
   ])
   const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined)
   const [name, extra] = positionals
-  if (name === undefined) throw new UserError({ what: 'No VM given', why: 'destroy needs the name-label of a VM the tool made', fix: 'run e.g. provision destroy web-01 --host xcp1 --dry-run', code: 'bad-argument' })
+  if (name === undefined)
+    throw new UserError({ what: 'No VM given', why: 'destroy needs the name-label of a VM the tool made', fix: 'run e.g. provision destroy web-01 --host xcp1 --dry-run', code: 'bad-argument' })
   if (extra !== undefined) throw new UserError({ what: `Unexpected argument "${extra}"`, why: 'destroy takes one VM', fix: 'destroy one VM per run', code: 'bad-argument' })
   const host = str('host') ?? process.env.XAPI_HOST
   if (!host) throw new UserError({ what: 'No --host given', why: 'destroy needs to know which XAPI to talk to', fix: 'add --host <name>, or set XAPI_HOST', code: 'bad-argument' })
   const target = parseHost(host)
   if (target.kind === 'sim') {
-    throw new UserError({ what: '--host sim has nothing to destroy', why: 'the embedded simulator starts empty for each command', fix: 'run provision sim in another terminal and pass its URL as --host', code: 'bad-argument' })
+    throw new UserError({
+      what: '--host sim has nothing to destroy',
+      why: 'the embedded simulator starts empty for each command',
+      fix: 'run provision sim in another terminal and pass its URL as --host',
+      code: 'bad-argument',
+    })
   }
   const fingerprint = str('fingerprint') ?? process.env.XAPI_FINGERPRINT
   const creds = await resolveCredentials({ passwordFile: str('password-file') })

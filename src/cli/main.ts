@@ -21,7 +21,12 @@ function logLevel(values: Record<string, unknown>, env: NodeJS.ProcessEnv): LogL
   const v = env.XCP_PROVISION_LOG
   if (v === undefined || v === '' || v === 'normal') return 'normal'
   if (v === 'quiet' || v === 'verbose') return v
-  throw new UserError({ what: `XCP_PROVISION_LOG=${v} is not a log level`, why: 'it takes quiet, normal or verbose', fix: 'set XCP_PROVISION_LOG=quiet (or verbose), or unset it', code: 'bad-argument' })
+  throw new UserError({
+    what: `XCP_PROVISION_LOG=${v} is not a log level`,
+    why: 'it takes quiet, normal or verbose',
+    fix: 'set XCP_PROVISION_LOG=quiet (or verbose), or unset it',
+    code: 'bad-argument',
+  })
 }
 
 export async function main(argv: string[]): Promise<number> {

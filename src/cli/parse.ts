@@ -38,7 +38,7 @@ const INSTEAD: Record<string, Record<string, string>> = {
   rollout: {
     'fix-offset': "set pv.bootloader_args in the recipe the group uses to the value the preflight's error gives (--skip-preflight uploads without the check)",
     host: "each pool's url is in the fleet file (pools.<name>.url)",
-    name: "VM names come from the fleet file (groups.<name>.names)",
+    name: 'VM names come from the fleet file (groups.<name>.names)',
     image: 'set image in the fleet group, or in the recipe',
     'password-file': "the fleet file names each pool's credential variables (user_env, password_env)",
     insecure: "a rollout always verifies TLS: pin a self-signed certificate with the pool's fingerprint in the fleet file",

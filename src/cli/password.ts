@@ -14,10 +14,23 @@ export async function resolvePassword(opts: { file?: string | undefined; env?: s
     try {
       text = await readFile(opts.file, 'utf8')
     } catch (e) {
-      throw new UserError({ what: `Cannot read --password-file ${opts.file}`, why: (e as NodeJS.ErrnoException).code ?? 'read failed', fix: 'give a readable file holding the password on its first line', code: 'credentials-missing', exitCode: EXIT.usage })
+      throw new UserError({
+        what: `Cannot read --password-file ${opts.file}`,
+        why: (e as NodeJS.ErrnoException).code ?? 'read failed',
+        fix: 'give a readable file holding the password on its first line',
+        code: 'credentials-missing',
+        exitCode: EXIT.usage,
+      })
     }
     const first = text.split(/\r?\n/)[0] ?? ''
-    if (!first) throw new UserError({ what: `--password-file ${opts.file} is empty`, why: 'its first line holds no password', fix: 'write the password on the first line', code: 'credentials-missing', exitCode: EXIT.usage })
+    if (!first)
+      throw new UserError({
+        what: `--password-file ${opts.file} is empty`,
+        why: 'its first line holds no password',
+        fix: 'write the password on the first line',
+        code: 'credentials-missing',
+        exitCode: EXIT.usage,
+      })
     return first
   }
   if (opts.env) return opts.env

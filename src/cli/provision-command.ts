@@ -44,7 +44,12 @@ export interface ProvisionArgs {
 /** Runs one provision; the embedded simulator and the sample image live only for this call. */
 export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult | DryRunResult | ExistingResult> {
   if (!args.host) {
-    throw new UserError({ what: 'No --host given', why: 'provision needs to know which XAPI to talk to, and XAPI_HOST is not set', fix: 'add --host <name> (or --host sim for the embedded simulator), or set XAPI_HOST', exitCode: EXIT.usage })
+    throw new UserError({
+      what: 'No --host given',
+      why: 'provision needs to know which XAPI to talk to, and XAPI_HOST is not set',
+      fix: 'add --host <name> (or --host sim for the embedded simulator), or set XAPI_HOST',
+      exitCode: EXIT.usage,
+    })
   }
   const target = parseHost(args.host)
   if (args.name !== undefined) checkName(args.name)
@@ -90,7 +95,12 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     }
     const fingerprint = args.fingerprint ?? process.env.XAPI_FINGERPRINT
     if (fingerprint && args.insecure) {
-      throw new UserError({ what: '--insecure and a fingerprint were both given', why: 'a pinned certificate is verified; --insecure verifies nothing', fix: 'keep one of them (the fingerprint is the safe one)', exitCode: EXIT.usage })
+      throw new UserError({
+        what: '--insecure and a fingerprint were both given',
+        why: 'a pinned certificate is verified; --insecure verifies nothing',
+        fix: 'keep one of them (the fingerprint is the safe one)',
+        exitCode: EXIT.usage,
+      })
     }
     const interrupt = new AbortController()
     const onSignal = (sig: NodeJS.Signals): void => {

@@ -32,7 +32,12 @@ const RUNNERS: Record<string, Runner> = {
     const v = p.values
     const recipe = p.positionals[0]
     if (recipe === undefined) {
-      throw new UserError({ what: 'No recipe given', why: 'provision needs a recipe name or file', fix: 'run e.g. provision freebsd-9 --host sim (provision --help lists the recipes)', code: 'bad-argument' })
+      throw new UserError({
+        what: 'No recipe given',
+        why: 'provision needs a recipe name or file',
+        fix: 'run e.g. provision freebsd-9 --host sim (provision --help lists the recipes)',
+        code: 'bad-argument',
+      })
     }
     extra(p, 1, 'one recipe')
     const [{ runProvision }, { waitOptions }, { printResult }] = await Promise.all([import('./provision-command.js'), import('../wait/options.js'), import('./output.js')])
@@ -108,7 +113,13 @@ const RUNNERS: Record<string, Runner> = {
   async sim(p) {
     const v = p.values
     extra(p, 0, 'no arguments')
-    return await (await import('./sim-command.js')).runSimulator({ port: str(v, 'port'), listen: str(v, 'listen'), inventory: str(v, 'inventory'), stateFile: str(v, 'state-file'), profile: str(v, 'profile') })
+    return await (await import('./sim-command.js')).runSimulator({
+      port: str(v, 'port'),
+      listen: str(v, 'listen'),
+      inventory: str(v, 'inventory'),
+      stateFile: str(v, 'state-file'),
+      profile: str(v, 'profile'),
+    })
   },
   async 'sample-image'(p, out) {
     extra(p, 1, 'one output file')
@@ -126,8 +137,16 @@ const RUNNERS: Record<string, Runner> = {
     if (!c) {
       const { closest } = await import('./suggest.js')
       const { COMMANDS } = await import('./commands.js')
-      const guess = closest(name, COMMANDS.map((x) => x.name))
-      throw new UserError({ what: `No command "${name}"`, why: `the commands are ${COMMANDS.map((x) => x.name).join(', ')}`, fix: guess ? `did you mean provision help ${guess}?` : 'run provision --help', code: 'bad-argument' })
+      const guess = closest(
+        name,
+        COMMANDS.map((x) => x.name),
+      )
+      throw new UserError({
+        what: `No command "${name}"`,
+        why: `the commands are ${COMMANDS.map((x) => x.name).join(', ')}`,
+        fix: guess ? `did you mean provision help ${guess}?` : 'run provision --help',
+        code: 'bad-argument',
+      })
     }
     out.stdout.write(commandHelp(c))
     return 0
@@ -140,6 +159,7 @@ export async function runCommand(p: ParsedCommand, out: Output): Promise<number>
     return 0
   }
   const run = RUNNERS[p.command.name]
-  if (!run) throw new UserError({ what: `Command ${p.command.name} has no runner`, why: 'commands.ts lists it and run-command.ts does not', fix: 'report this', code: 'internal', exitCode: EXIT.failure })
+  if (!run)
+    throw new UserError({ what: `Command ${p.command.name} has no runner`, why: 'commands.ts lists it and run-command.ts does not', fix: 'report this', code: 'internal', exitCode: EXIT.failure })
   return await run(p, out)
 }

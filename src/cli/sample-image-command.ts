@@ -18,7 +18,12 @@ export async function runSampleImage(out: Output, a: { out: string | undefined; 
   }
   const layout = a.layout ?? 'pv'
   if (!(SAMPLE_LAYOUTS as readonly string[]).includes(layout)) {
-    throw new UserError({ what: `--layout ${layout} is not a layout`, why: 'pv is the HOWTO\'s MBR+UFS1 disk pygrub boots; bios and uefi are GPT disks an HVM guest boots', fix: 'pass --layout pv, bios or uefi', code: 'bad-argument' })
+    throw new UserError({
+      what: `--layout ${layout} is not a layout`,
+      why: "pv is the HOWTO's MBR+UFS1 disk pygrub boots; bios and uefi are GPT disks an HVM guest boots",
+      fix: 'pass --layout pv, bios or uefi',
+      code: 'bad-argument',
+    })
   }
   if (!a.force && (await stat(a.out).catch(() => undefined)) !== undefined) {
     throw new UserError({ what: `${a.out} exists`, why: 'sample-image does not overwrite a file it did not make', fix: 'give another path, or add --force to overwrite it', code: 'bad-argument' })
@@ -27,7 +32,10 @@ export async function runSampleImage(out: Output, a: { out: string | undefined; 
     throw new UserError({ what: `Cannot write ${a.out}`, why: e instanceof Error ? e.message : String(e), fix: 'check that the folder exists and is writable', code: 'failed' }, { cause: e })
   })
   if (out.json) out.stdout.write(JSON.stringify({ image: a.out, layout, size: written.diskSize }) + '\n')
-  else out.stdout.write(`Wrote ${a.out}: ${layout === 'pv' ? 'PV (MBR, bsdlabel, UFS1; pygrub boots it)' : `HVM ${layout.toUpperCase()} (GPT, UFS2 root)`}, ${bytes(written.diskSize)} (sparse).\nCheck it: provision check-image ${a.out}${layout === 'pv' ? '' : ` --firmware ${layout}`}\n`)
+  else
+    out.stdout.write(
+      `Wrote ${a.out}: ${layout === 'pv' ? 'PV (MBR, bsdlabel, UFS1; pygrub boots it)' : `HVM ${layout.toUpperCase()} (GPT, UFS2 root)`}, ${bytes(written.diskSize)} (sparse).\nCheck it: provision check-image ${a.out}${layout === 'pv' ? '' : ` --firmware ${layout}`}\n`,
+    )
   return 0
 }
 

@@ -23,7 +23,10 @@ export async function sampleImageDir(): Promise<{ dir: string; removedStale: num
     const path = join(base, name)
     const s = await stat(path).catch(() => undefined)
     if (!s?.isDirectory() || s.uid !== process.getuid?.()) continue
-    await rm(path, { recursive: true, force: true }).then(() => removedStale++, () => undefined)
+    await rm(path, { recursive: true, force: true }).then(
+      () => removedStale++,
+      () => undefined,
+    )
   }
   return { dir: await mkdtemp(join(base, `${PREFIX}${process.pid}-`)), removedStale }
 }

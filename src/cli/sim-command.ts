@@ -33,7 +33,12 @@ export async function runSimulator(args: SimArgs): Promise<number> {
     throw new UserError({ what: '--listen and --inventory together', why: 'an inventory gives each host its own address', fix: 'set the addresses in the inventory file', exitCode: EXIT.usage })
   }
   if (args.profile !== undefined && !PROFILE_NAMES.includes(args.profile)) {
-    throw new UserError({ what: `No simulator profile "${args.profile}"`, why: `profiles: ${PROFILE_NAMES.join(', ')}`, fix: 'pass --profile with one of those (default xcp-ng-8.3)', exitCode: EXIT.usage })
+    throw new UserError({
+      what: `No simulator profile "${args.profile}"`,
+      why: `profiles: ${PROFILE_NAMES.join(', ')}`,
+      fix: 'pass --profile with one of those (default xcp-ng-8.3)',
+      exitCode: EXIT.usage,
+    })
   }
   if (args.profile !== undefined && args.inventory) {
     throw new UserError({ what: '--profile and --inventory together', why: 'an inventory names its release with profile:', fix: 'set profile: in the inventory file', exitCode: EXIT.usage })
@@ -44,7 +49,9 @@ export async function runSimulator(args: SimArgs): Promise<number> {
   const fallback = inventory?.credentials ? { ...inventory.credentials, from: `the inventory file ${args.inventory}` } : { ...DEFAULT_CREDENTIALS, from: "the simulator's default" }
   const creds = await resolveCredentials({ fallback, prompt: false })
   const sims = await listening(port, args.listen, () =>
-    inventory ? startInventory({ ...inventory, credentials: { user: creds.user, password: creds.password } }, { port, ...(saved ? { restore: saved.pools } : {}) }) : single(port, args.listen, saved?.pools[0], args.profile, creds).then((s) => [s]),
+    inventory
+      ? startInventory({ ...inventory, credentials: { user: creds.user, password: creds.password } }, { port, ...(saved ? { restore: saved.pools } : {}) })
+      : single(port, args.listen, saved?.pools[0], args.profile, creds).then((s) => [s]),
   )
   // Listen for the signals before announcing the URL: a script may send SIGINT as soon as
   // it reads the line, and a signal with no listener yet kills the process outright.
@@ -67,7 +74,11 @@ export async function runSimulator(args: SimArgs): Promise<number> {
   const saver = args.stateFile ? periodicSave(args.stateFile, sims) : undefined
   await stopped
   saver?.stop()
-  if (args.stateFile) writeStateFile(args.stateFile, sims.map((s) => s.save()))
+  if (args.stateFile)
+    writeStateFile(
+      args.stateFile,
+      sims.map((s) => s.save()),
+    )
   await Promise.all(sims.map((s) => s.close()))
   return 0
 }
@@ -88,7 +99,10 @@ function periodicSave(path: string, sims: Simulator[]): { stop(): void } {
     const now = generation()
     if (now === saved) return
     try {
-      writeStateFile(path, sims.map((s) => s.save()))
+      writeStateFile(
+        path,
+        sims.map((s) => s.save()),
+      )
       saved = now
     } catch (e) {
       if (!warned) process.stderr.write(`warning: could not save the state file ${path}: ${(e as Error).message}; retrying every ${SAVE_EVERY_MS / 1000} s\n`)
@@ -116,10 +130,26 @@ async function listening<T>(port: number, listen: string | undefined, start: () 
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     if (code === 'EADDRINUSE') {
-      throw new UserError({ what: `Port ${port} is in use`, why: 'another process (another simulator?) listens on it', fix: 'pass another --port, or --port 0 to take a free one; ss -ltnp shows who holds it', code: 'port-in-use' }, { cause: e })
+      throw new UserError(
+        {
+          what: `Port ${port} is in use`,
+          why: 'another process (another simulator?) listens on it',
+          fix: 'pass another --port, or --port 0 to take a free one; ss -ltnp shows who holds it',
+          code: 'port-in-use',
+        },
+        { cause: e },
+      )
     }
     if (code === 'EADDRNOTAVAIL' || code === 'EACCES') {
-      throw new UserError({ what: `Cannot listen on ${listen ?? '127.0.0.1'}:${port}`, why: code === 'EACCES' ? 'ports below 1024 need privileges' : 'that address is not one of this machine\'s', fix: 'pass --port 1024 or above, and a --listen address of this machine (127.0.0.1, 0.0.0.0)', code: 'bad-argument' }, { cause: e })
+      throw new UserError(
+        {
+          what: `Cannot listen on ${listen ?? '127.0.0.1'}:${port}`,
+          why: code === 'EACCES' ? 'ports below 1024 need privileges' : "that address is not one of this machine's",
+          fix: 'pass --port 1024 or above, and a --listen address of this machine (127.0.0.1, 0.0.0.0)',
+          code: 'bad-argument',
+        },
+        { cause: e },
+      )
     }
     throw e
   }

@@ -6,7 +6,7 @@ import { duration } from './units.js'
 const ARGS_SHOWN = 120
 
 function summarise(args: readonly unknown[]): string {
-  const text = args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a) ?? String(a))).join(', ')
+  const text = args.map((a) => (typeof a === 'string' ? a : (JSON.stringify(a) ?? String(a)))).join(', ')
   return text.length > ARGS_SHOWN ? `${text.slice(0, ARGS_SHOWN)}…` : text
 }
 

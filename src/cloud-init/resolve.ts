@@ -17,10 +17,21 @@ export async function loadUserData(recipe: Recipe): Promise<string | undefined> 
   try {
     text = await readFile(ci.user_data_file, 'utf8')
   } catch (e) {
-    throw new UserError({ what: `Cannot read cloud_init.user_data_file ${ci.user_data_file}`, why: (e as Error).message, fix: 'check the path (relative to the recipe) and permissions', exitCode: EXIT.badRecipe })
+    throw new UserError({
+      what: `Cannot read cloud_init.user_data_file ${ci.user_data_file}`,
+      why: (e as Error).message,
+      fix: 'check the path (relative to the recipe) and permissions',
+      exitCode: EXIT.badRecipe,
+    })
   }
   const problem = checkUserData(text)
-  if (problem) throw new UserError({ what: `cloud_init.user_data_file ${ci.user_data_file} is not usable user data`, why: `it ${problem}`, fix: 'start it with "#cloud-config" (YAML), or build a MIME multipart file with cloud-init devel make-mime', exitCode: EXIT.badRecipe })
+  if (problem)
+    throw new UserError({
+      what: `cloud_init.user_data_file ${ci.user_data_file} is not usable user data`,
+      why: `it ${problem}`,
+      fix: 'start it with "#cloud-config" (YAML), or build a MIME multipart file with cloud-init devel make-mime',
+      exitCode: EXIT.badRecipe,
+    })
   return text
 }
 
@@ -35,7 +46,8 @@ export function driveContent(recipe: Recipe, userData: string | undefined, vars:
       networkConfig: ci.network_config ? fillDeep(ci.network_config as Record<string, unknown>, vars, 'cloud_init.network_config') : undefined,
     }
   } catch (e) {
-    if (e instanceof TemplateError) throw new UserError({ what: 'A cloud-init template cannot be filled', why: e.message, fix: 'remove {ip}, or give the VM an address from a fleet address pool', exitCode: EXIT.badRecipe })
+    if (e instanceof TemplateError)
+      throw new UserError({ what: 'A cloud-init template cannot be filled', why: e.message, fix: 'remove {ip}, or give the VM an address from a fleet address pool', exitCode: EXIT.badRecipe })
     throw e
   }
 }

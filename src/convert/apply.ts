@@ -34,7 +34,12 @@ export async function applyConversion(x: XapiConnection, t: Target, patches: rea
   if (patches.length > 0) {
     // Marked before the PUT: a write cut by a kill may have changed sectors, and --undo must then copy the snapshot back.
     await setVmMark(x, t.vm, KEY.bootcode, 'written')
-    const bytes = await writePatches(x, t.vdi, [...patches].sort((a, b) => a.offset - b.offset), signal)
+    const bytes = await writePatches(
+      x,
+      t.vdi,
+      [...patches].sort((a, b) => a.offset - b.offset),
+      signal,
+    )
     steps.push(`wrote ${patches.map((p) => `${p.source} (${p.what})`).join(', ')}`)
     await switchAndMark(x, t.vm, steps)
     return { snapshot, bootcode_bytes: bytes, steps }

@@ -38,7 +38,8 @@ function bootFile(volume: UfsVolume | null, path: string, ok: (b: Buffer) => str
 }
 
 const mbrCode = (b: Buffer): string | null => (b.length !== SECTOR_SIZE ? `is ${b.length} bytes, not 512` : !hasMagic(b) ? 'has no 0x55AA signature' : null)
-const bsdBoot = (b: Buffer): string | null => (b.length <= 2 * SECTOR_SIZE || b.length > BBSIZE ? `is ${b.length} bytes; boot1+boot2 is at most ${BBSIZE}` : !hasMagic(b) ? 'has no 0x55AA at the end of boot1' : null)
+const bsdBoot = (b: Buffer): string | null =>
+  b.length <= 2 * SECTOR_SIZE || b.length > BBSIZE ? `is ${b.length} bytes; boot1+boot2 is at most ${BBSIZE}` : !hasMagic(b) ? 'has no 0x55AA at the end of boot1' : null
 
 export interface BootPlan {
   items: ConvertItem[]
@@ -57,7 +58,13 @@ export function planBootBlocks(read: ReadAt, size: number, layout: Layout, volum
   const plan: BootPlan = { items: [], patches: [], preserved: [{ offset: MBR_TABLE_OFFSET, length: SECTOR_SIZE - MBR_TABLE_OFFSET, what: 'the partition table and 0x55AA' }] }
   for (const l of layout.labels) plan.preserved.push({ offset: l.at, length: SECTOR_SIZE, what: `the BSD label of slice ${l.slice}` })
   if (layout.table.kind === 'none') {
-    plan.items.push({ id: 'mbr-boot-code', status: 'blocks', fixed_by: 'guest', message: 'the disk has no partition table: the BIOS finds no 0x55AA and skips it', fix: 'give the disk an MBR with a FreeBSD slice (this command does not repartition)' })
+    plan.items.push({
+      id: 'mbr-boot-code',
+      status: 'blocks',
+      fixed_by: 'guest',
+      message: 'the disk has no partition table: the BIOS finds no 0x55AA and skips it',
+      fix: 'give the disk an MBR with a FreeBSD slice (this command does not repartition)',
+    })
     return plan
   }
   const gpt = layout.table.kind === 'gpt'
@@ -68,10 +75,18 @@ export function planBootBlocks(read: ReadAt, size: number, layout: Layout, volum
     const names = gpt ? ['/boot/pmbr'] : ['/boot/boot0', '/boot/mbr']
     const files = names.map((n) => ({ n, f: bootFile(volume, n, mbrCode) }))
     const got = files.find((x) => 'data' in x.f)
-    const fix = got !== undefined && 'data' in got.f
-      ? (plan.patches.push({ offset: 0, data: got.f.data.subarray(0, MBR_TABLE_OFFSET), source: got.n, what: 'MBR boot code (bytes 0-445; the partition table is kept)' }), `--install-bootcode writes ${got.n} there, as ${gpt ? 'gpart bootcode -b' : 'boot0cfg -B'} would`)
-      : `inside the guest: install the world's boot files (${files.map((x) => ('missing' in x.f ? x.f.missing : '')).join('; ')}), then run this again with --install-bootcode`
-    plan.items.push({ id: 'mbr-boot-code', status: 'blocks', fixed_by: got ? 'install-bootcode' : 'guest', message: 'the MBR has no boot code (bytes 0-439 are zero): a PV guest never needed it, the BIOS has nothing to run', fix })
+    const fix =
+      got !== undefined && 'data' in got.f
+        ? (plan.patches.push({ offset: 0, data: got.f.data.subarray(0, MBR_TABLE_OFFSET), source: got.n, what: 'MBR boot code (bytes 0-445; the partition table is kept)' }),
+          `--install-bootcode writes ${got.n} there, as ${gpt ? 'gpart bootcode -b' : 'boot0cfg -B'} would`)
+        : `inside the guest: install the world's boot files (${files.map((x) => ('missing' in x.f ? x.f.missing : '')).join('; ')}), then run this again with --install-bootcode`
+    plan.items.push({
+      id: 'mbr-boot-code',
+      status: 'blocks',
+      fixed_by: got ? 'install-bootcode' : 'guest',
+      message: 'the MBR has no boot code (bytes 0-439 are zero): a PV guest never needed it, the BIOS has nothing to run',
+      fix,
+    })
   }
   if (gpt) gptStage(read, size, layout, volume, plan)
   else sliceStage(read, size, layout, volume, plan)
@@ -82,11 +97,24 @@ function sliceStage(read: ReadAt, size: number, layout: Layout, volume: UfsVolum
   const a = layout.candidates.find((c) => c.slice !== undefined && c.slice.index > 0)
   const entry = layout.table.entries.find((e) => e.index === a?.slice?.index)
   if (a?.slice === undefined || entry === undefined) {
-    plan.items.push({ id: 'slice-boot', status: 'blocks', fixed_by: 'guest', message: 'no FreeBSD slice with a BSD label and partition a: boot1/boot2 have no home', fix: 'label the slice (bsdlabel -w) inside the guest' })
+    plan.items.push({
+      id: 'slice-boot',
+      status: 'blocks',
+      fixed_by: 'guest',
+      message: 'no FreeBSD slice with a BSD label and partition a: boot1/boot2 have no home',
+      fix: 'label the slice (bsdlabel -w) inside the guest',
+    })
     return
   }
   const s = a.slice.index
-  if (!entry.active) plan.items.push({ id: 'active-slice', status: 'blocks', fixed_by: 'guest', message: `slice ${s} is not marked active: the MBR code boots the active slice`, fix: `inside the guest: gpart set -a active -i ${s} xbd0 (this command leaves the partition table alone)` })
+  if (!entry.active)
+    plan.items.push({
+      id: 'active-slice',
+      status: 'blocks',
+      fixed_by: 'guest',
+      message: `slice ${s} is not marked active: the MBR code boots the active slice`,
+      fix: `inside the guest: gpart set -a active -i ${s} xbd0 (this command leaves the partition table alone)`,
+    })
   const start = a.slice.start
   const vbr = start + SECTOR_SIZE <= size ? read(start, SECTOR_SIZE) : Buffer.alloc(SECTOR_SIZE)
   if (hasMagic(vbr) && !isZero(vbr.subarray(0, 446))) {
@@ -103,13 +131,25 @@ function sliceStage(read: ReadAt, size: number, layout: Layout, volume: UfsVolum
     plan.patches.push({ offset: start + 2 * SECTOR_SIZE, data: f.data.subarray(2 * SECTOR_SIZE), source: '/boot/boot', what: `boot2, after the label of slice ${s}` })
     fix = `--install-bootcode writes the guest's /boot/boot there as bsdlabel -B does: boot1 in sector 0, boot2 from sector 2, the label in sector 1 untouched`
   } else fix = `inside the guest: install the world's boot files (${f.missing}), then run this again with --install-bootcode`
-  plan.items.push({ id: 'slice-boot', status: 'blocks', fixed_by: inBootArea.length === 0 && 'data' in f ? 'install-bootcode' : 'guest', message: `slice ${s} has no boot1 in its first sector: the MBR code refuses to chain to it`, fix })
+  plan.items.push({
+    id: 'slice-boot',
+    status: 'blocks',
+    fixed_by: inBootArea.length === 0 && 'data' in f ? 'install-bootcode' : 'guest',
+    message: `slice ${s} has no boot1 in its first sector: the MBR code refuses to chain to it`,
+    fix,
+  })
 }
 
 function gptStage(read: ReadAt, size: number, layout: Layout, volume: UfsVolume | null, plan: BootPlan): void {
   const p = layout.table.entries.find((e) => e.type === GPT_TYPE_FREEBSD_BOOT)
   if (p === undefined) {
-    plan.items.push({ id: 'freebsd-boot', status: 'blocks', fixed_by: 'guest', message: 'the GPT has no freebsd-boot partition for gptboot', fix: 'inside the guest: gpart add -t freebsd-boot -s 512k, then run this again with --install-bootcode' })
+    plan.items.push({
+      id: 'freebsd-boot',
+      status: 'blocks',
+      fixed_by: 'guest',
+      message: 'the GPT has no freebsd-boot partition for gptboot',
+      fix: 'inside the guest: gpart add -t freebsd-boot -s 512k, then run this again with --install-bootcode',
+    })
     return
   }
   if (p.start + SECTOR_SIZE <= size && !isZero(read(p.start, SECTOR_SIZE))) {
@@ -123,7 +163,13 @@ function gptStage(read: ReadAt, size: number, layout: Layout, volume: UfsVolume 
     f.data.copy(padded)
     plan.patches.push({ offset: p.start, data: padded, source: '/boot/gptboot', what: `gptboot, GPT partition ${p.index}` })
   }
-  plan.items.push({ id: 'freebsd-boot', status: 'blocks', fixed_by: 'data' in f ? 'install-bootcode' : 'guest', message: `freebsd-boot (GPT partition ${p.index}) is empty`, fix: 'data' in f ? '--install-bootcode writes the guest\'s /boot/gptboot there, as gpart bootcode -p would' : `inside the guest: ${f.missing}; install the world's boot files` })
+  plan.items.push({
+    id: 'freebsd-boot',
+    status: 'blocks',
+    fixed_by: 'data' in f ? 'install-bootcode' : 'guest',
+    message: `freebsd-boot (GPT partition ${p.index}) is empty`,
+    fix: 'data' in f ? "--install-bootcode writes the guest's /boot/gptboot there, as gpart bootcode -p would" : `inside the guest: ${f.missing}; install the world's boot files`,
+  })
 }
 
 /** The disk as it reads after the patches, for the "after" verdict. */

@@ -32,12 +32,26 @@ export function inspectGuest(read: ReadAt, size: number, pvArgs: string): GuestI
   const items: ConvertItem[] = [...plan.items]
   if (found === null || volume === null) {
     const why = found === null ? 'no UFS root file system was found' : `the root (${found.root.where}, ${found.root.fs}) is not a readable UFS`
-    items.push({ id: 'root', status: 'blocks', fixed_by: 'guest', message: `${why}: /boot/loader, the kernel and /etc were not checked`, fix: 'check the partition table and the root file system (fsck_ffs) inside the guest' })
+    items.push({
+      id: 'root',
+      status: 'blocks',
+      fixed_by: 'guest',
+      message: `${why}: /boot/loader, the kernel and /etc were not checked`,
+      fix: 'check the partition table and the root file system (fsck_ffs) inside the guest',
+    })
   } else {
     const loader = found.root.loader
-    items.push(loader === 'present'
-      ? { id: 'loader', status: 'ok', fixed_by: 'nothing', message: `${BIOS_LOADER} is in ${found.root.where}`, fix: '' }
-      : { id: 'loader', status: 'blocks', fixed_by: 'guest', message: `no ${BIOS_LOADER} in ${found.root.where} (${loader}): boot2/gptboot have nothing to start; pygrub never needed it`, fix: 'inside the guest: install the world\'s boot files (make installworld installs /boot/loader, boot0, boot, pmbr, gptboot), or copy /boot from the same release' })
+    items.push(
+      loader === 'present'
+        ? { id: 'loader', status: 'ok', fixed_by: 'nothing', message: `${BIOS_LOADER} is in ${found.root.where}`, fix: '' }
+        : {
+            id: 'loader',
+            status: 'blocks',
+            fixed_by: 'guest',
+            message: `no ${BIOS_LOADER} in ${found.root.where} (${loader}): boot2/gptboot have nothing to start; pygrub never needed it`,
+            fix: "inside the guest: install the world's boot files (make installworld installs /boot/loader, boot0, boot, pmbr, gptboot), or copy /boot from the same release",
+          },
+    )
     items.push(...kernelItems(volume), fstabItem(volume), ...mountfromItems(volume, pvArgs), consoleItem(volume))
   }
   const biosNow = preflightHvm(read, size).verdicts.bios

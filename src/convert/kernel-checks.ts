@@ -29,15 +29,24 @@ export function inspectKernel(volume: UfsVolume, path: string): KernelSeen | nul
 function otherKernels(volume: UfsVolume, except: string): KernelSeen[] {
   let dirs: string[]
   try {
-    dirs = volume.readDirectory(volume.lookup('/boot')).filter((e) => e.name !== '.' && e.name !== '..').map((e) => e.name)
+    dirs = volume
+      .readDirectory(volume.lookup('/boot'))
+      .filter((e) => e.name !== '.' && e.name !== '..')
+      .map((e) => e.name)
   } catch (e) {
     if (e instanceof ImagePathError || e instanceof ImageFormatError) return []
     throw e
   }
-  return dirs.slice(0, 64).map((d) => `/boot/${d}/kernel`).filter((p) => p !== except).map((p) => inspectKernel(volume, p)).filter((k): k is KernelSeen => k !== null)
+  return dirs
+    .slice(0, 64)
+    .map((d) => `/boot/${d}/kernel`)
+    .filter((p) => p !== except)
+    .map((p) => inspectKernel(volume, p))
+    .filter((k): k is KernelSeen => k !== null)
 }
 
-const GUEST_KERNEL_FIX = 'inside the guest, while it still runs PV: install a GENERIC kernel of the same release and architecture as its world (make installkernel KERNCONF=GENERIC, or the release\'s kernel.txz) into /boot/kernel, keeping the PV one elsewhere for --undo (e.g. /boot/kernel.xen, with PV-bootloader-args --kernel=/boot/kernel.xen/kernel)'
+const GUEST_KERNEL_FIX =
+  "inside the guest, while it still runs PV: install a GENERIC kernel of the same release and architecture as its world (make installkernel KERNCONF=GENERIC, or the release's kernel.txz) into /boot/kernel, keeping the PV one elsewhere for --undo (e.g. /boot/kernel.xen, with PV-bootloader-args --kernel=/boot/kernel.xen/kernel)"
 
 /**
  * The kernel the BIOS loader boots (loader.conf `kernel`, default "kernel") must have a
@@ -57,14 +66,25 @@ export function kernelItems(volume: UfsVolume): ConvertItem[] {
   if (k.kind === 'hvm-capable') {
     items.push({ id: 'kernel', status: 'ok', fixed_by: 'nothing', message: `${path} boots under the BIOS loader (${describe(k)})`, fix: '' })
   } else {
-    const why = k.kind === 'pv-only' ? `only runs as a Xen PV guest (${describe(k)}): it has no entry point for the BIOS loader`
-      : k.kind === 'not-loadable' ? `has no loadable segments (${describe(k)}): no loader can start it; the HOWTO's sample image carries such a stand-in for its PV kernel`
-      : 'is not an ELF file'
+    const why =
+      k.kind === 'pv-only'
+        ? `only runs as a Xen PV guest (${describe(k)}): it has no entry point for the BIOS loader`
+        : k.kind === 'not-loadable'
+          ? `has no loadable segments (${describe(k)}): no loader can start it; the HOWTO's sample image carries such a stand-in for its PV kernel`
+          : 'is not an ELF file'
     const usable = otherKernels(volume, path).filter((o) => o.kind === 'hvm-capable')
     const other = usable[0]
-    items.push(other === undefined
-      ? { id: 'kernel', status: 'blocks', fixed_by: 'guest', message: `${path} ${why}, and /boot holds no other kernel that boots as HVM`, fix: GUEST_KERNEL_FIX }
-      : { id: 'kernel', status: 'blocks', fixed_by: 'guest', message: `${path} ${why}; ${other.path} boots as HVM`, fix: `inside the guest: kernel="${other.path.split('/')[2]}" in /boot/loader.conf (the PV boot is unaffected: pygrub's --kernel names its own file)` })
+    items.push(
+      other === undefined
+        ? { id: 'kernel', status: 'blocks', fixed_by: 'guest', message: `${path} ${why}, and /boot holds no other kernel that boots as HVM`, fix: GUEST_KERNEL_FIX }
+        : {
+            id: 'kernel',
+            status: 'blocks',
+            fixed_by: 'guest',
+            message: `${path} ${why}; ${other.path} boots as HVM`,
+            fix: `inside the guest: kernel="${other.path.split('/')[2]}" in /boot/loader.conf (the PV boot is unaffected: pygrub's --kernel names its own file)`,
+          },
+    )
   }
   items.push(bitsItem(volume, k))
   return items
@@ -86,12 +106,20 @@ function bitsItem(volume: UfsVolume, k: KernelSeen): ConvertItem {
   } catch (e) {
     if (!(e instanceof ImagePathError || e instanceof ImageFormatError)) throw e
   }
-  const worldText = world === null ? 'no /sbin/init to tell the world\'s word size' : `world (/sbin/init) ${world}-bit`
+  const worldText = world === null ? "no /sbin/init to tell the world's word size" : `world (/sbin/init) ${world}-bit`
   if (bits !== null && world !== null && bits !== world && !(bits === 64 && world === 32)) {
-    return { id: 'word-size', status: 'blocks', fixed_by: 'guest', message: `kernel ${bits}-bit, ${worldText}: a 32-bit kernel cannot run a 64-bit world`, fix: 'install a kernel of the world\'s architecture' }
+    return {
+      id: 'word-size',
+      status: 'blocks',
+      fixed_by: 'guest',
+      message: `kernel ${bits}-bit, ${worldText}: a 32-bit kernel cannot run a 64-bit world`,
+      fix: "install a kernel of the world's architecture",
+    }
   }
   return {
-    id: 'word-size', status: 'ok', fixed_by: 'nothing',
+    id: 'word-size',
+    status: 'ok',
+    fixed_by: 'nothing',
     message: `kernel ${bits ?? '?'}-bit, ${worldText}; HVM runs 32- and 64-bit guests alike (it is 32-bit PV that XCP-ng removed)`,
     fix: bits === 32 ? 'a replacement kernel must be i386 as well (the world and /boot/loader are 32-bit)' : '',
   }

@@ -70,7 +70,13 @@ async function inspect(x: XapiConnection, t: Target, o: ConvertOptions): Promise
   const g = a.result
   const pv = t.rec.domain_type !== 'hvm'
   const domain: ConvertItem = pv
-    ? { id: 'domain', status: 'blocks', fixed_by: 'convert', message: `the VM is a ${t.rec.domain_type} guest (PV-bootloader "${t.rec.PV_bootloader}"): XCP-ng 8.3 runs no PV guest`, fix: 'this command switches it to HVM (BIOS, disk first) and keeps the PV settings in other_config for --undo' }
+    ? {
+        id: 'domain',
+        status: 'blocks',
+        fixed_by: 'convert',
+        message: `the VM is a ${t.rec.domain_type} guest (PV-bootloader "${t.rec.PV_bootloader}"): XCP-ng 8.3 runs no PV guest`,
+        fix: 'this command switches it to HVM (BIOS, disk first) and keeps the PV settings in other_config for --undo',
+      }
     : { id: 'domain', status: 'ok', fixed_by: 'nothing', message: t.rec.other_config[KEY.state] ? `the VM is HVM (converted: ${t.rec.other_config[KEY.state]})` : 'the VM is already HVM', fix: '' }
   const items = [domain, ...g.items]
   const report: ConvertReport = {
@@ -107,7 +113,11 @@ function undoCalls(t: Target): string[] {
 
 function assertHalted(t: Target, what: string): void {
   if (t.rec.power_state === 'Halted') return
-  throw new UserError({ what: `VM "${t.rec.name_label}" is ${t.rec.power_state}`, why: `${what} changes its boot settings and disk, which needs it halted`, fix: `shut it down first (xe vm-shutdown uuid=${t.rec.uuid}), then run this again` })
+  throw new UserError({
+    what: `VM "${t.rec.name_label}" is ${t.rec.power_state}`,
+    why: `${what} changes its boot settings and disk, which needs it halted`,
+    fix: `shut it down first (xe vm-shutdown uuid=${t.rec.uuid}), then run this again`,
+  })
 }
 
 async function login(o: ConvertOptions): Promise<XapiConnection> {

@@ -54,15 +54,23 @@ export async function findTarget(x: XapiConnection, name: string): Promise<Targe
   const refs = UUID.test(name) ? [await VM.get_by_uuid(x, name)] : await VM.get_by_name_label(x, name)
   const recs = await Promise.all(refs.map(async (r) => ({ ref: r, rec: await getVm(x, r) })))
   const guests = recs.filter((v) => !v.rec.is_a_template && !v.rec.is_a_snapshot && !v.rec.is_control_domain)
-  if (guests.length === 0) throw new UserError({ code: 'not-found', what: `No VM named "${name}"`, why: 'no VM (templates and snapshots aside) has that name-label or uuid', fix: 'check the name with xe vm-list, or pass the uuid' })
-  if (guests.length > 1) throw new UserError({ code: 'ambiguous', what: `${guests.length} VMs are named "${name}"`, why: `uuids ${guests.map((g) => g.rec.uuid).join(', ')}`, fix: 'pass the uuid of the one to convert' })
+  if (guests.length === 0)
+    throw new UserError({
+      code: 'not-found',
+      what: `No VM named "${name}"`,
+      why: 'no VM (templates and snapshots aside) has that name-label or uuid',
+      fix: 'check the name with xe vm-list, or pass the uuid',
+    })
+  if (guests.length > 1)
+    throw new UserError({ code: 'ambiguous', what: `${guests.length} VMs are named "${name}"`, why: `uuids ${guests.map((g) => g.rec.uuid).join(', ')}`, fix: 'pass the uuid of the one to convert' })
   const { ref: vm, rec } = guests[0]!
   const vbds = await Promise.all(rec.VBDs.map(async (v) => parseAnswer(Vbd, await VBD.get_record(x, v), 'VBD.get_record')))
   const disks = vbds.filter((v) => v.type === 'Disk' && !v.empty && v.VDI.startsWith('OpaqueRef:') && v.VDI !== 'OpaqueRef:NULL')
   // The disk the BIOS boots: the first bootable one by userdevice (xenopsd orders disks by it), else the first.
   disks.sort((a, b) => Number(b.bootable) - Number(a.bootable) || Number(a.userdevice) - Number(b.userdevice))
   const boot = disks[0]
-  if (boot === undefined) throw new UserError({ what: `VM "${rec.name_label}" has no disk`, why: 'none of its VBDs is a non-empty Disk', fix: 'attach the guest\'s disk (xe vbd-create) and run this again' })
+  if (boot === undefined)
+    throw new UserError({ what: `VM "${rec.name_label}" has no disk`, why: 'none of its VBDs is a non-empty Disk', fix: "attach the guest's disk (xe vbd-create) and run this again" })
   return { vm, rec, vdi: boot.VDI, disk: await getVdi(x, boot.VDI) }
 }
 

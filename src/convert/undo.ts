@@ -16,14 +16,22 @@ export async function undoConversion(x: XapiConnection, t: Target): Promise<stri
   const prev = readPrevious(t.rec)
   const oc = t.rec.other_config
   if (prev === null) {
-    throw new UserError({ what: `VM "${t.rec.name_label}" has no conversion to undo`, why: `its other_config has no ${KEY.previous}: xcp-provision did not convert it, or an undo already finished`, fix: 'nothing to do; provision convert without --undo reports its state' })
+    throw new UserError({
+      what: `VM "${t.rec.name_label}" has no conversion to undo`,
+      why: `its other_config has no ${KEY.previous}: xcp-provision did not convert it, or an undo already finished`,
+      fix: 'nothing to do; provision convert without --undo reports its state',
+    })
   }
   const steps: string[] = []
   const snapUuid = oc[KEY.snapshot]
   const snap = snapUuid === undefined ? null : await vdiByUuid(x, snapUuid)
   if (oc[KEY.bootcode] === 'written' && oc[KEY.undo] !== 'disk-restored') {
     if (snap === null) {
-      throw new UserError({ what: 'The snapshot to restore the disk from is gone', why: `other_config says boot blocks were written, and VDI ${snapUuid ?? '(none recorded)'} does not exist`, fix: `restore the disk from a backup, or accept the boot blocks and remove other_config:${KEY.bootcode} to undo only the settings` })
+      throw new UserError({
+        what: 'The snapshot to restore the disk from is gone',
+        why: `other_config says boot blocks were written, and VDI ${snapUuid ?? '(none recorded)'} does not exist`,
+        fix: `restore the disk from a backup, or accept the boot blocks and remove other_config:${KEY.bootcode} to undo only the settings`,
+      })
     }
     const disk = await getVdi(x, t.vdi)
     await VDI.copy(x, snap, disk.SR, 'OpaqueRef:NULL', t.vdi)

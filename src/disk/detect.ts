@@ -27,8 +27,14 @@ export function detect(head: Buffer): Detected {
   if (at(QCOW2_MAGIC)) return { kind: 'container', format: 'qcow2' }
   if (at(VMDK_MAGIC)) return { kind: 'container', format: 'vmdk' }
   if (at(ZSTD)) return { kind: 'refused', why: 'the file is zstd-compressed, which is not read here', fix: 'decompress it first (zstd -d), or recompress it with xz' }
-  if (at(BZIP2) && head.length > 3 && head[3]! >= 0x31 && head[3]! <= 0x39) return { kind: 'refused', why: 'the file is bzip2-compressed, which is not read here', fix: 'decompress it first (bunzip2), or recompress it with xz' }
-  if (head.toString('latin1', 0, 21) === '# Disk DescriptorFile') return { kind: 'refused', why: 'this is a VMDK descriptor; the data is in the extent files it names', fix: 'pass the extent file (for monolithicFlat, the -flat.vmdk file is raw), or convert: qemu-img convert -O raw <descriptor> disk.raw' }
+  if (at(BZIP2) && head.length > 3 && head[3]! >= 0x31 && head[3]! <= 0x39)
+    return { kind: 'refused', why: 'the file is bzip2-compressed, which is not read here', fix: 'decompress it first (bunzip2), or recompress it with xz' }
+  if (head.toString('latin1', 0, 21) === '# Disk DescriptorFile')
+    return {
+      kind: 'refused',
+      why: 'this is a VMDK descriptor; the data is in the extent files it names',
+      fix: 'pass the extent file (for monolithicFlat, the -flat.vmdk file is raw), or convert: qemu-img convert -O raw <descriptor> disk.raw',
+    }
   if (head.length >= 68 && head.readUInt32LE(64) === VDI) return { kind: 'refused', why: 'this is a VirtualBox VDI image', fix: 'convert it: qemu-img convert -O qcow2 <file> disk.qcow2' }
   return { kind: 'plain' }
 }

@@ -18,7 +18,8 @@ export function openDisk(path: string): VirtualDisk {
     let d = detect(f.read(0, Math.min(f.size, 512), 'the first sector'))
     if (d.kind === 'compressed') {
       const spool = spooledFile(path)
-      if (spool === undefined) throw new DiskFormatError(path, 0, `the image is ${d.compression}-compressed and was not decompressed before being opened (internal: call prepareImage first)`, 'report this as a bug')
+      if (spool === undefined)
+        throw new DiskFormatError(path, 0, `the image is ${d.compression}-compressed and was not decompressed before being opened (internal: call prepareImage first)`, 'report this as a bug')
       f.close()
       f = ContainerFile.open(spool)
       d = detect(f.read(0, Math.min(f.size, 512), 'the first sector'))

@@ -1,4 +1,4 @@
-import { ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
+import { type ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
 import { MAX_VIRTUAL_SIZE, type Extent, type Piece } from './virtual-disk.js'
 
 export const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]) // "QFI\xfb"
@@ -43,7 +43,8 @@ export function openQcow2(f: ContainerFile): ContainerLayout {
     if (hi !== 0 || lo & ~(DIRTY | CORRUPT | EXTERNAL_DATA | COMPRESSION_TYPE | EXTENDED_L2)) f.fail(72, `unknown incompatible features 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')}`)
     if (lo & CORRUPT) f.fail(72, 'the image is marked corrupt by qemu', `repair it: qemu-img check -r all ${f.path}`)
     if (lo & EXTERNAL_DATA) f.fail(72, 'the image keeps its data in an external data file', `make a standalone image first: qemu-img convert -O qcow2 ${f.path} standalone.qcow2`)
-    if (lo & COMPRESSION_TYPE && f.read(104, 1, 'compression_type')[0] !== 0) f.fail(104, 'the compressed clusters use zstd, which this reader does not inflate', `recompress with zlib: qemu-img convert -O qcow2 -c -o compression_type=zlib ${f.path} out.qcow2`)
+    if (lo & COMPRESSION_TYPE && f.read(104, 1, 'compression_type')[0] !== 0)
+      f.fail(104, 'the compressed clusters use zstd, which this reader does not inflate', `recompress with zlib: qemu-img convert -O qcow2 -c -o compression_type=zlib ${f.path} out.qcow2`)
     if (lo & EXTENDED_L2) f.fail(72, 'the image uses extended L2 entries (subclusters), not supported here', `convert it: qemu-img convert -O qcow2 ${f.path} plain.qcow2`)
   }
   const l2Entries = cluster / 8
@@ -56,7 +57,11 @@ export function openQcow2(f: ContainerFile): ContainerLayout {
   const l1 = f.read(l1At, need * 8, 'the L1 table')
   // Metadata that data must never overlap: the header cluster, the L1 table, the refcount table, every L2 table.
   const refAt = readU64(f, h, 48, 'refcount_table_offset')
-  const reserved: Extent[] = [{ offset: 0, length: cluster }, { offset: l1At, length: l1Size * 8 }, { offset: refAt, length: h.readUInt32BE(56) * cluster }]
+  const reserved: Extent[] = [
+    { offset: 0, length: cluster },
+    { offset: l1At, length: l1Size * 8 },
+    { offset: refAt, length: h.readUInt32BE(56) * cluster },
+  ]
   const l2At: number[] = []
   const l2Set = new Set<number>()
   for (let i = 0; i < need; i++) {

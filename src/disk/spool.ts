@@ -98,7 +98,12 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
         }
       }
       if (expanded + carried > limit) {
-        throw new UserError({ code: 'image-unreadable', what: `Cannot decompress ${path}`, why: `it expands beyond ${declared !== undefined ? `the size its xz index declares (${declared} bytes)` : `${limit} bytes`}: a corrupt or malicious file`, fix: 'download it again and check its published sha256' })
+        throw new UserError({
+          code: 'image-unreadable',
+          what: `Cannot decompress ${path}`,
+          why: `it expands beyond ${declared !== undefined ? `the size its xz index declares (${declared} bytes)` : `${limit} bytes`}: a corrupt or malicious file`,
+          fix: 'download it again and check its published sha256',
+        })
       }
       if (expanded >= nextCheck) {
         nextCheck += CHECK_EVERY
@@ -110,7 +115,13 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
     }
     if (carried) flush(carry.subarray(0, carried), expanded)
     expanded += carried
-    if (declared !== undefined && expanded !== declared) throw new UserError({ code: 'image-unreadable', what: `Cannot decompress ${path}`, why: `it expanded to ${expanded} bytes; its xz index declares ${declared}`, fix: 'download it again and check its published sha256' })
+    if (declared !== undefined && expanded !== declared)
+      throw new UserError({
+        code: 'image-unreadable',
+        what: `Cannot decompress ${path}`,
+        why: `it expanded to ${expanded} bytes; its xz index declares ${declared}`,
+        fix: 'download it again and check its published sha256',
+      })
     ftruncateSync(out, expanded)
   } catch (e) {
     closeSync(out)
@@ -136,7 +147,18 @@ function xzStream(path: string, source: Readable): Readable {
   const out = child.stdout
   const failed = new Promise<Error | undefined>((resolve) => {
     child.once('error', (e) => resolve(noXz(e)))
-    child.once('close', (code) => resolve(code === 0 ? undefined : new UserError({ code: 'image-unreadable', what: `Cannot decompress ${path}`, why: `xz -dc failed (exit ${code}): ${stderr.trim() || 'no message'}`, fix: 'the file is truncated or damaged: download it again and check its published sha256' })))
+    child.once('close', (code) =>
+      resolve(
+        code === 0
+          ? undefined
+          : new UserError({
+              code: 'image-unreadable',
+              what: `Cannot decompress ${path}`,
+              why: `xz -dc failed (exit ${code}): ${stderr.trim() || 'no message'}`,
+              fix: 'the file is truncated or damaged: download it again and check its published sha256',
+            }),
+      ),
+    )
   })
   async function* guarded(): AsyncGenerator<Buffer> {
     try {
@@ -152,7 +174,12 @@ function xzStream(path: string, source: Readable): Readable {
 }
 
 function noXz(e: NodeJS.ErrnoException): Error {
-  if (e.code === 'ENOENT') return new UserError({ what: 'Cannot decompress an xz image', why: 'the xz command is not installed', fix: 'install it (Debian/Ubuntu: apt-get install xz-utils; macOS: brew install xz), or decompress the image yourself: xz -dk <file>' })
+  if (e.code === 'ENOENT')
+    return new UserError({
+      what: 'Cannot decompress an xz image',
+      why: 'the xz command is not installed',
+      fix: 'install it (Debian/Ubuntu: apt-get install xz-utils; macOS: brew install xz), or decompress the image yourself: xz -dk <file>',
+    })
   return e
 }
 
@@ -160,7 +187,13 @@ function noXz(e: NodeJS.ErrnoException): Error {
 function xzDeclaredSize(path: string): number | undefined {
   const r = spawnSync('xz', ['--robot', '--list', path], { encoding: 'utf8' })
   if (r.error) throw noXz(r.error as NodeJS.ErrnoException)
-  if (r.status !== 0) throw new UserError({ code: 'image-unreadable', what: `Cannot read ${path}`, why: `xz --list: ${r.stderr.trim()}`, fix: 'the file is truncated or damaged: download it again and check its published sha256' })
+  if (r.status !== 0)
+    throw new UserError({
+      code: 'image-unreadable',
+      what: `Cannot read ${path}`,
+      why: `xz --list: ${r.stderr.trim()}`,
+      fix: 'the file is truncated or damaged: download it again and check its published sha256',
+    })
   const totals = r.stdout.split('\n').find((l) => l.startsWith('totals\t'))
   const size = Number(totals?.split('\t')[4])
   return Number.isSafeInteger(size) ? size : undefined
@@ -171,6 +204,11 @@ async function checkFree(dir: string, need: number, path: string): Promise<void>
   if (!s) return
   const free = s.bavail * s.bsize
   if (free < need + KEEP_FREE) {
-    throw new UserError({ code: 'no-space', what: `Not enough free space to decompress ${path}`, why: `${dir} has ${free} bytes free; the sparse spool needs up to the image's data plus ${KEEP_FREE} bytes kept free`, fix: 'set TMPDIR to a file system with more room, or decompress the image yourself where there is room' })
+    throw new UserError({
+      code: 'no-space',
+      what: `Not enough free space to decompress ${path}`,
+      why: `${dir} has ${free} bytes free; the sparse spool needs up to the image's data plus ${KEEP_FREE} bytes kept free`,
+      fix: 'set TMPDIR to a file system with more room, or decompress the image yourself where there is room',
+    })
   }
 }

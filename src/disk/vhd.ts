@@ -1,4 +1,4 @@
-import { ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
+import { type ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
 import { MAX_VIRTUAL_SIZE, type Piece } from './virtual-disk.js'
 
 export const VHD_COOKIE = Buffer.from('conectix')

@@ -1,4 +1,4 @@
-import { ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
+import { type ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
 import { MAX_VIRTUAL_SIZE, type Piece } from './virtual-disk.js'
 
 export const VMDK_MAGIC = Buffer.from('KDMV')
@@ -44,7 +44,8 @@ export function openVmdk(f: ContainerFile): ContainerLayout {
   if (compressed && h.readUInt16LE(77) !== 1) f.fail(hAt + 77, `compression algorithm ${h.readUInt16LE(77)} is not deflate (1)`)
   const grains = Math.ceil(size / grain)
   const gdEntries = Math.ceil(grains / perGt)
-  if (!Number.isSafeInteger(gdAt) || gdAt === 0 || gdAt + gdEntries * 4 > f.size) f.fail(hAt + 56, `the grain directory (${gdEntries} entries at ${gdAt}) lies past the end of the file (${f.size} bytes): truncated?`)
+  if (!Number.isSafeInteger(gdAt) || gdAt === 0 || gdAt + gdEntries * 4 > f.size)
+    f.fail(hAt + 56, `the grain directory (${gdEntries} entries at ${gdAt}) lies past the end of the file (${f.size} bytes): truncated?`)
   const gd = f.read(gdAt, gdEntries * 4, 'the grain directory')
   const cache = new Map<number, Buffer>()
   const table = (t: number): Buffer | undefined => {
@@ -68,7 +69,8 @@ export function openVmdk(f: ContainerFile): ContainerLayout {
     if (sector === 0 || (sector === ZERO_GRAIN && flags & FLAG_ZERO_GRAIN)) return 0
     const at = sector * 512
     const where = gd.readUInt32LE(Math.floor(g / perGt) * 4) * 512 + (g % perGt) * 4
-    if (at < 512 || at >= f.size || (!compressed && at + grain > f.size)) f.fail(where, `the grain of guest offset ${g * grain} points to ${at}, past the end of the file (${f.size} bytes) or into the header`)
+    if (at < 512 || at >= f.size || (!compressed && at + grain > f.size))
+      f.fail(where, `the grain of guest offset ${g * grain} points to ${at}, past the end of the file (${f.size} bytes) or into the header`)
     return at
   }
   const compressedPiece = (at: number, g: number, within: number, n: number): Piece => {
@@ -114,9 +116,14 @@ function checkDescriptor(f: ContainerFile, h: Buffer): void {
   const at = Number(h.readBigUInt64LE(28)) * 512
   const len = Math.min(Number(h.readBigUInt64LE(36)) * 512, 64 * 1024)
   if (at === 0 || len === 0 || at + len > f.size) return
-  const text = f.read(at, len, 'the VMDK descriptor').toString('latin1').replace(/\0[\s\S]*$/, '')
+  const text = f
+    .read(at, len, 'the VMDK descriptor')
+    .toString('latin1')
+    .replace(/\0[\s\S]*$/, '')
   const type = /createType\s*=\s*"([^"]*)"/.exec(text)?.[1]
-  if (type !== undefined && type !== 'monolithicSparse' && type !== 'streamOptimized') f.fail(at, `VMDK createType "${type}" is not monolithicSparse or streamOptimized (one self-contained file)`, `convert it: qemu-img convert -O vmdk -o subformat=streamOptimized ${f.path} out.vmdk`)
+  if (type !== undefined && type !== 'monolithicSparse' && type !== 'streamOptimized')
+    f.fail(at, `VMDK createType "${type}" is not monolithicSparse or streamOptimized (one self-contained file)`, `convert it: qemu-img convert -O vmdk -o subformat=streamOptimized ${f.path} out.vmdk`)
   const parent = /parentCID\s*=\s*([0-9a-fA-F]+)/.exec(text)?.[1]
-  if (parent !== undefined && parent.toLowerCase() !== 'ffffffff') f.fail(at, 'this VMDK is a differencing disk (it names a parent): its data is partly elsewhere', `make a standalone image first: qemu-img convert -O vmdk ${f.path} standalone.vmdk`)
+  if (parent !== undefined && parent.toLowerCase() !== 'ffffffff')
+    f.fail(at, 'this VMDK is a differencing disk (it names a parent): its data is partly elsewhere', `make a standalone image first: qemu-img convert -O vmdk ${f.path} standalone.vmdk`)
 }

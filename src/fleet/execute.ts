@@ -51,7 +51,14 @@ export interface Execution {
   poolLeftovers: { pool: string; removed: string[]; error: ErrorInfo | null }[]
 }
 
-const plain = (i: { code?: string | undefined; what: string; why: string; fix: string }, removed: string[] = [], kept: string[] = []): ErrorInfo => ({ ...(i.code ? { code: i.code } : {}), what: i.what, why: i.why, fix: i.fix, removed, kept })
+const plain = (i: { code?: string | undefined; what: string; why: string; fix: string }, removed: string[] = [], kept: string[] = []): ErrorInfo => ({
+  ...(i.code ? { code: i.code } : {}),
+  what: i.what,
+  why: i.why,
+  fix: i.fix,
+  removed,
+  kept,
+})
 
 /**
  * Runs the plan: bases and golden templates once each (the first VM that needs one
@@ -81,9 +88,11 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
     }),
   )
   const stopped = (): boolean => (o.failFast && failed) || Boolean(o.signal?.aborted)
-  const slots = (v: VmPlan): [string, number][] => [[`host:${v.pool}/${v.host?.ref ?? '?'}`, o.perHost], ['total', o.total]]
-  const view = (v: VmPlan | undefined, pool: OpenPool): ScopedConnection =>
-    scoped(pool.x, o.retry, (n) => o.emit({ type: 'retry', vm: v?.spec.name ?? null, ...n }))
+  const slots = (v: VmPlan): [string, number][] => [
+    [`host:${v.pool}/${v.host?.ref ?? '?'}`, o.perHost],
+    ['total', o.total],
+  ]
+  const view = (v: VmPlan | undefined, pool: OpenPool): ScopedConnection => scoped(pool.x, o.retry, (n) => o.emit({ type: 'retry', vm: v?.spec.name ?? null, ...n }))
 
   /** A base or template job: its own slots, its calls counted as setup, its outcome shared. */
   async function setup<T>(v: VmPlan, fn: (x: ScopedConnection) => Promise<T>, record: (r: SharedOutcome<T>) => void): Promise<T> {
@@ -155,17 +164,27 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         const sr = b.sr.record.name_label
         ;[base, template] = await Promise.all([
           bases.run(b.key, () =>
-            setup(v, (x) => ensureBase(x, v, onUpload, o.signal, o.upload), (r) => {
-              shared.bases.set(b.key, r)
-              o.emit({ type: 'base', pool: v.pool, sr, phase: r.error ? 'failed' : 'ready', sent: r.value?.bytesSent ?? 0, total: r.value?.bytesSent ?? 0 })
-            }),
+            setup(
+              v,
+              (x) => ensureBase(x, v, onUpload, o.signal, o.upload),
+              (r) => {
+                shared.bases.set(b.key, r)
+                o.emit({ type: 'base', pool: v.pool, sr, phase: r.error ? 'failed' : 'ready', sent: r.value?.bytesSent ?? 0, total: r.value?.bytesSent ?? 0 })
+              },
+            ),
           ),
-          templates.run(t.key, () =>
-            setup(v, (x) => ensureTemplate(x, o.fleet, v, onTemplate), (r) => {
-              shared.templates.set(t.key, r)
-              o.emit({ type: 'template', pool: v.pool, name: t.name, phase: r.error ? 'failed' : 'ready' })
-            }),
-          ).then((r) => r.ref),
+          templates
+            .run(t.key, () =>
+              setup(
+                v,
+                (x) => ensureTemplate(x, o.fleet, v, onTemplate),
+                (r) => {
+                  shared.templates.set(t.key, r)
+                  o.emit({ type: 'template', pool: v.pool, name: t.name, phase: r.error ? 'failed' : 'ready' })
+                },
+              ),
+            )
+            .then((r) => r.ref),
         ])
       } catch (e) {
         const why = explainFailure('', e)
@@ -188,10 +207,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         // Replaced: the old VM and the disks the tool made for it go first (consented: the plan marked it disruptive).
         if (v.replacing) await destroyVm(x, v.replacing, onStep)
         if (makes) {
-          const made = await createVm(
-            { x, fleet: o.fleet, plan: v, base: base.ref, baseConfig: base.other_config, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep },
-            state,
-          )
+          const made = await createVm({ x, fleet: o.fleet, plan: v, base: base.ref, baseConfig: base.other_config, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep }, state)
           return done(v.replacing ? 'replaced' : 'created', t0, x.calls + extra, null, made.uuid)
         }
         await reconcileVm(x, v, pool.inv, onStep)

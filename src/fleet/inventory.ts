@@ -99,8 +99,7 @@ function findBaseLike(inv: PoolInventory, sr: string, size: number, type: string
  * A base VDI: carries the image hash and no VM tag. Clones inherit other_config
  * (VDI.clone copies it), so every clone gets a VM tag at once to stop looking like a base.
  */
-export const findBase = (inv: PoolInventory, sr: string, sha256: string, size: number, type: string): Found =>
-  findBaseLike(inv, sr, size, type, (v) => v.other_config[TAG.imageSha256] === sha256)
+export const findBase = (inv: PoolInventory, sr: string, sha256: string, size: number, type: string): Found => findBaseLike(inv, sr, size, type, (v) => v.other_config[TAG.imageSha256] === sha256)
 
 /**
  * A base whose upload an earlier rollout started and never finished (killed, or the
@@ -118,12 +117,7 @@ export const findPartialBase = (inv: PoolInventory, sr: string, sha256: string, 
 export function findTemplate(inv: PoolInventory, fleet: string, sha256: string): { ref: string; uuid: string } | undefined {
   const hits = Object.entries(inv.vms).filter(
     ([, v]) =>
-      v.is_a_template &&
-      !v.is_a_snapshot &&
-      v.other_config[TAG.fleet] === fleet &&
-      v.other_config[TAG.templateSha256] === sha256 &&
-      !(TAG.vm in v.other_config) &&
-      !isBuildingName(v.name_label),
+      v.is_a_template && !v.is_a_snapshot && v.other_config[TAG.fleet] === fleet && v.other_config[TAG.templateSha256] === sha256 && !(TAG.vm in v.other_config) && !isBuildingName(v.name_label),
   )
   hits.sort(([, a], [, b]) => a.uuid.localeCompare(b.uuid))
   return hits[0] && { ref: hits[0][0], uuid: hits[0][1].uuid }

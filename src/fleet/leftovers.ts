@@ -33,9 +33,7 @@ export function fleetLeftovers(inv: PoolInventory, fleet: string, name: string):
     d.other_config[TAG.vm] === name && TAG.imageSha256 in d.other_config && (d.other_config[TAG.fleet] ?? fleet) === fleet && !d.is_a_snapshot
   const disks = Object.entries(inv.vdis).filter(([, d]) => ours(d))
   const unfinished = ([, d]: [string, VdiDetailRecord]): boolean =>
-    d.VBDs.length > 0
-      ? d.VBDs.every((b) => theirs.has(vbdOwner.get(b) ?? ''))
-      : d.other_config[INCOMPLETE_KEY] === 'true' && d.other_config[TAG.fleet] === fleet
+    d.VBDs.length > 0 ? d.VBDs.every((b) => theirs.has(vbdOwner.get(b) ?? '')) : d.other_config[INCOMPLETE_KEY] === 'true' && d.other_config[TAG.fleet] === fleet
   const vdis = disks.filter(unfinished)
   const orphans = disks.filter((e) => !unfinished(e) && e[1].VBDs.length === 0)
   return {

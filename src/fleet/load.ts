@@ -69,7 +69,7 @@ export async function resolveFleet(input: FleetInput | Fleet, baseDir: string, f
     }
     const unknown = Object.keys(group.overrides).filter((n) => !seen.has(n) || seen.get(n) !== index)
     if (unknown.length) {
-      throw bad(`${where}: groups.${index}.overrides names VMs not in the group`, `unknown: ${unknown.join(', ')}`, 'override only VMs the group\'s names produce (check the spelling and padding)')
+      throw bad(`${where}: groups.${index}.overrides names VMs not in the group`, `unknown: ${unknown.join(', ')}`, "override only VMs the group's names produce (check the spelling and padding)")
     }
     const { file: recipeFile, recipe } = await loadRecipe(group.recipe, baseDir)
     const image = group.image ? (isAbsolute(group.image) ? group.image : resolve(baseDir, group.image)) : recipe.image

@@ -30,7 +30,11 @@ export function poolHosts(inv: PoolInventory, pool: string, wanted: readonly str
 
 /** The SR a VM's disk goes to on a host: matching the recipe's sr and plugged into that host. */
 export function srOnHost(inv: PoolInventory, host: Host, recipe: Recipe): { ref: string; record: SrRecord } {
-  const attached = new Set(Object.values(inv.pbds).filter((p) => p.host === host.ref && p.currently_attached).map((p) => p.SR))
+  const attached = new Set(
+    Object.values(inv.pbds)
+      .filter((p) => p.host === host.ref && p.currently_attached)
+      .map((p) => p.SR),
+  )
   const sel = recipe.sr
   const named = Object.entries(inv.srs).filter(([, s]) => (sel.uuid ? s.uuid === sel.uuid : s.name_label === sel.name_label))
   const here = named.filter(([ref]) => attached.has(ref))
@@ -57,7 +61,11 @@ export function networkByBridge(inv: PoolInventory, bridge: string): { ref: stri
   throw new UserError({
     code: 'not-found',
     what: `No network on bridge ${bridge}`,
-    why: `bridges here: ${Object.values(inv.networks).map((n) => n.bridge).join(', ') || 'none'}`,
+    why: `bridges here: ${
+      Object.values(inv.networks)
+        .map((n) => n.bridge)
+        .join(', ') || 'none'
+    }`,
     fix: 'set network in the fleet file (or network.bridge in the recipe) to one of those',
   })
 }

@@ -113,7 +113,19 @@ export function plan(input: PlanInput): Plan {
     const index = perGroup.get(spec.group) ?? 0
     perGroup.set(spec.group, index + 1)
     let pool = spec.pools[index % spec.pools.length]!
-    const vm: VmPlan = { spec, pool, host: undefined, action: 'fail', drift: [], changes: [], disruptive: false, error: undefined, existing: undefined, leftovers: leftovers.get(spec.name) ?? [], leftInPlace: perVm.get(spec.name)!.flatMap((l) => l.leftInPlace) }
+    const vm: VmPlan = {
+      spec,
+      pool,
+      host: undefined,
+      action: 'fail',
+      drift: [],
+      changes: [],
+      disruptive: false,
+      error: undefined,
+      existing: undefined,
+      leftovers: leftovers.get(spec.name) ?? [],
+      leftInPlace: perVm.get(spec.name)!.flatMap((l) => l.leftInPlace),
+    }
     try {
       const found = invs.flatMap(([name]) => (tagged.get(name)?.get(spec.name) ?? []).map((hit) => [name, hit] as const))
       if (found.length > 1) {
@@ -148,7 +160,17 @@ export function plan(input: PlanInput): Plan {
       const image = input.images.get(spec.image)!
       const { virtual_size: size, type } = spec.recipe.vdi
       const baseKey = [pool, vm.sr.ref, image.sha256, size, type].join('\n')
-      vm.base = bases.get(baseKey) ?? { key: baseKey, pool, sr: vm.sr, image: spec.image, info: image, size, type, existing: findBase(inv, vm.sr.ref, image.sha256, size, type), partial: findPartialBase(inv, vm.sr.ref, image.sha256, size, type) }
+      vm.base = bases.get(baseKey) ?? {
+        key: baseKey,
+        pool,
+        sr: vm.sr,
+        image: spec.image,
+        info: image,
+        size,
+        type,
+        existing: findBase(inv, vm.sr.ref, image.sha256, size, type),
+        partial: findPartialBase(inv, vm.sr.ref, image.sha256, size, type),
+      }
       bases.set(baseKey, vm.base)
       const sha = templateSha256(input.fleet, spec.groupRecipe)
       const tKey = `${pool}\n${sha}`
@@ -198,9 +220,7 @@ export function plan(input: PlanInput): Plan {
     }
   }
   const named = new Set(input.specs.map((s) => s.name))
-  const extras = invs.flatMap(([pool]) =>
-    [...(tagged.get(pool) ?? [])].filter(([name]) => !named.has(name)).flatMap(([name, hits]) => hits.map(([, r]) => ({ name, pool, uuid: r.uuid }))),
-  )
+  const extras = invs.flatMap(([pool]) => [...(tagged.get(pool) ?? [])].filter(([name]) => !named.has(name)).flatMap(([name, hits]) => hits.map(([, r]) => ({ name, pool, uuid: r.uuid }))))
   const used = (key: string, kind: 'base' | 'template'): boolean => vms.some((v) => makes(v.action) && v[kind]?.key === key)
   return { vms, bases: [...bases.values()].filter((b) => used(b.key, 'base')), templates: [...templates.values()].filter((t) => used(t.key, 'template')), extras, poolLeftovers: poolLeft }
 }

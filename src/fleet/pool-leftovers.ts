@@ -21,13 +21,7 @@ export function poolLeftovers(inv: PoolInventory, templateNames: Iterable<string
   const vdis = Object.entries(inv.vdis).filter(([, d]) => {
     const base = d.other_config[TAG.base]
     return (
-      base !== undefined &&
-      base !== d.uuid &&
-      !(TAG.vm in d.other_config) &&
-      TAG.imageSha256 in d.other_config &&
-      d.name_label.startsWith(BASE_LABEL_PREFIX) &&
-      d.VBDs.length === 0 &&
-      !d.is_a_snapshot
+      base !== undefined && base !== d.uuid && !(TAG.vm in d.other_config) && TAG.imageSha256 in d.other_config && d.name_label.startsWith(BASE_LABEL_PREFIX) && d.VBDs.length === 0 && !d.is_a_snapshot
     )
   })
   return {
@@ -40,7 +34,4 @@ export function poolLeftovers(inv: PoolInventory, templateNames: Iterable<string
 export const isEmpty = (l: Leftovers): boolean => l.vms.length + l.vdis.length + l.tasks.length === 0
 
 /** One line per object, as the result lists leftovers (planned for removal, or removed). */
-export const describe = (l: Leftovers, pool: string): string[] => [
-  ...l.vms.map((x) => `VM ${x.uuid} (pool ${pool})`),
-  ...l.vdis.map((d) => `VDI ${d.name_label} (${d.uuid})`),
-]
+export const describe = (l: Leftovers, pool: string): string[] => [...l.vms.map((x) => `VM ${x.uuid} (pool ${pool})`), ...l.vdis.map((d) => `VDI ${d.name_label} (${d.uuid})`)]

@@ -46,7 +46,14 @@ export async function openPool(name: string, p: FleetPool, env: Record<string, s
     return {
       name,
       url: p.url,
-      error: { code: 'credentials-missing', what: `No credentials for pool ${name}`, why: `${missing} ${missing.includes(' and ') ? 'are' : 'is'} not set`, fix: `set ${missing} in the environment or in ./.env`, removed: [], kept: [] },
+      error: {
+        code: 'credentials-missing',
+        what: `No credentials for pool ${name}`,
+        why: `${missing} ${missing.includes(' and ') ? 'are' : 'is'} not set`,
+        fix: `set ${missing} in the environment or in ./.env`,
+        removed: [],
+        kept: [],
+      },
     }
   }
   let x: XapiConnection

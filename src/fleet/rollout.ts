@@ -35,7 +35,10 @@ function forRollout<T>(gate: () => T): T {
     return gate()
   } catch (e) {
     if (!(e instanceof UserError)) throw e
-    const fix = e.info.fix.replace(/run again with --fix-offset \(PV-bootloader-args becomes ("[^"]*")\), or set pv\.bootloader_args to that in the recipe/, 'set pv.bootloader_args to $1 in the recipe the group uses')
+    const fix = e.info.fix.replace(
+      /run again with --fix-offset \(PV-bootloader-args becomes ("[^"]*")\), or set pv\.bootloader_args to that in the recipe/,
+      'set pv.bootloader_args to $1 in the recipe the group uses',
+    )
     throw new UserError({ ...e.info, code: e.code, fix }, { cause: e.cause })
   }
 }
@@ -65,7 +68,11 @@ async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<{ ima
       map = await mapImage(s.image, smallest)
     } catch (e) {
       if (!(e instanceof UserError)) throw e
-      throw new UserError({ ...e.info, fix: e.info.fix.replace('pass --image with a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip), or set image in the recipe', 'set image in the fleet group or in the recipe'), exitCode: EXIT.usage })
+      throw new UserError({
+        ...e.info,
+        fix: e.info.fix.replace('pass --image with a disk image (raw, qcow2, VHD or VMDK, optionally xz or gzip), or set image in the recipe', 'set image in the fleet group or in the recipe'),
+        exitCode: EXIT.usage,
+      })
     }
     out.set(s.image, { map, sha256: await hashes.get(s.image, map) })
   }

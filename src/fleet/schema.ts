@@ -10,9 +10,7 @@ import { MAC_PATTERN } from '../recipe/mac.js'
 
 const size = SizeSchema
 
-const envName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable (e.g. LAB_XAPI_PASSWORD), never the value')
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be the NAME of an environment variable (e.g. LAB_XAPI_PASSWORD), never the value')
 
 const key = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, ".", "_" and "-" only')
 
@@ -32,18 +30,12 @@ export const PoolSchema = z
   })
   .strict()
 
-const srSelector = z.union([
-  z.string().min(1).describe('SR name-label'),
-  z.object({ name_label: z.string().min(1).optional(), uuid: z.uuid().optional() }).strict(),
-])
+const srSelector = z.union([z.string().min(1).describe('SR name-label'), z.object({ name_label: z.string().min(1).optional(), uuid: z.uuid().optional() }).strict()])
 
 /** What a group may set for all its VMs; per-VM overrides add `mac`. */
 export const SettingsSchema = z
   .object({
-    memory: z
-      .union([size, MemorySchema])
-      .optional()
-      .describe('A size (static_max = dynamic_min = dynamic_max = it) or the four limits'),
+    memory: z.union([size, MemorySchema]).optional().describe('A size (static_max = dynamic_min = dynamic_max = it) or the four limits'),
     vcpus: z.number().int().min(1).max(64).optional(),
     pv_args: z.string().optional().describe('PV-args (kernel command line)'),
     network: z.string().min(1).optional().describe('Bridge of the network, e.g. xenbr1'),
@@ -56,9 +48,7 @@ export const OverrideSchema = SettingsSchema.extend({
 }).strict()
 
 // Each name or pattern follows the recipe's name rule (names.ts checks the length again once expanded).
-const names = z
-  .union([VmNameSchema, z.array(VmNameSchema).min(1)])
-  .describe('A name, a pattern such as web-{01..20}, or a list of them')
+const names = z.union([VmNameSchema, z.array(VmNameSchema).min(1)]).describe('A name, a pattern such as web-{01..20}, or a list of them')
 
 export const GroupSchema = z
   .object({

@@ -39,8 +39,9 @@ export function applySettings(base: Recipe, s: VmSettings | undefined, where: st
       throw new UserError({
         what: `${where}: pv_args is for boot.mode pv or pvh`,
         why: `the recipe boots as hvm: its firmware loads the kernel from the disk and XAPI ignores PV-args`,
-        fix: 'remove pv_args (set kernel options in the guest\'s /boot/loader.conf), or use a pv or pvh recipe',
-        code: 'fleet-invalid', exitCode: EXIT.badRecipe,
+        fix: "remove pv_args (set kernel options in the guest's /boot/loader.conf), or use a pv or pvh recipe",
+        code: 'fleet-invalid',
+        exitCode: EXIT.badRecipe,
       })
     }
     r.pv.args = s.pv_args
@@ -64,7 +65,8 @@ export function vmSpecs(f: ResolvedFleet): VmSpec[] {
         what: `${where}: groups.${g.index} has no image`,
         why: `neither the group nor the recipe ${g.recipeFile} names one`,
         fix: 'add image: <raw disk image> to the group',
-        code: 'fleet-invalid', exitCode: EXIT.badRecipe,
+        code: 'fleet-invalid',
+        exitCode: EXIT.badRecipe,
       })
     }
     const image = g.image

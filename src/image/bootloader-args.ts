@@ -18,9 +18,22 @@ export type BootloaderArgsResult = { ok: true; value: BootloaderArgs } | { ok: f
 
 /** Long options of pygrub's getopt call; true = takes a value. */
 const UPSTREAM_LONG: Record<string, boolean> = {
-  quiet: false, interactive: false, 'list-entries': false, 'not-really': false, help: false,
-  output: true, 'output-format': true, 'output-directory': true, offset: true,
-  runas: true, entry: true, kernel: true, ramdisk: true, args: true, isconfig: false, debug: false,
+  quiet: false,
+  interactive: false,
+  'list-entries': false,
+  'not-really': false,
+  help: false,
+  output: true,
+  'output-format': true,
+  'output-directory': true,
+  offset: true,
+  runas: true,
+  entry: true,
+  kernel: true,
+  ramdisk: true,
+  args: true,
+  isconfig: false,
+  debug: false,
 }
 /** XCP-ng's add-default-and-extra-args patch, for the arguments XAPI always passes. */
 const XCPNG_LONG: Record<string, boolean> = { ...UPSTREAM_LONG, default_args: true, extra_args: true, vm: true }
@@ -78,13 +91,31 @@ export function parseBootloaderArgs(input: string | readonly string[], flavour: 
 
 function apply(out: BootloaderArgs, name: string, value: string): string | null {
   switch (name) {
-    case 'q': case 'quiet': out.quiet = true; break
-    case 'n': case 'not-really': out.notReally = true; break
-    case 'l': case 'list-entries': out.listEntries = true; break
-    case 'kernel': out.kernel = value; break
-    case 'ramdisk': out.ramdisk = value; break
-    case 'args': out.args = value; break
-    case 'entry': out.entry = value; out.quiet = true; break
+    case 'q':
+    case 'quiet':
+      out.quiet = true
+      break
+    case 'n':
+    case 'not-really':
+      out.notReally = true
+      break
+    case 'l':
+    case 'list-entries':
+      out.listEntries = true
+      break
+    case 'kernel':
+      out.kernel = value
+      break
+    case 'ramdisk':
+      out.ramdisk = value
+      break
+    case 'args':
+      out.args = value
+      break
+    case 'entry':
+      out.entry = value
+      out.quiet = true
+      break
     case 'output-format':
       if (!['sxp', 'simple', 'simple0'].includes(value)) return `unknown output format ${value}`
       out.outputFormat = value

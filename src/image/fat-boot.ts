@@ -81,9 +81,20 @@ export function parseFatBootSector(b: Buffer, volumeSize: number): FatGeometry {
   }
   const extended = b.readUInt8(ext + 2) === 0x29
   return {
-    type, bytesPerSector, sectorsPerCluster, bytesPerCluster: bytesPerSector * sectorsPerCluster,
-    reservedSectors, numFats, fatSectors, rootEntries, rootDirSectors, totalSectors, firstDataSector,
-    clusterCount, rootCluster, media,
+    type,
+    bytesPerSector,
+    sectorsPerCluster,
+    bytesPerCluster: bytesPerSector * sectorsPerCluster,
+    reservedSectors,
+    numFats,
+    fatSectors,
+    rootEntries,
+    rootDirSectors,
+    totalSectors,
+    firstDataSector,
+    clusterCount,
+    rootCluster,
+    media,
     volumeId: extended ? b.readUInt32LE(ext + 3) : null,
     volumeLabel: extended ? b.toString('latin1', ext + 7, ext + 18).trimEnd() : null,
   }

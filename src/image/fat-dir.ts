@@ -46,7 +46,11 @@ function shortName(e: Buffer): string {
 /** The 13 UTF-16 units of one long-name entry, in order. */
 function longNamePart(e: Buffer): number[] {
   const units: number[] = []
-  for (const [from, n] of [[1, 5], [14, 6], [28, 2]] as const) {
+  for (const [from, n] of [
+    [1, 5],
+    [14, 6],
+    [28, 2],
+  ] as const) {
     for (let i = 0; i < n; i++) units.push(e.readUInt16LE(from + 2 * i))
   }
   return units
@@ -67,7 +71,10 @@ export function parseFatDirectory(data: Buffer): FatDirEntry[] {
     const e = data.subarray(at, at + DIRENT_SIZE)
     const first = e.readUInt8(0)
     if (first === 0x00) break
-    if (first === 0xe5) { lfn = null; continue }
+    if (first === 0xe5) {
+      lfn = null
+      continue
+    }
     const attr = e.readUInt8(11)
     if ((attr & 0x3f) === ATTR_LONG_NAME) {
       const ord = first & 0x3f
@@ -94,9 +101,11 @@ export function parseFatDirectory(data: Buffer): FatDirEntry[] {
       name = String.fromCharCode(...(end < 0 ? units : units.slice(0, end)))
     }
     out.push({
-      name, shortName: short, attr,
+      name,
+      shortName: short,
+      attr,
       directory: (attr & ATTR_DIRECTORY) !== 0,
-      firstCluster: (e.readUInt16LE(20) << 16 | e.readUInt16LE(26)) >>> 0,
+      firstCluster: ((e.readUInt16LE(20) << 16) | e.readUInt16LE(26)) >>> 0,
       size: e.readUInt32LE(28),
     })
   }

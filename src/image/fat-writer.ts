@@ -20,7 +20,13 @@ const SECTOR = 512
 /** 1980-01-01 00:00, the FAT epoch: a fixed stamp keeps images reproducible. */
 const DOS_DATE = (0 << 9) | (1 << 5) | 1
 
-interface Node { name: string; dir: boolean; data?: Buffer; children: Map<string, Node>; cluster: number }
+interface Node {
+  name: string
+  dir: boolean
+  data?: Buffer
+  children: Map<string, Node>
+  cluster: number
+}
 
 /** A short name for `name`: itself when it is a valid upper-case 8.3 name, else a ~N alias. */
 function shortFor(name: string, taken: Set<string>): { short: Buffer; needsLong: boolean } {
@@ -117,8 +123,7 @@ export function buildFat(opts: FatBuildOptions): Extent[] {
   const entryBits = opts.type === 12 ? 12 : opts.type === 16 ? 16 : 32
   // Fixpoint: the FAT's size depends on the cluster count, which depends on the FAT's size.
   // Settles in a few rounds on the smallest FAT that maps every cluster, as mkfs.fat's does.
-  const needFor = (fat: number): number =>
-    Math.ceil(Math.ceil(((Math.floor((totalSectors - reserved - 2 * fat - rootDirSectors) / spc) + 2) * entryBits) / 8) / SECTOR)
+  const needFor = (fat: number): number => Math.ceil(Math.ceil(((Math.floor((totalSectors - reserved - 2 * fat - rootDirSectors) / spc) + 2) * entryBits) / 8) / SECTOR)
   let fatSectors = 1
   for (let i = 0; i < 16 && needFor(fatSectors) !== fatSectors; i++) fatSectors = needFor(fatSectors)
   fatSectors = Math.max(fatSectors, needFor(fatSectors))
@@ -153,22 +158,35 @@ export function buildFat(opts: FatBuildOptions): Extent[] {
     for (const child of [...node.children.values()].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const { short, needsLong } = shortFor(child.name, taken)
       if (needsLong) list.push(...longEntries(child.name, short))
-      list.push(dirent(short, child.dir ? ATTR_DIRECTORY : ATTR_ARCHIVE, child.cluster, child.dir ? 0 : child.data?.length ?? 0))
+      list.push(dirent(short, child.dir ? ATTR_DIRECTORY : ATTR_ARCHIVE, child.cluster, child.dir ? 0 : (child.data?.length ?? 0)))
     }
     return Buffer.concat(list)
   }
   const dirs: Node[] = []
-  const walk = (n: Node): void => { for (const c of n.children.values()) if (c.dir) { dirs.push(c); walk(c) } }
+  const walk = (n: Node): void => {
+    for (const c of n.children.values())
+      if (c.dir) {
+        dirs.push(c)
+        walk(c)
+      }
+  }
   walk(root)
   // Pass 1: cluster numbers. Directory sizes do not depend on cluster numbers, so sizes are exact.
   const sizeOf = (n: Node, p: Node | null): number => Math.max(clusterBytes, Math.ceil(entriesOf(n, p).length / clusterBytes) * clusterBytes)
   const parentOf = new Map<Node, Node>()
-  const mapParents = (n: Node): void => { for (const c of n.children.values()) { parentOf.set(c, n); if (c.dir) mapParents(c) } }
+  const mapParents = (n: Node): void => {
+    for (const c of n.children.values()) {
+      parentOf.set(c, n)
+      if (c.dir) mapParents(c)
+    }
+  }
   mapParents(root)
   if (opts.type === 32) root.cluster = place(Buffer.alloc(sizeOf(root, null)))
   for (const d of dirs) d.cluster = place(Buffer.alloc(sizeOf(d, parentOf.get(d) ?? root)))
   const files: Node[] = []
-  const walkFiles = (n: Node): void => { for (const c of n.children.values()) c.dir ? walkFiles(c) : files.push(c) }
+  const walkFiles = (n: Node): void => {
+    for (const c of n.children.values()) c.dir ? walkFiles(c) : files.push(c)
+  }
   walkFiles(root)
   for (const f of files) f.cluster = place(f.data ?? Buffer.alloc(0))
   // Pass 2: directory contents with the final cluster numbers, over the placeholders.
@@ -213,7 +231,15 @@ export function buildFat(opts: FatBuildOptions): Extent[] {
 
 const labelText = (opts: FatBuildOptions, label: string): string => (opts.keepLabelCase ? label : label.toUpperCase()).slice(0, 11).padEnd(11, ' ')
 
-interface BootFields { totalSectors: number; spc: number; reserved: number; rootEntries: number; fatSectors: number; rootCluster: number; media: number }
+interface BootFields {
+  totalSectors: number
+  spc: number
+  reserved: number
+  rootEntries: number
+  fatSectors: number
+  rootCluster: number
+  media: number
+}
 
 function bootSector(opts: FatBuildOptions, f: BootFields): Buffer {
   const b = Buffer.alloc(SECTOR)

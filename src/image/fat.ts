@@ -48,8 +48,10 @@ export class FatVolume {
         const v = fat.readUInt16LE(n + (n >> 1))
         return n & 1 ? v >> 4 : v & 0xfff
       }
-      case 16: return fat.readUInt16LE(n * 2)
-      case 32: return fat.readUInt32LE(n * 4) & 0x0fffffff
+      case 16:
+        return fat.readUInt16LE(n * 2)
+      case 32:
+        return fat.readUInt32LE(n * 4) & 0x0fffffff
     }
   }
 

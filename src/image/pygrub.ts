@@ -20,10 +20,19 @@ export type PygrubBootResult =
 
 /** Config files pygrub's Grub class looks for; their parsing is not emulated. */
 const GRUB_CONFIGS = [
-  '/boot/grub/grub.cfg', '/grub/grub.cfg', '/boot/grub2/grub.cfg', '/grub2/grub.cfg',
-  '/boot/isolinux/isolinux.cfg', '/boot/extlinux/extlinux.conf', '/boot/extlinux.conf',
-  '/extlinux/extlinux.conf', '/extlinux.conf',
-  '/boot/grub/menu.lst', '/boot/grub/grub.conf', '/grub/menu.lst', '/grub/grub.conf',
+  '/boot/grub/grub.cfg',
+  '/grub/grub.cfg',
+  '/boot/grub2/grub.cfg',
+  '/grub2/grub.cfg',
+  '/boot/isolinux/isolinux.cfg',
+  '/boot/extlinux/extlinux.conf',
+  '/boot/extlinux.conf',
+  '/extlinux/extlinux.conf',
+  '/extlinux.conf',
+  '/boot/grub/menu.lst',
+  '/boot/grub/grub.conf',
+  '/grub/menu.lst',
+  '/grub/grub.conf',
 ]
 
 /**
@@ -56,9 +65,7 @@ function boot(read: ReadAt, size: number, opts: PygrubBootOptions): PygrubBootRe
     const first = mount(offsets[0] ?? 0)
     if (first === null) {
       // friendly-no-fs turns the IOError into this message only for a bare disk.
-      return offsets.length === 1 && offsets[0] === 0
-        ? { ok: false, message: 'Bootable disk has no valid filesystem' }
-        : { ok: false, message: '[Errno 95] Operation not supported' }
+      return offsets.length === 1 && offsets[0] === 0 ? { ok: false, message: 'Bootable disk has no valid filesystem' } : { ok: false, message: '[Errno 95] Operation not supported' }
     }
     for (const k of ['/xenkernel', '/boot/xenkernel']) {
       if (first.open(k) !== null) {

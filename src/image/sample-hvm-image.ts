@@ -42,12 +42,7 @@ const SWAP_BYTES = 8 * MiB
 const FIRST_LBA = 40 // mkimg's first partition, 4 KiB aligned
 
 /** As FreeBSD's release/tools/vmimage.subr writes it: partitions by GPT label. */
-export const SAMPLE_HVM_FSTAB = [
-  '# Device\tMountpoint\tFStype\tOptions\tDump\tPass#',
-  '/dev/gpt/rootfs\t/\t\tufs\trw\t1\t1',
-  '/dev/gpt/swapfs\tnone\t\tswap\tsw\t0\t0',
-  '',
-].join('\n')
+export const SAMPLE_HVM_FSTAB = ['# Device\tMountpoint\tFStype\tOptions\tDump\tPass#', '/dev/gpt/rootfs\t/\t\tufs\trw\t1\t1', '/dev/gpt/swapfs\tnone\t\tswap\tsw\t0\t0', ''].join('\n')
 
 /** FreeBSD 14's ttys lines for the VGA console, the first serial port and Xen's console. */
 export const SAMPLE_HVM_TTYS = [
@@ -103,7 +98,11 @@ export function buildSampleHvmImage(opts: SampleHvmOptions = {}): { layout: Samp
   const rootOffset = add(GPT_TYPE_FREEBSD_UFS, 'rootfs', rootSectors)
   const kernel = fakeKernel(opts.kernelSize ?? DEFAULT_KERNEL, seed)
   const root = buildUfs2({
-    size: rootSectors * SECTOR_SIZE, bsize: 32768, fsize: 4096, seed, volname: 'rootfs',
+    size: rootSectors * SECTOR_SIZE,
+    bsize: 32768,
+    fsize: 4096,
+    seed,
+    volname: 'rootfs',
     files: {
       '/boot/loader': { type: 'file', data: stubLoader(), mode: 0o555 },
       '/boot/loader.efi': { type: 'file', data: stubEfiApplication(), mode: 0o555 },
@@ -124,7 +123,11 @@ export function buildSampleHvmImage(opts: SampleHvmOptions = {}): { layout: Samp
   }
   return {
     layout: {
-      diskSize, firmware, bootOffset, espOffset, rootOffset,
+      diskSize,
+      firmware,
+      bootOffset,
+      espOffset,
+      rootOffset,
       kernelPath: SAMPLE_KERNEL_PATH,
       kernelSha256: createHash('sha256').update(kernel).digest('hex'),
       kernelSize: kernel.length,

@@ -32,11 +32,9 @@ const DEFAULT_KERNEL = 3 * 1024 * 1024 + 4321
 export const SAMPLE_KERNEL_PATH = '/boot/kernel/kernel'
 
 /** From the HOWTO: root on the first partition of the first Xen block device. */
-export const SAMPLE_FSTAB = [
-  '# Device                Mountpoint      FStype  Options         Dump    Pass#',
-  '/dev/xbd0s1a            /               ufs     rw              1       1',
-  '',
-].join('\n')
+export const SAMPLE_FSTAB = ['# Device                Mountpoint      FStype  Options         Dump    Pass#', '/dev/xbd0s1a            /               ufs     rw              1       1', ''].join(
+  '\n',
+)
 
 /** A trimmed FreeBSD ttys with the HOWTO's Xen console line switched on. */
 export const SAMPLE_TTYS = [
@@ -76,17 +74,25 @@ export function buildSampleImage(opts: SampleImageOptions = {}): { layout: Sampl
   const sliceOffset = SLICE_LBA * SECTOR_SIZE
   const partitionOffset = sliceOffset + partSectors * SECTOR_SIZE
   const label = buildDisklabel({
-    sliceSectors, partitionOffset: partSectors, offsetBase: SLICE_LBA,
-    fsize: fs.geometry.fsize, frag: fs.geometry.frag,
+    sliceSectors,
+    partitionOffset: partSectors,
+    offsetBase: SLICE_LBA,
+    fsize: fs.geometry.fsize,
+    frag: fs.geometry.frag,
   })
-  const extents = normalizeExtents([
-    { offset: 0, data: buildMbr([{ type: MBR_TYPE_FREEBSD, startLba: SLICE_LBA, sectors: sliceSectors, active: true }]) },
-    { offset: sliceOffset + SECTOR_SIZE, data: label },
-    ...shiftExtents(fs.extents, partitionOffset),
-  ], diskSize)
+  const extents = normalizeExtents(
+    [
+      { offset: 0, data: buildMbr([{ type: MBR_TYPE_FREEBSD, startLba: SLICE_LBA, sectors: sliceSectors, active: true }]) },
+      { offset: sliceOffset + SECTOR_SIZE, data: label },
+      ...shiftExtents(fs.extents, partitionOffset),
+    ],
+    diskSize,
+  )
   return {
     layout: {
-      diskSize, sliceOffset, partitionOffset,
+      diskSize,
+      sliceOffset,
+      partitionOffset,
       kernelPath: SAMPLE_KERNEL_PATH,
       kernelSha256: createHash('sha256').update(kernel).digest('hex'),
       kernelSize: kernel.length,

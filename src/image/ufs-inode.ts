@@ -30,10 +30,14 @@ export interface Dinode {
 
 export function fileType(mode: number): UfsFileType {
   switch (mode & IFMT) {
-    case IFREG: return 'regular'
-    case IFDIR: return 'directory'
-    case IFLNK: return 'symlink'
-    default: return 'other'
+    case IFREG:
+      return 'regular'
+    case IFDIR:
+      return 'directory'
+    case IFLNK:
+      return 'symlink'
+    default:
+      return 'other'
   }
 }
 
@@ -62,24 +66,38 @@ export function parseDinode(raw: Buffer, version: 1 | 2): Dinode {
   if (version === 1) {
     const size = raw.readBigUInt64LE(8)
     return {
-      mode, type: fileType(mode), nlink: raw.readInt16LE(2),
-      size: safe(size, 'size'), sizeLo: Number(size & 0xffffffffn),
+      mode,
+      type: fileType(mode),
+      nlink: raw.readInt16LE(2),
+      size: safe(size, 'size'),
+      sizeLo: Number(size & 0xffffffffn),
       blocks: raw.readUInt32LE(104),
-      db: ptrs(40, NDADDR), ib: ptrs(88, NIADDR),
-      flags: raw.readUInt32LE(100), gen: raw.readUInt32LE(108),
-      uid: raw.readUInt32LE(112), gid: raw.readUInt32LE(116),
-      mtime: raw.readInt32LE(24), shortLink: Buffer.from(raw.subarray(40, 100)),
+      db: ptrs(40, NDADDR),
+      ib: ptrs(88, NIADDR),
+      flags: raw.readUInt32LE(100),
+      gen: raw.readUInt32LE(108),
+      uid: raw.readUInt32LE(112),
+      gid: raw.readUInt32LE(116),
+      mtime: raw.readInt32LE(24),
+      shortLink: Buffer.from(raw.subarray(40, 100)),
     }
   }
   const size = raw.readBigUInt64LE(16)
   return {
-    mode, type: fileType(mode), nlink: raw.readInt16LE(2),
-    size: safe(size, 'size'), sizeLo: Number(size & 0xffffffffn),
+    mode,
+    type: fileType(mode),
+    nlink: raw.readInt16LE(2),
+    size: safe(size, 'size'),
+    sizeLo: Number(size & 0xffffffffn),
     blocks: safe(raw.readBigUInt64LE(24), 'blocks'),
-    db: ptrs(112, NDADDR), ib: ptrs(208, NIADDR),
-    flags: raw.readUInt32LE(88), gen: raw.readUInt32LE(80),
-    uid: raw.readUInt32LE(4), gid: raw.readUInt32LE(8),
-    mtime: Number(raw.readBigInt64LE(40)), shortLink: Buffer.from(raw.subarray(112, 232)),
+    db: ptrs(112, NDADDR),
+    ib: ptrs(208, NIADDR),
+    flags: raw.readUInt32LE(88),
+    gen: raw.readUInt32LE(80),
+    uid: raw.readUInt32LE(4),
+    gid: raw.readUInt32LE(8),
+    mtime: Number(raw.readBigInt64LE(40)),
+    shortLink: Buffer.from(raw.subarray(112, 232)),
   }
 }
 

@@ -108,9 +108,10 @@ export function parseSuperblock(sb: Buffer, location: number): UfsSuperblock {
     maxsymlinklen: r(1320),
     inodeFormat: version === 1 ? r(1324) : 2,
     inodeSize,
-    cstotal: version === 1
-      ? { ndir: r(192), nbfree: r(196), nifree: r(200), nffree: r(204) }
-      : { ndir: i64(sb, 1008, 'ndir'), nbfree: i64(sb, 1016, 'nbfree'), nifree: i64(sb, 1024, 'nifree'), nffree: i64(sb, 1032, 'nffree') },
+    cstotal:
+      version === 1
+        ? { ndir: r(192), nbfree: r(196), nifree: r(200), nffree: r(204) }
+        : { ndir: i64(sb, 1008, 'ndir'), nbfree: i64(sb, 1016, 'nbfree'), nifree: i64(sb, 1024, 'nifree'), nffree: i64(sb, 1032, 'nffree') },
     clean: sb.readUInt8(209),
     volname: sb.subarray(680, 712).toString('latin1').replace(/\0.*$/s, ''),
   }

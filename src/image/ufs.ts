@@ -154,9 +154,7 @@ export class UfsVolume {
     const node = this.lookup(path)
     const maxSize = opts.maxSize ?? DEFAULT_MAX_SIZE
     if (node.size > maxSize) throw new ImageFormatError(`${path} is ${node.size} bytes, more than the ${maxSize} allowed`)
-    const data = node.type === 'symlink'
-      ? Buffer.from(this.readLink(node), 'utf8')
-      : node.type === 'other' ? Buffer.alloc(0) : this.readRange(node, 0, node.size)
+    const data = node.type === 'symlink' ? Buffer.from(this.readLink(node), 'utf8') : node.type === 'other' ? Buffer.alloc(0) : this.readRange(node, 0, node.size)
     return { ino: node.ino, type: node.type, mode: node.mode, size: node.size, nlink: node.nlink, data }
   }
 }

@@ -25,8 +25,7 @@ export function sparseContent(size: number, chunks: readonly { offset: number; d
   for (const c of chunks) {
     if (c.offset < 0 || c.offset + c.data.length > size) throw new RangeError(`sparse chunk at ${c.offset} lies outside the ${size}-byte file`)
   }
-  const touching = (from: number, to: number): { offset: number; data: Buffer }[] =>
-    chunks.filter((c) => c.offset < to && c.offset + c.data.length > from)
+  const touching = (from: number, to: number): { offset: number; data: Buffer }[] => chunks.filter((c) => c.offset < to && c.offset + c.data.length > from)
   return {
     size,
     block(lbn, bsize) {

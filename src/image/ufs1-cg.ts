@@ -103,7 +103,9 @@ export function encodeCg(g: Ufs1Geometry, cg: number, alloc: FragAllocator, inod
     buf.writeUInt32LE(L.clustersumoff, 104)
     buf.writeUInt32LE(L.clusteroff, 108)
     buf.writeUInt32LE(ndblk / g.frag, 112)
-    clustersum.forEach((n, i) => { if (i > 0) buf.writeInt32LE(n, L.clustersumoff + 4 * i) })
+    clustersum.forEach((n, i) => {
+      if (i > 0) buf.writeInt32LE(n, L.clustersumoff + 4 * i)
+    })
   }
   return { buf, cs }
 }

@@ -116,11 +116,32 @@ export function computeUfs1Geometry(opts: Ufs1GeometryOptions): Ufs1Geometry {
   const ncg = howmany(size, fpg)
   const cssize = roundup(ncg * 16, fsize)
   const g: Ufs1Geometry = {
-    version, sblockloc, inodeSize,
-    bsize, fsize, frag, fragshift: log2(frag), fsbtodb: log2(fsize / 512), bshift: log2(bsize), fshift: log2(fsize),
-    nindir: bsize / (version === 1 ? 4 : 8), inopb, inopf, size, providerSize: Math.floor(opts.size / fsize),
-    ncg, fpg, ipg, sblkno, cblkno, iblkno, dblkno: iblkno + ipg / inopf,
-    cgsize: roundup(cgHeaderSize({ ipg, fpg, frag, contigsumsize, version }), fsize), cssize, maxcontig, contigsumsize,
+    version,
+    sblockloc,
+    inodeSize,
+    bsize,
+    fsize,
+    frag,
+    fragshift: log2(frag),
+    fsbtodb: log2(fsize / 512),
+    bshift: log2(bsize),
+    fshift: log2(fsize),
+    nindir: bsize / (version === 1 ? 4 : 8),
+    inopb,
+    inopf,
+    size,
+    providerSize: Math.floor(opts.size / fsize),
+    ncg,
+    fpg,
+    ipg,
+    sblkno,
+    cblkno,
+    iblkno,
+    dblkno: iblkno + ipg / inopf,
+    cgsize: roundup(cgHeaderSize({ ipg, fpg, frag, contigsumsize, version }), fsize),
+    cssize,
+    maxcontig,
+    contigsumsize,
   }
   if (g.dblkno + howmany(cssize, fsize) + frag > Math.min(fpg, size)) throw new RangeError('first cylinder group cannot hold its metadata')
   return g

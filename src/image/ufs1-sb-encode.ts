@@ -28,8 +28,12 @@ export function ufs1DataSize(g: Ufs1Geometry): number {
 export function encodeUfs1Superblock(g: Ufs1Geometry, s: Ufs1SuperblockState): Buffer {
   const sbsize = Math.min(8192, Math.ceil(1376 / g.fsize) * g.fsize)
   const b = Buffer.alloc(sbsize)
-  const i32 = (at: number, v: number): void => { b.writeInt32LE(v | 0, at) }
-  const i64 = (at: number, v: number | bigint): void => { b.writeBigInt64LE(BigInt(v), at) }
+  const i32 = (at: number, v: number): void => {
+    b.writeInt32LE(v | 0, at)
+  }
+  const i64 = (at: number, v: number | bigint): void => {
+    b.writeBigInt64LE(BigInt(v), at)
+  }
   const dsize = ufs1DataSize(g)
   const nspf = g.fsize / 512
   const old = g.version === 1
@@ -38,30 +42,59 @@ export function encodeUfs1Superblock(g: Ufs1Geometry, s: Ufs1SuperblockState): B
     pb *= BigInt(g.nindir)
     maxfilesize += pb
   }
-  i32(8, g.sblkno); i32(12, g.cblkno); i32(16, g.iblkno); i32(20, g.dblkno)
+  i32(8, g.sblkno)
+  i32(12, g.cblkno)
+  i32(16, g.iblkno)
+  i32(20, g.dblkno)
   if (old) {
-    i32(24, 0); b.writeUInt32LE(0xffffffff, 28) // old_cgoffset / old_cgmask: no staggering
-    i32(32, s.time); i32(36, g.size); i32(40, dsize)
+    i32(24, 0)
+    b.writeUInt32LE(0xffffffff, 28) // old_cgoffset / old_cgmask: no staggering
+    i32(32, s.time)
+    i32(36, g.size)
+    i32(40, dsize)
   }
   b.writeUInt32LE(g.ncg, 44)
-  i32(48, g.bsize); i32(52, g.fsize); i32(56, g.frag)
+  i32(48, g.bsize)
+  i32(52, g.fsize)
+  i32(56, g.frag)
   i32(60, MINFREE)
-  if (old) { i32(64, 0); i32(68, 60) } // old_rotdelay, old_rps
-  i32(72, ~(g.bsize - 1)); i32(76, ~(g.fsize - 1)); i32(80, g.bshift); i32(84, g.fshift)
-  i32(88, g.maxcontig); i32(92, g.bsize / 8) // maxbpg = MAXBLKPG(bsize)
-  i32(96, g.fragshift); i32(100, g.fsbtodb); i32(104, sbsize)
-  i32(116, g.nindir); b.writeUInt32LE(g.inopb, 120)
+  if (old) {
+    i32(64, 0)
+    i32(68, 60)
+  } // old_rotdelay, old_rps
+  i32(72, ~(g.bsize - 1))
+  i32(76, ~(g.fsize - 1))
+  i32(80, g.bshift)
+  i32(84, g.fshift)
+  i32(88, g.maxcontig)
+  i32(92, g.bsize / 8) // maxbpg = MAXBLKPG(bsize)
+  i32(96, g.fragshift)
+  i32(100, g.fsbtodb)
+  i32(104, sbsize)
+  i32(116, g.nindir)
+  b.writeUInt32LE(g.inopb, 120)
   i32(128, 0) // fs_optim = FS_OPTTIME
-  i32(144, s.id[0]); i32(148, s.id[1])
-  i32(156, g.cssize); i32(160, g.cgsize)
-  b.writeUInt32LE(g.ipg, 184); i32(188, g.fpg)
+  i32(144, s.id[0])
+  i32(148, s.id[1])
+  i32(156, g.cssize)
+  i32(160, g.cgsize)
+  b.writeUInt32LE(g.ipg, 184)
+  i32(188, g.fpg)
   const { ndir, nbfree, nifree, nffree } = s.cstotal
   if (old) {
     i32(124, nspf)
-    i32(132, g.fpg * nspf); i32(136, 1); i32(140, 0) // old_npsect, old_interleave, old_trackskew
+    i32(132, g.fpg * nspf)
+    i32(136, 1)
+    i32(140, 0) // old_npsect, old_interleave, old_trackskew
     i32(152, g.dblkno) // old_csaddr = cgdmin(0)
-    i32(168, g.fpg * nspf); i32(172, g.fpg * nspf); i32(176, g.ncg); i32(180, 1) // old_nsect, old_spc, old_ncyl, old_cpg
-    i32(192, ndir); i32(196, nbfree); i32(200, nifree); i32(204, nffree)
+    i32(168, g.fpg * nspf)
+    i32(172, g.fpg * nspf)
+    i32(176, g.ncg)
+    i32(180, 1) // old_nsect, old_spc, old_ncyl, old_cpg
+    i32(192, ndir)
+    i32(196, nbfree)
+    i32(200, nifree)
+    i32(204, nffree)
   }
   b.writeUInt8(1, 209) // fs_clean
   b.writeUInt8(FS_FLAGS_UPDATED, 211) // fs_old_flags: flags live in fs_flags
@@ -70,15 +103,26 @@ export function encodeUfs1Superblock(g: Ufs1Geometry, s: Ufs1SuperblockState): B
   i64(872, g.providerSize)
   i64(880, Math.floor((g.fpg * MINFREE) / 200 / g.frag) * g.frag) // fs_metaspace
   i64(1000, g.sblockloc)
-  i64(1008, ndir); i64(1016, nbfree); i64(1024, nifree); i64(1032, nffree)
-  i64(1072, s.time); i64(1080, g.size); i64(1088, dsize); i64(1096, g.dblkno)
-  b.writeUInt32LE(AVFILESIZ, 1196); b.writeUInt32LE(AFPDIR, 1200)
+  i64(1008, ndir)
+  i64(1016, nbfree)
+  i64(1024, nifree)
+  i64(1032, nffree)
+  i64(1072, s.time)
+  i64(1080, g.size)
+  i64(1088, dsize)
+  i64(1096, g.dblkno)
+  b.writeUInt32LE(AVFILESIZ, 1196)
+  b.writeUInt32LE(AFPDIR, 1200)
   i32(1316, g.contigsumsize)
   i32(1320, (NDADDR + NIADDR) * (old ? 4 : 8)) // fs_maxsymlinklen: 60 or 120 bytes fit in the pointers
   i32(1324, FS_44INODEFMT) // makefs writes it on UFS2 too; FreeBSD ignores it there
   i64(1328, maxfilesize)
-  i64(1336, g.bsize - 1); i64(1344, g.fsize - 1) // qbmask, qfmask
-  if (old) { i32(1356, 1); i32(1360, 1) } // old_postblformat = FS_DYNAMICPOSTBLFMT, old_nrpos
+  i64(1336, g.bsize - 1)
+  i64(1344, g.fsize - 1) // qbmask, qfmask
+  if (old) {
+    i32(1356, 1)
+    i32(1360, 1)
+  } // old_postblformat = FS_DYNAMICPOSTBLFMT, old_nrpos
   i32(1372, old ? UFS1_MAGIC : UFS2_MAGIC)
   return b
 }

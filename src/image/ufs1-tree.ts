@@ -78,9 +78,17 @@ function applyEntry(node: TreeNode, entry: Ufs1TreeEntry): void {
     return
   }
   switch (entry.type) {
-    case 'file': Object.assign(node, { kind: 'file', perm: perm(entry.mode, 'file'), content: bufferContent(entry.data) }); break
-    case 'sparse': Object.assign(node, { kind: 'file', perm: perm(entry.mode, 'file'), content: sparseContent(entry.size, entry.chunks) }); break
-    case 'dir': node.perm = perm(entry.mode, 'dir'); break
-    case 'symlink': Object.assign(node, { kind: 'symlink', perm: perm(entry.mode, 'symlink'), target: entry.target }); break
+    case 'file':
+      Object.assign(node, { kind: 'file', perm: perm(entry.mode, 'file'), content: bufferContent(entry.data) })
+      break
+    case 'sparse':
+      Object.assign(node, { kind: 'file', perm: perm(entry.mode, 'file'), content: sparseContent(entry.size, entry.chunks) })
+      break
+    case 'dir':
+      node.perm = perm(entry.mode, 'dir')
+      break
+    case 'symlink':
+      Object.assign(node, { kind: 'symlink', perm: perm(entry.mode, 'symlink'), target: entry.target })
+      break
   }
 }

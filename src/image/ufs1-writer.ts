@@ -75,10 +75,20 @@ export function buildUfs1(opts: Ufs1BuildOptions): Ufs1Image {
       const cg = Math.floor(node.ino / g.ipg)
       ndir[cg] = (ndir[cg] ?? 0) + 1
     }
-    inodes.set(node.ino, encodeDinode({
-      mode: IFMT[node.kind] | node.perm, nlink, size: content?.size ?? shortLink?.length ?? 0,
-      db: placed.db, ib: placed.ib, blocks: (placed.frags * g.fsize) / 512, time, gen: rand() || 1, shortLink,
-    }))
+    inodes.set(
+      node.ino,
+      encodeDinode({
+        mode: IFMT[node.kind] | node.perm,
+        nlink,
+        size: content?.size ?? shortLink?.length ?? 0,
+        db: placed.db,
+        ib: placed.ib,
+        blocks: (placed.frags * g.fsize) / 512,
+        time,
+        gen: rand() || 1,
+        shortLink,
+      }),
+    )
   }
   extents.push(...inodeTables(g, inodes))
 
@@ -90,7 +100,10 @@ export function buildUfs1(opts: Ufs1BuildOptions): Ufs1Image {
     const { buf, cs } = encodeCg(g, cg, alloc, used, ndir[cg] ?? 0, time, inited[cg])
     extents.push({ offset: (cg * g.fpg + g.cblkno) * g.fsize, data: buf })
     ;[cs.ndir, cs.nbfree, cs.nifree, cs.nffree].forEach((v, i) => csArea.writeInt32LE(v, 16 * cg + 4 * i))
-    total.ndir += cs.ndir; total.nbfree += cs.nbfree; total.nifree += cs.nifree; total.nffree += cs.nffree
+    total.ndir += cs.ndir
+    total.nbfree += cs.nbfree
+    total.nifree += cs.nifree
+    total.nffree += cs.nffree
   }
   extents.push({ offset: g.dblkno * g.fsize, data: csArea })
   const sb = encodeUfs1Superblock(g, { cstotal: total, time, id: [time, rand()], volname: opts.volname })

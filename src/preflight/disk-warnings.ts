@@ -10,7 +10,11 @@ import type { FoundRoot } from './root-fs.js'
 export function diskWarnings(layout: Layout, found: FoundRoot | null, size: number): Finding[] {
   const out: Finding[] = layout.table.problems.map((p) => ({ code: 'partition-table', message: p, fix: 'rewrite the partition table (gpart or fdisk) and check the image again' }))
   for (const n of layout.unlabelled) {
-    out.push({ code: 'no-disklabel', message: `slice ${n} (FreeBSD) has no BSD label: FreeBSD will see no xbd0s${n}a to mount`, fix: 'write one in the slice (bsdlabel -w, or gpart create -s BSD) with partition a at offset 0' })
+    out.push({
+      code: 'no-disklabel',
+      message: `slice ${n} (FreeBSD) has no BSD label: FreeBSD will see no xbd0s${n}a to mount`,
+      fix: 'write one in the slice (bsdlabel -w, or gpart create -s BSD) with partition a at offset 0',
+    })
   }
   for (const l of layout.labels) {
     const problems = [...(l.checksum_valid ? [] : ['checksum mismatch']), ...l.problems.filter((p) => p !== 'checksum mismatch')]
@@ -26,7 +30,11 @@ export function diskWarnings(layout: Layout, found: FoundRoot | null, size: numb
   if (found?.volume) ends.push(found.root.start + found.volume.sb.size * found.volume.sb.fsize)
   const claimed = Math.max(0, ...ends)
   if (claimed > size) {
-    out.push({ code: 'image-truncated', message: `the partition table or file system reaches byte ${claimed}, but the image has only ${size} bytes: it looks truncated`, fix: 'copy the whole image again' })
+    out.push({
+      code: 'image-truncated',
+      message: `the partition table or file system reaches byte ${claimed}, but the image has only ${size} bytes: it looks truncated`,
+      fix: 'copy the whole image again',
+    })
   }
   return out
 }

@@ -38,7 +38,11 @@ const offsetFix = (start: number): string => `add --offset=${start} to PV-bootlo
 export function explainFailure(c: FailureContext): Finding[] {
   const out: Finding[] = []
   if (!c.kernelGiven) {
-    out.push({ code: 'no-kernel-arg', message: 'PV-bootloader-args has no --kernel: pygrub then looks for a GRUB or extlinux config, which a FreeBSD disk does not have', fix: `add --kernel=${c.kernelPath} to PV-bootloader-args` })
+    out.push({
+      code: 'no-kernel-arg',
+      message: 'PV-bootloader-args has no --kernel: pygrub then looks for a GRUB or extlinux config, which a FreeBSD disk does not have',
+      fix: `add --kernel=${c.kernelPath} to PV-bootloader-args`,
+    })
   }
   const root = c.found?.root ?? null
   if (root === null || root.fs === 'none') {
@@ -47,10 +51,18 @@ export function explainFailure(c: FailureContext): Finding[] {
     return out
   }
   if (root.fs === 'UFS2') {
-    out.push({ code: 'ufs2', message: `UFS2 in ${root.where}: pygrub reads UFS1 only; rebuild the root with newfs -O1`, fix: 'newfs -O1 the root partition (makefs -o version=1), then install FreeBSD on it again' })
+    out.push({
+      code: 'ufs2',
+      message: `UFS2 in ${root.where}: pygrub reads UFS1 only; rebuild the root with newfs -O1`,
+      fix: 'newfs -O1 the root partition (makefs -o version=1), then install FreeBSD on it again',
+    })
   }
   if (root.fs_error !== null || root.kernel === 'unreadable') {
-    out.push({ code: 'fs-damaged', message: `the ${root.fs} file system in ${root.where} is damaged${root.fs_error === null ? '' : `: ${root.fs_error}`}`, fix: 'run fsck_ffs on it, or rebuild the image' })
+    out.push({
+      code: 'fs-damaged',
+      message: `the ${root.fs} file system in ${root.where} is damaged${root.fs_error === null ? '' : `: ${root.fs_error}`}`,
+      fix: 'run fsck_ffs on it, or rebuild the image',
+    })
   } else if (root.kernel !== 'present') {
     out.push(kernelFinding(c, root.kernel, root.where))
   }
@@ -68,7 +80,11 @@ function kernelFinding(c: FailureContext, state: string, where: string): Finding
     case 'symlink':
       return { code: 'kernel-symlink', message: `${k} in ${where} is a symbolic link; pygrub does not follow links`, fix: `give --kernel= the link's target, or replace the link by the file` }
     default:
-      return { code: 'kernel-not-file', message: `${k} in ${where} is a ${state === 'directory' ? 'directory' : 'special file'}, not a kernel`, fix: 'point --kernel= in PV-bootloader-args at the kernel file' }
+      return {
+        code: 'kernel-not-file',
+        message: `${k} in ${where} is a ${state === 'directory' ? 'directory' : 'special file'}, not a kernel`,
+        fix: 'point --kernel= in PV-bootloader-args at the kernel file',
+      }
   }
 }
 
@@ -87,24 +103,54 @@ function placement(c: FailureContext, start: number, where: string): Finding[] {
   const tried = c.offsetArg !== undefined ? [c.offsetArg] : c.offsets
   const slice = c.found?.candidate.slice
   if (tried.length === 0) {
-    return [{ code: 'table-unreadable', message: `pygrub fails while reading the partition table (${c.message}); the root (${where}) is at byte ${start}`, fix: `add --offset=${start} to PV-bootloader-args: pygrub then skips the table (provision --fix-offset does it for you)` }]
+    return [
+      {
+        code: 'table-unreadable',
+        message: `pygrub fails while reading the partition table (${c.message}); the root (${where}) is at byte ${start}`,
+        fix: `add --offset=${start} to PV-bootloader-args: pygrub then skips the table (provision --fix-offset does it for you)`,
+      },
+    ]
   }
   if (!tried.includes(start)) {
     if (c.offsetArg !== undefined) {
-      return [{ code: 'wrong-offset', message: `--offset=${c.offsetArg} in PV-bootloader-args points at ${describeOffset(c.layout, c.offsetArg)}, but the root (${where}) starts at byte ${start}`, fix: `replace it by --offset=${start}` }]
+      return [
+        {
+          code: 'wrong-offset',
+          message: `--offset=${c.offsetArg} in PV-bootloader-args points at ${describeOffset(c.layout, c.offsetArg)}, but the root (${where}) starts at byte ${start}`,
+          fix: `replace it by --offset=${start}`,
+        },
+      ]
     }
     if (slice !== undefined && slice.startInSlice > 0) {
       return [{ code: 'a-offset', message: `partition a starts ${slice.startInSlice} sectors into the slice; pygrub reads only the slice start (byte ${slice.start})`, fix: offsetFix(start) }]
     }
-    return [{ code: 'root-not-tried', message: `pygrub looks only at ${tried.map((t) => describeOffset(c.layout, t)).join('; ')}; the root (${where}) at byte ${start} is not among them`, fix: offsetFix(start) }]
+    return [
+      {
+        code: 'root-not-tried',
+        message: `pygrub looks only at ${tried.map((t) => describeOffset(c.layout, t)).join('; ')}; the root (${where}) at byte ${start} is not among them`,
+        fix: offsetFix(start),
+      },
+    ]
   }
   const first = tried[0] ?? 0
   if (c.flavour === 'xcp-ng' && first !== start && !mounts(c, first)) {
-    return [{ code: 'xcp-ng-first-offset', message: `XCP-ng's pygrub gives up when the first place it looks (${describeOffset(c.layout, first)}) holds no file system; the root (${where}) is at byte ${start}`, fix: offsetFix(start) }]
+    return [
+      {
+        code: 'xcp-ng-first-offset',
+        message: `XCP-ng's pygrub gives up when the first place it looks (${describeOffset(c.layout, first)}) holds no file system; the root (${where}) is at byte ${start}`,
+        fix: offsetFix(start),
+      },
+    ]
   }
   const earlier = tried.slice(0, tried.indexOf(start)).find((t) => mounts(c, t))
   if (earlier !== undefined) {
-    return [{ code: 'earlier-filesystem', message: `pygrub stops at the first file system it can mount (${describeOffset(c.layout, earlier)}), which has no ${c.kernelPath}; the root (${where}) is at byte ${start}`, fix: offsetFix(start) }]
+    return [
+      {
+        code: 'earlier-filesystem',
+        message: `pygrub stops at the first file system it can mount (${describeOffset(c.layout, earlier)}), which has no ${c.kernelPath}; the root (${where}) is at byte ${start}`,
+        fix: offsetFix(start),
+      },
+    ]
   }
   return []
 }

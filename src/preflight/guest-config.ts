@@ -45,7 +45,11 @@ function checkFstab(volume: UfsVolume, out: Finding[]): string | null {
   if (disk.kind === 'other-driver') {
     out.push({ code: 'root-not-pv', message: `/etc/fstab mounts / from ${root}, the name ${disk.driver} gives the disk; a PV guest sees it as xbd`, fix: `change it to ${disk.pvName} in /etc/fstab` })
   } else if (disk.kind === 'unknown') {
-    out.push({ code: 'root-not-pv', message: `/etc/fstab mounts / from ${root}, which is not a Xen PV disk name (${PV_ROOT} and friends)`, fix: `use ${PV_ROOT} (or a GEOM label such as /dev/ufs/rootfs) in /etc/fstab` })
+    out.push({
+      code: 'root-not-pv',
+      message: `/etc/fstab mounts / from ${root}, which is not a Xen PV disk name (${PV_ROOT} and friends)`,
+      fix: `use ${PV_ROOT} (or a GEOM label such as /dev/ufs/rootfs) in /etc/fstab`,
+    })
   }
   return root
 }
@@ -66,9 +70,7 @@ function checkTtys(volume: UfsVolume, out: Finding[]): void {
 function checkMountfrom(volume: UfsVolume | null, kernelArgs: string, fstabDev: string | null, out: Finding[]): void {
   const spec = kernelEnv(kernelArgs, 'vfs.root.mountfrom')
   const fstabKind = fstabDev === null ? null : classifyDisk(fstabDev)
-  const suggested = fstabKind === null ? PV_ROOT
-    : fstabKind.kind === 'other-driver' ? fstabKind.pvName
-    : fstabKind.kind === 'unknown' ? PV_ROOT : fstabDev ?? PV_ROOT
+  const suggested = fstabKind === null ? PV_ROOT : fstabKind.kind === 'other-driver' ? fstabKind.pvName : fstabKind.kind === 'unknown' ? PV_ROOT : (fstabDev ?? PV_ROOT)
   if (spec === null) {
     const conf = volume === null ? null : readText(volume, '/boot/loader.conf')
     const inConf = conf !== null && 'text' in conf ? loaderConf(conf.text, 'vfs.root.mountfrom') : null
@@ -83,7 +85,11 @@ function checkMountfrom(volume: UfsVolume | null, kernelArgs: string, fstabDev: 
   const dev = mountfromDevice(spec)
   const kind = classifyDisk(dev)
   if (kind.kind === 'other-driver' || kind.kind === 'unknown') {
-    out.push({ code: 'mountfrom-not-pv', message: `PV-args mounts the root from ${dev}, which is not a Xen PV disk name (${PV_ROOT} and friends)`, fix: `set vfs.root.mountfrom=ufs:${kind.kind === 'other-driver' ? kind.pvName : suggested} in pv.args` })
+    out.push({
+      code: 'mountfrom-not-pv',
+      message: `PV-args mounts the root from ${dev}, which is not a Xen PV disk name (${PV_ROOT} and friends)`,
+      fix: `set vfs.root.mountfrom=ufs:${kind.kind === 'other-driver' ? kind.pvName : suggested} in pv.args`,
+    })
   } else if (fstabDev !== null && fstabKind?.kind !== 'other-driver' && fstabKind?.kind !== 'unknown' && dev !== fstabDev) {
     out.push({ code: 'mountfrom-mismatch', message: `PV-args mounts the root from ${dev} but /etc/fstab names ${fstabDev}`, fix: 'make them name the same device' })
   }

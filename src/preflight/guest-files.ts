@@ -63,18 +63,18 @@ export function mountfromDevice(spec: string): string {
 
 /** Drivers whose disk names an installer or an HVM guest writes, and what PV calls the same disk. */
 const NON_PV_DRIVERS: Record<string, string> = {
-  ad: 'ata(4) (FreeBSD 8 and older)', ada: 'ada(4) (SATA)', da: 'da(4) (SCSI, USB)',
-  vtbd: 'virtio_blk(4)', nvd: 'nvd(4) (NVMe)', nda: 'nda(4) (NVMe)',
+  ad: 'ata(4) (FreeBSD 8 and older)',
+  ada: 'ada(4) (SATA)',
+  da: 'da(4) (SCSI, USB)',
+  vtbd: 'virtio_blk(4)',
+  nvd: 'nvd(4) (NVMe)',
+  nda: 'nda(4) (NVMe)',
 }
 
 /** Device names that do not depend on the disk driver: GEOM labels. */
 const LABEL_DIRS = /^\/dev\/(ufs|ufsid|gpt|gptid|label)\//
 
-export type DiskName =
-  | { kind: 'pv' }
-  | { kind: 'label' }
-  | { kind: 'other-driver'; driver: string; pvName: string }
-  | { kind: 'unknown' }
+export type DiskName = { kind: 'pv' } | { kind: 'label' } | { kind: 'other-driver'; driver: string; pvName: string } | { kind: 'unknown' }
 
 /** Classifies a root device: a Xen PV disk (xbd), a GEOM label, or another driver's name. */
 export function classifyDisk(device: string): DiskName {

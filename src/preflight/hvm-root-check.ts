@@ -2,7 +2,7 @@ import type { Finding } from './report.js'
 import type { Firmware, HvmPartition, HvmRoot } from './hvm-report.js'
 import { BIOS_LOADER } from './hvm-root.js'
 
-const REBUILD = 'use FreeBSD\'s VM image (or bsdinstall) layout: a freebsd-ufs root holding /boot/loader and /boot/kernel/kernel'
+const REBUILD = "use FreeBSD's VM image (or bsdinstall) layout: a freebsd-ufs root holding /boot/loader and /boot/kernel/kernel"
 
 /**
  * What the root must hold for the last steps of the chain: gptboot/boot1 load
@@ -21,9 +21,19 @@ export function rootProblems(root: HvmRoot | null, parts: readonly HvmPartition[
   const problems: Finding[] = []
   if (firmware === 'bios') {
     if (root.loader === 'present') chain.push(`${BIOS_LOADER} in ${root.where}`)
-    else problems.push({ code: 'loader-missing', message: `${root.where} has no ${BIOS_LOADER} (${root.loader}): gptboot and boot1 have nothing to start`, fix: 'install the boot files there (make installworld installs /boot/loader), or use the official FreeBSD VM image' })
+    else
+      problems.push({
+        code: 'loader-missing',
+        message: `${root.where} has no ${BIOS_LOADER} (${root.loader}): gptboot and boot1 have nothing to start`,
+        fix: 'install the boot files there (make installworld installs /boot/loader), or use the official FreeBSD VM image',
+      })
   }
   if (root.kernel === 'present') chain.push(`${root.kernel_path} in ${root.where}`)
-  else problems.push({ code: 'kernel-missing', message: `${root.where} has no ${root.kernel_path} (${root.kernel}): the loader stops at its prompt`, fix: 'install the kernel there (make installkernel DESTDIR=…)' })
+  else
+    problems.push({
+      code: 'kernel-missing',
+      message: `${root.where} has no ${root.kernel_path} (${root.kernel}): the loader stops at its prompt`,
+      fix: 'install the kernel there (make installkernel DESTDIR=…)',
+    })
   return { chain, problems }
 }

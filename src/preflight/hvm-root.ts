@@ -32,11 +32,21 @@ export interface HvmRootFound {
  * btrfs: recognised, not read: GRUB's config decides what it loads).
  */
 export function findHvmRoot(read: ReadAt, size: number, layout: Layout, parts: readonly HvmPartition[], kernelPath: string): HvmRootFound | null {
-  const ufs = findRoot(read, size, layout.candidates.filter((c) => parts.some((p) => p.start === c.start && p.fs.startsWith('UFS'))), kernelPath)
+  const ufs = findRoot(
+    read,
+    size,
+    layout.candidates.filter((c) => parts.some((p) => p.start === c.start && p.fs.startsWith('UFS'))),
+    kernelPath,
+  )
   if (ufs !== null && ufs.root.fs !== 'none') {
     const r = ufs.root
     const root: HvmRoot = {
-      where: r.where, start: r.start, size: r.size, fs: r.fs, os: 'freebsd', fs_error: r.fs_error,
+      where: r.where,
+      start: r.start,
+      size: r.size,
+      fs: r.fs,
+      os: 'freebsd',
+      fs_error: r.fs_error,
       loader: ufs.volume === null ? 'unreadable' : fileState(ufs.volume, BIOS_LOADER),
       kernel: r.kernel === 'present' ? 'present' : r.kernel === 'missing' ? 'missing' : r.kernel === 'unreadable' ? 'unreadable' : 'not-a-file',
       kernel_path: kernelPath,

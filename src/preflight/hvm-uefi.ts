@@ -19,15 +19,26 @@ export function uefiVerdict(esp: EspReport | null, parts: readonly HvmPartition[
   }
   const where = `the ESP (${esp.where})`
   if (esp.fs_error !== null) {
-    return fail([], { code: 'esp-damaged', message: `${where} holds no readable FAT file system: ${esp.fs_error}`, fix: `recreate it: newfs_msdos -F 32 -c 1 on the partition, then copy /boot/loader.efi to ${EFI_BOOT_PATH}` })
+    return fail([], {
+      code: 'esp-damaged',
+      message: `${where} holds no readable FAT file system: ${esp.fs_error}`,
+      fix: `recreate it: newfs_msdos -F 32 -c 1 on the partition, then copy /boot/loader.efi to ${EFI_BOOT_PATH}`,
+    })
   }
   if (esp.loader !== 'present') {
-    const others = esp.other_loaders.length === 0 ? '' : `; ${esp.other_loaders.join(', ')} ${esp.other_loaders.length === 1 ? 'is' : 'are'} there, but a new VM's NVRAM has no boot entry for ${esp.other_loaders.length === 1 ? 'it' : 'them'}`
+    const others =
+      esp.other_loaders.length === 0
+        ? ''
+        : `; ${esp.other_loaders.join(', ')} ${esp.other_loaders.length === 1 ? 'is' : 'are'} there, but a new VM's NVRAM has no boot entry for ${esp.other_loaders.length === 1 ? 'it' : 'them'}`
     const copy = esp.other_loaders.find((p) => /loader\.efi$/i.test(p)) ?? '/boot/loader.efi'
     return fail([], { code: 'no-efi-loader', message: `${where} (${esp.fs}) has no ${EFI_BOOT_PATH}${others}`, fix: `copy ${copy} to ${EFI_BOOT_PATH} on the ESP` })
   }
   if (esp.loader_kind !== X64_APP) {
-    return fail([], { code: 'efi-loader-not-x64', message: `${EFI_BOOT_PATH} in ${where} is not an ${X64_APP} (${esp.loader_kind ?? 'unknown'}): OVMF refuses to run it`, fix: 'copy the amd64 /boot/loader.efi there' })
+    return fail([], {
+      code: 'efi-loader-not-x64',
+      message: `${EFI_BOOT_PATH} in ${where} is not an ${X64_APP} (${esp.loader_kind ?? 'unknown'}): OVMF refuses to run it`,
+      fix: 'copy the amd64 /boot/loader.efi there',
+    })
   }
   const chain = [`${EFI_BOOT_PATH} in ${where}`]
   const r = rootProblems(root, parts, 'uefi')

@@ -38,7 +38,15 @@ export function preflightHvm(read: ReadAt, size: number): HvmPreflightReport {
   const uefi = guard(() => uefiVerdict(esp, parts, root), unknown('uefi'))
   const warnings: Finding[] = [
     ...layout.table.problems.map((p) => ({ code: 'partition-table', message: p, fix: 'rewrite the partition table (gpart recover, or sgdisk -e) and check the image again' })),
-    ...(esp !== null && !esp.typed_esp && esp.loader === 'present' ? [{ code: 'esp-untyped', message: `the FAT partition holding the EFI loader (${esp.where}) is not typed as an EFI System Partition; OVMF boots it, other firmware may not`, fix: 'gpart modify -t efi -i N ada0 (or sgdisk -t N:EF00)' }] : []),
+    ...(esp !== null && !esp.typed_esp && esp.loader === 'present'
+      ? [
+          {
+            code: 'esp-untyped',
+            message: `the FAT partition holding the EFI loader (${esp.where}) is not typed as an EFI System Partition; OVMF boots it, other firmware may not`,
+            fix: 'gpart modify -t efi -i N ada0 (or sgdisk -t N:EF00)',
+          },
+        ]
+      : []),
     ...guard(() => hvmGuestWarnings(root, found?.volume ?? null), []),
   ]
   return {

@@ -97,16 +97,18 @@ function readLabel(read: ReadAt, size: number, sliceStart: number, sliceSectors:
     if (e instanceof ImageFormatError) return null
     throw e
   }
-  const partitions = label.partitions.filter((p) => p.size > 0).map((p) => {
-    const inSlice = partitionStartInSlice(label, p.index)
-    return {
-      letter: p.letter,
-      fstype: fstypeName(p.fstype),
-      start_in_slice: inSlice,
-      start: inSlice === null ? null : sliceStart + inSlice * SECTOR_SIZE,
-      size: p.size * SECTOR_SIZE,
-    }
-  })
+  const partitions = label.partitions
+    .filter((p) => p.size > 0)
+    .map((p) => {
+      const inSlice = partitionStartInSlice(label, p.index)
+      return {
+        letter: p.letter,
+        fstype: fstypeName(p.fstype),
+        start_in_slice: inSlice,
+        start: inSlice === null ? null : sliceStart + inSlice * SECTOR_SIZE,
+        size: p.size * SECTOR_SIZE,
+      }
+    })
   const raw = label.partitions[RAW_PART]
   const report: BsdLabel = {
     slice,

@@ -2,9 +2,21 @@ import { GPT_TYPE_EFI_SYSTEM, GPT_TYPE_FREEBSD_BOOT, GPT_TYPE_FREEBSD_SWAP, GPT_
 
 /** Names as fdisk and gpart print them, so a report reads like the tools a user knows. */
 const MBR_TYPES: Record<number, string> = {
-  0x01: 'FAT12', 0x06: 'FAT16', 0x07: 'NTFS/exFAT', 0x0b: 'FAT32', 0x0c: 'FAT32 LBA', 0x0e: 'FAT16 LBA',
-  0x82: 'Linux swap / Solaris', 0x83: 'Linux', 0x8e: 'Linux LVM', 0xa5: 'FreeBSD', 0xa6: 'OpenBSD',
-  0xa9: 'NetBSD', 0xbf: 'Solaris', 0xee: 'GPT protective', 0xef: 'EFI system',
+  0x01: 'FAT12',
+  0x06: 'FAT16',
+  0x07: 'NTFS/exFAT',
+  0x0b: 'FAT32',
+  0x0c: 'FAT32 LBA',
+  0x0e: 'FAT16 LBA',
+  0x82: 'Linux swap / Solaris',
+  0x83: 'Linux',
+  0x8e: 'Linux LVM',
+  0xa5: 'FreeBSD',
+  0xa6: 'OpenBSD',
+  0xa9: 'NetBSD',
+  0xbf: 'Solaris',
+  0xee: 'GPT protective',
+  0xef: 'EFI system',
 }
 
 export function mbrTypeName(type: number): string {

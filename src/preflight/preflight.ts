@@ -39,11 +39,8 @@ export function preflight(read: ReadAt, size: number, pv: PvSettings): Preflight
   const input: VerdictInput = { read, size, layout, found, kernelPath, bootloaderArgs: pv.bootloader_args }
   const upstream = guard(() => flavourVerdict(input, 'upstream'), unknownVerdict('upstream'))
   const xcpng = guard(() => flavourVerdict(input, 'xcp-ng'), unknownVerdict('xcp-ng'))
-  const kernelArgs = `${pv.args} ${parsed.ok ? parsed.value.args ?? '' : ''}`
-  const warnings: Finding[] = [
-    ...guard(() => diskWarnings(layout, found, size), []),
-    ...guard(() => guestWarnings(found?.volume ?? null, kernelArgs), []),
-  ]
+  const kernelArgs = `${pv.args} ${parsed.ok ? (parsed.value.args ?? '') : ''}`
+  const warnings: Finding[] = [...guard(() => diskWarnings(layout, found, size), []), ...guard(() => guestWarnings(found?.volume ?? null, kernelArgs), [])]
   const offsetFix = guard(() => proposeOffsetFix(input, found, [upstream, xcpng]), null)
   return {
     image_size: size,
@@ -68,5 +65,8 @@ export function preflightFile(path: string, pv: PvSettings): PreflightReport {
 const EMPTY_LAYOUT: Layout = { table: { kind: 'none', entries: [], problems: ['the partition table could not be read'] }, labels: [], candidates: [], unlabelled: [] }
 
 const unknownVerdict = (flavour: Flavour): FlavourVerdict => ({
-  flavour, boots: false, pygrub: { ok: false, message: 'not predicted', offset: null, kernel_bytes: null }, problems: [],
+  flavour,
+  boots: false,
+  pygrub: { ok: false, message: 'not predicted', offset: null, kernel_bytes: null },
+  problems: [],
 })

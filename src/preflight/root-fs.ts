@@ -23,10 +23,7 @@ const MAX_CANDIDATES = 16
  */
 export function findRoot(read: ReadAt, size: number, candidates: readonly Candidate[], kernelPath: string): FoundRoot | null {
   const seen = candidates.slice(0, MAX_CANDIDATES).map((c) => inspect(read, size, c, kernelPath))
-  return seen.find((r) => r.root.fs !== 'none' && r.root.kernel === 'present')
-    ?? seen.find((r) => r.root.fs !== 'none')
-    ?? seen[0]
-    ?? null
+  return seen.find((r) => r.root.fs !== 'none' && r.root.kernel === 'present') ?? seen.find((r) => r.root.fs !== 'none') ?? seen[0] ?? null
 }
 
 function inspect(read: ReadAt, size: number, c: Candidate, kernelPath: string): FoundRoot {

@@ -33,7 +33,9 @@ export function flavourVerdict(input: VerdictInput, flavour: Flavour): FlavourVe
   const result = emulate(input, { flavour, ...(kernel !== undefined ? { kernel } : {}), ...(offset !== undefined ? { offset } : {}) })
   if (!result.ok && result.aborted === true) {
     const where = input.found?.root.where ?? 'the disk'
-    return fail(flavour, result.message, [{ code: 'fs-damaged', message: `pygrub would crash or hang on the damaged file system in ${where} (${result.message})`, fix: 'run fsck_ffs on it, or rebuild the image' }])
+    return fail(flavour, result.message, [
+      { code: 'fs-damaged', message: `pygrub would crash or hang on the damaged file system in ${where} (${result.message})`, fix: 'run fsck_ffs on it, or rebuild the image' },
+    ])
   }
   if (!result.ok) {
     const listed = offset === undefined ? pygrubPartitionOffsets(input.read, input.size) : null
@@ -54,9 +56,17 @@ export function flavourVerdict(input: VerdictInput, flavour: Flavour): FlavourVe
   const problems: Finding[] = []
   const root = input.found?.root
   if (result.kernel.length < result.sizeLo) {
-    problems.push({ code: 'kernel-truncated', message: `pygrub would extract only ${result.kernel.length} of the ${result.sizeLo} bytes of ${result.path}: part of it lies past the end of the image`, fix: TRUNCATED_FIX })
+    problems.push({
+      code: 'kernel-truncated',
+      message: `pygrub would extract only ${result.kernel.length} of the ${result.sizeLo} bytes of ${result.path}: part of it lies past the end of the image`,
+      fix: TRUNCATED_FIX,
+    })
   } else if (root?.start === result.offset && root.kernel_complete === false && result.path === input.kernelPath) {
-    problems.push({ code: 'kernel-truncated', message: `blocks of ${result.path} lie past the end of the image: pygrub would extract ${result.kernel.length} bytes with zeros in their place`, fix: TRUNCATED_FIX })
+    problems.push({
+      code: 'kernel-truncated',
+      message: `blocks of ${result.path} lie past the end of the image: pygrub would extract ${result.kernel.length} bytes with zeros in their place`,
+      fix: TRUNCATED_FIX,
+    })
   } else if (!result.kernel.subarray(0, 4).equals(ELF_MAGIC)) {
     problems.push({ code: 'kernel-not-elf', message: `${result.path} is not an ELF file: Xen's domain builder cannot load it`, fix: 'install a FreeBSD kernel built for Xen PV (KERNCONF=XEN) there' })
   }

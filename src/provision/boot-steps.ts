@@ -25,7 +25,10 @@ export function platformFor(recipe: Recipe, template: Record<string, string>): R
   return out
 }
 
-const show = (m: Record<string, string>): string => `{${Object.entries(m).map(([k, v]) => `${k}: ${v}`).join(', ')}}`
+const show = (m: Record<string, string>): string =>
+  `{${Object.entries(m)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ')}}`
 
 /** HVM-boot-params for an HVM recipe: firmware and boot order ("c": the uploaded disk first). */
 export function hvmBootParams(recipe: Recipe): Record<string, string> {
@@ -50,7 +53,7 @@ export const BOOT_STEPS: Step[] = [
         : [
             'VM.set_HVM_boot_policy "BIOS order" (XAPI derives domain_type hvm)',
             `VM.set_HVM_boot_params ${show(hvmBootParams(c.recipe))}`,
-            'VM.get_platform (the template\'s, merged with the boot mode\'s keys and the recipe\'s)',
+            "VM.get_platform (the template's, merged with the boot mode's keys and the recipe's)",
             `VM.set_platform ${show(platformFor(c.recipe, c.targets.templatePlatform ?? {}))}`,
             'VM.set_PV_bootloader ""',
             'VM.set_PV_bootloader_args ""',
@@ -80,7 +83,7 @@ export const BOOT_STEPS: Step[] = [
             'VM.set_HVM_boot_policy ""',
             'VM.set_HVM_boot_params {}',
             'VM.set_domain_type pvh (after the policy, which would reset it to pv)',
-            'VM.get_platform (the template\'s, merged with the boot mode\'s keys and the recipe\'s)',
+            "VM.get_platform (the template's, merged with the boot mode's keys and the recipe's)",
             `VM.set_platform ${show(platformFor(c.recipe, c.targets.templatePlatform ?? {}))}`,
             `VM.set_PV_bootloader "${c.recipe.pv.bootloader}"`,
             `VM.set_PV_bootloader_args "${c.recipe.pv.bootloader_args}"`,

@@ -20,8 +20,7 @@ export interface HostFacts {
 
 type Rule = { source: string; holds: (f: HostFacts) => boolean }
 
-const api = (f: HostFacts, major: number, minor: number): boolean =>
-  f.host.API_version_major > major || (f.host.API_version_major === major && f.host.API_version_minor >= minor)
+const api = (f: HostFacts, major: number, minor: number): boolean => f.host.API_version_major > major || (f.host.API_version_major === major && f.host.API_version_minor >= minor)
 const xen = (f: HostFacts, cap: string): boolean => f.host.capabilities.includes(cap)
 /** "3.4.0" >= "3.4.0"; hosts without platform_version are older than any with it (xapi_globs.ml). */
 const platformAtLeast = (f: HostFacts, want: string): boolean => compareVersions(f.host.software_version.platform_version ?? '0.0.0', want) >= 0
@@ -34,15 +33,18 @@ export const RULES: Record<Exclude<keyof Capabilities, 'import_formats'>, Rule> 
     holds: (f) => f.host.capabilities.some((c) => c.includes('hvm')),
   },
   pv: {
-    source: 'Xen arch_get_xen_caps: xen-3.0-x86_64 when built with CONFIG_PV; XCP-ng docs/releases/release-8-3.md: PV "completely removed … they won\'t run at all" on the platform_version 3.4.0 generation (branding-xcp-ng 8.3.0-3, shared with XenServer 8, whose templates keep PV only as pv_in_pvh)',
+    source:
+      'Xen arch_get_xen_caps: xen-3.0-x86_64 when built with CONFIG_PV; XCP-ng docs/releases/release-8-3.md: PV "completely removed … they won\'t run at all" on the platform_version 3.4.0 generation (branding-xcp-ng 8.3.0-3, shared with XenServer 8, whose templates keep PV only as pv_in_pvh)',
     holds: (f) => xen(f, 'xen-3.0-x86_64') && !platformAtLeast(f, '3.4.0'),
   },
   pv32: {
-    source: 'Xen arch_get_xen_caps: xen-3.0-x86_32p only with opt_pv32; XenServer xen.spec 4.13.3-10.14 "Disable 32bit PV guests by default" (XCP-ng 8.2 update of 2022-01-17), PV32 compiled out in Xen 4.17',
+    source:
+      'Xen arch_get_xen_caps: xen-3.0-x86_32p only with opt_pv32; XenServer xen.spec 4.13.3-10.14 "Disable 32bit PV guests by default" (XCP-ng 8.2 update of 2022-01-17), PV32 compiled out in Xen 4.17',
     holds: (f) => RULES.pv.holds(f) && xen(f, 'xen-3.0-x86_32p'),
   },
   pvh: {
-    source: 'xapi datamodel_vm.ml: VM.set_domain_type published in kolkata (API 2.10); PVH runs in an HVM container, so it needs HVM (XCP-ng forum topic 10862: "very experimental, not officially supported")',
+    source:
+      'xapi datamodel_vm.ml: VM.set_domain_type published in kolkata (API 2.10); PVH runs in an HVM container, so it needs HVM (XCP-ng forum topic 10862: "very experimental, not officially supported")',
     holds: (f) => api(f, 2, 10) && RULES.hvm.holds(f),
   },
   uefi: {

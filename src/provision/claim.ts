@@ -87,7 +87,8 @@ export async function claimName(x: XapiConnection, vmName: string, o: ClaimOptio
   const started = Date.now()
   let lastReport = 0
   for (;;) {
-    if (o.signal?.aborted) throw new UserError({ what: 'Interrupted', why: `stopped by a signal while waiting for another run of "${vmName}"`, fix: 'run the same command again when ready', exitCode: EXIT.interrupted })
+    if (o.signal?.aborted)
+      throw new UserError({ what: 'Interrupted', why: `stopped by a signal while waiting for another run of "${vmName}"`, fix: 'run the same command again when ready', exitCode: EXIT.interrupted })
     try {
       held.add(mine.id)
       await POOL.add_to_other_config(x, pool, key, value)
@@ -96,7 +97,9 @@ export async function claimName(x: XapiConnection, vmName: string, o: ClaimOptio
       held.delete(mine.id)
       // Writing the pool's other-config takes pool-operator (RBAC): a vm-admin still provisions, unserialised, and is told.
       if (hasCode(e, 'RBAC_PERMISSION_DENIED')) {
-        o.onWait?.(`could not claim "${vmName}" on the pool (RBAC_PERMISSION_DENIED: this account may not write the pool's other-config): a second run of this name at the same time would not be stopped`)
+        o.onWait?.(
+          `could not claim "${vmName}" on the pool (RBAC_PERMISSION_DENIED: this account may not write the pool's other-config): a second run of this name at the same time would not be stopped`,
+        )
         return { key, release: async () => undefined }
       }
       if (!hasCode(e, 'MAP_DUPLICATE_KEY')) throw e

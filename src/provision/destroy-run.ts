@@ -39,7 +39,13 @@ export type DestroyResult = z.infer<typeof DestroyResult>
  * halts or replaces a VM.
  */
 export async function destroy(o: DestroyOptions): Promise<DestroyResult> {
-  const x = await connect({ url: o.url, user: o.user, password: o.password, tls: await resolveTls(o.url, o.tls ?? { kind: 'verify' }, o.timeouts?.connectMs), ...(o.timeouts ? { timeouts: o.timeouts } : {}) })
+  const x = await connect({
+    url: o.url,
+    user: o.user,
+    password: o.password,
+    tls: await resolveTls(o.url, o.tls ?? { kind: 'verify' }, o.timeouts?.connectMs),
+    ...(o.timeouts ? { timeouts: o.timeouts } : {}),
+  })
   try {
     const plan = await planDestroy(x, o.name)
     const base = {

@@ -22,8 +22,7 @@ export interface DestroyPlan {
 }
 
 /** A disk the tool made for the VM of this name: provision's boot disk or config drive, or a fleet clone. */
-const isOurDisk = (v: VdiDetailRecord, name: string): boolean =>
-  v.other_config[VM_KEY] === markOf(name) || v.other_config[VM_KEY] === name || v.other_config[DRIVE_KEY] === markOf(name)
+const isOurDisk = (v: VdiDetailRecord, name: string): boolean => v.other_config[VM_KEY] === markOf(name) || v.other_config[VM_KEY] === name || v.other_config[DRIVE_KEY] === markOf(name)
 
 /**
  * The tool's marks on a VM: the record of its settings (provision and fleet VMs since the
@@ -36,8 +35,9 @@ export const isOurVm = (vm: VmDetailRecord, disks: readonly VdiDetailRecord[]): 
 /** The VM of this name-label, if any, with its disks; several is an error (the name is ambiguous). */
 export async function findVm(x: XapiConnection, name: string): Promise<{ ref: string; record: VmDetailRecord; disks: [string, VdiDetailRecord][] } | undefined> {
   const refs = await VM.get_by_name_label(x, name)
-  const vms = (await Promise.all(refs.map(async (ref) => ({ ref, record: parseAnswer(VmDetailRecord, await VM.get_record(x, ref), 'VM.get_record') }))))
-    .filter(({ record: v }) => !v.is_a_template && !v.is_a_snapshot && !v.is_control_domain)
+  const vms = (await Promise.all(refs.map(async (ref) => ({ ref, record: parseAnswer(VmDetailRecord, await VM.get_record(x, ref), 'VM.get_record') })))).filter(
+    ({ record: v }) => !v.is_a_template && !v.is_a_snapshot && !v.is_control_domain,
+  )
   if (vms.length === 0) return undefined
   if (vms.length > 1) {
     throw new UserError({
@@ -60,7 +60,12 @@ export async function planDestroy(x: XapiConnection, name: string): Promise<Dest
     throw new UserError({ what: `No VM named "${name}"`, why: 'VM.get_by_name_label found no VM with that exact name-label', fix: 'check the name (xe vm-list params=name-label)', code: 'not-found' })
   }
   const { ref, record, disks } = found
-  if (!isOurVm(record, disks.map(([, d]) => d))) {
+  if (
+    !isOurVm(
+      record,
+      disks.map(([, d]) => d),
+    )
+  ) {
     throw new UserError({
       what: `VM "${name}" (${record.uuid}) was not made by xcp-provision`,
       why: `it carries none of the tool's marks (other_config ${SETTINGS_KEY} or ${VM_KEY}, or a disk marked with its name); destroy only removes what the tool made`,

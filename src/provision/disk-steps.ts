@@ -52,7 +52,9 @@ export const DISK_STEPS: Step[] = [
         'PUT /import_raw_vdi?format=raw, empty (which host serves the SR? on a 302: host.get_all_records, and host.get_server_certificate when pinned)',
         `per segment (${segs.length} of ~${(c.upload?.segmentBytes ?? SEGMENT_BYTES) / 2 ** 20} MiB of data): task.create, PUT /import_raw_vdi?format=raw&chunked, event.from, task.destroy`,
         // Checkpoints follow the hashing of the image, which runs beside the first segments (checkpointer.ts).
-        ...(segs.length > 1 ? ['between segments (the checkpoint, when the image\'s identity is hashed in time; the identity with the first): VDI.remove_from_other_config / VDI.add_to_other_config'] : []),
+        ...(segs.length > 1
+          ? ["between segments (the checkpoint, when the image's identity is hashed in time; the identity with the first): VDI.remove_from_other_config / VDI.add_to_other_config"]
+          : []),
         `(${c.map.regions.length} data regions, ${c.map.dataBytes} of ${c.map.size} bytes)`,
       ]
     },

@@ -45,17 +45,28 @@ export interface ExistingOptions {
  */
 export async function handleExisting(x: XapiConnection, o: ExistingOptions): Promise<ExistingResult | { replacing: DestroyPlan; removed: string[] } | undefined> {
   const found = await findVm(x, o.vmName)
-  if (!found || !isOurVm(found.record, found.disks.map(([, d]) => d))) return undefined
+  if (
+    !found ||
+    !isOurVm(
+      found.record,
+      found.disks.map(([, d]) => d),
+    )
+  )
+    return undefined
   const { ref, record } = found
   const vifs = await VIF.get_all_records(x)
-  const drift = compareSettings(record, record.VIFs.map((r) => vifs[r]).filter((v) => v !== undefined), o.recipe)
+  const drift = compareSettings(
+    record,
+    record.VIFs.map((r) => vifs[r]).filter((v) => v !== undefined),
+    o.recipe,
+  )
   const changes = drift.filter((d) => d.kind === 'change' || o.reconcile)
   const stuck = changes.find((d) => NEEDS_REPLACE.has(d.field))
   if (o.replace) {
     const plan = destroyPlanOf(ref, record, found.disks)
     if (o.dryRun) return { replacing: plan, removed: [] }
     const disks = plan.disks.map((d) => d.name_label).join(', ') || 'no disk of its own'
-    await requireConsent([`${o.vmName} (${record.uuid}) is destroyed with ${disks} and made anew`], o, "provision <recipe> … --replace")
+    await requireConsent([`${o.vmName} (${record.uuid}) is destroyed with ${disks} and made anew`], o, 'provision <recipe> … --replace')
     return { replacing: plan, removed: await destroyVm(x, plan, o.onStep) }
   }
   if (stuck) {
@@ -72,7 +83,7 @@ export async function handleExisting(x: XapiConnection, o: ExistingOptions): Pro
   if (o.dryRun) return { ...result, state: 'planned' }
   if (action === 'none' || action === 'drift') return { ...result, state: action === 'none' ? 'unchanged' : 'drift' }
   const halts = changes.filter((c) => NEEDS_HALT.has(c.field)).map((c) => c.field)
-  if (disruptive) await requireConsent([`${o.vmName} is ${record.power_state.toLowerCase()}: shut down and started again to change ${halts.join(', ')}`], o, "provision <recipe> …")
+  if (disruptive) await requireConsent([`${o.vmName} is ${record.power_state.toLowerCase()}: shut down and started again to change ${halts.join(', ')}`], o, 'provision <recipe> …')
   const networks = changes.some((c) => c.field === 'MAC') ? await network.get_all_records(x) : {}
   await updateVm(x, { ref, record, recipe: o.recipe, changes, vifs, networks, onStep: o.onStep })
   return { ...result, state: action === 'update' ? 'updated' : 'reconciled' }

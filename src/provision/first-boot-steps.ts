@@ -105,7 +105,13 @@ export const READY_STEPS: Step[] = [
     id: 'wait',
     title: 'Wait for the guest',
     skip: (c) => !waits(c),
-    calls: (c) => (!waits(c) ? [] : ['VM.get_VIFs, VIF.get_device', `event.from [vm/<ref>, vm_guest_metrics/<ref>] until ${c.firstBoot!.probes.map((p) => p.text).join(' and ')} (at most ${Math.round((c.firstBoot!.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS) / 1000)} s)`]),
+    calls: (c) =>
+      !waits(c)
+        ? []
+        : [
+            'VM.get_VIFs, VIF.get_device',
+            `event.from [vm/<ref>, vm_guest_metrics/<ref>] until ${c.firstBoot!.probes.map((p) => p.text).join(' and ')} (at most ${Math.round((c.firstBoot!.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS) / 1000)} s)`,
+          ],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
       const fb = c.firstBoot!
@@ -120,7 +126,10 @@ export const READY_STEPS: Step[] = [
       } catch (e) {
         if (!(e instanceof NotReady)) throw e
         const when = e.early ? `after ${Math.round(e.waitedMs / 1000)} s, without waiting out --wait-timeout` : `within --wait-timeout (${Math.round(fb.timeoutMs / 1000)} s)`
-        throw new UserError({ what: `The guest did not become ready (${fb.probes.map((p) => p.text).join(', ')}) ${when}`, why: e.diagnosis.why, fix: e.diagnosis.fix, code: 'guest-not-ready', exitCode: EXIT.failure }, { cause: e })
+        throw new UserError(
+          { what: `The guest did not become ready (${fb.probes.map((p) => p.text).join(', ')}) ${when}`, why: e.diagnosis.why, fix: e.diagnosis.fix, code: 'guest-not-ready', exitCode: EXIT.failure },
+          { cause: e },
+        )
       }
     },
   },

@@ -47,7 +47,17 @@ export async function readHostReport(x: XapiConnection, on?: string | { hosts: s
     }
   }
   const vmHostRefs =
-    on === undefined ? [] : typeof on === 'string' ? [...new Set(Object.values(pbds).filter((p) => p.SR === on && p.currently_attached).map((p) => p.host))] : on.hosts
+    on === undefined
+      ? []
+      : typeof on === 'string'
+        ? [
+            ...new Set(
+              Object.values(pbds)
+                .filter((p) => p.SR === on && p.currently_attached)
+                .map((p) => p.host),
+            ),
+          ]
+        : on.hosts
   const master = summary(poolRec.master)
   const [m, ...vmHosts] = await Promise.all([master, ...vmHostRefs.map((ref) => (ref === poolRec.master ? master : summary(ref)))])
   return { master: m!, vm_hosts: vmHosts.length ? vmHosts : [m!] }

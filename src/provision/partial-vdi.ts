@@ -9,7 +9,6 @@ import { INCOMPLETE_KEY, isMarkedFor } from './marks.js'
 
 export { VM_KEY, markOf, isMarkedFor } from './marks.js'
 
-
 /** SM rounds VHD-based VDIs up to 2 MiB (docs/xapi-semantics §8.11): the same request may come back larger. */
 const SIZE_ROUNDING = 2 * 1024 * 1024
 
@@ -37,7 +36,14 @@ export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr
     const { identity, checkpoint } = parseCheckpoint(v.other_config)
     if (!identity) continue
     const sameSize = v.virtual_size >= o.virtualSize && v.virtual_size - o.virtualSize < SIZE_ROUNDING
-    const why = v.SR !== o.sr ? 'it is on another SR' : !sameSize ? `it has ${v.virtual_size} bytes, not ${o.virtualSize}` : !sameLayout(identity, mine) ? `it holds part of another image (${identity.size} bytes)` : undefined
+    const why =
+      v.SR !== o.sr
+        ? 'it is on another SR'
+        : !sameSize
+          ? `it has ${v.virtual_size} bytes, not ${o.virtualSize}`
+          : !sameLayout(identity, mine)
+            ? `it holds part of another image (${identity.size} bytes)`
+            : undefined
     if (why) {
       out.stale.push({ ...v, ref, why })
       continue

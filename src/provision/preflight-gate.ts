@@ -110,13 +110,19 @@ function pygrubGate(o: GateOptions): { recipe: Recipe; preflight: PreflightSumma
     recipe = { ...recipe, pv: { ...recipe.pv, bootloader_args: fix.bootloader_args } }
     notes.push(`--fix-offset: PV-bootloader-args set to "${fix.bootloader_args}" (${fix.why})`)
   } else if (!upstream.boots) {
-    throw new UserError({ what: `The image ${o.image} cannot boot`, why: reasons(upstream), fix: `${remedy(report)}; or pass --skip-preflight to upload it anyway`, code: 'image-not-bootable', exitCode: EXIT.failure })
+    throw new UserError({
+      what: `The image ${o.image} cannot boot`,
+      why: reasons(upstream),
+      fix: `${remedy(report)}; or pass --skip-preflight to upload it anyway`,
+      code: 'image-not-bootable',
+      exitCode: EXIT.failure,
+    })
   } else if (!xcpng.boots) {
     notes.push(`an XCP-ng host's pygrub would not boot this image: ${reasons(xcpng)} (fix: ${remedy(report)})`)
   }
   notes.push(...report.warnings.map((w) => `${w.message} (fix: ${w.fix})`))
   for (const message of notes) o.emit({ type: 'warning', message })
-  const offsetFixed = recipe === o.recipe ? null : fix?.offset ?? null
+  const offsetFixed = recipe === o.recipe ? null : (fix?.offset ?? null)
   return { recipe, preflight: { skipped: false, bootloader_args: recipe.pv.bootloader_args, offset_fixed: offsetFixed, warnings: notes } }
 }
 

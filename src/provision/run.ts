@@ -261,7 +261,11 @@ async function failRun(
   const report = await rollback(x, state)
   const kept = partial ? [partial, ...report.failed] : report.failed
   emit({ type: 'rollback', removed: report.removed, kept })
-  const fix = partial ? `${info.fix}; the upload resumes where it stopped` : changed && state.checkpoint ? `${info.fix}; the image changed during the upload, so nothing of it was kept to resume from` : info.fix
+  const fix = partial
+    ? `${info.fix}; the upload resumes where it stopped`
+    : changed && state.checkpoint
+      ? `${info.fix}; the image changed during the upload, so nothing of it was kept to resume from`
+      : info.fix
   return new UserError({ ...info, fix, removed: report.removed, kept }, { cause: e })
 }
 

@@ -20,8 +20,7 @@ export interface SettleOptions {
 
 type Cls = 'VM' | 'VDI'
 
-const currentOperations = (x: XapiConnection, cls: Cls, ref: string): Promise<Record<string, string>> =>
-  cls === 'VM' ? VM.get_current_operations(x, ref) : VDI.get_current_operations(x, ref)
+const currentOperations = (x: XapiConnection, cls: Cls, ref: string): Promise<Record<string, string>> => (cls === 'VM' ? VM.get_current_operations(x, ref) : VDI.get_current_operations(x, ref))
 
 /** Errors that mean "nothing more to do about this task": it is gone, or it can no longer be cancelled. */
 const settledTask = (e: unknown): boolean => hasCode(e, 'HANDLE_INVALID') || hasCode(e, 'OPERATION_NOT_ALLOWED')

@@ -41,13 +41,16 @@ export const STEPS: Step[] = [
     id: 'vm.pv',
     title: 'Make it a PV guest booted by pygrub',
     skip: (c) => c.recipe.boot.mode !== 'pv',
-    calls: (c) => c.recipe.boot.mode !== 'pv' ? [] : [
-      'VM.set_HVM_boot_policy ""',
-      'VM.set_HVM_boot_params {}',
-      `VM.set_PV_bootloader "${c.recipe.pv.bootloader}"`,
-      `VM.set_PV_bootloader_args "${c.recipe.pv.bootloader_args}"`,
-      `VM.set_PV_args "${c.recipe.pv.args}"`,
-    ],
+    calls: (c) =>
+      c.recipe.boot.mode !== 'pv'
+        ? []
+        : [
+            'VM.set_HVM_boot_policy ""',
+            'VM.set_HVM_boot_params {}',
+            `VM.set_PV_bootloader "${c.recipe.pv.bootloader}"`,
+            `VM.set_PV_bootloader_args "${c.recipe.pv.bootloader_args}"`,
+            `VM.set_PV_args "${c.recipe.pv.args}"`,
+          ],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
       // Five independent fields of a halted VM: one round trip instead of five.

@@ -76,7 +76,10 @@ export const PreflightSummary = z.object({
   offset_fixed: z.number().nullable(),
   warnings: z.array(z.string()),
   /** ELF class of the kernel pygrub would load (pv, pvh): 32-bit PV needs xen-3.0-x86_32p. */
-  kernel_elf_class: z.union([z.literal(32), z.literal(64)]).nullable().optional(),
+  kernel_elf_class: z
+    .union([z.literal(32), z.literal(64)])
+    .nullable()
+    .optional(),
 })
 export type PreflightSummary = z.infer<typeof PreflightSummary>
 

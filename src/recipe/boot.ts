@@ -17,7 +17,11 @@ const Hvm = z
       .default(false)
       .describe('platform:secureboot; "auto" turns it on when the pool has UEFI certificates (XAPI decides at VM.start)'),
     // XAPI hands the letters to the firmware: c = first disk, d = CD, n = network.
-    order: z.string().regex(/^[cdn]{1,3}$/, 'must be letters c (disk), d (CD), n (network), e.g. "c" or "cdn"').default('c').describe('HVM-boot-params:order; "c" boots the uploaded disk first'),
+    order: z
+      .string()
+      .regex(/^[cdn]{1,3}$/, 'must be letters c (disk), d (CD), n (network), e.g. "c" or "cdn"')
+      .default('c')
+      .describe('HVM-boot-params:order; "c" boots the uploaded disk first'),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -28,10 +32,7 @@ const Hvm = z
 
 const Pvh = z.object({ mode: z.literal('pvh') }).strict()
 
-export const BootSchema = z
-  .discriminatedUnion('mode', [Pv, Hvm, Pvh])
-  .default({ mode: 'pv' })
-  .describe('pv (default, the HOWTO), hvm (BIOS or UEFI firmware) or pvh (experimental on XCP-ng)')
+export const BootSchema = z.discriminatedUnion('mode', [Pv, Hvm, Pvh]).default({ mode: 'pv' }).describe('pv (default, the HOWTO), hvm (BIOS or UEFI firmware) or pvh (experimental on XCP-ng)')
 export type Boot = z.infer<typeof BootSchema>
 export type BootMode = Boot['mode']
 

@@ -12,7 +12,8 @@ const NetworkConfigSchema = z
   })
   .superRefine((n, ctx) => {
     // The part every consumer reads first: v1 is a list under `config`, v2 maps under `ethernets` (or bonds, vlans…).
-    if (n.version === 1 && !Array.isArray(n.config)) ctx.addIssue({ code: 'custom', path: ['config'], message: 'version 1 needs a list of interfaces under config (e.g. [{type: physical, name: eth0, subnets: [{type: dhcp}]}])' })
+    if (n.version === 1 && !Array.isArray(n.config))
+      ctx.addIssue({ code: 'custom', path: ['config'], message: 'version 1 needs a list of interfaces under config (e.g. [{type: physical, name: eth0, subnets: [{type: dhcp}]}])' })
     if (n.version === 2 && !['ethernets', 'bonds', 'bridges', 'vlans', 'wifis'].some((k) => k in n)) {
       ctx.addIssue({ code: 'custom', message: 'version 2 needs ethernets (or bonds, bridges, vlans)' })
     }
@@ -35,7 +36,8 @@ export const CloudInitSchema = z
       if (problem) ctx.addIssue({ code: 'custom', path: ['user_data'], message: problem })
     }
     // ConfigDrive's network_data.json is OpenStack's own format, not cloud-init's v1/v2.
-    if (c.datasource === 'configdrive' && c.network_config) ctx.addIssue({ code: 'custom', path: ['network_config'], message: 'is written only on a nocloud drive (ConfigDrive wants OpenStack network_data.json); use datasource: nocloud' })
+    if (c.datasource === 'configdrive' && c.network_config)
+      ctx.addIssue({ code: 'custom', path: ['network_config'], message: 'is written only on a nocloud drive (ConfigDrive wants OpenStack network_data.json); use datasource: nocloud' })
   })
 
 export type CloudInit = z.infer<typeof CloudInitSchema>

@@ -21,7 +21,12 @@ export function resolveRecipePath(nameOrPath: string, cwd = process.cwd()): stri
     const p = join(BUILTIN_RECIPES, nameOrPath + ext)
     if (existsSync(p)) return p
   }
-  const names = existsSync(BUILTIN_RECIPES) ? readdirSync(BUILTIN_RECIPES).filter((f) => /\.(ya?ml|json)$/.test(f) && !f.startsWith('fleet')).map((f) => f.replace(/\.(ya?ml|json)$/, '')).sort() : []
+  const names = existsSync(BUILTIN_RECIPES)
+    ? readdirSync(BUILTIN_RECIPES)
+        .filter((f) => /\.(ya?ml|json)$/.test(f) && !f.startsWith('fleet'))
+        .map((f) => f.replace(/\.(ya?ml|json)$/, ''))
+        .sort()
+    : []
   throw new UserError({
     what: `No recipe named "${nameOrPath}"`,
     why: `there is no ${nameOrPath}.yaml, .yml or .json in ${BUILTIN_RECIPES} (a word that is not a command is read as a recipe)`,
@@ -37,13 +42,24 @@ export async function loadRecipe(nameOrPath: string, cwd = process.cwd()): Promi
     text = await readFile(file, 'utf8')
   } catch (e) {
     const missing = (e as NodeJS.ErrnoException).code === 'ENOENT'
-    throw new UserError({ what: missing ? `No recipe file ${file}` : `Cannot read recipe ${file}`, why: (e as Error).message, fix: 'check the path and permissions', code: missing ? 'recipe-not-found' : 'recipe-invalid' })
+    throw new UserError({
+      what: missing ? `No recipe file ${file}` : `Cannot read recipe ${file}`,
+      why: (e as Error).message,
+      fix: 'check the path and permissions',
+      code: missing ? 'recipe-not-found' : 'recipe-invalid',
+    })
   }
   let data: unknown
   try {
     data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
   } catch (e) {
-    throw new UserError({ what: `Recipe ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}`, why: (e as Error).message, fix: 'fix the syntax at the position given', code: 'recipe-invalid', exitCode: EXIT.badRecipe })
+    throw new UserError({
+      what: `Recipe ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}`,
+      why: (e as Error).message,
+      fix: 'fix the syntax at the position given',
+      code: 'recipe-invalid',
+      exitCode: EXIT.badRecipe,
+    })
   }
   const r = RecipeSchema.safeParse(data)
   if (!r.success) {

@@ -25,7 +25,11 @@ export function diagnose(probes: Probe[], o: Observation, boot: BootRecord | und
     return { cause: 'vm-not-running', why: `the VM is ${o.power_state}, not Running`, fix: 'start it (xe vm-start) and read its console for why it stopped' }
   }
   if (boot && !boot.booted) {
-    return { cause: 'nothing-to-boot', why: `the firmware found nothing to boot: ${boot.reason ?? 'no bootable device'}`, fix: 'check the image with provision check-image, and boot.order / boot.firmware in the recipe' }
+    return {
+      cause: 'nothing-to-boot',
+      why: `the firmware found nothing to boot: ${boot.reason ?? 'no bootable device'}`,
+      fix: 'check the image with provision check-image, and boot.order / boot.firmware in the recipe',
+    }
   }
   const failing = probes.map((p) => ({ p, v: evaluate(p, o) })).filter((x) => !x.v.ok)
   if (o.networks === undefined && failing.some((x) => needsAgent(x.p))) {
@@ -37,8 +41,10 @@ export function diagnose(probes: Probe[], o: Observation, boot: BootRecord | und
   }
   for (const { p, v } of failing) {
     if (v.ok) continue
-    if (p.kind === 'ip' && /none in/.test(v.why)) return { cause: 'address-outside-cidr', why: v.why, fix: `check the network config (static address) or the DHCP range; or wait on another CIDR than ${p.cidr?.text ?? ''}` }
-    if (p.kind === 'ip' || p.kind === 'agent') return { cause: 'no-address', why: `the agent reported, but ${v.why}`, fix: 'check the guest\'s network config (cloud_init.network_config) or the DHCP server on that network' }
+    if (p.kind === 'ip' && /none in/.test(v.why))
+      return { cause: 'address-outside-cidr', why: v.why, fix: `check the network config (static address) or the DHCP range; or wait on another CIDR than ${p.cidr?.text ?? ''}` }
+    if (p.kind === 'ip' || p.kind === 'agent')
+      return { cause: 'no-address', why: `the agent reported, but ${v.why}`, fix: "check the guest's network config (cloud_init.network_config) or the DHCP server on that network" }
     if (p.kind === 'tcp') return { cause: 'port-closed', why: v.why, fix: `check that the service listening on port ${p.port} starts, and the guest's firewall` }
     return { cause: 'vm-data-missing', why: v.why, fix: `have the guest run "xenstore-write ${p.key} ${p.value ?? '<value>'}" when ready (e.g. in user data runcmd)` }
   }

@@ -23,7 +23,9 @@ const KEY = /^(\d+)\/(ip|ipv4\/\d+|ipv6\/\d+)$/
 /** Every address the agent reports, per VIF device, IPv4 first; the legacy "<dev>/ip" only repeats ipv4/0. */
 export function addressesByDevice(networks: Record<string, string> | undefined): Map<string, string[]> {
   const out = new Map<string, string[]>()
-  const keys = Object.keys(networks ?? {}).filter((k) => KEY.test(k)).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+  const keys = Object.keys(networks ?? {})
+    .filter((k) => KEY.test(k))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
   for (const k of [...keys.filter((k) => !k.includes('ipv6')), ...keys.filter((k) => k.includes('ipv6'))]) {
     const dev = KEY.exec(k)![1]!
     const ip = networks![k]!

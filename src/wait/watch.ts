@@ -32,7 +32,11 @@ export interface Ready {
 
 export class NotReady extends Error {
   override name = 'NotReady'
-  constructor(readonly diagnosis: Diagnosis, readonly waitedMs: number, readonly early: boolean) {
+  constructor(
+    readonly diagnosis: Diagnosis,
+    readonly waitedMs: number,
+    readonly early: boolean,
+  ) {
     super(diagnosis.why)
   }
 }

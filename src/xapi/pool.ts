@@ -6,8 +6,7 @@ import { recordsOf } from './records.js'
 const PoolRecord = z.looseObject({ master: z.string(), default_SR: z.string() })
 export type PoolRecord = z.infer<typeof PoolRecord>
 
-export const get_all_records = async (x: XapiConnection): Promise<Record<string, PoolRecord>> =>
-  parseAnswer(recordsOf(PoolRecord), await x.call('pool.get_all_records'), 'pool.get_all_records')
+export const get_all_records = async (x: XapiConnection): Promise<Record<string, PoolRecord>> => parseAnswer(recordsOf(PoolRecord), await x.call('pool.get_all_records'), 'pool.get_all_records')
 export const get_all = (x: XapiConnection): Promise<string[]> => x.call('pool.get_all')
 export const get_other_config = (x: XapiConnection, ref: string): Promise<Record<string, string>> => x.call('pool.get_other_config', ref)
 /** Atomic: fails with MAP_DUPLICATE_KEY when the key is present, which is what a claim needs. */

@@ -71,10 +71,7 @@ export interface OpenTransfer {
  */
 export async function openTransfer(x: XapiConnection, target: TransferTarget | undefined, method: 'GET' | 'PUT', url: URL, doing: string, signal?: AbortSignal): Promise<OpenTransfer> {
   const { default: got, RequestError } = await loadGot()
-  const stream =
-    method === 'PUT'
-      ? got.stream.put(url, { ...transferOptions(x, target, signal), headers: { 'content-length': '0' } })
-      : got.stream(url, transferOptions(x, target, signal))
+  const stream = method === 'PUT' ? got.stream.put(url, { ...transferOptions(x, target, signal), headers: { 'content-length': '0' } }) : got.stream(url, transferOptions(x, target, signal))
   try {
     const res = await new Promise<{ statusCode: number; headers: OpenTransfer['headers'] }>((resolve, reject) => {
       stream.once('response', resolve)

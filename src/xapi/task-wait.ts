@@ -27,7 +27,12 @@ export function parseTaskResult(result: string): string {
   if (result === '') return ''
   const m = /^<value>(?:<string>)?([^<]*)(?:<\/string>)?<\/value>\s*$/.exec(result)
   if (!m) throw new Error(`unexpected task result ${JSON.stringify(result.slice(0, 200))}`)
-  return m[1]!.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&')
+  return m[1]!
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&')
 }
 
 function settle(ref: string, method: string, t: TaskSnapshot): string | undefined {
@@ -57,7 +62,13 @@ export async function awaitTask(x: Caller, ref: string, method: string, signal?:
   if (signal?.aborted) cancel()
   signal?.addEventListener('abort', cancel, { once: true })
   try {
-    return await waitLoop(x, ref, method, () => token, (t) => (token = t))
+    return await waitLoop(
+      x,
+      ref,
+      method,
+      () => token,
+      (t) => (token = t),
+    )
   } finally {
     signal?.removeEventListener('abort', cancel)
   }

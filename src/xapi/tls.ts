@@ -19,7 +19,10 @@ export interface TlsSettings {
 
 /** "sha256:AB:CD…", "AB:CD…" or plain hex -> "AB:CD:…" as Node prints fingerprint256. */
 export function parseFingerprint(input: string): string {
-  const hex = input.replace(/^sha256:/i, '').replace(/:/g, '').toUpperCase()
+  const hex = input
+    .replace(/^sha256:/i, '')
+    .replace(/:/g, '')
+    .toUpperCase()
   if (!/^[0-9A-F]{64}$/.test(hex)) {
     throw new UserError({
       what: `--fingerprint "${input}" is not a sha256 fingerprint`,
@@ -32,7 +35,10 @@ export function parseFingerprint(input: string): string {
 }
 
 function toPem(cert: DetailedPeerCertificate): string {
-  const b64 = cert.raw.toString('base64').match(/.{1,64}/g)!.join('\n')
+  const b64 = cert.raw
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')
   return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`
 }
 

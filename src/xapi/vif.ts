@@ -23,6 +23,5 @@ export const create = (x: XapiConnection, rec: VifCreate): Promise<string> =>
     ipv6_allowed: [],
   })
 export const destroy = (x: XapiConnection, ref: string): Promise<void> => x.call('VIF.destroy', ref)
-export const get_all_records = async (x: XapiConnection): Promise<Record<string, VifRecord>> =>
-  parseAnswer(recordsOf(VifRecord), await x.call('VIF.get_all_records'), 'VIF.get_all_records')
+export const get_all_records = async (x: XapiConnection): Promise<Record<string, VifRecord>> => parseAnswer(recordsOf(VifRecord), await x.call('VIF.get_all_records'), 'VIF.get_all_records')
 export const get_device = (x: XapiConnection, ref: string): Promise<string> => x.call('VIF.get_device', ref)

@@ -33,10 +33,26 @@ export async function wrongScheme(href: string, e: unknown): Promise<UserError |
   const text = `${e instanceof Error ? e.message : String(e)} ${String((e as { code?: unknown } | null)?.code ?? '')} ${e instanceof Error && e.cause instanceof Error ? e.cause.message : ''}`
   const other = (scheme: string): string => `${scheme}//${url.host}/`
   if (url.protocol === 'https:' && PLAIN_HTTP_ANSWER.test(text)) {
-    return new UserError({ what: `${url.host} does not speak HTTPS`, why: 'the TLS handshake got a plain-HTTP answer: this port serves http://', fix: `use --host ${other('http:')} (or the host's HTTPS port, 443 for XAPI)`, code: 'wrong-scheme' }, { cause: e })
+    return new UserError(
+      {
+        what: `${url.host} does not speak HTTPS`,
+        why: 'the TLS handshake got a plain-HTTP answer: this port serves http://',
+        fix: `use --host ${other('http:')} (or the host's HTTPS port, 443 for XAPI)`,
+        code: 'wrong-scheme',
+      },
+      { cause: e },
+    )
   }
   if (url.protocol === 'http:' && CLOSED.test(text) && (await handshakes(url))) {
-    return new UserError({ what: `${url.host} speaks HTTPS, not HTTP`, why: 'the host closed the plain-HTTP request, and a TLS handshake on that port succeeds', fix: `use --host ${other('https:')}`, code: 'wrong-scheme' }, { cause: e })
+    return new UserError(
+      {
+        what: `${url.host} speaks HTTPS, not HTTP`,
+        why: 'the host closed the plain-HTTP request, and a TLS handshake on that port succeeds',
+        fix: `use --host ${other('https:')}`,
+        code: 'wrong-scheme',
+      },
+      { cause: e },
+    )
   }
   return undefined
 }

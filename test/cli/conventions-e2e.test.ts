@@ -49,7 +49,7 @@ describe('CLI conventions, as a process', () => {
     expect(errorOf(missing.stdout).code).toBe('image-unreadable')
   })
 
-  it('provision sim: a port in use is the user\'s error (exit 2, port-in-use)', async () => {
+  it("provision sim: a port in use is the user's error (exit 2, port-in-use)", async () => {
     const busy = createServer()
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r))
     try {

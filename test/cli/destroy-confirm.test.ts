@@ -14,7 +14,13 @@ describe('the y/N question on a terminal (used by rollout, provision and destroy
     expect(terminalConfirm(tty() as unknown as NodeJS.ReadStream, pipe as unknown as NodeJS.WriteStream)).toBeUndefined()
   })
 
-  for (const [answer, agreed] of [['y', true], ['YES', true], ['', false], ['n', false], ['yep', false]] as const) {
+  for (const [answer, agreed] of [
+    ['y', true],
+    ['YES', true],
+    ['', false],
+    ['n', false],
+    ['yep', false],
+  ] as const) {
     it(`lists the disruptive actions and takes "${answer}" as ${agreed ? 'yes' : 'no'}`, async () => {
       const input = tty()
       const output = tty()

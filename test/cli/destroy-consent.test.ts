@@ -21,14 +21,22 @@ describe('consent, --yes, --detailed-exitcode and destroy (the built CLI, spawne
     const dry = await runCli(['rollout', file, '--dry-run', '--json', '--detailed-exitcode'], ENV)
     expect(dry.code, dry.stderr).toBe(2)
     const plan = RolloutResult.parse(JSON.parse(dry.stdout))
-    expect(plan.vms.map((v) => [v.name, v.action, v.disruptive])).toEqual([['web-1', 'none', false], ['web-2', 'update', true]])
+    expect(plan.vms.map((v) => [v.name, v.action, v.disruptive])).toEqual([
+      ['web-1', 'none', false],
+      ['web-2', 'update', true],
+    ])
 
     const before = sim!.calls().length
     const refused = await runCli(['rollout', file, '--json'], ENV)
     expect(refused.code).toBe(2)
     expect(JSON.parse(refused.stdout).error).toMatchObject({ code: 'consent-required' })
     expect(JSON.parse(refused.stdout).error.why).toContain('web-2 (pool p1, xcp1) is running: shut down and started again to change memory_static_max')
-    expect(sim!.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    expect(
+      sim!
+        .calls()
+        .slice(before)
+        .filter((m) => !isReadOnly(m)),
+    ).toEqual([])
 
     const applied = await runCli(['rollout', file, '--yes', '--detailed-exitcode'], ENV)
     expect(applied.code, applied.stdout + applied.stderr).toBe(2)
@@ -44,7 +52,10 @@ describe('consent, --yes, --detailed-exitcode and destroy (the built CLI, spawne
     const refused = await runCli(['uninstall', 'web-1', '--host', sim!.url, '--json'], env)
     expect(refused.code, refused.stderr).toBe(2)
     expect(JSON.parse(refused.stdout).error.code).toBe('consent-required')
-    const vms = (): string[] => Object.values(sim!.objects().VM ?? {}).filter((v) => !v.is_a_template && !v.is_control_domain).map((v) => String(v.name_label))
+    const vms = (): string[] =>
+      Object.values(sim!.objects().VM ?? {})
+        .filter((v) => !v.is_a_template && !v.is_control_domain)
+        .map((v) => String(v.name_label))
     expect(vms()).toEqual(['web-1'])
 
     const done = await runCli(['destroy', 'web-1', '--host', sim!.url, '--yes'], env)

@@ -32,30 +32,42 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }))
 
 oracle.describe('published formats through the CLI', () => {
-  oracle.it('check-image reads a .qcow2.xz (HVM recipe) without a raw copy and says it boots', async () => {
-    const r = await runCli(['check-image', `${qcow2}.xz`, '--recipe', 'freebsd-14', '--json'])
-    expect(r.code, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout)).toMatchObject({ bootable: true })
-  }, 60_000)
+  oracle.it(
+    'check-image reads a .qcow2.xz (HVM recipe) without a raw copy and says it boots',
+    async () => {
+      const r = await runCli(['check-image', `${qcow2}.xz`, '--recipe', 'freebsd-14', '--json'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({ bootable: true })
+    },
+    60_000,
+  )
 
-  oracle.it('provision freebsd-14 --image X.qcow2: only the data on the wire, the VDI equals qemu-img convert -O raw', async () => {
-    const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
-    const r = await runCli(['freebsd-14', '--host', sim.url, '--image', qcow2, '--json'], { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password })
-    expect(r.code, r.stderr).toBe(0)
-    const out = ProvisionResult.parse(JSON.parse(r.stdout))
-    const qcowSize = (await readFile(qcow2)).length
-    // Chunked records of the allocated data: less than the qcow2 file, far less than the disk.
-    expect(out.upload.bytes_sent).toBeLessThanOrEqual(qcowSize)
-    expect(out.upload.bytes_sent).toBeLessThan(want.length / 2)
-    expect(sim.readVdi(out.vdi.ref, 0, want.length).equals(want)).toBe(true)
-    const disk = sim.state.disks.get(out.vdi.ref)!
-    expect(disk.dataBlocks().every((b) => b * 64 * 1024 < want.length)).toBe(true)
-  }, 120_000)
+  oracle.it(
+    'provision freebsd-14 --image X.qcow2: only the data on the wire, the VDI equals qemu-img convert -O raw',
+    async () => {
+      const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
+      const r = await runCli(['freebsd-14', '--host', sim.url, '--image', qcow2, '--json'], { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password })
+      expect(r.code, r.stderr).toBe(0)
+      const out = ProvisionResult.parse(JSON.parse(r.stdout))
+      const qcowSize = (await readFile(qcow2)).length
+      // Chunked records of the allocated data: less than the qcow2 file, far less than the disk.
+      expect(out.upload.bytes_sent).toBeLessThanOrEqual(qcowSize)
+      expect(out.upload.bytes_sent).toBeLessThan(want.length / 2)
+      expect(sim.readVdi(out.vdi.ref, 0, want.length).equals(want)).toBe(true)
+      const disk = sim.state.disks.get(out.vdi.ref)!
+      expect(disk.dataBlocks().every((b) => b * 64 * 1024 < want.length)).toBe(true)
+    },
+    120_000,
+  )
 
-  oracle.it('provision --image X.qcow2.xz prints the decompression progress on stderr (not a terminal: plain lines)', async () => {
-    const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
-    const r = await runCli(['freebsd-14', '--host', sim.url, '--image', `${qcow2}.xz`], { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password })
-    expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toMatch(/decompressing .*FreeBSD-14-amd64\.qcow2\.xz: 100% \(/)
-  }, 120_000)
+  oracle.it(
+    'provision --image X.qcow2.xz prints the decompression progress on stderr (not a terminal: plain lines)',
+    async () => {
+      const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
+      const r = await runCli(['freebsd-14', '--host', sim.url, '--image', `${qcow2}.xz`], { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/decompressing .*FreeBSD-14-amd64\.qcow2\.xz: 100% \(/)
+    },
+    120_000,
+  )
 })

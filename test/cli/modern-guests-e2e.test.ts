@@ -24,8 +24,7 @@ async function pvImage(): Promise<string> {
 }
 
 /** Every object class a run could create, counted. */
-const counts = (sim: Simulator): Record<string, number> =>
-  Object.fromEntries(['VM', 'VDI', 'VBD', 'VIF', 'task'].map((c) => [c, Object.keys(sim.objects()[c] ?? {}).length]))
+const counts = (sim: Simulator): Record<string, number> => Object.fromEntries(['VM', 'VDI', 'VBD', 'VIF', 'task'].map((c) => [c, Object.keys(sim.objects()[c] ?? {}).length]))
 
 const isReadOnly = (m: string): boolean => /^(session\.|system\.listMethods$|event\.from$|[A-Za-z_]+\.get_)/.test(m)
 
@@ -36,7 +35,15 @@ describe('modern guests end to end (spawned CLI, in-process simulator of each re
     expect(r.code, r.stderr).toBe(0)
     const out = ProvisionResult.parse(JSON.parse(r.stdout))
     const vm = sim.objects().VM![out.vm.ref]!
-    expect(vm).toMatchObject({ power_state: 'Running', domain_type: 'hvm', HVM_boot_policy: 'BIOS order', HVM_boot_params: { firmware: 'uefi', order: 'c' }, PV_bootloader: '', PV_bootloader_args: '', PV_args: '' })
+    expect(vm).toMatchObject({
+      power_state: 'Running',
+      domain_type: 'hvm',
+      HVM_boot_policy: 'BIOS order',
+      HVM_boot_params: { firmware: 'uefi', order: 'c' },
+      PV_bootloader: '',
+      PV_bootloader_args: '',
+      PV_args: '',
+    })
     expect(vm.platform).toMatchObject({ secureboot: 'false', 'device-model': 'qemu-upstream-uefi' })
     expect(vm.platform).not.toHaveProperty('viridian')
     expect(out.host?.master).toMatchObject({ release: 'XCP-ng 8.3.0', api_version: '2.21', capabilities: { pv: false, hvm: true, uefi: true } })
@@ -64,7 +71,17 @@ describe('modern guests end to end (spawned CLI, in-process simulator of each re
   it('a pvh recipe: domain_type pvh with pygrub, HVM boot policy empty, and a warning that PVH is experimental', async () => {
     const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
     const recipe = join(await dir(), 'pvh.yaml')
-    await writeFile(recipe, ['name: pvh-guest', 'vdi: { virtual_size: 1GiB }', 'memory: { static_min: 128MiB, static_max: 256MiB, dynamic_min: 256MiB, dynamic_max: 256MiB }', 'boot: { mode: pvh }', 'pv: { bootloader_args: --kernel=/boot/kernel/kernel }', ''].join('\n'))
+    await writeFile(
+      recipe,
+      [
+        'name: pvh-guest',
+        'vdi: { virtual_size: 1GiB }',
+        'memory: { static_min: 128MiB, static_max: 256MiB, dynamic_min: 256MiB, dynamic_max: 256MiB }',
+        'boot: { mode: pvh }',
+        'pv: { bootloader_args: --kernel=/boot/kernel/kernel }',
+        '',
+      ].join('\n'),
+    )
     const r = await runCli([recipe, '--host', sim.url, '--image', await pvImage(), '--json'], env(sim))
     expect(r.code, r.stderr).toBe(0)
     expect(r.stderr).toContain('experimental on XCP-ng')

@@ -14,18 +14,36 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('the published package', () => {
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { files: { path: string }[] }[]
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as {
+    files: { path: string }[]
+  }[]
   const files = new Set(packed[0]!.files.map((f) => f.path))
 
   it('holds the CLI, the library, its recipes and schemas, the LICENSE and README', () => {
-    for (const f of ['LICENSE', 'README.md', 'bin/provision.js', 'bin/bundle-loader.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/cli/provision.cjs', 'dist/mocks/index.js', 'recipes/freebsd-9.yaml', 'schema/fleet.schema.json', '.env.example']) {
+    for (const f of [
+      'LICENSE',
+      'README.md',
+      'bin/provision.js',
+      'bin/bundle-loader.js',
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/cli/provision.cjs',
+      'dist/mocks/index.js',
+      'recipes/freebsd-9.yaml',
+      'schema/fleet.schema.json',
+      '.env.example',
+    ]) {
       expect(files.has(f), f).toBe(true)
     }
     expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toMatch(/^MIT License/)
   })
 
   it('holds every docs/ file a message or the help points to', () => {
-    const cited = new Set(sourceFiles(join(root, 'src')).concat(sourceFiles(join(root, 'mocks'))).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/(?<!XCP-ng )docs\/[a-z0-9/-]+\.(?:md|yaml)/g)].map((m) => m[0])))
+    const cited = new Set(
+      sourceFiles(join(root, 'src'))
+        .concat(sourceFiles(join(root, 'mocks')))
+        .flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/(?<!XCP-ng )docs\/[a-z0-9/-]+\.(?:md|yaml)/g)].map((m) => m[0])),
+    )
     expect(cited.size).toBeGreaterThan(3)
     for (const d of cited) expect(files.has(d), d).toBe(true)
   })

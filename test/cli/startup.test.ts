@@ -18,8 +18,15 @@ function modulesLoadedBy(argv: string[]): { urls: string[]; stdout: string; stat
   const register = join(dir, 'register.mjs')
   writeFileSync(register, `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(hooks).href)})\n`)
   const main = pathToFileURL(join(root, 'dist/src/cli/main.js')).href
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(register).href, '--input-type=module', '-e', `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(${JSON.stringify(argv)})`], { cwd: dir, encoding: 'utf8' })
-  const urls = r.stderr.split('\n').filter((l) => l.startsWith('RESOLVED ')).map((l) => l.slice('RESOLVED '.length))
+  const r = spawnSync(
+    process.execPath,
+    ['--import', pathToFileURL(register).href, '--input-type=module', '-e', `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(${JSON.stringify(argv)})`],
+    { cwd: dir, encoding: 'utf8' },
+  )
+  const urls = r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('RESOLVED '))
+    .map((l) => l.slice('RESOLVED '.length))
   return { urls, stdout: r.stdout, status: r.status }
 }
 
@@ -38,7 +45,11 @@ describe('start-up', () => {
     const loader = pathToFileURL(join(root, 'bin/bundle-loader.js')).href
     const r = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', `const { loadBundle } = await import(${JSON.stringify(loader)}); const b = loadBundle(${JSON.stringify(bundle)}, ${JSON.stringify(`${bundle}.cache`)}); console.log(typeof b.exports.main, b.script.cachedDataRejected)`],
+      [
+        '--input-type=module',
+        '-e',
+        `const { loadBundle } = await import(${JSON.stringify(loader)}); const b = loadBundle(${JSON.stringify(bundle)}, ${JSON.stringify(`${bundle}.cache`)}); console.log(typeof b.exports.main, b.script.cachedDataRejected)`,
+      ],
       { cwd: dir, encoding: 'utf8' },
     )
     expect(r.stdout.trim(), r.stderr).toBe('function false')

@@ -149,7 +149,9 @@ tools.describe("Ansible's xenserver modules against the simulator", () => {
           ANSIBLE_LOCALHOST_WARNING: 'false',
           ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false',
         }
-        const res = await run('ansible-playbook', ['-e', `xapi_url=${sim.url.replace(/\/$/, '')}`, join(dir, 'play.yml')], { env, timeout: 240_000, maxBuffer: 16 << 20 }).catch((e: { stdout?: string; stderr?: string; code?: number }) => e)
+        const res = await run('ansible-playbook', ['-e', `xapi_url=${sim.url.replace(/\/$/, '')}`, join(dir, 'play.yml')], { env, timeout: 240_000, maxBuffer: 16 << 20 }).catch(
+          (e: { stdout?: string; stderr?: string; code?: number }) => e,
+        )
         const out = `${res.stdout ?? ''}\n${res.stderr ?? ''}`
         const recap = /localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)/.exec(out)
         expect(recap, out).not.toBeNull()

@@ -24,8 +24,14 @@ tools.describe('the Python SDK example scripts against the simulator', () => {
     async () => {
       const pool = PoolSpec.parse({
         name: 'sdk',
-        hosts: [{ name: 'xcp1', address: '127.0.0.1' }, { name: 'xcp2', address: '127.0.0.2' }],
-        srs: [{ name: 'shared', size: 200 * 1024 ** 3 }, { name: 'spare', size: 10 * 1024 ** 3 }],
+        hosts: [
+          { name: 'xcp1', address: '127.0.0.1' },
+          { name: 'xcp2', address: '127.0.0.2' },
+        ],
+        srs: [
+          { name: 'shared', size: 200 * 1024 ** 3 },
+          { name: 'spare', size: 10 * 1024 ** 3 },
+        ],
       })
       const sim = await withSimulator({ pool, guestBootMs: 50 })
       const x = await connectTo(sim)

@@ -15,7 +15,8 @@ const MiB = 1024 * 1024
 export function xenapiDir(): string {
   const own = process.env.XENAPI_PY
   if (own) {
-    if (!own.endsWith('/XenAPI.py') || !existsSync(own)) throw new Error(`XENAPI_PY=${own}: expected the path of a file named XenAPI.py (xapi's python3/examples/XenAPI/XenAPI.py); unset it to use Debian's python3-os-xenapi copy`)
+    if (!own.endsWith('/XenAPI.py') || !existsSync(own))
+      throw new Error(`XENAPI_PY=${own}: expected the path of a file named XenAPI.py (xapi's python3/examples/XenAPI/XenAPI.py); unset it to use Debian's python3-os-xenapi copy`)
     return dirname(own)
   }
   const found = findOracle('XenAPI.py')

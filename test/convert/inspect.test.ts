@@ -14,14 +14,36 @@ const byId = (r: ReturnType<typeof inspectGuest>): Record<string, { status: stri
 
 describe('Xen PV kernels, from their ELF notes and sections', () => {
   const kind = (k: Buffer): string => kernelKind(readKernelElf((o, n) => k.subarray(o, o + n), k.length)!)
-  it('FreeBSD\'s PV kernel (PV entry notes, no PVH entry) only runs as PV', () => expect(kind(pvKernel())).toBe('pv-only'))
+  it("FreeBSD's PV kernel (PV entry notes, no PVH entry) only runs as PV", () => expect(kind(pvKernel())).toBe('pv-only'))
   it('a legacy __xen_guest section marks a PV kernel too', () => expect(kind(elfKernel({ bits: 32, xenGuest: 'GUEST_OS=FreeBSD,XEN_VER=xen-3.0,LOADER=generic' }))).toBe('pv-only'))
   it('a GENERIC kernel (no PV entry) boots as HVM', () => expect(kind(genericKernel())).toBe('hvm-capable'))
-  it('a PVH entry (PHYS32_ENTRY) next to the PV one means a kernel that also boots as HVM', () => expect(kind(elfKernel({ bits: 64, notes: [{ type: 1, desc: Buffer.alloc(8) }, { type: 18, desc: Buffer.alloc(4) }] }))).toBe('hvm-capable'))
-  it('a Linux pvops kernel with PV notes boots as HVM', () => expect(kind(elfKernel({ bits: 64, notes: [{ type: 6, desc: Buffer.from('linux\0') }, { type: 1, desc: Buffer.alloc(8) }] }))).toBe('hvm-capable'))
+  it('a PVH entry (PHYS32_ENTRY) next to the PV one means a kernel that also boots as HVM', () =>
+    expect(
+      kind(
+        elfKernel({
+          bits: 64,
+          notes: [
+            { type: 1, desc: Buffer.alloc(8) },
+            { type: 18, desc: Buffer.alloc(4) },
+          ],
+        }),
+      ),
+    ).toBe('hvm-capable'))
+  it('a Linux pvops kernel with PV notes boots as HVM', () =>
+    expect(
+      kind(
+        elfKernel({
+          bits: 64,
+          notes: [
+            { type: 6, desc: Buffer.from('linux\0') },
+            { type: 1, desc: Buffer.alloc(8) },
+          ],
+        }),
+      ),
+    ).toBe('hvm-capable'))
 })
 
-describe('the HOWTO\'s sample PV image as built', () => {
+describe("the HOWTO's sample PV image as built", () => {
   it('is refused for exactly what must be fixed inside the guest: boot files, kernel, fstab', () => {
     const { layout, extents } = buildSampleImage()
     const disk = Buffer.alloc(layout.diskSize)
@@ -40,7 +62,11 @@ needs('makefs', 'sfdisk').describe('guests built with makefs and sfdisk', () => 
   const tmp = tempDir('convert-inspect-')
   afterAll(() => tmp.cleanup())
 
-  for (const [version, aOffset] of [[1, 0], [1, 16], [2, 16]] as const) {
+  for (const [version, aOffset] of [
+    [1, 0],
+    [1, 16],
+    [2, 16],
+  ] as const) {
     it(`MBR + label, UFS${version} root at slice offset ${aOffset}: boot0 and boot1/boot2 from the guest's /boot land where boot0cfg -B and bsdlabel -B put them, and nothing else changes`, () => {
       const g = mbrGuest(tmp.dir, `mbr-ufs${version}-a${aOffset}`, fixedGuestFiles(), { version, aOffset })
       const disk = readImage(g.path)
@@ -83,11 +109,14 @@ needs('makefs', 'sfdisk').describe('guests built with makefs and sfdisk', () => 
     const g = gptGuest(tmp.dir, 'gpt', fixedGuestFiles())
     const disk = readImage(g.path)
     const r = inspectGuest(bufferReadAt(disk), disk.length, '')
-    expect(r.plan.patches.map((p) => [p.source, p.offset])).toEqual([['/boot/pmbr', 0], ['/boot/gptboot', g.bootStart]])
+    expect(r.plan.patches.map((p) => [p.source, p.offset])).toEqual([
+      ['/boot/pmbr', 0],
+      ['/boot/gptboot', g.bootStart],
+    ])
     expect(r.biosAfter.boots, JSON.stringify(r.biosAfter.problems)).toBe(true)
   })
 
-  it('a guest without the world\'s boot files is refused, naming them', () => {
+  it("a guest without the world's boot files is refused, naming them", () => {
     const files = fixedGuestFiles()
     delete files['/boot/boot0']
     delete files['/boot/boot']

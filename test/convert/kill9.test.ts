@@ -19,7 +19,16 @@ async function killWhenCalled(sim: Simulator, method: string): Promise<void> {
   const seen = sim.calls().length
   const child = spawn(process.execPath, [BIN, ...ARGS(sim)], { env: env(sim), stdio: 'ignore' })
   const closed = new Promise<string | null>((resolve) => child.on('close', (_c, sig) => resolve(sig)))
-  for (let i = 0; i < 400 && !sim.calls().slice(seen).some((m) => m === method || m === `Async.${method}`); i++) await sleep(25)
+  for (
+    let i = 0;
+    i < 400 &&
+    !sim
+      .calls()
+      .slice(seen)
+      .some((m) => m === method || m === `Async.${method}`);
+    i++
+  )
+    await sleep(25)
   child.kill('SIGKILL')
   expect(await closed, `the run should have been killed during ${method}`).toBe('SIGKILL')
 }

@@ -4,7 +4,7 @@ import * as VDI from '../../src/xapi/vdi.js'
 
 const NULL = 'OpaqueRef:NULL'
 
-describe('the simulator\'s VDI.snapshot and VDI.copy, as xapi_vdi.ml has them', () => {
+describe("the simulator's VDI.snapshot and VDI.copy, as xapi_vdi.ml has them", () => {
   it('a snapshot is a read-only copy that names its parent, and the parent lists it until it is destroyed', async () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)

@@ -114,7 +114,12 @@ describe('rollout behaviour', () => {
     expect(r.vms.map((v) => v.state)).toEqual(['unchanged', 'unchanged'])
     expect(r.extras).toEqual([{ name: 'web-3', pool: 'p1', uuid: expect.any(String) as string }])
     expect(summary(r)).toContain('web-3 (')
-    expect(sim!.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    expect(
+      sim!
+        .calls()
+        .slice(before)
+        .filter((m) => !isReadOnly(m)),
+    ).toEqual([])
   })
 
   it('an abort starts no more VMs and reports the rest as skipped', async () => {
@@ -151,7 +156,10 @@ describe('rollout behaviour', () => {
     sim!.faults.add({ method: 'VM.destroy', error: ['INTERNAL_ERROR', 'still no power'] })
     const first = await rollout({ fleet, env: ENV, concurrency: 1 })
     expect(first.vms[1]!.error!.kept).toEqual([expect.stringMatching(/^VM web-2 .*still no power/)])
-    const names = (): string[] => Object.values(sim!.objects().VM!).filter((v) => !v.is_a_template && !v.is_control_domain).map((v) => String(v.name_label))
+    const names = (): string[] =>
+      Object.values(sim!.objects().VM!)
+        .filter((v) => !v.is_a_template && !v.is_control_domain)
+        .map((v) => String(v.name_label))
     expect(names().sort()).toEqual(['web-1', 'web-2 [xcp-provision: incomplete]'])
 
     const dry = await rollout({ fleet, env: ENV, dryRun: true })
@@ -162,7 +170,11 @@ describe('rollout behaviour', () => {
     expect(again.vms.map((v) => v.state)).toEqual(['unchanged', 'created'])
     expect(again.vms[1]!.leftovers).toEqual([expect.stringMatching(/^VM /)])
     expect(names().sort()).toEqual(['web-1', 'web-2'])
-    expect(Object.values(sim!.objects().VIF!).map((v) => v.MAC).sort()).toEqual([deriveMac('web-1'), deriveMac('web-2')].sort())
+    expect(
+      Object.values(sim!.objects().VIF!)
+        .map((v) => v.MAC)
+        .sort(),
+    ).toEqual([deriveMac('web-1'), deriveMac('web-2')].sort())
   })
 
   it('a pool it cannot log in to fails only its own VMs', async () => {

@@ -49,7 +49,10 @@ describe('rollout of an HVM UEFI recipe on XCP-ng 8.3', () => {
     const fleet = await hvmFleet(sim, await hvmImage('uefi'))
     const r = await rollout({ fleet, env: ENV })
     expect(RolloutResult.parse(r)).toEqual(r)
-    expect(r.vms.map((v) => [v.name, v.state]), JSON.stringify(r.vms.map((v) => v.error))).toEqual([
+    expect(
+      r.vms.map((v) => [v.name, v.state]),
+      JSON.stringify(r.vms.map((v) => v.error)),
+    ).toEqual([
       ['bsd-1', 'created'],
       ['bsd-2', 'created'],
       ['bsd-3', 'created'],
@@ -88,10 +91,15 @@ describe('rollout of an HVM UEFI recipe on XCP-ng 8.3', () => {
     const again = await rollout({ fleet, env: ENV })
     expect(again.vms.map((v) => v.state)).toEqual(['unchanged', 'unchanged', 'unchanged'])
     expect(again.templates).toEqual([])
-    expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    expect(
+      sim
+        .calls()
+        .slice(before)
+        .filter((m) => !isReadOnly(m)),
+    ).toEqual([])
   })
 
-  it('--dry-run shows each pool\'s release and capabilities in the diff and in the result', async () => {
+  it("--dry-run shows each pool's release and capabilities in the diff and in the result", async () => {
     const sim = await sim83()
     const r = await rollout({ fleet: await hvmFleet(sim, await hvmImage('uefi')), env: ENV, dryRun: true })
     expect(r.pools[0]!.host?.master.software_version).toMatchObject({ product_brand: 'XCP-ng', platform_version: '3.4.0' })
@@ -101,7 +109,7 @@ describe('rollout of an HVM UEFI recipe on XCP-ng 8.3', () => {
     expect(sim.calls().filter((m) => !isReadOnly(m))).toEqual([])
   })
 
-  it('runs the HVM preflight for the recipe\'s firmware on each image: a disk without an ESP stops a UEFI rollout before any change', async () => {
+  it("runs the HVM preflight for the recipe's firmware on each image: a disk without an ESP stops a UEFI rollout before any change", async () => {
     const sim = await sim83()
     const err = await rollout({ fleet: await hvmFleet(sim, await hvmImage('bios')), env: ENV }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UserError)
@@ -150,7 +158,7 @@ describe('host awareness per pool', () => {
     }
   })
 
-  it('a PVH group runs with the pool\'s warning that PVH is experimental, in the result', async () => {
+  it("a PVH group runs with the pool's warning that PVH is experimental, in the result", async () => {
     const sim = await sim83()
     const recipe = join(await mkdtemp(join(tmpdir(), 'fleet-pvh-')), 'pvh.yaml')
     await writeFile(recipe, (await readFile(join(RECIPES, 'freebsd-9.yaml'), 'utf8')).replace(/boot:\n  mode: pv\n/, 'boot:\n  mode: pvh\n'))
@@ -181,18 +189,31 @@ describe('a changed boot setting in the fleet', () => {
     expect(r.vms[0]!.error?.what).toContain('a boot mode does not change in place')
     expect(r.vms[0]!.error?.fix).toContain('--replace')
     expect(r.templates.map((t) => t.action)).toEqual(['build'])
-    expect(goldens(sim).map(([, t]) => (t.HVM_boot_params as Record<string, string>).firmware).sort()).toEqual(['bios', 'uefi'])
+    expect(
+      goldens(sim)
+        .map(([, t]) => (t.HVM_boot_params as Record<string, string>).firmware)
+        .sort(),
+    ).toEqual(['bios', 'uefi'])
     const [ref3, vm3] = fleetVms(sim).find(([, v]) => v.name_label === 'bsd-3')!
     expect(vm3.HVM_boot_params).toEqual({ firmware: 'bios', order: 'c' })
     expect(sim.console(ref3).at(-1)).toMatchObject({ firmware: 'bios', booted: true })
 
     // --replace is disruptive: the plan says so, and without consent nothing changes.
     const plan = await rollout({ fleet: bios, env: ENV, replace: true, dryRun: true })
-    expect(plan.vms.map((v) => [v.action, v.disruptive])).toEqual([['replace', true], ['replace', true], ['none', false]])
+    expect(plan.vms.map((v) => [v.action, v.disruptive])).toEqual([
+      ['replace', true],
+      ['replace', true],
+      ['none', false],
+    ])
     const before = sim.calls().length
     await expect(rollout({ fleet: bios, env: ENV, replace: true })).rejects.toMatchObject({ code: 'consent-required' })
     await expect(rollout({ fleet: bios, env: ENV, replace: true, confirm: async () => false })).rejects.toMatchObject({ code: 'declined' })
-    expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    expect(
+      sim
+        .calls()
+        .slice(before)
+        .filter((m) => !isReadOnly(m)),
+    ).toEqual([])
     const old = new Set(fleetVms(sim).map(([, v]) => v.uuid))
     const asked: string[][] = []
     const rep = await rollout({ fleet: bios, env: ENV, replace: true, confirm: async (lines) => (asked.push(lines), true) })
@@ -214,7 +235,7 @@ describe('a changed boot setting in the fleet', () => {
 })
 
 describe('docs/examples/fleet-boot-modes.yaml', () => {
-  it('rolls out as written against an 8.3 and an 8.2 simulator (URLs and images swapped for the test\'s): UEFI guests on one, the PV guest on the other', async () => {
+  it("rolls out as written against an 8.3 and an 8.2 simulator (URLs and images swapped for the test's): UEFI guests on one, the PV guest on the other", async () => {
     const [current, legacy] = [await sim83(), await withSimulator({ profile: 'xcp-ng-8.2', hostName: 'old' })]
     const fleet = parseYaml(await readFile(EXAMPLE, 'utf8')) as FleetInput
     fleet.pools.current!.url = current.url

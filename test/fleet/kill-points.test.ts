@@ -51,7 +51,7 @@ describe('provision rollout killed with -9, then the same command', () => {
     expectConverged(w)
   })
 
-  it('killed with several VM clones still templates (tags of the golden one): no HANDLE_INVALID, each removed as its VM\'s leftover', async () => {
+  it("killed with several VM clones still templates (tags of the golden one): no HANDLE_INVALID, each removed as its VM's leftover", async () => {
     const w = await world()
     // Every VM.clone after the golden template's own (Async.VM.clone, the first) is held: four in flight, one per slot.
     const hold = w.sim.faults.hold('VM.clone', { nth: 2, times: 0 })

@@ -38,7 +38,7 @@ describe('a fleet VM destroyed by hand (xe vm-destroy keeps its disk)', () => {
     expect(sim!.objects().VDI![disk]).toBeDefined()
   })
 
-  it('a finished VM\'s disk carries no incomplete mark: only a run\'s unfinished disks do', async () => {
+  it("a finished VM's disk carries no incomplete mark: only a run's unfinished disks do", async () => {
     const [sim] = await hosts(1)
     const fleet = await fleetOn([sim!], 'web-{1..2}')
     await rollout({ fleet, env: ENV })
@@ -70,7 +70,13 @@ describe('what a kill can leave that looks like a base or a template', () => {
     }
     expect(stray).toBeDefined()
     const resolved = await resolveFleet({ ...fleet, groups: [{ ...fleet.groups[0]!, names: 'web-{1..3}' }] }, process.cwd())
-    const p = plan({ fleet: 'web', specs: vmSpecs(resolved), pools: new Map([['p1', { inv: await readInventory(x) }]]), images: new Map([[fleet.groups[0]!.image!, { map: await scanDataRegions(fleet.groups[0]!.image!), sha256: first.bases[0]!.image_sha256 }]]), reconcile: false })
+    const p = plan({
+      fleet: 'web',
+      specs: vmSpecs(resolved),
+      pools: new Map([['p1', { inv: await readInventory(x) }]]),
+      images: new Map([[fleet.groups[0]!.image!, { map: await scanDataRegions(fleet.groups[0]!.image!), sha256: first.bases[0]!.image_sha256 }]]),
+      reconcile: false,
+    })
     expect(p.templates.map((t) => t.existing?.uuid)).toEqual([golden])
     // It is web-3's leftover, removed before web-3 is made.
     expect(p.vms[2]!.leftovers.flatMap((l) => l.found.vms.map((v) => v.ref))).toEqual([stray])

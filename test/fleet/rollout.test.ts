@@ -35,7 +35,12 @@ describe('rollout: 20 VMs on a pool of two hosts', () => {
     }
     // One base VDI per SR: tagged with the image hash and no VM; every VM disk is a clone of it.
     const bases = records(sim, 'VDI').filter(([, v]) => v.other_config[TAG.imageSha256] && !v.other_config[TAG.vm])
-    expect(bases.map(([, v]) => v.SR).sort()).toEqual(records(sim, 'SR').filter(([, s]) => s.name_label === 'Local storage').map(([ref]) => ref).sort())
+    expect(bases.map(([, v]) => v.SR).sort()).toEqual(
+      records(sim, 'SR')
+        .filter(([, s]) => s.name_label === 'Local storage')
+        .map(([ref]) => ref)
+        .sort(),
+    )
     expect(sim.calls().filter((m) => m === 'VDI.create')).toHaveLength(2)
     expect(sim.calls().filter((m) => m === 'VDI.clone')).toHaveLength(20)
     expect(r.bases.map((b) => b.action)).toEqual(['upload', 'upload'])
@@ -53,7 +58,12 @@ describe('rollout: 20 VMs on a pool of two hosts', () => {
     expect(again.vms.map((v) => v.state)).toEqual(Array(20).fill('unchanged'))
     expect(again.bases).toEqual([])
     expect(again.templates).toEqual([])
-    expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    expect(
+      sim
+        .calls()
+        .slice(before)
+        .filter((m) => !isReadOnly(m)),
+    ).toEqual([])
   })
 
   it('reports drift without touching it, and --reconcile brings the VM back', async () => {
@@ -74,12 +84,22 @@ describe('rollout: 20 VMs on a pool of two hosts', () => {
     ])
     expect(r.vms.filter((v) => v.state === 'unchanged')).toHaveLength(3)
     expect(r.ok).toBe(true)
-    expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    expect(
+      sim
+        .calls()
+        .slice(before)
+        .filter((m) => !isReadOnly(m)),
+    ).toEqual([])
     expect(sim.objects().VM![ref]!.memory_dynamic_max).toBe(512 * MiB)
 
     // web-02 runs: reverting it halts it, which the plan marks and which needs consent.
     const plan = await rollout({ fleet, env: ENV, reconcile: true, dryRun: true })
-    expect(plan.vms.map((v) => [v.action, v.disruptive])).toEqual([['none', false], ['reconcile', true], ['none', false], ['none', false]])
+    expect(plan.vms.map((v) => [v.action, v.disruptive])).toEqual([
+      ['none', false],
+      ['reconcile', true],
+      ['none', false],
+      ['none', false],
+    ])
     await expect(rollout({ fleet, env: ENV, reconcile: true })).rejects.toMatchObject({ code: 'consent-required' })
     const fixed = await rollout({ fleet, env: ENV, reconcile: true, yes: true })
     expect(fixed.vms.find((v) => v.name === 'web-02')!.state).toBe('reconciled')
@@ -113,7 +133,12 @@ describe('rollout: 20 VMs on a pool of two hosts', () => {
 
     const before = sim.calls().length
     await expect(rollout({ fleet: edited, env: ENV })).rejects.toMatchObject({ code: 'consent-required' })
-    expect(sim.calls().slice(before).filter((m) => !isReadOnly(m))).toEqual([])
+    expect(
+      sim
+        .calls()
+        .slice(before)
+        .filter((m) => !isReadOnly(m)),
+    ).toEqual([])
     const r = await rollout({ fleet: edited, env: ENV, yes: true })
     expect(r.vms.map((v) => v.state)).toEqual(['updated', 'updated', 'updated'])
     for (const [, v] of fleetVms(sim)) expect([v.memory_static_max, v.memory_dynamic_max, v.power_state]).toEqual([384 * MiB, 384 * MiB, 'Running'])
@@ -135,7 +160,10 @@ describe('rollout: 20 VMs on a pool of two hosts', () => {
     }
     const edited = { ...fleet, groups: [{ ...fleet.groups[0]!, defaults: { vcpus: 2 } }] } as typeof fleet
     const r = await rollout({ fleet: edited, env: ENV, dryRun: true })
-    expect(r.vms.map((v) => [v.action, v.drift.map((d) => d.kind)])).toEqual([['drift', ['drift', 'drift']], ['drift', ['drift', 'drift']]])
+    expect(r.vms.map((v) => [v.action, v.drift.map((d) => d.kind)])).toEqual([
+      ['drift', ['drift', 'drift']],
+      ['drift', ['drift', 'drift']],
+    ])
   })
 
   it('rolls back a VM whose start fails while the others finish, and a re-run creates only that one', async () => {

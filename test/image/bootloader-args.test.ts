@@ -4,7 +4,8 @@ import { parseBootloaderArgs } from '../../src/image/bootloader-args.js'
 describe('PV_bootloader_args parsing (pygrub getopt)', () => {
   it('reads --kernel and --offset in both forms', () => {
     expect(parseBootloaderArgs('--kernel=/boot/kernel/kernel --offset=40448')).toEqual({
-      ok: true, value: { kernel: '/boot/kernel/kernel', offset: 40448, quiet: false, notReally: false, listEntries: false, positional: [] },
+      ok: true,
+      value: { kernel: '/boot/kernel/kernel', offset: 40448, quiet: false, notReally: false, listEntries: false, positional: [] },
     })
     const r = parseBootloaderArgs(['--kernel', '/boot/kernel/kernel', '-q', 'disk.img'])
     expect(r.ok && r.value).toMatchObject({ kernel: '/boot/kernel/kernel', quiet: true, positional: ['disk.img'] })

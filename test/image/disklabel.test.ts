@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import {
-  buildDisklabel, disklabelProblems, FS_BSDFFS, parseDisklabel, partitionStartInSlice, RAW_PART,
-} from '../../src/image/disklabel.js'
+import { buildDisklabel, disklabelProblems, FS_BSDFFS, parseDisklabel, partitionStartInSlice, RAW_PART } from '../../src/image/disklabel.js'
 import { ImageFormatError } from '../../src/image/errors.js'
 
 describe('BSD disklabel', () => {

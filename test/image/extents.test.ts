@@ -18,7 +18,12 @@ describe('extents and ReadAt', () => {
   })
 
   it('refuses overlaps and extents past the image', () => {
-    expect(() => normalizeExtents([{ offset: 0, data: Buffer.alloc(10) }, { offset: 5, data: Buffer.alloc(1) }])).toThrow(/overlap/)
+    expect(() =>
+      normalizeExtents([
+        { offset: 0, data: Buffer.alloc(10) },
+        { offset: 5, data: Buffer.alloc(1) },
+      ]),
+    ).toThrow(/overlap/)
     expect(() => normalizeExtents(extents, 50)).toThrow(/past the image size/)
   })
 

@@ -41,7 +41,11 @@ reader.describe('FAT reader on volumes built by mkfs.fat and mcopy', () => {
     return img
   }
 
-  for (const [type, size] of [[12, 2 * MiB], [16, 16 * MiB], [32, 40 * MiB]] as const) {
+  for (const [type, size] of [
+    [12, 2 * MiB],
+    [16, 16 * MiB],
+    [32, 40 * MiB],
+  ] as const) {
     reader.it(`FAT${type}: lists directories, reads files, matches names case-insensitively like UEFI`, () => {
       const img = mkfs(`fat${type}`, type, size)
       const bytes = readFileSync(img)
@@ -55,8 +59,17 @@ reader.describe('FAT reader on volumes built by mkfs.fat and mcopy', () => {
       const names = v.list('/EFI/FreeBSD').map((e) => e.name)
       expect(names).toEqual(['a long loader name.efi'])
       // mdir lists the same names: the reader and mtools agree on what is there.
-      const mdir = runOk('mdir', ['-i', img, '-b', '::/EFI'], undefined).trim().split('\n').map((l) => l.replace(/^::\/EFI\//, '')).sort()
-      expect(v.list('/EFI').map((e) => e.name).sort()).toEqual(mdir.map((l) => l.replace(/\/$/, '')))
+      const mdir = runOk('mdir', ['-i', img, '-b', '::/EFI'], undefined)
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^::\/EFI\//, ''))
+        .sort()
+      expect(
+        v
+          .list('/EFI')
+          .map((e) => e.name)
+          .sort(),
+      ).toEqual(mdir.map((l) => l.replace(/\/$/, '')))
       expect(() => v.readFile('/EFI/BOOT/BOOTIA32.EFI')).toThrow(ImagePathError)
     })
   }
@@ -88,7 +101,11 @@ writer.describe('FAT writer checked by fsck.fat and mdir', () => {
     '/startup.nsh': Buffer.from('fs0:\\EFI\\BOOT\\BOOTX64.EFI\r\n'),
   }
 
-  for (const [type, size, spc] of [[12, 2 * MiB, 4], [16, 16 * MiB, 4], [32, 40 * MiB, 1]] as const) {
+  for (const [type, size, spc] of [
+    [12, 2 * MiB, 4],
+    [16, 16 * MiB, 4],
+    [32, 40 * MiB, 1],
+  ] as const) {
     writer.it(`FAT${type}: fsck.fat finds nothing to fix; mdir and the reader see the files`, () => {
       const extents = buildFat({ size, type, sectorsPerCluster: spc, label: 'EFISYS', files })
       const img = join(tmp.dir, `w${type}.img`)

@@ -3,9 +3,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ImageFormatError } from '../../src/image/errors.js'
 import { extentsToBuffer } from '../../src/image/extents.js'
-import {
-  GPT_TYPE_FREEBSD_BOOT, GPT_TYPE_FREEBSD_UFS, guidFromBytes, guidToBytes, parseGpt, pygrubGptOffsets,
-} from '../../src/image/gpt.js'
+import { GPT_TYPE_FREEBSD_BOOT, GPT_TYPE_FREEBSD_UFS, guidFromBytes, guidToBytes, parseGpt, pygrubGptOffsets } from '../../src/image/gpt.js'
 import { buildGpt, type GptPartitionInput } from '../../src/image/gpt-build.js'
 import { bufferReadAt } from '../../src/image/read-at.js'
 import { flip } from './helpers/flip.js'
@@ -44,10 +42,14 @@ describe('GPT', () => {
     const path = join(tmp.dir, 'sfdisk.img')
     writeFileSync(path, '')
     truncateSync(path, SIZE)
-    const script = [
-      'label: gpt', `label-id: ${DISK_GUID}`, 'unit: sectors', 'first-lba: 34',
-      ...PARTS.map((p) => `start=${p.startLba}, size=${p.endLba - p.startLba + 1}, type=${p.typeGuid}, uuid=${p.uniqueGuid}, name="${p.name ?? ''}"`),
-    ].join('\n') + '\n'
+    const script =
+      [
+        'label: gpt',
+        `label-id: ${DISK_GUID}`,
+        'unit: sectors',
+        'first-lba: 34',
+        ...PARTS.map((p) => `start=${p.startLba}, size=${p.endLba - p.startLba + 1}, type=${p.typeGuid}, uuid=${p.uniqueGuid}, name="${p.name ?? ''}"`),
+      ].join('\n') + '\n'
     runOk('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', path], script)
     const real = readFileSync(path)
     expect(real.length).toBe(SIZE)

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, expect, it } from 'vitest'
 import { pseudoRandomBytes } from '../../src/image/prng.js'
 import { SAMPLE_FSTAB, SAMPLE_TTYS } from '../../src/image/sample-image.js'
 import { buildUfs1 } from '../../src/image/ufs1-writer.js'
@@ -39,7 +39,11 @@ needs('grub-fstest').describe('grub-fstest reads the UFS1 the writer makes', () 
     expect(run('grub-fstest', [image, 'ls', '(loop0,msdos1)/etc']).stdout.trim().split(/\s+/).sort()).toEqual(['fstab', 'ttys'])
   })
 
-  it.each([[4096, 512], [16384, 2048], [32768, 4096]] as const)('reads files through direct, indirect and double indirect blocks (%i/%i)', (bsize, fsize) => {
+  it.each([
+    [4096, 512],
+    [16384, 2048],
+    [32768, 4096],
+  ] as const)('reads files through direct, indirect and double indirect blocks (%i/%i)', (bsize, fsize) => {
     const big = pseudoRandomBytes(6_000_000, bsize)
     const small = pseudoRandomBytes(3000, 1) // a fragment tail
     const files: Record<string, Buffer> = { '/boot/kernel/kernel': big, '/etc/small': small }

@@ -49,9 +49,7 @@ describe('pygrub emulation', () => {
     for (const flavour of ['upstream', 'xcp-ng'] as const) {
       const r = boot('sample-a16', { flavour, offset: 32256 + 16 * 512 })
       expect(r.ok && r.kernel.equals(KERNEL)).toBe(true)
-      expect(summary(boot('sample-a16', { flavour, offset: 32256 }))).toBe(
-        flavour === 'upstream' ? 'Unable to find partition containing kernel' : '[Errno 95] Operation not supported',
-      )
+      expect(summary(boot('sample-a16', { flavour, offset: 32256 }))).toBe(flavour === 'upstream' ? 'Unable to find partition containing kernel' : '[Errno 95] Operation not supported')
     }
   })
 
@@ -73,11 +71,14 @@ describe('pygrub emulation', () => {
     vtoc.writeUInt16LE(2, 30) // nslices
     vtoc.writeUInt16LE(2, 72 + 12) // slice 1 tag V_ROOT
     vtoc.writeUInt32LE(100, 72 + 12 + 4) // starts 100 sectors into the partition
-    const img = extentsToBuffer([
-      { offset: 0, data: buildMbr([{ type: MBR_TYPE_SOLARIS, startLba: 2048, sectors: 8192 }]) },
-      { offset: 2048 * 512 + 512, data: vtoc },
-      ...fs.extents.map((e) => ({ offset: e.offset + (2048 + 100) * 512, data: e.data })),
-    ], size)
+    const img = extentsToBuffer(
+      [
+        { offset: 0, data: buildMbr([{ type: MBR_TYPE_SOLARIS, startLba: 2048, sectors: 8192 }]) },
+        { offset: 2048 * 512 + 512, data: vtoc },
+        ...fs.extents.map((e) => ({ offset: e.offset + (2048 + 100) * 512, data: e.data })),
+      ],
+      size,
+    )
     const r = pygrubBoot(bufferReadAt(img), size, { kernel: '/boot/kernel/kernel', flavour: 'upstream' })
     expect(summary(r)).toBe(`OK@${(2048 + 100) * 512}`)
   })

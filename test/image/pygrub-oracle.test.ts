@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { closeSync, fstatSync, openSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, expect, it } from 'vitest'
 import { pygrubBoot, type PygrubBootResult } from '../../src/image/pygrub.js'
 import { fileReadAt } from '../../src/image/read-at.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
@@ -63,14 +63,19 @@ needs('pygrub').describe('real pygrub (Debian xen-utils-4.17) against the sample
 
   it('gives the same verdict as the emulation on every test disk', async () => {
     const disks = testDisks()
-    const results = await Promise.all(disks.map(async (d) => {
-      const path = join(tmp.dir, `${d.name}.img`)
-      writeExtents(path, d.size, d.extents)
-      return { d, path, real: await realPygrub(path, tmp.dir, ['--kernel=/boot/kernel/kernel']) }
-    }))
-    for (const { d, path, real } of results) expectAgree(real, emulate(path, { flavour: 'upstream' }), d.name)
-    expect(results.filter((r) => r.real.ok).map((r) => r.d.name).sort()).toEqual(
-      ['gpt-boot-then-ufs1', 'raw-ufs1', 'raw-ufs1-xenkernel', 'sample-a0', 'swap-then-freebsd'],
+    const results = await Promise.all(
+      disks.map(async (d) => {
+        const path = join(tmp.dir, `${d.name}.img`)
+        writeExtents(path, d.size, d.extents)
+        return { d, path, real: await realPygrub(path, tmp.dir, ['--kernel=/boot/kernel/kernel']) }
+      }),
     )
+    for (const { d, path, real } of results) expectAgree(real, emulate(path, { flavour: 'upstream' }), d.name)
+    expect(
+      results
+        .filter((r) => r.real.ok)
+        .map((r) => r.d.name)
+        .sort(),
+    ).toEqual(['gpt-boot-then-ufs1', 'raw-ufs1', 'raw-ufs1-xenkernel', 'sample-a0', 'swap-then-freebsd'])
   })
 })

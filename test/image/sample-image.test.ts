@@ -63,10 +63,10 @@ describe('sample FreeBSD image (HOWTO layout)', () => {
   })
 
   it('is deterministic per seed and small in memory', () => {
-    expect(buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000 }).layout.kernelSha256)
-      .toBe(buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000 }).layout.kernelSha256)
-    expect(buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000, seed: 2 }).layout.kernelSha256)
-      .not.toBe(buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000 }).layout.kernelSha256)
+    expect(buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000 }).layout.kernelSha256).toBe(buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000 }).layout.kernelSha256)
+    expect(buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000, seed: 2 }).layout.kernelSha256).not.toBe(
+      buildSampleImage({ diskSize: 8 * 1024 * 1024, kernelSize: 100_000 }).layout.kernelSha256,
+    )
     const bytes = extents.reduce((n, e) => n + e.data.length, 0)
     expect(bytes).toBeLessThan(layout.kernelSize + 512 * 1024)
     expect(() => buildSampleImage({ diskSize: 1000 })).toThrow(RangeError)

@@ -41,7 +41,13 @@ describe('UFS reader on bad input', () => {
   })
 
   it('rejects inconsistent superblock fields', () => {
-    const cases: [number, number][] = [[8192 + 48, 3000], [8192 + 184, 0], [8192 + 96, 5], [8192 + 116, 7], [8192 + 188, 1]]
+    const cases: [number, number][] = [
+      [8192 + 48, 3000],
+      [8192 + 184, 0],
+      [8192 + 96, 5],
+      [8192 + 116, 7],
+      [8192 + 188, 1],
+    ]
     for (const [at, value] of cases) {
       const { buf } = image()
       buf.writeInt32LE(value, at)

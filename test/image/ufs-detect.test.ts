@@ -6,12 +6,20 @@ import { detectUfs, hasUfs1MagicAt8192, parseSuperblock, UFS1_MAGIC, UFS2_MAGIC 
 /** A minimal, self-consistent UFS2 superblock (32K/4K) as a standard newfs puts at 65536. */
 function ufs2Superblock(location: number): Buffer {
   const sb = Buffer.alloc(8192)
-  sb.writeInt32LE(8, 8); sb.writeInt32LE(16, 12); sb.writeInt32LE(24, 16); sb.writeInt32LE(32, 20)
+  sb.writeInt32LE(8, 8)
+  sb.writeInt32LE(16, 12)
+  sb.writeInt32LE(24, 16)
+  sb.writeInt32LE(32, 20)
   sb.writeUInt32LE(1, 44) // ncg
-  sb.writeInt32LE(32768, 48); sb.writeInt32LE(4096, 52); sb.writeInt32LE(8, 56)
-  sb.writeInt32LE(3, 96); sb.writeInt32LE(3, 100) // fragshift, fsbtodb
-  sb.writeInt32LE(4096, 116); sb.writeUInt32LE(128, 120) // nindir, inopb
-  sb.writeUInt32LE(128, 184); sb.writeInt32LE(8192, 188) // ipg, fpg
+  sb.writeInt32LE(32768, 48)
+  sb.writeInt32LE(4096, 52)
+  sb.writeInt32LE(8, 56)
+  sb.writeInt32LE(3, 96)
+  sb.writeInt32LE(3, 100) // fragshift, fsbtodb
+  sb.writeInt32LE(4096, 116)
+  sb.writeUInt32LE(128, 120) // nindir, inopb
+  sb.writeUInt32LE(128, 184)
+  sb.writeInt32LE(8192, 188) // ipg, fpg
   sb.writeBigInt64LE(BigInt(location), 1000)
   sb.writeBigInt64LE(8192n, 1080) // size
   sb.writeInt32LE(120, 1320)
@@ -52,7 +60,17 @@ describe('UFS superblock detection (FreeBSD order 65536, 8192, 0, 262144)', () =
   it('prefers the UFS2 at 65536 when both are present', () => {
     const ufs1 = Buffer.from(ufs2Superblock(0))
     ufs1.writeUInt32LE(UFS1_MAGIC, 1372)
-    expect(detectUfs(bufferReadAt(image([[8192, ufs1], [65536, ufs2Superblock(65536)]])), 512 * 1024)?.location).toBe(65536)
+    expect(
+      detectUfs(
+        bufferReadAt(
+          image([
+            [8192, ufs1],
+            [65536, ufs2Superblock(65536)],
+          ]),
+        ),
+        512 * 1024,
+      )?.location,
+    ).toBe(65536)
   })
 
   it('does not probe past the partition end and rejects nonsense fields', () => {

@@ -19,8 +19,20 @@ function build(opts: Ufs1BuildOptions) {
 describe('UFS1 geometry', () => {
   it('lays out 64 MiB the way newfs -O1 does (16K/2K, 4 frags per inode, 4 groups)', () => {
     expect(computeUfs1Geometry({ size: 64 * MiB })).toMatchObject({
-      bsize: 16384, fsize: 2048, frag: 8, size: 32768, ncg: 4, fpg: 8200, ipg: 2176,
-      sblkno: 8, cblkno: 16, iblkno: 24, dblkno: 160, nindir: 4096, inopb: 128, contigsumsize: 8,
+      bsize: 16384,
+      fsize: 2048,
+      frag: 8,
+      size: 32768,
+      ncg: 4,
+      fpg: 8200,
+      ipg: 2176,
+      sblkno: 8,
+      cblkno: 16,
+      iblkno: 24,
+      dblkno: 160,
+      nindir: 4096,
+      inopb: 128,
+      contigsumsize: 8,
     })
   })
 
@@ -60,10 +72,19 @@ describe('UFS1 writer read back by the reader', () => {
     const root = vol.lookup('/')
     expect(root).toMatchObject({ ino: 2, mode: 0o40755, nlink: 5 }) // ., .. and boot, etc, tmp's ".."
     expect(vol.readDirectory(root).map((e) => [e.name, e.type])).toEqual([
-      ['.', DT_DIR], ['..', DT_DIR], ['boot', DT_DIR], ['etc', DT_DIR], ['tmp', DT_DIR],
+      ['.', DT_DIR],
+      ['..', DT_DIR],
+      ['boot', DT_DIR],
+      ['etc', DT_DIR],
+      ['tmp', DT_DIR],
     ])
     expect(vol.readDirectory(vol.lookup('/etc')).map((e) => [e.name, e.type])).toEqual([
-      ['.', DT_DIR], ['..', DT_DIR], ['empty', DT_REG], ['fstab', DT_REG], ['long', DT_LNK], ['short', DT_LNK],
+      ['.', DT_DIR],
+      ['..', DT_DIR],
+      ['empty', DT_REG],
+      ['fstab', DT_REG],
+      ['long', DT_LNK],
+      ['short', DT_LNK],
     ])
     expect(img.inodes.get('/boot/kernel/kernel')).toBe(vol.lookup('/boot/kernel/kernel').ino)
     expect(checkUfs(read, 64 * MiB)).toEqual([])
@@ -149,7 +170,7 @@ describe('UFS1 writer read back by the reader', () => {
 
   it('refuses trees it cannot store', () => {
     expect(() => buildUfs1({ size: 4 * MiB, files: { '/big': Buffer.alloc(5 * MiB, 1) } })).toThrow(/full/)
-    expect(() => buildUfs1({ size: 4 * MiB, files: { 'relative': Buffer.alloc(1) } })).toThrow(/absolute/)
+    expect(() => buildUfs1({ size: 4 * MiB, files: { relative: Buffer.alloc(1) } })).toThrow(/absolute/)
     expect(() => buildUfs1({ size: 4 * MiB, files: { '/a': Buffer.alloc(1), '/a/b': Buffer.alloc(1) } })).toThrow(/conflicting/)
     expect(() => buildUfs1({ size: 4 * MiB, files: { '/a/b': Buffer.alloc(1), '/a': Buffer.alloc(1) } })).toThrow(/conflicting/)
     const files: Record<string, Buffer> = {}

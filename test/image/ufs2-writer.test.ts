@@ -27,7 +27,14 @@ const FILES = {
 describe('UFS2 writer (the UFS1 writer generalised) read back and checked', () => {
   it('lays out UFS2 as newfs -O2 does: superblock at 65536, 256-byte inodes, 64-bit pointers', () => {
     expect(computeUfs1Geometry({ size: 64 * MiB, bsize: 32768, fsize: 4096, version: 2 })).toMatchObject({
-      version: 2, sblockloc: 65536, inodeSize: 256, inopb: 128, nindir: 4096, sblkno: 24, cblkno: 32, iblkno: 40,
+      version: 2,
+      sblockloc: 65536,
+      inodeSize: 256,
+      inopb: 128,
+      nindir: 4096,
+      sblkno: 24,
+      cblkno: 32,
+      iblkno: 40,
     })
   })
 
@@ -57,11 +64,15 @@ needs('grub-fstest', 'makefs').describe('UFS2 writer against grub-fstest and mak
   const tmp = tempDir('ufs2-oracle-')
   afterAll(tmp.cleanup)
 
-  it('grub-fstest (GRUB\'s own UFS2 driver) finds every file byte for byte', () => {
+  it("grub-fstest (GRUB's own UFS2 driver) finds every file byte for byte", () => {
     const size = 32 * MiB
     const path = join(tmp.dir, 'ufs2.img')
     writeExtents(path, size, buildUfs2({ size, files: FILES }).extents)
-    for (const [p, data] of [['/boot/kernel/kernel', kernel], ['/boot/loader', FILES['/boot/loader'].data], ['/etc/fstab', FILES['/etc/fstab']]] as const) {
+    for (const [p, data] of [
+      ['/boot/kernel/kernel', kernel],
+      ['/boot/loader', FILES['/boot/loader'].data],
+      ['/etc/fstab', FILES['/etc/fstab']],
+    ] as const) {
       const local = join(tmp.dir, 'expected.bin')
       writeFileSync(local, data)
       const r = run('grub-fstest', [path, 'cmp', p, local])
@@ -71,7 +82,7 @@ needs('grub-fstest', 'makefs').describe('UFS2 writer against grub-fstest and mak
     expect(run('grub-fstest', [path, 'ls', '/boot']).stdout.trim().split(/\s+/).sort()).toEqual(['kernel/', 'loader'])
   })
 
-  it('writes the format fields makefs -o version=2 writes, and reads makefs\'s UFS2 the same way', () => {
+  it("writes the format fields makefs -o version=2 writes, and reads makefs's UFS2 the same way", () => {
     const root = join(tmp.dir, 'root')
     mkdirSync(join(root, 'boot/kernel'), { recursive: true })
     writeFileSync(join(root, 'boot/kernel/kernel'), kernel)
@@ -86,7 +97,18 @@ needs('grub-fstest', 'makefs').describe('UFS2 writer against grub-fstest and mak
     }
     // Fields every UFS2 superblock has the same (makefs's sits at 8192, ours at 65536).
     const sb = (b: Buffer, at: number, off: number, w: 4 | 8): bigint => (w === 4 ? BigInt(b.readUInt32LE(at + off)) : b.readBigUInt64LE(at + off))
-    for (const [field, off, w] of [['bmask', 72, 4], ['fmask', 76, 4], ['bshift', 80, 4], ['fshift', 84, 4], ['old_cgoffset', 24, 4], ['maxfilesize', 1328, 8], ['qbmask', 1336, 8], ['qfmask', 1344, 8], ['old_inodefmt', 1324, 4], ['old_nrpos', 1360, 4]] as const) {
+    for (const [field, off, w] of [
+      ['bmask', 72, 4],
+      ['fmask', 76, 4],
+      ['bshift', 80, 4],
+      ['fshift', 84, 4],
+      ['old_cgoffset', 24, 4],
+      ['maxfilesize', 1328, 8],
+      ['qbmask', 1336, 8],
+      ['qfmask', 1344, 8],
+      ['old_inodefmt', 1324, 4],
+      ['old_nrpos', 1360, 4],
+    ] as const) {
       expect(sb(mine, 65536, off, w), field).toBe(sb(real, theirs.sb.location, off, w))
     }
     expect(theirs.readFile('/boot/kernel/kernel').data.equals(kernel)).toBe(true)

@@ -20,11 +20,39 @@ function prng(seed: number): () => number {
 
 const SAMPLE: Wire[] = [
   { t: 'str', v: 'OpaqueRef:5e1d' },
-  { t: 'struct', v: [['name_label', { t: 'str', v: 'a<b>&"c"' }], ['virtual_size', { t: 'int', v: '11811160064' }], ['sharable', { t: 'bool', v: false }], ['tags', { t: 'arr', v: [{ t: 'str', v: 'x' }] }]] },
+  {
+    t: 'struct',
+    v: [
+      ['name_label', { t: 'str', v: 'a<b>&"c"' }],
+      ['virtual_size', { t: 'int', v: '11811160064' }],
+      ['sharable', { t: 'bool', v: false }],
+      ['tags', { t: 'arr', v: [{ t: 'str', v: 'x' }] }],
+    ],
+  },
   { t: 'double', v: 60.1 },
 ]
 
-const PIECES = ['<', '>', '/', '<value>', '</value>', '<struct>', '<array><data>', '&', '&amp;', '&#x0;', '&#99999999;', '<!DOCTYPE x>', ']]>', '<![CDATA[', '"', '\u0000', '\uffff', '<i8>', '<boolean>2</boolean>']
+const PIECES = [
+  '<',
+  '>',
+  '/',
+  '<value>',
+  '</value>',
+  '<struct>',
+  '<array><data>',
+  '&',
+  '&amp;',
+  '&#x0;',
+  '&#99999999;',
+  '<!DOCTYPE x>',
+  ']]>',
+  '<![CDATA[',
+  '"',
+  '\u0000',
+  '\uffff',
+  '<i8>',
+  '<boolean>2</boolean>',
+]
 
 function mutate(src: string, rnd: () => number): string {
   let s = src
@@ -75,7 +103,13 @@ describe('codec fuzzing (bounded: 3000 mutated bodies per transport)', () => {
   it('over HTTP, mutated bodies get 200 (an API error) or 500, and the server stays up', async () => {
     const sim = await withSimulator()
     const rnd = prng(99)
-    const valid = encodeCall({ method: 'session.login_with_password', params: [{ t: 'str', v: 'root' }, { t: 'str', v: 'simulator' }] })
+    const valid = encodeCall({
+      method: 'session.login_with_password',
+      params: [
+        { t: 'str', v: 'root' },
+        { t: 'str', v: 'simulator' },
+      ],
+    })
     for (let i = 0; i < 200; i++) {
       const res = await post(sim.url, '/', mutate(valid, rnd))
       expect([200, 500]).toContain(res.status)

@@ -14,9 +14,23 @@ import { reportGuest } from '../../mocks/guest/agent.js'
 const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const XENAPI = `${REPO}../shared/reference/xenapi.json`
 
-interface RefField { name: string; type: string; default?: string }
-interface RefMessage { name: string; params: { name: string; type: string }[]; implicit: boolean; description: string }
-interface RefClass { name: string; fields: RefField[]; messages: RefMessage[]; enums: { name: string; values: { name: string }[] }[] }
+interface RefField {
+  name: string
+  type: string
+  default?: string
+}
+interface RefMessage {
+  name: string
+  params: { name: string; type: string }[]
+  implicit: boolean
+  description: string
+}
+interface RefClass {
+  name: string
+  fields: RefField[]
+  messages: RefMessage[]
+  enums: { name: string; values: { name: string }[] }[]
+}
 
 const present = existsSync(XENAPI)
 if (!present) console.warn(`datamodel conformance skipped: ${XENAPI} is absent (CI keeps ../shared beside the clone)`)
@@ -60,7 +74,13 @@ async function populate(sim: Simulator): Promise<void> {
   // A running VM: its VBDs get a device name, it gets a console and live VM_metrics.
   await x.callAsync('VM.start', vm, false, false)
   // What a booted guest with tools leaves (mocks/guest/agent.ts), so VM_guest_metrics has a record to check.
-  reportGuest({ store: sim.state.store, sim: sim.state, session: '', method: 'test' }, vm, [{ device: '0', mac: '', ipv4: ['10.0.0.5'], ipv6: ['fe80::1'] }], { name: 'FreeBSD', uname: '14.3-RELEASE', distro: 'freebsd', major: '14', minor: '3' })
+  reportGuest({ store: sim.state.store, sim: sim.state, session: '', method: 'test' }, vm, [{ device: '0', mac: '', ipv4: ['10.0.0.5'], ipv6: ['fe80::1'] }], {
+    name: 'FreeBSD',
+    uname: '14.3-RELEASE',
+    distro: 'freebsd',
+    major: '14',
+    minor: '3',
+  })
 }
 
 describe.skipIf(!present)('conformance with xenapi.json', () => {
@@ -130,7 +150,10 @@ describe.skipIf(!present)('conformance with xenapi.json', () => {
       const def = byName.get(cls)!
       const create = def.messages.find((m) => m.name === 'create' && m.implicit)
       if (!create) continue
-      const args = /constructor args are: (.*?) \(\* = non-optional\)/s.exec(create.description)![1]!.split(',').map((a) => a.trim())
+      const args = /constructor args are: (.*?) \(\* = non-optional\)/s
+        .exec(create.description)![1]!
+        .split(',')
+        .map((a) => a.trim())
       const required = args.filter((a) => a.endsWith('*')).map((a) => a.slice(0, -1))
       const record: Record<string, unknown> = {}
       for (const name of required) {

@@ -6,7 +6,11 @@ import type { Simulator } from '../../mocks/simulator.js'
 import type { XapiConnection } from '../../src/xapi/connection.js'
 import type { XapiError } from '../../src/xapi/errors.js'
 
-const codeOf = (p: Promise<unknown>): Promise<string[]> => p.then(() => [], (e: XapiError) => [e.code, ...e.params])
+const codeOf = (p: Promise<unknown>): Promise<string[]> =>
+  p.then(
+    () => [],
+    (e: XapiError) => [e.code, ...e.params],
+  )
 
 async function admin(sim: Simulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const headers = { authorization: simAuthorization(sim), ...(body === undefined ? {} : { 'content-type': 'application/json' }) }
@@ -138,7 +142,10 @@ describe('the /_sim/ control endpoint', () => {
   it('arms, lists and clears rules; applies actions; refuses what is not a rule', async () => {
     const sim = await withSimulator()
     const s = await login(sim.url)
-    const armed = await admin(sim, 'POST', '/_sim/faults', [{ method: 'SR.get_all', error: ['SR_BACKEND_FAILURE_1', '', 'boom', ''], times: 0 }, { method: 'VM.get_all', delayMs: 10 }])
+    const armed = await admin(sim, 'POST', '/_sim/faults', [
+      { method: 'SR.get_all', error: ['SR_BACKEND_FAILURE_1', '', 'boom', ''], times: 0 },
+      { method: 'VM.get_all', delayMs: 10 },
+    ])
     expect(armed.status).toBe(200)
     expect((await rawCall(sim.url, 'SR.get_all', s)).ErrorDescription).toEqual(['SR_BACKEND_FAILURE_1', '', 'boom', ''])
     expect((await admin(sim, 'GET', '/_sim/faults')).json).toEqual([
@@ -152,7 +159,7 @@ describe('the /_sim/ control endpoint', () => {
     expect((await admin(sim, 'POST', '/_sim/faults', { method: 'VM.get_all', hold: true })).status).toBe(200)
     const held = rawCall(sim.url, 'VM.get_all', s)
     let listed: unknown
-    for (let i = 0; i < 100 && (listed = (await admin(sim, 'GET', '/_sim/faults')).json, JSON.stringify(listed).includes('"held":0')); i++) await new Promise((r) => setTimeout(r, 5))
+    for (let i = 0; i < 100 && ((listed = (await admin(sim, 'GET', '/_sim/faults')).json), JSON.stringify(listed).includes('"held":0')); i++) await new Promise((r) => setTimeout(r, 5))
     expect(listed).toEqual([{ method: 'VM.get_all', hold: true, seen: 1, fired: 1, held: 1 }])
     expect((await admin(sim, 'DELETE', '/_sim/faults')).status).toBe(200)
     expect((await held).Status).toBe('Success')

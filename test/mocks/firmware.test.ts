@@ -25,7 +25,13 @@ async function upload(sim: Simulator, x: XapiConnection, size: number, extents: 
 }
 
 /** An HVM VM with `firmware` and boot `order`, its disk 0 holding the sample image of `layout` (damaged by `damage`). */
-async function hvmVm(sim: Simulator, x: XapiConnection, firmware: 'bios' | 'uefi', layout: SampleFirmware, opts: { order?: string; cd?: boolean; damage?: (e: Extent[], espOffset: number) => Extent[] } = {}): Promise<string> {
+async function hvmVm(
+  sim: Simulator,
+  x: XapiConnection,
+  firmware: 'bios' | 'uefi',
+  layout: SampleFirmware,
+  opts: { order?: string; cd?: boolean; damage?: (e: Extent[], espOffset: number) => Extent[] } = {},
+): Promise<string> {
   const img = buildSampleHvmImage({ firmware: layout, diskSize: 64 << 20 })
   const extents = opts.damage ? opts.damage(img.extents, img.layout.espOffset ?? 0) : img.extents
   const vm = await x.callAsync<string>('VM.clone', sim.inventory.template, `hvm-${firmware}`)
@@ -69,7 +75,10 @@ describe('simulated HVM firmware at VM.start (mocks/classes/vm-boot.ts)', () => 
     const x = await connectTo(sim)
     const vm = await hvmVm(sim, x, 'bios', 'bios')
     await x.callAsync('VM.start', vm, false, false)
-    expect(sim.console(vm)[0]).toMatchObject({ booted: true, chain: ['boot code in the MBR', 'gptboot in GPT partition 1', expect.stringContaining('/boot/loader'), expect.stringContaining('/boot/kernel/kernel')] })
+    expect(sim.console(vm)[0]).toMatchObject({
+      booted: true,
+      chain: ['boot code in the MBR', 'gptboot in GPT partition 1', expect.stringContaining('/boot/loader'), expect.stringContaining('/boot/kernel/kernel')],
+    })
   })
 
   it('UEFI with a damaged ESP boots nothing and names the damage; a retry after a fix is a second record', async () => {

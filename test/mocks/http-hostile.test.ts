@@ -12,7 +12,13 @@ import type { XapiError } from '../../src/xapi/errors.js'
  * each one once killed the process or held its event loop or memory. After each, the
  * simulator must still answer a login.
  */
-const LOGIN = encodeCall({ method: 'session.login_with_password', params: [{ t: 'str', v: 'root' }, { t: 'str', v: 'simulator' }] })
+const LOGIN = encodeCall({
+  method: 'session.login_with_password',
+  params: [
+    { t: 'str', v: 'root' },
+    { t: 'str', v: 'simulator' },
+  ],
+})
 
 async function stillServes(sim: Simulator): Promise<void> {
   const ok = await post(sim.url, '/', LOGIN)
@@ -143,7 +149,19 @@ describe('the control API (/_sim/)', () => {
 
 describe('VDI.create sizes, as SM checks them (vhdutil.validate_and_round_vhd_size)', () => {
   const create = (sim: Simulator, session: string, size: number): ReturnType<typeof rawCall> =>
-    rawCall(sim.url, 'VDI.create', session, { name_label: 'd', name_description: '', SR: sim.inventory.localSr, virtual_size: size, type: 'user', sharable: false, read_only: false, other_config: {}, xenstore_data: {}, sm_config: {}, tags: [] })
+    rawCall(sim.url, 'VDI.create', session, {
+      name_label: 'd',
+      name_description: '',
+      SR: sim.inventory.localSr,
+      virtual_size: size,
+      type: 'user',
+      sharable: false,
+      read_only: false,
+      other_config: {},
+      xenstore_data: {},
+      sm_config: {},
+      tags: [],
+    })
 
   it('refuses a negative size or one over 2 TiB with SR_BACKEND_FAILURE_79; rounds zero up to 2 MiB', async () => {
     const sim = await withSimulator({ localSrSize: 4 * 2 ** 40 })
@@ -159,7 +177,9 @@ describe('VDI.create sizes, as SM checks them (vhdutil.validate_and_round_vhd_si
   it('the xen-api client sees the same error', async () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)
-    const err = await x.call('VDI.create', { name_label: 'd', SR: sim.inventory.localSr, virtual_size: -4096, type: 'user', sharable: false, read_only: false, other_config: {} }).catch((e: XapiError) => e)
+    const err = await x
+      .call('VDI.create', { name_label: 'd', SR: sim.inventory.localSr, virtual_size: -4096, type: 'user', sharable: false, read_only: false, other_config: {} })
+      .catch((e: XapiError) => e)
     expect((err as XapiError).code).toBe('SR_BACKEND_FAILURE_79')
   })
 })
@@ -176,10 +196,35 @@ describe('a seeded fuzz of the HTTP front', () => {
     }
   }
   const METHODS = ['GET', 'PUT', 'POST', 'OPTIONS', 'DELETE', 'PATCH', 'G\u00e9T', '']
-  const PATHS = ['/', '/RPC2', '/jsonrpc', '/import_raw_vdi?vdi=', '/export_raw_vdi?vdi=', '/_sim/faults', '/_sim/objects', '//[', 'http://[zz/', '*', '/%', '/%E0%A4%A', '/?session_id=%ZZ', 'http://sim:99999/']
-  const HEADERS = ['Cookie: session_id=%E0%A4%A', 'Cookie: =;;=x', 'Content-Length: -1', 'Content-Length: 99999999999', 'Transfer-Encoding: chunked', 'Authorization: Basic !!!', 'Authorization: Basic ' + Buffer.from('root').toString('base64'), 'Content-Type: text/xml', 'X: \u0001']
+  const PATHS = [
+    '/',
+    '/RPC2',
+    '/jsonrpc',
+    '/import_raw_vdi?vdi=',
+    '/export_raw_vdi?vdi=',
+    '/_sim/faults',
+    '/_sim/objects',
+    '//[',
+    'http://[zz/',
+    '*',
+    '/%',
+    '/%E0%A4%A',
+    '/?session_id=%ZZ',
+    'http://sim:99999/',
+  ]
+  const HEADERS = [
+    'Cookie: session_id=%E0%A4%A',
+    'Cookie: =;;=x',
+    'Content-Length: -1',
+    'Content-Length: 99999999999',
+    'Transfer-Encoding: chunked',
+    'Authorization: Basic !!!',
+    'Authorization: Basic ' + Buffer.from('root').toString('base64'),
+    'Content-Type: text/xml',
+    'X: \u0001',
+  ]
   const BODIES = ['', LOGIN, '<methodCall>', '{"jsonrpc":"2.0","method":"session.login_with_password","params":["root","simulator"],"id":{}}', '0\r\n\r\n', '[{"action":"nope"}]', '\u0000'.repeat(64)]
-  const pick = <T,>(rnd: () => number, xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!
+  const pick = <T>(rnd: () => number, xs: T[]): T => xs[Math.floor(rnd() * xs.length)]!
 
   it('answers or closes every request, and still serves afterwards', async () => {
     const sim = await withSimulator({ httpLimits: { bodyTotalMs: 300, bodyIdleMs: 200, uploadIdleMs: 300 } })

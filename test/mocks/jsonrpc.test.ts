@@ -90,7 +90,7 @@ describe('POST /jsonrpc', () => {
     expect(r.json).toEqual({ jsonrpc: '2.0', result: [sim.inventory.localSr], id: 9 })
   })
 
-  it('serves event.from with valid_ref_counts as numbers, as the client\'s event loop expects', async () => {
+  it("serves event.from with valid_ref_counts as numbers, as the client's event loop expects", async () => {
     const sim = await withSimulator()
     const s = await login(sim.url)
     const r = await jsonCall(sim.url, JSON.stringify({ jsonrpc: '2.0', method: 'event.from', params: [s, ['task', 'VM'], '', 0.1], id: 1 }))

@@ -10,7 +10,11 @@ import type { XapiConnection } from '../../src/xapi/connection.js'
 import type { XapiError } from '../../src/xapi/errors.js'
 
 /** Errors raised by VM and VDI lifecycle checks, each driven over the wire, in XAPI's words. */
-const codeOf = (p: Promise<unknown>): Promise<string[]> => p.then(() => [], (e: XapiError) => [e.code, ...e.params])
+const codeOf = (p: Promise<unknown>): Promise<string[]> =>
+  p.then(
+    () => [],
+    (e: XapiError) => [e.code, ...e.params],
+  )
 
 const DISK = { mode: 'RW', type: 'Disk', empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }
 
@@ -79,7 +83,7 @@ describe('lifecycle errors', () => {
     expect(await x.call('VM.get_power_state', good)).toBe('Running')
   })
 
-  it('BOOTLOADER_FAILED carries XCP-ng pygrub\'s own message with the xcp-ng flavour', async () => {
+  it("BOOTLOADER_FAILED carries XCP-ng pygrub's own message with the xcp-ng flavour", async () => {
     const sim = await withSimulator({ pygrub: 'xcp-ng' })
     const x = await connectTo(sim)
     const bad = await pvVmWithImage(sim, x, 16)

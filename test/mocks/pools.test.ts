@@ -124,7 +124,18 @@ pools:
       await call('VM.set_HVM_boot_policy', vm, '')
       for (const [i, sr] of srs.entries()) {
         const vdi = await call<string>('VDI.create', { name_label: 'd', SR: sr, virtual_size: String(1 << 30), type: 'user', sharable: false, read_only: false, other_config: {} })
-        await call('VBD.create', { VM: vm, VDI: vdi, userdevice: String(i), bootable: false, mode: 'RW', type: 'Disk', empty: false, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
+        await call('VBD.create', {
+          VM: vm,
+          VDI: vdi,
+          userdevice: String(i),
+          bootable: false,
+          mode: 'RW',
+          type: 'Disk',
+          empty: false,
+          other_config: {},
+          qos_algorithm_type: '',
+          qos_algorithm_params: {},
+        })
       }
       if (affinity) await call('VM.set_affinity', vm, affinity)
       return vm

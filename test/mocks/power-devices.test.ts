@@ -10,12 +10,39 @@ async function vmWithDisk(sim: Simulator, x: XapiConnection): Promise<{ vm: stri
   const vm = await x.call<string>('VM.clone', sim.inventory.template, 'v')
   await x.call('VM.provision', vm)
   const vdi = await x.call<string>('VDI.create', { name_label: 'd', SR: sim.inventory.localSr, virtual_size: 8 << 20, type: 'user', sharable: false, read_only: false, other_config: {} })
-  const vbd = await x.call<string>('VBD.create', { VM: vm, VDI: vdi, userdevice: '1', bootable: false, mode: 'RW', type: 'Disk', empty: false, unpluggable: true, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
-  const cd = await x.call<string>('VBD.create', { VM: vm, VDI: 'OpaqueRef:NULL', userdevice: '3', bootable: false, mode: 'RO', type: 'CD', empty: true, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} })
+  const vbd = await x.call<string>('VBD.create', {
+    VM: vm,
+    VDI: vdi,
+    userdevice: '1',
+    bootable: false,
+    mode: 'RW',
+    type: 'Disk',
+    empty: false,
+    unpluggable: true,
+    other_config: {},
+    qos_algorithm_type: '',
+    qos_algorithm_params: {},
+  })
+  const cd = await x.call<string>('VBD.create', {
+    VM: vm,
+    VDI: 'OpaqueRef:NULL',
+    userdevice: '3',
+    bootable: false,
+    mode: 'RO',
+    type: 'CD',
+    empty: true,
+    other_config: {},
+    qos_algorithm_type: '',
+    qos_algorithm_params: {},
+  })
   return { vm, vbd, vdi, cd }
 }
 
-const code = (p: Promise<unknown>): Promise<unknown> => p.then(() => 'ok', (e: { code?: string; params?: unknown[] }) => [e.code, ...(e.params ?? [])])
+const code = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => 'ok',
+    (e: { code?: string; params?: unknown[] }) => [e.code, ...(e.params ?? [])],
+  )
 
 describe('power operations and devices as xapi checks them', () => {
   it('plugs nothing on a halted VM, needs PV drivers on a running HVM guest, ejects only CDs', async () => {

@@ -11,7 +11,11 @@ import type { Simulator } from '../../mocks/simulator.js'
 import type { XapiConnection } from '../../src/xapi/connection.js'
 import type { XapiError } from '../../src/xapi/errors.js'
 
-const codeOf = (p: Promise<unknown>): Promise<string[]> => p.then(() => [], (e: XapiError) => [e.code, ...e.params])
+const codeOf = (p: Promise<unknown>): Promise<string[]> =>
+  p.then(
+    () => [],
+    (e: XapiError) => [e.code, ...e.params],
+  )
 
 /**
  * A halted PV VM booting with pygrub from the sample FreeBSD disk, written straight into
@@ -58,7 +62,7 @@ describe('simulator profiles: each release as a client sees it', () => {
     expect(await x.call('VM.get_power_state', vm)).toBe('Halted')
   })
 
-  it('xcp-ng-8.2 runs a 64-bit PV kernel but refuses a 32-bit one in libxenguest\'s words; xcp-1.1 runs both', async () => {
+  it("xcp-ng-8.2 runs a 64-bit PV kernel but refuses a 32-bit one in libxenguest's words; xcp-1.1 runs both", async () => {
     const s82 = await withSimulator({ profile: 'xcp-ng-8.2' })
     const x82 = await connectTo(s82)
     await x82.callAsync('VM.start', await pvVm(s82, x82, 64), false, false)

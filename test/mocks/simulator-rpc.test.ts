@@ -117,7 +117,11 @@ describe('simulator over XML-RPC', () => {
     const x = await connectTo(sim)
     const vm = await x.callAsync<string>('VM.clone', sim.inventory.template, 'n')
     const vif = { VM: vm, network: sim.inventory.network, device: '0', MAC: '00:16:3e:00:00:01', MTU: 1500, other_config: {}, qos_algorithm_type: '', qos_algorithm_params: {} }
-    const codes = async (p: Promise<unknown>): Promise<string[]> => p.then(() => [], (e: XapiError) => [e.code, ...e.params])
+    const codes = async (p: Promise<unknown>): Promise<string[]> =>
+      p.then(
+        () => [],
+        (e: XapiError) => [e.code, ...e.params],
+      )
     expect(await codes(x.call('VIF.create', { ...vif, MAC: '00:16:3e:00:00' }))).toEqual(['MAC_INVALID', '00:16:3e:00:00'])
     expect(await codes(x.call('VIF.create', { ...vif, device: 'eth0' }))).toEqual(['INVALID_DEVICE', 'eth0'])
     await x.call('VIF.create', vif)
@@ -132,9 +136,11 @@ describe('simulator over XML-RPC', () => {
   it('rounds VDI sizes to 2 MiB and fails an over-full SR with SR_BACKEND_FAILURE_44', async () => {
     const sim = await withSimulator({ localSrSize: 100 << 20 })
     const x = await connectTo(sim)
-    const vdi = await x.call<string>('VDI.create', { name_label: 'd', SR: sim.inventory.localSr, virtual_size: 3 << 20 | 1, type: 'user', sharable: false, read_only: false, other_config: {} })
+    const vdi = await x.call<string>('VDI.create', { name_label: 'd', SR: sim.inventory.localSr, virtual_size: (3 << 20) | 1, type: 'user', sharable: false, read_only: false, other_config: {} })
     expect(await x.call('VDI.get_virtual_size', vdi)).toBe(String(4 << 20))
-    const err = await x.call('VDI.create', { name_label: 'big', SR: sim.inventory.localSr, virtual_size: 200 << 20, type: 'user', sharable: false, read_only: false, other_config: {} }).catch((e: XapiError) => e)
+    const err = await x
+      .call('VDI.create', { name_label: 'big', SR: sim.inventory.localSr, virtual_size: 200 << 20, type: 'user', sharable: false, read_only: false, other_config: {} })
+      .catch((e: XapiError) => e)
     expect([(err as XapiError).code, ...(err as XapiError).params]).toEqual(['SR_BACKEND_FAILURE_44', '', 'There is insufficient space', ''])
   })
 
@@ -146,7 +152,10 @@ describe('simulator over XML-RPC', () => {
     for (const m of methods) {
       if (m === 'system.listMethods') continue
       const [cls, name] = m.replace(/^Async\./, '').split('.') as [string, string]
-      expect(datamodel.classes[cls]?.messages.some((x) => x.name === name), m).toBe(true)
+      expect(
+        datamodel.classes[cls]?.messages.some((x) => x.name === name),
+        m,
+      ).toBe(true)
     }
   })
 })

@@ -53,7 +53,8 @@ describe('saving and reloading the simulator state', () => {
     const a = await spawnSimulator({}, ['--state-file', file])
     const s = await login(a.url)
     const [sr] = (await rawCall(a.url, 'SR.get_by_name_label', s, 'Local storage')).Value as string[]
-    const vdi = (await rawCall(a.url, 'VDI.create', s, { name_label: 'crash survivor', SR: sr, virtual_size: 1 << 20, type: 'user', sharable: false, read_only: false, other_config: {} })).Value as string
+    const vdi = (await rawCall(a.url, 'VDI.create', s, { name_label: 'crash survivor', SR: sr, virtual_size: 1 << 20, type: 'user', sharable: false, read_only: false, other_config: {} }))
+      .Value as string
     await until('the periodic save', () => existsSync(file) && JSON.stringify(readStateFile(file)).includes(vdi), 15_000)
     expect(await a.stop('SIGKILL')).toBe(null)
     expect(Object.keys(readStateFile(file)!.pools[0]!.objects.VDI ?? {})).toContain(vdi)

@@ -22,8 +22,7 @@ describe('system.listMethods over XML-RPC (api_server.ml)', () => {
 })
 
 describe('event.from (xapi_event.ml)', () => {
-  const from = (url: string, s: string, classes: string[], token: string): Promise<EventBatch> =>
-    rawCall(url, 'event.from', s, classes, token, 0.05).then((r) => r.Value as EventBatch)
+  const from = (url: string, s: string, classes: string[], token: string): Promise<EventBatch> => rawCall(url, 'event.from', s, classes, token, 0.05).then((r) => r.Value as EventBatch)
 
   it('never reports sessions (gen_events:false), even to "*"', async () => {
     const sim = await withSimulator()
@@ -39,7 +38,8 @@ describe('event.from (xapi_event.ml)', () => {
     const sim = await withSimulator()
     const x = await connectTo(sim)
     const s = x.sessionId
-    const vdi = (name: string): Promise<string> => x.call<string>('VDI.create', { name_label: name, SR: sim.inventory.localSr, virtual_size: 1 << 20, type: 'user', sharable: false, read_only: false, other_config: {} })
+    const vdi = (name: string): Promise<string> =>
+      x.call<string>('VDI.create', { name_label: name, SR: sim.inventory.localSr, virtual_size: 1 << 20, type: 'user', sharable: false, read_only: false, other_config: {} })
     const old = await vdi('old')
     const { token } = await from(sim.url, s, ['vdi'], '')
     const brief = await vdi('brief')
@@ -55,7 +55,9 @@ describe('event.from (xapi_event.ml)', () => {
     const s = await login(sim.url)
     const batch = await from(sim.url, s, ['task'], '')
     const notInDb = ['auth', 'event', 'message', 'data_source', 'sr_stat', 'probe_result', 'vdi_nbd_server_info']
-    const tables = Object.keys(datamodel.catalogue).filter((c) => !notInDb.includes(c)).map((c) => c.toLowerCase())
+    const tables = Object.keys(datamodel.catalogue)
+      .filter((c) => !notInDb.includes(c))
+      .map((c) => c.toLowerCase())
     expect(Object.keys(batch.valid_ref_counts).sort()).toEqual(tables.sort())
     expect(Number(batch.valid_ref_counts.session)).toBe(1)
     expect(Number(batch.valid_ref_counts.sr)).toBe(1)

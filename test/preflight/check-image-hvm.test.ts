@@ -26,7 +26,7 @@ describe('check-image with an HVM recipe', () => {
     expect(await runCheckImage({ files: [path], recipe: 'freebsd-13', flavour: 'uefi' })).toMatchObject({ checked: ['uefi'], bootable: true })
   })
 
-  it('--firmware checks a PV recipe\'s image as HVM; a wrong value is a usage error naming it', async () => {
+  it("--firmware checks a PV recipe's image as HVM; a wrong value is a usage error naming it", async () => {
     const path = join(tmp.dir, 'both.img')
     await writeSampleHvmImage(path, { firmware: 'both', diskSize: 64 << 20 })
     expect(await runCheckImage({ files: [path], recipe: 'freebsd-9', firmware: 'both' })).toMatchObject({ mode: 'hvm', checked: ['bios', 'uefi'], bootable: true })

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { mulberry32 } from '../../src/image/prng.js'
 import { bufferReadAt, subReadAt } from '../../src/image/read-at.js'
 import { openUfs } from '../../src/image/ufs.js'
@@ -14,11 +14,18 @@ import { needs } from '../support/oracles.js'
 const PV = { bootloader_args: '--kernel=/boot/kernel/kernel', args: 'vfs.root.mountfrom=ufs:/dev/xbd0s1a' }
 const MiB = 1024 * 1024
 
-interface Case { name: string; path: string; report: PreflightReport }
+interface Case {
+  name: string
+  path: string
+  report: PreflightReport
+}
 
 /** A report is a clear verdict: no stage fell through to the safety net, and a failure says why. */
 function expectClearVerdict(c: Case): void {
-  expect(c.report.warnings.filter((w) => w.code === 'analysis-error'), c.name).toEqual([])
+  expect(
+    c.report.warnings.filter((w) => w.code === 'analysis-error'),
+    c.name,
+  ).toEqual([])
   for (const v of Object.values(c.report.verdicts)) {
     if (!v.boots) expect(v.problems.length, `${c.name} ${v.flavour}: a failure without a reason`).toBeGreaterThan(0)
   }
@@ -34,7 +41,10 @@ function expectSameAsReal(c: Case, real: RealPygrub | null): void {
   const predicted = c.report.verdicts.upstream
   if (real === null) {
     expect(predicted.boots, c.name).toBe(false)
-    expect(predicted.problems.map((p) => p.code), c.name).toEqual(['fs-damaged'])
+    expect(
+      predicted.problems.map((p) => p.code),
+      c.name,
+    ).toEqual(['fs-damaged'])
     return
   }
   expect(predicted.pygrub.ok, `${c.name}: real pygrub ${real.ok ? 'booted' : real.message}`).toBe(real.ok)
@@ -59,7 +69,10 @@ needs('pygrub').describe('preflight on corrupted and truncated copies of the sam
     const k = vol.lookup('/boot/kernel/kernel')
     const inodes = part + vol.sb.iblkno * vol.sb.fsize
     // The superblock's fields and the inodes on the kernel's path (/, boot, kernel, kernel).
-    ranges = [[part + 8192, part + 8192 + 1376], [inodes + 2 * 128, inodes + (k.ino + 1) * 128]]
+    ranges = [
+      [part + 8192, part + 8192 + 1376],
+      [inodes + 2 * 128, inodes + (k.ino + 1) * 128],
+    ]
     kernelFirst = part + vol.blockAddress(k, 0) * vol.sb.fsize
     kernelLast = part + vol.blockAddress(k, Math.ceil(k.size / vol.sb.bsize) - 1) * vol.sb.fsize
   })
@@ -95,16 +108,25 @@ needs('pygrub').describe('preflight on corrupted and truncated copies of the sam
 
   it('truncated: every cut gives a clear verdict, the one real pygrub gives, and says the image is short', async () => {
     const cuts: [string, number][] = [
-      ['cut-300', 300], ['cut-mbr', 512], ['cut-label', part + 1024], ['cut-superblock', part + 8192 + 700],
-      ['cut-before-kernel', kernelFirst], ['cut-mid-kernel', Math.floor((kernelFirst + kernelLast) / 2)],
-      ['cut-last-kernel-block', kernelLast], ['cut-tail', image.length - MiB],
+      ['cut-300', 300],
+      ['cut-mbr', 512],
+      ['cut-label', part + 1024],
+      ['cut-superblock', part + 8192 + 700],
+      ['cut-before-kernel', kernelFirst],
+      ['cut-mid-kernel', Math.floor((kernelFirst + kernelLast) / 2)],
+      ['cut-last-kernel-block', kernelLast],
+      ['cut-tail', image.length - MiB],
     ]
     const cases = cuts.map(([name, at]) => check(name, image.subarray(0, at)))
     const reals = await Promise.all(cases.map((c) => realPygrub(c.path, tmp.dir, ['--kernel=/boot/kernel/kernel'])))
     cases.forEach((c, i) => {
       expectClearVerdict(c)
       expectSameAsReal(c, reals[i] ?? null)
-      if (c.name !== 'cut-300') expect(c.report.warnings.map((w) => w.code), c.name).toContain('image-truncated')
+      if (c.name !== 'cut-300')
+        expect(
+          c.report.warnings.map((w) => w.code),
+          c.name,
+        ).toContain('image-truncated')
     })
     const byName = new Map(cases.map((c) => [c.name, c.report]))
     expect(byName.get('cut-mid-kernel')?.verdicts.upstream.problems.map((p) => p.code)).toEqual(['kernel-truncated'])

@@ -57,7 +57,10 @@ tools.describe('HVM preflight on disks built with sgdisk, sfdisk, mkfs.fat, mcop
 
   tools.it('BIOS: pmbr code plus freebsd-boot boots through /boot/loader; without the MBR code it does not', () => {
     const good = preflightHvmFile(gptImage(tmp.dir, 'bios', { bios: true, mbrCode: true }))
-    expect(good.verdicts.bios).toMatchObject({ boots: true, chain: ['boot code in the MBR', 'gptboot in GPT partition 1', expect.stringContaining('/boot/loader'), expect.stringContaining('/boot/kernel/kernel')] })
+    expect(good.verdicts.bios).toMatchObject({
+      boots: true,
+      chain: ['boot code in the MBR', 'gptboot in GPT partition 1', expect.stringContaining('/boot/loader'), expect.stringContaining('/boot/kernel/kernel')],
+    })
     expect(codes(good, 'uefi')).toEqual(['no-esp'])
     expect(codes(preflightHvmFile(gptImage(tmp.dir, 'bios-nocode', { bios: true })), 'bios')).toEqual(['no-boot-code'])
     expect(codes(preflightHvmFile(gptImage(tmp.dir, 'bios-noboot', { mbrCode: true })), 'bios')).toEqual(['no-freebsd-boot'])

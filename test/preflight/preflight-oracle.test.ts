@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { preflightFile } from '../../src/preflight/preflight.js'
 import type { PreflightReport } from '../../src/preflight/report.js'
 import { realPygrub } from '../image/helpers/pygrub-run.js'

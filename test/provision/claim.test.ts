@@ -68,14 +68,18 @@ describe('the claim on a VM name', () => {
     const events: ProvisionEvent[] = []
     await runProvision(sim, await syntheticImage(1), { events })
     const esc = (t: string): string => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-    expect(warnings(events).find((w) => w.startsWith('took over'))).toMatch(new RegExp(`^took over the claim on "FreeBSD-9.0" \\(pool other-config ${key}\\): its owner, process ${dead} on ${esc(hostname())}, since \\S+, is gone$`))
+    expect(warnings(events).find((w) => w.startsWith('took over'))).toMatch(
+      new RegExp(`^took over the claim on "FreeBSD-9.0" \\(pool other-config ${key}\\): its owner, process ${dead} on ${esc(hostname())}, since \\S+, is gone$`),
+    )
 
     // Another machine's claim, 13 hours old: its owner cannot be asked, its age says it is gone.
     const old = new Date(Date.now() - 13 * 3600_000).toISOString()
     await x.call('pool.add_to_other_config', pool, claimKey('other'), JSON.stringify({ v: 1, pid: 1, host: 'elsewhere', boot: 'b', since: old, id: 'y' }))
     const more: ProvisionEvent[] = []
     await runProvision(sim, await syntheticImage(1), { name: 'other', events: more })
-    expect(warnings(more).find((w) => w.startsWith('took over'))).toMatch(/^took over the claim on "other" \(pool other-config [^)]+\): it was made by process 1 on elsewhere, since .+, 780 min ago, longer than any run lasts$/)
+    expect(warnings(more).find((w) => w.startsWith('took over'))).toMatch(
+      /^took over the claim on "other" \(pool other-config [^)]+\): it was made by process 1 on elsewhere, since .+, 780 min ago, longer than any run lasts$/,
+    )
     expect(claims(sim)).toEqual([])
   })
 
@@ -85,6 +89,8 @@ describe('the claim on a VM name', () => {
     const events: ProvisionEvent[] = []
     const r = await runProvision(sim, await syntheticImage(1), { events })
     expect(r.vm.name).toBe('FreeBSD-9.0')
-    expect(warnings(events)).toContain('could not claim "FreeBSD-9.0" on the pool (RBAC_PERMISSION_DENIED: this account may not write the pool\'s other-config): a second run of this name at the same time would not be stopped')
+    expect(warnings(events)).toContain(
+      'could not claim "FreeBSD-9.0" on the pool (RBAC_PERMISSION_DENIED: this account may not write the pool\'s other-config): a second run of this name at the same time would not be stopped',
+    )
   })
 })

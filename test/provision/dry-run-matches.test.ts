@@ -87,7 +87,10 @@ async function realRun(sim: Simulator, o: ProvisionOptions): Promise<Map<string,
     if (e.type === 'step-done' && open) {
       byStep.set(open.step, {
         rpc: sim.calls().slice(open.rpc),
-        http: sim.transfers().slice(open.http).map((t) => `${t.method} ${t.path.split('?')[0]}`),
+        http: sim
+          .transfers()
+          .slice(open.http)
+          .map((t) => `${t.method} ${t.path.split('?')[0]}`),
       })
       open = undefined
     }
@@ -128,7 +131,14 @@ describe("--dry-run's call list is the calls a real run makes", () => {
   it('a PV guest (the HOWTO), with --verify', async () => {
     const sim = await withSimulator()
     const { recipe } = await loadRecipe('freebsd-9')
-    const diff = await compare(sim, { recipe, image: pvImage, url: sim.url, ...sim.credentials, verify: true, upload: { segmentBytes: 1024 * 1024, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } } })
+    const diff = await compare(sim, {
+      recipe,
+      image: pvImage,
+      url: sim.url,
+      ...sim.credentials,
+      verify: true,
+      upload: { segmentBytes: 1024 * 1024, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } },
+    })
     expect(diff.filter((d) => d.undescribed.length || d.notMade.length)).toEqual([])
   })
 

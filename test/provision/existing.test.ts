@@ -12,7 +12,10 @@ const MiB = 1024 * 1024
 
 /** RPCs that change nothing (logins, reads, event waits) and the name claim on the pool. */
 const changes = (sim: Simulator, from: number): string[] =>
-  sim.calls().slice(from).filter((m) => !/^(session\.|system\.|event\.from$|[A-Za-z_]+\.get_)/.test(m) && !/^pool\.(add_to|remove_from)_other_config$/.test(m))
+  sim
+    .calls()
+    .slice(from)
+    .filter((m) => !/^(session\.|system\.|event\.from$|[A-Za-z_]+\.get_)/.test(m) && !/^pool\.(add_to|remove_from)_other_config$/.test(m))
 
 const guests = (sim: Simulator): [string, Record<string, unknown>][] => Object.entries(sim.objects().VM ?? {}).filter(([, v]) => !v.is_a_template && !v.is_control_domain)
 
@@ -123,7 +126,7 @@ describe('provision destroy', () => {
     await expect(destroy({ ...o, yes: true })).rejects.toMatchObject({ code: 'not-found' })
   })
 
-  it('refuses a VM that carries none of the tool\'s marks', async () => {
+  it("refuses a VM that carries none of the tool's marks", async () => {
     const sim = await withSimulator()
     const tpl = Object.entries(sim.objects().VM ?? {}).find(([, v]) => v.is_a_template)![0]
     const x = await (await import('../support/simulator.js')).connectTo(sim)

@@ -13,11 +13,14 @@ const base: RecipeInput = {
 const recipe = (extra: Partial<RecipeInput>) => RecipeSchema.parse({ ...base, ...extra })
 const facts = (name: string, certs = false): HostFacts => {
   const p = PROFILES.find((x) => x.name === name)!
-  return { host: { name_label: name, software_version: p.software_version, API_version_major: p.api.major, API_version_minor: p.api.minor, capabilities: p.capabilities }, poolHasUefiCertificates: certs }
+  return {
+    host: { name_label: name, software_version: p.software_version, API_version_major: p.api.major, API_version_minor: p.api.minor, capabilities: p.capabilities },
+    poolHasUefiCertificates: certs,
+  }
 }
 
 describe('boot modes in the recipe', () => {
-  it('defaults to pv, the HOWTO\'s path, so existing recipes stay valid; hvm defaults to BIOS, Secure Boot off, disk first', () => {
+  it("defaults to pv, the HOWTO's path, so existing recipes stay valid; hvm defaults to BIOS, Secure Boot off, disk first", () => {
     expect(recipe({}).boot).toEqual({ mode: 'pv' })
     expect(recipe({ boot: { mode: 'hvm' } }).boot).toEqual({ mode: 'hvm', firmware: 'bios', secure_boot: false, order: 'c' })
   })

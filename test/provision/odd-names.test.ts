@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { withSimulator } from '../support/simulator.js'
-import { UserError } from '../../src/errors.js'
+import type { UserError } from '../../src/errors.js'
 import type { ProvisionEvent } from '../../src/provision/types.js'
 import { markOf } from '../../src/provision/marks.js'
 import { inventory, runProvision, syntheticImage, warnings } from './support.js'
@@ -36,8 +36,8 @@ describe('VM names with characters that do not survive the wire', () => {
       sim.faults.add({ method: 'VM.set_name_label', error: ['INTERNAL_ERROR', 'injected'] })
       const events1: ProvisionEvent[] = []
       const kept = (await runProvision(sim, img, { name, keepOnFailure: true, events: events1 }).catch((e: unknown) => e)) as UserError
-      expect(events1.some((e) => e.type === "upload-resume")).toBe(true)
-      expect(kept.info.kept?.map((k) => k.split(" ")[0]).sort()).toEqual(["VBD", "VDI", "VIF", "VM"])
+      expect(events1.some((e) => e.type === 'upload-resume')).toBe(true)
+      expect(kept.info.kept?.map((k) => k.split(' ')[0]).sort()).toEqual(['VBD', 'VDI', 'VIF', 'VM'])
       sim.faults.clear()
       const events: ProvisionEvent[] = []
       const r = await runProvision(sim, img, { name, events })

@@ -36,7 +36,7 @@ function hostOfVdi(sim: Simulator, vdiRef: string): string {
 }
 
 describe('choosing among the "Local storage" SRs of a pool', () => {
-  it('uses the pool master\'s Local storage by default and sr.host when given', async () => {
+  it("uses the pool master's Local storage by default and sr.host when given", async () => {
     const { sim, image, recipe } = await pool()
     const creds = { url: sim.url, ...sim.credentials, image }
     const a = (await provision({ ...creds, recipe, name: 'on-master' })) as ProvisionResult

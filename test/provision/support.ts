@@ -42,9 +42,13 @@ export function inventory(sim: Simulator): { vdis: string[]; vms: string[]; vbds
   const o = sim.objects()
   return {
     vdis: Object.keys(o.VDI ?? {}),
-    vms: Object.entries(o.VM ?? {}).filter(([, v]) => !v.is_a_template && !v.is_control_domain).map(([r]) => r),
+    vms: Object.entries(o.VM ?? {})
+      .filter(([, v]) => !v.is_a_template && !v.is_control_domain)
+      .map(([r]) => r),
     vbds: Object.keys(o.VBD ?? {}).length,
     vifs: Object.keys(o.VIF ?? {}).length,
-    pending: Object.values(o.task ?? {}).filter((t) => t.status === 'pending').map((t) => String(t.name_label)),
+    pending: Object.values(o.task ?? {})
+      .filter((t) => t.status === 'pending')
+      .map((t) => String(t.name_label)),
   }
 }

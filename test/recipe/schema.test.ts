@@ -32,7 +32,9 @@ describe('recipe', () => {
   })
 
   it('names the file, the field path and the reason for a bad field', async () => {
-    const file = await recipeFile('name: x\nvdi: {virtual_size: 10GB}\nmemory: {static_min: 128MiB, static_max: 256MiB, dynamic_min: 256MiB, dynamic_max: 256MiB}\npv: {}\nnetwork: {mac: "00:16:3e:zz:00:00"}\n')
+    const file = await recipeFile(
+      'name: x\nvdi: {virtual_size: 10GB}\nmemory: {static_min: 128MiB, static_max: 256MiB, dynamic_min: 256MiB, dynamic_max: 256MiB}\npv: {}\nnetwork: {mac: "00:16:3e:zz:00:00"}\n',
+    )
     const err = await loadRecipe(file).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(UserError)
     const info = (err as UserError).info
@@ -57,7 +59,10 @@ describe('recipe', () => {
   })
 
   it('accepts JSON recipes', async () => {
-    const file = await recipeFile(JSON.stringify({ name: 'j', vdi: { virtual_size: '1GiB' }, pv: {}, memory: { static_min: '128MiB', static_max: '256MiB', dynamic_min: '256MiB', dynamic_max: '256MiB' } }), '.json')
+    const file = await recipeFile(
+      JSON.stringify({ name: 'j', vdi: { virtual_size: '1GiB' }, pv: {}, memory: { static_min: '128MiB', static_max: '256MiB', dynamic_min: '256MiB', dynamic_max: '256MiB' } }),
+      '.json',
+    )
     expect((await loadRecipe(file)).recipe.vdi.virtual_size).toBe(2 ** 30)
   })
 

@@ -84,7 +84,7 @@ describe.concurrent('fault matrix: HVM boot', () => {
 })
 
 describe.concurrent('fault matrix: the cloud-init config drive', () => {
-  simTest('HTTP 500 on the drive\'s upload: retried, exit 0, the VM with its drive', async ({ newSim, expect }) => {
+  simTest("HTTP 500 on the drive's upload: retried, exit 0, the VM with its drive", async ({ newSim, expect }) => {
     const sim = await newSim(HVM)
     // The boot disk's upload is the first PUT with data; the drive's the second.
     sim.faults.add({ upload: 'http500', nth: 2 })
@@ -94,7 +94,7 @@ describe.concurrent('fault matrix: the cloud-init config drive', () => {
     expect(objects).toEqual(ONE_VM_WITH_DRIVE)
   })
 
-  simTest('SR full when the drive\'s VDI is created: rolled back, exit 1, nothing left (boot disk included)', async ({ newSim, expect }) => {
+  simTest("SR full when the drive's VDI is created: rolled back, exit 1, nothing left (boot disk included)", async ({ newSim, expect }) => {
     const sim = await newSim(HVM)
     sim.faults.add({ method: 'VDI.create', nth: 2, error: ['SR_BACKEND_FAILURE_44', '', 'There is insufficient space', ''] })
     const { r, objects } = await inProcess(sim, { recipe: await firstBootRecipe(), image: (await images()).uefi })
@@ -103,7 +103,7 @@ describe.concurrent('fault matrix: the cloud-init config drive', () => {
     expect(objects).toEqual(NOTHING)
   })
 
-  simTest('the drive\'s VBD.create fails: rolled back, exit 1, the uploaded drive removed too', async ({ newSim, expect }) => {
+  simTest("the drive's VBD.create fails: rolled back, exit 1, the uploaded drive removed too", async ({ newSim, expect }) => {
     const sim = await newSim(HVM)
     sim.faults.add({ method: 'VBD.create', nth: 2, error: ['INTERNAL_ERROR', 'injected'] })
     const { r, objects } = await inProcess(sim, { recipe: await firstBootRecipe(), image: (await images()).uefi })
@@ -119,7 +119,7 @@ describe.concurrent('fault matrix: --wait', () => {
     const { r, objects } = await inProcess(sim, { recipe: await firstBootRecipe(), image: (await images()).uefi, extra: { wait: { probes: probes('vm-data:never'), timeoutMs: 1_500 } } })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('The guest did not become ready (vm-data:never) within --wait-timeout')
-    expect(r.stderr).toContain('vm-data/never is not in the VM\'s xenstore data')
+    expect(r.stderr).toContain("vm-data/never is not in the VM's xenstore data")
     expect(objects).toEqual(NOTHING)
   })
 
@@ -156,34 +156,42 @@ const formats = needs('qemu-img', 'xz')
 
 // withSimulator (no per-test fixture in a needs() test): one after another, after the concurrent rows.
 describe('fault matrix: disk formats', () => {
-  formats.it('qcow2: connection reset mid-upload: retried from the segment, exit 0, the VDI equals qemu-img convert -O raw', async ({ expect }) => {
-    const { withSimulator } = await import('../support/simulator.js')
-    const sim = await withSimulator(HVM)
-    const { dir, uefi } = await images()
-    const qcow2 = join(dir, 'cut.qcow2')
-    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', uefi, qcow2])
-    sim.faults.add({ upload: 'cut', afterBytes: 512 * 1024 })
-    const { r, objects } = await inProcess(sim, { recipe: 'freebsd-14', image: qcow2 })
-    expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toMatch(/retrying/)
-    expect(withoutMetrics(objects)).toEqual(ONE_VM)
-    execFileSync('qemu-img', ['convert', '-O', 'raw', qcow2, join(dir, 'cut.raw')])
-    const want = await readFile(join(dir, 'cut.raw'))
-    const vdi = Object.entries(sim.objects().VDI!).find(([, v]) => v.name_label === 'FreeBSD-14-vdi')![0]
-    expect(sim.readVdi(vdi, 0, want.length).equals(want)).toBe(true)
-  }, 60_000)
+  formats.it(
+    'qcow2: connection reset mid-upload: retried from the segment, exit 0, the VDI equals qemu-img convert -O raw',
+    async ({ expect }) => {
+      const { withSimulator } = await import('../support/simulator.js')
+      const sim = await withSimulator(HVM)
+      const { dir, uefi } = await images()
+      const qcow2 = join(dir, 'cut.qcow2')
+      execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', uefi, qcow2])
+      sim.faults.add({ upload: 'cut', afterBytes: 512 * 1024 })
+      const { r, objects } = await inProcess(sim, { recipe: 'freebsd-14', image: qcow2 })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/retrying/)
+      expect(withoutMetrics(objects)).toEqual(ONE_VM)
+      execFileSync('qemu-img', ['convert', '-O', 'raw', qcow2, join(dir, 'cut.raw')])
+      const want = await readFile(join(dir, 'cut.raw'))
+      const vdi = Object.entries(sim.objects().VDI!).find(([, v]) => v.name_label === 'FreeBSD-14-vdi')![0]
+      expect(sim.readVdi(vdi, 0, want.length).equals(want)).toBe(true)
+    },
+    60_000,
+  )
 
-  formats.it('qcow2.xz: HTTP 500 on the upload: retried from the spool, exit 0', async ({ expect }) => {
-    const { withSimulator } = await import('../support/simulator.js')
-    const sim = await withSimulator(HVM)
-    const { dir, uefi } = await images()
-    const qcow2 = join(dir, 'http500.qcow2')
-    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', uefi, qcow2])
-    execFileSync('xz', ['-1', '-f', qcow2])
-    sim.faults.add({ upload: 'http500' })
-    const { r, objects } = await inProcess(sim, { recipe: 'freebsd-14', image: `${qcow2}.xz` })
-    expect(r.code, r.stderr).toBe(0)
-    expect(r.stderr).toMatch(/HTTP 500.*retrying|retrying/)
-    expect(withoutMetrics(objects)).toEqual(ONE_VM)
-  }, 60_000)
+  formats.it(
+    'qcow2.xz: HTTP 500 on the upload: retried from the spool, exit 0',
+    async ({ expect }) => {
+      const { withSimulator } = await import('../support/simulator.js')
+      const sim = await withSimulator(HVM)
+      const { dir, uefi } = await images()
+      const qcow2 = join(dir, 'http500.qcow2')
+      execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', uefi, qcow2])
+      execFileSync('xz', ['-1', '-f', qcow2])
+      sim.faults.add({ upload: 'http500' })
+      const { r, objects } = await inProcess(sim, { recipe: 'freebsd-14', image: `${qcow2}.xz` })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/HTTP 500.*retrying|retrying/)
+      expect(withoutMetrics(objects)).toEqual(ONE_VM)
+    },
+    60_000,
+  )
 })

@@ -88,7 +88,7 @@ async function bodyBytes(sim: Simulator, img: string): Promise<number> {
 
 const poolFile = (): string => fileURLToPath(new URL('../../docs/examples/pool.yaml', import.meta.url))
 
-describe.concurrent('fault matrix, in-process (the library, the CLI\'s rendering and exit codes)', () => {
+describe.concurrent("fault matrix, in-process (the library, the CLI's rendering and exit codes)", () => {
   for (const pct of [10, 90]) {
     simTest(`connection reset at ${pct}% of the upload: the segment is retried, exit 0`, async ({ newSim, expect }) => {
       const sim = await newSim()
@@ -175,7 +175,12 @@ describe.concurrent('fault matrix, in-process (the library, the CLI\'s rendering
     expect(r.stdout).toContain('VM "FreeBSD-9.0" (')
     expect(r.stdout).toContain('already exists with these settings; nothing to do')
     expect(objects).toEqual(NOTHING)
-    expect(sim.calls().slice(before).filter((m) => !/^(session\.|system\.|event\.from$|[A-Za-z_]+\.get_)/.test(m) && !m.startsWith('pool.') && !m.startsWith('task.'))).toEqual([])
+    expect(
+      sim
+        .calls()
+        .slice(before)
+        .filter((m) => !/^(session\.|system\.|event\.from$|[A-Za-z_]+\.get_)/.test(m) && !m.startsWith('pool.') && !m.startsWith('task.')),
+    ).toEqual([])
   })
 
   simTest('VM name taken by a VM the tool did not make: exit 1 (name-taken), nothing created', async ({ newSim, expect }) => {
@@ -183,7 +188,10 @@ describe.concurrent('fault matrix, in-process (the library, the CLI\'s rendering
     const img = await image()
     expect((await inProcess(sim, { image: img })).r.code).toBe(0)
     // Strip the tool's marks: the VM's settings record and its disk's VM mark.
-    for (const [cls, key] of [['VM', 'xcp-provision:settings'], ['VDI', 'xcp-provision:vm']] as const) {
+    for (const [cls, key] of [
+      ['VM', 'xcp-provision:settings'],
+      ['VDI', 'xcp-provision:vm'],
+    ] as const) {
       for (const [ref, o] of Object.entries(sim.objects()[cls] ?? {})) {
         const oc = { ...(o.other_config as Record<string, string>) }
         if (!(key in oc)) continue
@@ -197,7 +205,7 @@ describe.concurrent('fault matrix, in-process (the library, the CLI\'s rendering
     expect(objects).toEqual(NOTHING)
   })
 
-  simTest('image larger than the VDI: exit 3 (the recipe\'s virtual_size is too small) before any XAPI call', async ({ newSim, expect }) => {
+  simTest("image larger than the VDI: exit 3 (the recipe's virtual_size is too small) before any XAPI call", async ({ newSim, expect }) => {
     const sim = await newSim()
     const { r, objects } = await inProcess(sim, { recipe: await recipe([[/virtual_size: 11GiB/, 'virtual_size: 32MiB']]), image: await image() })
     expect(r.code).toBe(3)

@@ -95,7 +95,12 @@ describe.concurrent('kill -9 in the HVM, config-drive and --wait steps, then the
       const f = await fixtures()
       const sim = await newSim({ profile: 'xcp-ng-8.3' })
       const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
-      const args = [await firstBootRecipe({ dir: f.dir, removeAfter: p.removeAfter ?? 'never', ...(p.recipe ? { recipe: p.recipe } : {}) }), '--image', p.recipe === 'freebsd-13' ? f.bios : f.image, ...WAIT]
+      const args = [
+        await firstBootRecipe({ dir: f.dir, removeAfter: p.removeAfter ?? 'never', ...(p.recipe ? { recipe: p.recipe } : {}) }),
+        '--image',
+        p.recipe === 'freebsd-13' ? f.bios : f.image,
+        ...WAIT,
+      ]
       const hold = sim.faults.hold(p.method, { nth: p.nth ?? 1, maxMs: 30_000 })
       const first = await killWhen(sim, args, hold.reached)
       expect(first.killed, first.stderr).toBe(true)
@@ -119,30 +124,34 @@ describe.concurrent('kill -9 in the HVM, config-drive and --wait steps, then the
 const formats = needs('qemu-img', 'xz')
 
 describe('kill -9 while a compressed qcow2 uploads, then the same command', () => {
-  formats.it('converges on one VM, and the killed run\'s decompressed spool does not stay in the temporary directory', async () => {
-    const f = await fixtures()
-    const qcow2 = join(f.dir, 'FreeBSD-14.qcow2')
-    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', f.image, qcow2])
-    execFileSync('xz', ['-k', '-1', '-f', qcow2])
-    const { withSimulator } = await import('../support/simulator.js')
-    const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
-    const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
-    const args = ['freebsd-14', '--image', `${qcow2}.xz`]
-    const hold = sim.faults.hold('task.create', { maxMs: 30_000 })
-    const first = await killWhen(sim, args, hold.reached)
-    expect(first.killed, first.stderr).toBe(true)
-    expect(first.stderr).toContain('Upload the image…')
-    hold.release()
-    const spools = async (): Promise<string[]> => (await readdir(tmpdir())).filter((n) => /^xcp-provision-\d+-\d+-FreeBSD-14\.qcow2\.xz\.spool$/.test(n))
-    expect((await spools()).length, 'the killed run had decompressed the image').toBeGreaterThan(0)
-    const again = await runCli([...args, '--host', sim.url, '--json'], simEnv(sim))
-    expect(again.code, again.stderr).toBe(0)
-    const o = sim.objects()
-    expect(guests(sim).map((v) => [v.name_label, v.power_state])).toEqual([[NAME, 'Running']])
-    expect(Object.keys(o.VDI ?? {}).filter((r) => !before.VDI?.has(r))).toHaveLength(1)
-    expect([count(sim, 'VBD'), count(sim, 'VIF')]).toEqual([1, 1])
-    expect(Object.values(o.task ?? {}).filter((t) => t.status === 'pending' || String(t.name_label).startsWith('xcp-provision:'))).toEqual([])
-    // A spool is as large as the data of the decompressed disk: gigabytes for a real image.
-    expect(await spools()).toEqual([])
-  }, 60_000)
+  formats.it(
+    "converges on one VM, and the killed run's decompressed spool does not stay in the temporary directory",
+    async () => {
+      const f = await fixtures()
+      const qcow2 = join(f.dir, 'FreeBSD-14.qcow2')
+      execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', f.image, qcow2])
+      execFileSync('xz', ['-k', '-1', '-f', qcow2])
+      const { withSimulator } = await import('../support/simulator.js')
+      const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
+      const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
+      const args = ['freebsd-14', '--image', `${qcow2}.xz`]
+      const hold = sim.faults.hold('task.create', { maxMs: 30_000 })
+      const first = await killWhen(sim, args, hold.reached)
+      expect(first.killed, first.stderr).toBe(true)
+      expect(first.stderr).toContain('Upload the image…')
+      hold.release()
+      const spools = async (): Promise<string[]> => (await readdir(tmpdir())).filter((n) => /^xcp-provision-\d+-\d+-FreeBSD-14\.qcow2\.xz\.spool$/.test(n))
+      expect((await spools()).length, 'the killed run had decompressed the image').toBeGreaterThan(0)
+      const again = await runCli([...args, '--host', sim.url, '--json'], simEnv(sim))
+      expect(again.code, again.stderr).toBe(0)
+      const o = sim.objects()
+      expect(guests(sim).map((v) => [v.name_label, v.power_state])).toEqual([[NAME, 'Running']])
+      expect(Object.keys(o.VDI ?? {}).filter((r) => !before.VDI?.has(r))).toHaveLength(1)
+      expect([count(sim, 'VBD'), count(sim, 'VIF')]).toEqual([1, 1])
+      expect(Object.values(o.task ?? {}).filter((t) => t.status === 'pending' || String(t.name_label).startsWith('xcp-provision:'))).toEqual([])
+      // A spool is as large as the data of the decompressed disk: gigabytes for a real image.
+      expect(await spools()).toEqual([])
+    },
+    60_000,
+  )
 })

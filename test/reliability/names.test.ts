@@ -22,8 +22,7 @@ describe('names: one rule for the recipe, --name and fleet files', () => {
   it('applies to the recipe name and to every fleet name or pattern', () => {
     const recipe = RecipeSchema.shape.name
     expect(recipe.safeParse(HOSTILE).success).toBe(false)
-    const fleet = (names: unknown): boolean =>
-      FleetSchema.safeParse({ name: 'f', pools: { lab: { url: 'https://xcp1/' } }, groups: [{ recipe: 'freebsd-9', pools: 'lab', names }] }).success
+    const fleet = (names: unknown): boolean => FleetSchema.safeParse({ name: 'f', pools: { lab: { url: 'https://xcp1/' } }, groups: [{ recipe: 'freebsd-9', pools: 'lab', names }] }).success
     expect(fleet('web-{01..03}')).toBe(true)
     expect(fleet(HOSTILE)).toBe(false)
     expect(fleet(['ok', 'x'.repeat(256)])).toBe(false)
@@ -43,7 +42,7 @@ describe('names: one rule for the recipe, --name and fleet files', () => {
 })
 
 describe('control characters in everything printed', () => {
-  it('printable(): controls become visible text, secrets aside; on a terminal only the CLI\'s own drawing sequences pass', () => {
+  it("printable(): controls become visible text, secrets aside; on a terminal only the CLI's own drawing sequences pass", () => {
     expect(printable(`a${ESC}[31mb\u009bc\u202ed\re\n\t`)).toBe('a\\u001b[31mb\\u009bc\\u202ed\\u000de\n\t')
     expect(printable(`${ESC}[2K\r… step ${ESC}[3A`, true)).toBe(`${ESC}[2K\r… step ${ESC}[3A`)
     expect(printable(`${ESC}[2K\rname ${ESC}]0;t\x07`, true)).toBe(`${ESC}[2K\rname \\u001b]0;t\\u0007`)

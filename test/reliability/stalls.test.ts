@@ -119,7 +119,10 @@ describe('transfers stall or lose their data source', () => {
     )
     expect(error).toBeInstanceOf(UploadFailed)
     // The stalled PUT: the idle limit, said as such, then retried.
-    expect(events.some((e) => /sent nothing for 0\.5 s during PUT \/import_raw_vdi/.test(e)), events.join('\n')).toBe(true)
+    expect(
+      events.some((e) => /sent nothing for 0\.5 s during PUT \/import_raw_vdi/.test(e)),
+      events.join('\n'),
+    ).toBe(true)
     // The retry's first XAPI call meets the same silence: a hung API is not retried again and again.
     expect((error as UploadFailed).info.why).toMatch(/did not answer .* within 0\.5 s/)
     expect((error as UploadFailed).info.fix).toMatch(/toolstack/)

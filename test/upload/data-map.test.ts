@@ -42,7 +42,11 @@ describe('finding the data', () => {
     const bytes = await readFile(image)
     const hashes = await regionHashes(fast)
     fast.regions.forEach((r, i) => {
-      expect(hashes.subarray(i * 32, i * 32 + 32).toString('hex')).toBe(createHash('sha256').update(bytes.subarray(r.offset, r.offset + r.length)).digest('hex'))
+      expect(hashes.subarray(i * 32, i * 32 + 32).toString('hex')).toBe(
+        createHash('sha256')
+          .update(bytes.subarray(r.offset, r.offset + r.length))
+          .digest('hex'),
+      )
     })
     expect((await hashInWorkers(image, fast.regions, 4 * MiB, 1)).equals(hashes)).toBe(true)
     expect(fast.regions[0]).toEqual({ offset: 0, length: SCAN_BLOCK })
@@ -107,7 +111,10 @@ describe('segments', () => {
   })
 
   it('cut at region starts once a segment holds enough data, and cover the image without gaps', () => {
-    const m = map([0, 1, 2, 3, 4].map((i) => ({ offset: i * 10 * MiB, length: 3 * MiB })), 64 * MiB)
+    const m = map(
+      [0, 1, 2, 3, 4].map((i) => ({ offset: i * 10 * MiB, length: 3 * MiB })),
+      64 * MiB,
+    )
     const segs = splitSegments(m, 5 * MiB)
     expect(segs.map((s) => [s.start, s.end, s.firstRegion, s.regions.length])).toEqual([
       [0, 20 * MiB, 0, 2],

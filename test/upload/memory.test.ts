@@ -46,11 +46,18 @@ describe('memory stays flat: peak RSS of the spawned CLI does not follow the ima
 
   it('a 32x larger sparse image, and 3x more data, cost no more than a few MiB', async () => {
     const dir = await tempDir()
-    await writeFile(join(dir, 'recipe.yaml'), 'name: mem\nvdi: {virtual_size: 64GiB}\nmemory: {static_min: 128MiB, static_max: 256MiB, dynamic_min: 256MiB, dynamic_max: 256MiB}\npv: {bootloader: pygrub}\nstart: false\n')
+    await writeFile(
+      join(dir, 'recipe.yaml'),
+      'name: mem\nvdi: {virtual_size: 64GiB}\nmemory: {static_min: 128MiB, static_max: 256MiB, dynamic_min: 256MiB, dynamic_max: 256MiB}\npv: {bootloader: pygrub}\nstart: false\n',
+    )
     // Enough data for two 256 MiB segments everywhere, so every run hashes and checkpoints alike.
     const pieces = Array.from({ length: 10 }, (_, i) => ({ offset: i * 200 * MiB + 4096, data: randomFillSync(Buffer.alloc(32 * MiB)) }))
     await writeSparse(join(dir, 'small.img'), 2 * GiB, pieces)
-    await writeSparse(join(dir, 'huge.img'), 64 * GiB, pieces.map((p, i) => ({ ...p, offset: p.offset + i * 4 * GiB })))
+    await writeSparse(
+      join(dir, 'huge.img'),
+      64 * GiB,
+      pieces.map((p, i) => ({ ...p, offset: p.offset + i * 4 * GiB })),
+    )
     await writeDense(join(dir, 'dense.img'), GiB)
 
     const small = await peakRss(sim, dir, join(dir, 'small.img'), 'small')

@@ -129,7 +129,12 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     // Told the session's host serves it (null), as a stale answer would: the export is redirected.
     const v = await verifyVdi(x, { vdi: res.vdi.ref, map, segments: splitSegments(map), target: null })
     expect(v.segments).toBe(1)
-    expect(sim.transfers().slice(before).map((t) => `${t.method} ${t.host} ${t.status}`)).toEqual(['GET xcp1 302', 'PUT xcp1 302', 'GET xcp2 200'])
+    expect(
+      sim
+        .transfers()
+        .slice(before)
+        .map((t) => `${t.method} ${t.host} ${t.status}`),
+    ).toEqual(['GET xcp1 302', 'PUT xcp1 302', 'GET xcp2 200'])
   })
 
   needs('openssl').it('with a pinned master certificate, the member is trusted by the certificate the master reports for it', async () => {

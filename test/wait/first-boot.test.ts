@@ -86,7 +86,7 @@ describe('first boot on the simulator', () => {
     expect(Object.keys(gm.PV_drivers_version as object)).toEqual(['major', 'minor', 'micro', 'build'])
   })
 
-  it('without network_config the guest leases from the network\'s DHCP range', async () => {
+  it("without network_config the guest leases from the network's DHCP range", async () => {
     const sim = await withSimulator()
     const r = await run(sim, RECIPE('cloud_init: {}\n'), { wait: ['ip=10.0.0.0/24'] })
     expect(r.ips).toEqual(['10.0.0.100'])

@@ -31,12 +31,12 @@ export function planDiff(r: RolloutResult): string {
     if (v.action === 'create') {
       out.push(`  + ${n}  create on ${v.host ?? '?'} (pool ${v.pool}), SR "${v.sr ?? '?'}", MAC ${v.mac ?? '?'}`)
       if (v.leftovers.length) out.push(`      first removes what an interrupted run left: ${v.leftovers.join('; ')}`)
-    }
-    else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
+    } else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
     else if (v.action === 'drift') out.push(`  ~ ${n}  drift, left as is (--reconcile changes it)`, ...driftLines(v.drift, '      '))
     else if (v.action === 'update') out.push(`  ~ ${n}  update in place (${where(v)})${disrupts(v)}`, ...driftLines(v.drift, '      '))
     else if (v.action === 'reconcile') out.push(`  ~ ${n}  reconcile (${where(v)})${disrupts(v)}`, ...driftLines(v.drift, '      '))
-    else if (v.action === 'replace') out.push(`-/+ ${n}  replace: destroy and create on ${v.host ?? '?'} (pool ${v.pool})  [disruptive: destroys the VM and its disk]`, ...driftLines(v.drift, '      '))
+    else if (v.action === 'replace')
+      out.push(`-/+ ${n}  replace: destroy and create on ${v.host ?? '?'} (pool ${v.pool})  [disruptive: destroys the VM and its disk]`, ...driftLines(v.drift, '      '))
     else out.push(`  ! ${n}  ${v.uuid ? 'cannot be changed' : 'cannot be created'}: ${v.error?.what ?? '?'}: ${v.error?.why ?? ''}`)
   }
   for (const e of r.extras) out.push(`  ? ${e.name.padEnd(w)}  tagged for this fleet in pool ${e.pool} but not in the file (left alone)`)
@@ -64,7 +64,12 @@ export function planDiff(r: RolloutResult): string {
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd())
+  return rows.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  )
 }
 
 /** After a run: one row per VM (VM, host, state, duration, error), then details of failures and drift. */

@@ -21,7 +21,17 @@ type Waiter = { resolve: (r: unknown) => void; reject: (e: Error) => void }
  * handing each result to `take` in item order. At most two jobs per worker are in
  * flight, so memory stays bounded however many items there are.
  */
-async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, count: number, block: number, readSize: number, signal?: AbortSignal, locate?: Locate): Promise<void> {
+async function runJobs<R>(
+  path: string,
+  kind: Job['kind'],
+  items: AsyncIterable<Region> | Iterable<Region>,
+  take: (r: R) => void,
+  count: number,
+  block: number,
+  readSize: number,
+  signal?: AbortSignal,
+  locate?: Locate,
+): Promise<void> {
   const waiting = new Map<number, Waiter>()
   let dead: Error | undefined
   const fail = (e: Error): void => {
@@ -76,11 +86,21 @@ export interface MapResult {
 /** The non-zero regions of `windows` (each inside one MAX_REGION-aligned window), in order. */
 export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers(), signal?: AbortSignal, locate?: Locate): Promise<MapResult> {
   const out: MapResult = { regions: [], dataBytes: 0, bytesRead: 0 }
-  await runJobs<WindowResult>(path, 'map', windows, (r) => {
-    for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
-    out.dataBytes += r.dataBytes
-    out.bytesRead += r.bytesRead
-  }, count, block, readSize, signal, locate)
+  await runJobs<WindowResult>(
+    path,
+    'map',
+    windows,
+    (r) => {
+      for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
+      out.dataBytes += r.dataBytes
+      out.bytesRead += r.bytesRead
+    },
+    count,
+    block,
+    readSize,
+    signal,
+    locate,
+  )
   return out
 }
 
@@ -91,7 +111,17 @@ export async function hashInWorkers(path: string, regions: readonly Region[], re
   // The regions are of the virtual disk: a container image (src/disk) is read through its tables.
   const disk = openDisk(path)
   try {
-    await runJobs<{ digest: Uint8Array }>(path, 'hash', regions, (r) => out.set(r.digest, 32 * i++), count, 1, readSize, undefined, (o, l) => disk.locate(o, l))
+    await runJobs<{ digest: Uint8Array }>(
+      path,
+      'hash',
+      regions,
+      (r) => out.set(r.digest, 32 * i++),
+      count,
+      1,
+      readSize,
+      undefined,
+      (o, l) => disk.locate(o, l),
+    )
   } finally {
     disk.close()
   }

@@ -84,14 +84,17 @@ export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read:
     try {
       // A container image: the window's virtual bytes are assembled from its pieces.
       const pieces = job.pieces
-      const io = pieces === undefined ? raw : {
-        ...raw,
-        readSync: (f: number, b: Buffer, o: number, n: number, pos: number): number => {
-          const len = Math.min(n, job.offset + job.length - pos)
-          read(pieceIo, f, slice(pieces, job.offset, pos, len), b.subarray(o, o + len))
-          return len
-        },
-      }
+      const io =
+        pieces === undefined
+          ? raw
+          : {
+              ...raw,
+              readSync: (f: number, b: Buffer, o: number, n: number, pos: number): number => {
+                const len = Math.min(n, job.offset + job.length - pos)
+                read(pieceIo, f, slice(pieces, job.offset, pos, len), b.subarray(o, o + len))
+                return len
+              },
+            }
       const result = job.kind === 'map' ? map(io, fd, job.offset, job.length, buf, zeros) : { digest: hash(io, fd, job.offset, job.length, buf) }
       parentPort!.postMessage({ id: job.id, result })
     } catch (e) {

@@ -9,8 +9,7 @@ const READ_SIZE = 4 * 1024 * 1024
  * Bytes on the wire for the whole image: one framed body per segment. XAPI refuses
  * Transfer-Encoding, so every body's length must be known before it is sent.
  */
-export const bodyLength = (map: DataMap, segmentBytes = SEGMENT_BYTES): number =>
-  splitSegments(map, segmentBytes).reduce((n, s) => n + s.bodyBytes, 0)
+export const bodyLength = (map: DataMap, segmentBytes = SEGMENT_BYTES): number => splitSegments(map, segmentBytes).reduce((n, s) => n + s.bodyBytes, 0)
 
 /** Reads exactly `buf.length` bytes at `offset`; a short read means the image shrank under us. */
 export async function readExactly(fh: Pick<DiskReader, 'read'>, buf: Buffer, offset: number, what: string): Promise<void> {

@@ -41,7 +41,11 @@ export function stubBoot(): Buffer {
 }
 export const stubGptboot = (): Buffer => Buffer.concat([sector('gptboot'), Buffer.alloc(15 * 1024, 0x9b)])
 
-interface ElfOpts { bits: 32 | 64; notes?: { type: number; desc: Buffer }[]; xenGuest?: string }
+interface ElfOpts {
+  bits: 32 | 64
+  notes?: { type: number; desc: Buffer }[]
+  xenGuest?: string
+}
 
 /** An ELF kernel with one PT_LOAD, optional Xen notes (PT_NOTE) and an optional __xen_guest section. */
 export function elfKernel(o: ElfOpts): Buffer {
@@ -49,16 +53,18 @@ export function elfKernel(o: ElfOpts): Buffer {
   const eh = w ? 64 : 52
   const ph = w ? 56 : 32
   const sh = w ? 64 : 40
-  const notes = Buffer.concat((o.notes ?? []).map((n) => {
-    const h = Buffer.alloc(16)
-    h.writeUInt32LE(4, 0)
-    h.writeUInt32LE(n.desc.length, 4)
-    h.writeUInt32LE(n.type, 8)
-    h.write('Xen\0', 12, 'latin1')
-    const d = Buffer.alloc((n.desc.length + 3) & ~3)
-    n.desc.copy(d)
-    return Buffer.concat([h, d])
-  }))
+  const notes = Buffer.concat(
+    (o.notes ?? []).map((n) => {
+      const h = Buffer.alloc(16)
+      h.writeUInt32LE(4, 0)
+      h.writeUInt32LE(n.desc.length, 4)
+      h.writeUInt32LE(n.type, 8)
+      h.write('Xen\0', 12, 'latin1')
+      const d = Buffer.alloc((n.desc.length + 3) & ~3)
+      n.desc.copy(d)
+      return Buffer.concat([h, d])
+    }),
+  )
   const guest = o.xenGuest === undefined ? Buffer.alloc(0) : Buffer.from(`${o.xenGuest}\0`, 'latin1')
   const names = Buffer.from('\0.shstrtab\0__xen_guest\0', 'latin1')
   const phnum = notes.length ? 2 : 1
@@ -69,11 +75,17 @@ export function elfKernel(o: ElfOpts): Buffer {
   const shnum = guest.length ? 3 : 0
   const f = Buffer.alloc(Math.max(shAt + shnum * sh, 8192))
   f.write('\x7fELF', 0, 'latin1')
-  f[4] = w ? 2 : 1; f[5] = 1; f[6] = 1; f[7] = 9
+  f[4] = w ? 2 : 1
+  f[5] = 1
+  f[6] = 1
+  f[7] = 9
   f.writeUInt16LE(2, 16)
   f.writeUInt16LE(w ? 0x3e : 3, 18)
   f.writeUInt32LE(1, 20)
-  const put = (v: number, at32: number, at64: number): void => { if (w) f.writeBigUInt64LE(BigInt(v), at64); else f.writeUInt32LE(v, at32) }
+  const put = (v: number, at32: number, at64: number): void => {
+    if (w) f.writeBigUInt64LE(BigInt(v), at64)
+    else f.writeUInt32LE(v, at32)
+  }
   put(eh, 28, 32) // e_phoff
   put(shnum ? shAt : 0, 32, 40) // e_shoff
   f.writeUInt16LE(eh, w ? 52 : 40)
@@ -86,7 +98,13 @@ export function elfKernel(o: ElfOpts): Buffer {
   if (notes.length) {
     const p = eh + ph
     f.writeUInt32LE(4, p)
-    if (w) { f.writeBigUInt64LE(BigInt(notesAt), p + 8); f.writeBigUInt64LE(BigInt(notes.length), p + 32) } else { f.writeUInt32LE(notesAt, p + 4); f.writeUInt32LE(notes.length, p + 16) }
+    if (w) {
+      f.writeBigUInt64LE(BigInt(notesAt), p + 8)
+      f.writeBigUInt64LE(BigInt(notes.length), p + 32)
+    } else {
+      f.writeUInt32LE(notesAt, p + 4)
+      f.writeUInt32LE(notes.length, p + 16)
+    }
     notes.copy(f, notesAt)
   }
   guest.copy(f, guestAt)
@@ -94,14 +112,31 @@ export function elfKernel(o: ElfOpts): Buffer {
   const sec = (i: number, name: number, off: number, size: number): void => {
     const at = shAt + i * sh
     f.writeUInt32LE(name, at)
-    if (w) { f.writeBigUInt64LE(BigInt(off), at + 24); f.writeBigUInt64LE(BigInt(size), at + 32) } else { f.writeUInt32LE(off, at + 16); f.writeUInt32LE(size, at + 20) }
+    if (w) {
+      f.writeBigUInt64LE(BigInt(off), at + 24)
+      f.writeBigUInt64LE(BigInt(size), at + 32)
+    } else {
+      f.writeUInt32LE(off, at + 16)
+      f.writeUInt32LE(size, at + 20)
+    }
   }
-  if (shnum) { sec(1, 1, namesAt, names.length); sec(2, 11, guestAt, guest.length) }
+  if (shnum) {
+    sec(1, 1, namesAt, names.length)
+    sec(2, 11, guestAt, guest.length)
+  }
   return f
 }
 
 /** FreeBSD 9's i386 XEN kernel as the domain builder sees it: PV entry notes, GUEST_OS=FreeBSD, no PVH entry. */
-export const pvKernel = (): Buffer => elfKernel({ bits: 32, notes: [{ type: 6, desc: Buffer.from('FreeBSD\0') }, { type: 1, desc: Buffer.alloc(4, 1) }, { type: 2, desc: Buffer.alloc(4, 2) }] })
+export const pvKernel = (): Buffer =>
+  elfKernel({
+    bits: 32,
+    notes: [
+      { type: 6, desc: Buffer.from('FreeBSD\0') },
+      { type: 1, desc: Buffer.alloc(4, 1) },
+      { type: 2, desc: Buffer.alloc(4, 2) },
+    ],
+  })
 /** A GENERIC i386 kernel of the same release: no PV entry. */
 export const genericKernel = (): Buffer => elfKernel({ bits: 32 })
 
@@ -144,7 +179,11 @@ export function gptGuest(dir: string, name: string, files: Record<string, Buffer
   const p2 = 2048
   const path = join(dir, `${name}.img`)
   writeExtents(path, (p2 + fs.length / 512 + 34) * 512, [{ offset: p2 * 512, data: fs }])
-  runOk('sfdisk', ['--no-reread', '--no-tell-kernel', path], `label: gpt\nfirst-lba: 34\nstart=40, size=1024, type=${GPT_TYPE_FREEBSD_BOOT}\nstart=${p2}, size=${fs.length / 512}, type=${GPT_TYPE_FREEBSD_UFS}\n`)
+  runOk(
+    'sfdisk',
+    ['--no-reread', '--no-tell-kernel', path],
+    `label: gpt\nfirst-lba: 34\nstart=40, size=1024, type=${GPT_TYPE_FREEBSD_BOOT}\nstart=${p2}, size=${fs.length / 512}, type=${GPT_TYPE_FREEBSD_UFS}\n`,
+  )
   return { path, bootStart: 40 * 512 }
 }
 

@@ -29,5 +29,13 @@ export function fixInsideGuest(sim: Simulator, vdi: string, dir: string): Buffer
   return fixed
 }
 
-export const opts = (sim: Simulator, o: Partial<ConvertOptions> = {}): ConvertOptions => ({ url: sim.url, ...sim.credentials, tls: { kind: 'verify' }, vm: NAME, dryRun: false, installBootcode: false, undo: false, ...o })
-
+export const opts = (sim: Simulator, o: Partial<ConvertOptions> = {}): ConvertOptions => ({
+  url: sim.url,
+  ...sim.credentials,
+  tls: { kind: 'verify' },
+  vm: NAME,
+  dryRun: false,
+  installBootcode: false,
+  undo: false,
+  ...o,
+})

@@ -49,17 +49,16 @@ export function testDisks(): TestDisk[] {
     { name: 'raw-ufs1-kernel-symlink', size, extents: ufs(size, { '/boot/kernel/kernel': { type: 'symlink', target: 'kernel.real' }, '/boot/kernel/kernel.real': KERNEL }) },
     { name: 'raw-ufs1-kernel-is-dir', size, extents: ufs(size, { '/boot/kernel/kernel/x': KERNEL }) },
     { name: 'garbage', size: 4 * MiB, extents: [{ offset: 0, data: pseudoRandomBytes(4 * MiB, 99) }] },
-    mbrDisk('garbage-fs', size, [{ type: MBR_TYPE_FREEBSD, lba: 63, sectors: sliceSectors, active: true,
-      content: freebsdSlice(63, sliceSectors, 0, [{ offset: 8192, data: pseudoRandomBytes(2 * MiB, 7) }]) }]),
+    mbrDisk('garbage-fs', size, [
+      { type: MBR_TYPE_FREEBSD, lba: 63, sectors: sliceSectors, active: true, content: freebsdSlice(63, sliceSectors, 0, [{ offset: 8192, data: pseudoRandomBytes(2 * MiB, 7) }]) },
+    ]),
     mbrDisk('two-slices', size, [
       { type: MBR_TYPE_LINUX, lba: 63, sectors: half, content: ufs(half * 512, { '/etc/fstab': Buffer.from('x\n') }) },
-      { type: MBR_TYPE_FREEBSD, lba: 63 + half, sectors: sliceSectors - half, active: true,
-        content: freebsdSlice(63 + half, sliceSectors - half, 0, ufs((sliceSectors - half) * 512, withKernel)) },
+      { type: MBR_TYPE_FREEBSD, lba: 63 + half, sectors: sliceSectors - half, active: true, content: freebsdSlice(63 + half, sliceSectors - half, 0, ufs((sliceSectors - half) * 512, withKernel)) },
     ]),
     mbrDisk('swap-then-freebsd', size, [
       { type: MBR_TYPE_SOLARIS_OLD, lba: 63, sectors: half, content: [] }, // Linux swap: pygrub looks for a VTOC, finds none
-      { type: MBR_TYPE_FREEBSD, lba: 63 + half, sectors: sliceSectors - half, active: true,
-        content: freebsdSlice(63 + half, sliceSectors - half, 0, ufs((sliceSectors - half) * 512, withKernel)) },
+      { type: MBR_TYPE_FREEBSD, lba: 63 + half, sectors: sliceSectors - half, active: true, content: freebsdSlice(63 + half, sliceSectors - half, 0, ufs((sliceSectors - half) * 512, withKernel)) },
     ]),
     gptDisk(size),
     { name: 'raw-ufs1-xenkernel', size, extents: ufs(size, { ...withKernel, '/xenkernel': Buffer.from('\x7fELF xen kernel') }) },
@@ -73,13 +72,16 @@ function gptDisk(size: number): TestDisk {
   return {
     name: 'gpt-boot-then-ufs1',
     size,
-    extents: normalizeExtents([
-      ...buildGpt(size, '0D5C58D4-2D77-4C3A-9E0C-3C8C0D4A6F01', [
-        { typeGuid: GPT_TYPE_FREEBSD_BOOT, uniqueGuid: '6A1F1B8B-4C77-4E51-8F5B-3E46C0B1A001', startLba: 40, endLba: 1063, name: 'gptboot' },
-        { typeGuid: GPT_TYPE_FREEBSD_UFS, uniqueGuid: '6A1F1B8B-4C77-4E51-8F5B-3E46C0B1A002', startLba: p2.start, endLba: p2.end, name: 'rootfs' },
-      ]),
-      { offset: 40 * 512, data: pseudoRandomBytes(64 * 1024, 3) },
-      ...shiftExtents(ufs((p2.end - p2.start + 1) * 512, withKernel), p2.start * 512),
-    ], size),
+    extents: normalizeExtents(
+      [
+        ...buildGpt(size, '0D5C58D4-2D77-4C3A-9E0C-3C8C0D4A6F01', [
+          { typeGuid: GPT_TYPE_FREEBSD_BOOT, uniqueGuid: '6A1F1B8B-4C77-4E51-8F5B-3E46C0B1A001', startLba: 40, endLba: 1063, name: 'gptboot' },
+          { typeGuid: GPT_TYPE_FREEBSD_UFS, uniqueGuid: '6A1F1B8B-4C77-4E51-8F5B-3E46C0B1A002', startLba: p2.start, endLba: p2.end, name: 'rootfs' },
+        ]),
+        { offset: 40 * 512, data: pseudoRandomBytes(64 * 1024, 3) },
+        ...shiftExtents(ufs((p2.end - p2.start + 1) * 512, withKernel), p2.start * 512),
+      ],
+      size,
+    ),
   }
 }

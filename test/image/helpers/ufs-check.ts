@@ -71,12 +71,17 @@ export function checkUfs(read: ReadAt, partitionSize: number): string[] {
     for (const e of v.readDirectory(d)) {
       refs.set(e.ino, (refs.get(e.ino) ?? 0) + 1)
       const child = inodes.get(e.ino)
-      if (child === undefined) { errs.push(`entry ${e.name} -> unallocated inode ${e.ino}`); continue }
+      if (child === undefined) {
+        errs.push(`entry ${e.name} -> unallocated inode ${e.ino}`)
+        continue
+      }
       const want = { regular: DT_REG, directory: DT_DIR, symlink: DT_LNK, other: -1 }[child.type]
       if (sb.inodeFormat >= 2 && e.type !== want) errs.push(`entry ${e.name}: d_type ${e.type}, inode is ${child.type}`)
-      if (e.name === '.') { if (e.ino !== ino) errs.push(`"." of ${ino} points to ${e.ino}`) }
-      else if (e.name === '..') { if (e.ino !== parent) errs.push(`".." of ${ino} points to ${e.ino}, not ${parent}`) }
-      else if (child.type === 'directory') walk(e.ino, ino, depth + 1)
+      if (e.name === '.') {
+        if (e.ino !== ino) errs.push(`"." of ${ino} points to ${e.ino}`)
+      } else if (e.name === '..') {
+        if (e.ino !== parent) errs.push(`".." of ${ino} points to ${e.ino}, not ${parent}`)
+      } else if (child.type === 'directory') walk(e.ino, ino, depth + 1)
       else seen.add(e.ino)
     }
   }
@@ -108,7 +113,9 @@ function claimIndirect(read: ReadAt, v: UfsVolume, d: Dinode, ino: number, claim
       }
     }
   }
-  d.ib.forEach((addr, level) => { if (addr !== 0) visit(addr, level) })
+  d.ib.forEach((addr, level) => {
+    if (addr !== 0) visit(addr, level)
+  })
   return frags
 }
 
@@ -121,7 +128,9 @@ function checkGroups(read: ReadAt, v: UfsVolume, owner: Int32Array, inodes: Map<
   const bit = (buf: Buffer, off: number, i: number): boolean => ((buf[off + (i >> 3)] ?? 0) & (1 << (i & 7))) !== 0
   for (let cg = 0; cg < sb.ncg; cg++) {
     const c = read((cg * sb.fpg + sb.cblkno) * sb.fsize, sb.cgsize)
-    const at = (what: string, got: number, want: number): void => { if (got !== want) errs.push(`cg ${cg}: ${what} ${got}, expected ${want}`) }
+    const at = (what: string, got: number, want: number): void => {
+      if (got !== want) errs.push(`cg ${cg}: ${what} ${got}, expected ${want}`)
+    }
     const base = cg * sb.fpg
     const ndblk = Math.min(sb.fpg, sb.size - base)
     at('magic', c.readInt32LE(4), CG_MAGIC)
@@ -133,7 +142,7 @@ function checkGroups(read: ReadAt, v: UfsVolume, owner: Int32Array, inodes: Map<
     at('freeoff', freeoff, iusedoff + Math.ceil(sb.ipg / 8))
     const cs = { ndir: 0, nbfree: 0, nifree: 0, nffree: 0 }
     for (let i = 0; i < sb.ipg; i++) {
-      const ino = base / sb.fpg * sb.ipg + i
+      const ino = (base / sb.fpg) * sb.ipg + i
       const used = ino < ROOTINO || inodes.has(ino)
       if (bit(c, iusedoff, i) !== used) errs.push(`cg ${cg}: inode ${ino} map says ${used ? 'free' : 'used'}`)
       if (!used) cs.nifree++
@@ -142,14 +151,23 @@ function checkGroups(read: ReadAt, v: UfsVolume, owner: Int32Array, inodes: Map<
     const frsum = new Array<number>(8).fill(0)
     const clustersum = new Array<number>(Math.max(0, sb.contigsumsize) + 1).fill(0)
     let run = 0
-    const endRun = (): void => { if (run > 0) clustersum[Math.min(run, sb.contigsumsize)]! += 1; run = 0 }
+    const endRun = (): void => {
+      if (run > 0) clustersum[Math.min(run, sb.contigsumsize)]! += 1
+      run = 0
+    }
     for (let d = 0; d < ndblk; d += sb.frag) {
       let free = 0
       let fr = 0
       for (let j = 0; j < sb.frag; j++) {
         const isFree = owner[base + d + j] === 0
         if (bit(c, freeoff, d + j) !== isFree) errs.push(`cg ${cg}: fragment ${base + d + j} map says ${isFree ? 'used' : 'free'}`)
-        if (isFree) { free++; fr++ } else { if (fr > 0) frsum[fr]! += 1; fr = 0 }
+        if (isFree) {
+          free++
+          fr++
+        } else {
+          if (fr > 0) frsum[fr]! += 1
+          fr = 0
+        }
       }
       if (free === sb.frag) {
         cs.nbfree++
@@ -169,8 +187,13 @@ function checkGroups(read: ReadAt, v: UfsVolume, owner: Int32Array, inodes: Map<
       at(`summary area cs_${k}`, csArea.readInt32LE(16 * cg + 4 * i), cs[k])
       total[k] += cs[k]
     })
-    frsum.forEach((n, i) => { if (i > 0) at(`frsum[${i}]`, c.readInt32LE(52 + 4 * i), n) })
-    if (sb.contigsumsize > 0) clustersum.forEach((n, i) => { if (i > 0) at(`clustersum[${i}]`, c.readInt32LE(clustersumoff + 4 * i), n) })
+    frsum.forEach((n, i) => {
+      if (i > 0) at(`frsum[${i}]`, c.readInt32LE(52 + 4 * i), n)
+    })
+    if (sb.contigsumsize > 0)
+      clustersum.forEach((n, i) => {
+        if (i > 0) at(`clustersum[${i}]`, c.readInt32LE(clustersumoff + 4 * i), n)
+      })
   }
   for (const k of ['ndir', 'nbfree', 'nifree', 'nffree'] as const) if (sb.cstotal[k] !== total[k]) errs.push(`superblock cs_${k} ${sb.cstotal[k]}, groups add up to ${total[k]}`)
   const dsize = sb.size - sb.sblkno - sb.ncg * (sb.dblkno - sb.sblkno) - Math.ceil(sb.cssize / sb.fsize)

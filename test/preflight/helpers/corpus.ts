@@ -62,7 +62,10 @@ function gptFreebsd(dir: string, name: string, fs: Buffer): CorpusImage {
   const path = join(dir, `${name}.img`)
   const p2 = 2048
   const size = (p2 + fs.length / 512 + 34) * 512
-  writeExtents(path, size, [{ offset: 40 * 512, data: pseudoRandomBytes(64 * 1024, 5) }, { offset: p2 * 512, data: fs }])
+  writeExtents(path, size, [
+    { offset: 40 * 512, data: pseudoRandomBytes(64 * 1024, 5) },
+    { offset: p2 * 512, data: fs },
+  ])
   sfdisk(path, `label: gpt\nfirst-lba: 34\nstart=40, size=1024, type=${GPT_TYPE_FREEBSD_BOOT}\nstart=${p2}, size=${fs.length / 512}, type=${GPT_TYPE_FREEBSD_UFS}\n`)
   return { name, path, root: p2 * 512 }
 }
