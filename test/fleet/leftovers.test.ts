@@ -62,7 +62,8 @@ describe('what a kill can leave that looks like a base or a template', () => {
     // What a run killed right after a VM's clone leaves: a template with the golden one's
     // tags under the temporary name. Clone it until one sorts before the golden template.
     let stray: string | undefined
-    for (let i = 0; i < 40 && !stray; i++) {
+    // Each clone sorts first with the chance the golden uuid leaves; 1,000 tries miss only when that uuid starts 000…
+    for (let i = 0; i < 1000 && !stray; i++) {
       const ref = await x.call<string>('VM.clone', goldenRef, 'web-3 [xcp-provision: incomplete]')
       const uuid = String(sim!.objects().VM![ref]!.uuid)
       if (uuid.localeCompare(golden) < 0) stray = ref

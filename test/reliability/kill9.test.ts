@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { spawn } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { BIN, runCli } from '../support/cli.js'
+import { runCli } from '../support/cli.js'
+import { count, killWhen } from './kill-support.js'
 import { withSimulator } from '../support/simulator.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
 import type { Simulator } from '../../mocks/simulator.js'
@@ -24,26 +24,16 @@ export const KILL_POINTS: { step: string; title: string; method: string }[] = [
   { step: 'vm.finish', title: 'Name the VM', method: 'VM.set_name_label' },
 ]
 
-const HOLD_MS = 1500
-
 function env(sim: Simulator): Record<string, string> {
   return { XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password }
 }
 
-/** Starts a provision and SIGKILLs it once its stderr shows `title`. */
-async function killDuring(sim: Simulator, image: string, title: string): Promise<void> {
-  const child = spawn(process.execPath, [BIN, 'freebsd-9', '--host', sim.url, '--image', image], { env: { PATH: process.env.PATH ?? '', ...env(sim) }, stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString()
-    if (stderr.includes(title)) setTimeout(() => child.kill('SIGKILL'), 300)
-  })
-  const code = await new Promise<number | null>((resolve) => child.on('close', (c, sig) => resolve(sig === 'SIGKILL' ? -9 : c)))
-  expect(code, `the run should have been killed during "${title}"; stderr:\n${stderr}`).toBe(-9)
-}
-
-function count(sim: Simulator, cls: string, pred: (r: Record<string, unknown>) => boolean = () => true): number {
-  return Object.values(sim.objects()[cls] ?? {}).filter(pred).length
+/** Once the held call has run after the kill (as a host finishes a call its client left), no Async.* task is pending. */
+async function settled(sim: Simulator): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    await sleep(10)
+    if (!Object.values(sim.objects().task ?? {}).some((t) => t.status === 'pending' && String(t.name_label).startsWith('Async.'))) return
+  }
 }
 
 describe('kill -9 at each step, then the same command again', () => {
@@ -53,10 +43,13 @@ describe('kill -9 at each step, then the same command again', () => {
       const image = join(await mkdtemp(join(tmpdir(), 'kill-')), 'img')
       await writeSampleImage(image)
       const vdisBefore = count(sim, 'VDI')
-      sim.faults.add({ method: point.method, delayMs: HOLD_MS })
-      await killDuring(sim, image, point.title)
-      // The simulator finishes the held call after the client died, as a host would.
-      await sleep(HOLD_MS + 300)
+      // The simulator holds the step's call until the client is dead, then lets it finish, as a host would.
+      const hold = sim.faults.hold(point.method)
+      const { killed, stderr } = await killWhen(sim, ['freebsd-9', '--image', image], hold.reached)
+      expect(killed, `the run should have been killed during "${point.title}"; stderr:\n${stderr}`).toBe(true)
+      expect(stderr).toContain(point.title)
+      hold.release()
+      await settled(sim)
       sim.faults.clear()
       const again = await runCli(['freebsd-9', '--host', sim.url, '--image', image, '--json'], env(sim))
       if (point.step === 'vm.finish') {
