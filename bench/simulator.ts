@@ -5,6 +5,10 @@
  * the calls that grow with the VM count (VM.get_all_records, event.from) take, then the
  * RSS of a 2 GiB base VDI full of data with 100 copy-on-write clones (sparse-disk.ts).
  */
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
@@ -98,9 +102,39 @@ if (!process.argv.includes('clones')) {
     await sim.close()
     console.log(`${transport}: ${Math.round(rate)} calls/s (${CONCURRENCY} concurrent, 3 lookups : 1 set, xen-api client)`)
   }
+  await xenApiPy()
   await tenThousandVms()
 }
 await clones()
+
+/**
+ * The same mix through Citrix's XenAPI.py (Debian's python3-os-xenapi, or XENAPI_PY), the
+ * client Ansible and the SDK scripts use: one Python thread, as a playbook's module runs.
+ */
+async function xenApiPy(): Promise<void> {
+  const dir = process.env.XENAPI_PY ? dirname(process.env.XENAPI_PY) : '/usr/lib/python3/dist-packages/os_xenapi/client'
+  if (!existsSync(join(dir, 'XenAPI.py'))) return console.log(`XenAPI.py: not measured (no ${join(dir, 'XenAPI.py')}; apt-get install python3-os-xenapi, or set XENAPI_PY)`)
+  const sim = await startSimulator()
+  const script = `
+import sys, time, XenAPI
+s = XenAPI.Session(sys.argv[1]); s.xenapi.login_with_password('root', 'simulator', '1.0', 'bench')
+vm = sys.argv[2]; n = 0; until = time.time() + ${SECONDS}
+while time.time() < until:
+    k = n % 4
+    if k == 0: s.xenapi.VM.get_by_name_label('Other install media')
+    elif k == 1: s.xenapi.VM.get_record(vm)
+    elif k == 2: s.xenapi.SR.get_by_name_label('Local storage')
+    else: s.xenapi.VM.set_name_description(vm, 'd%d' % n)
+    n += 1
+print(n / ${SECONDS})
+`
+  // /usr/bin/python3: Debian's interpreter, whose path holds the package (a pyenv python3 on PATH may not).
+  // Asynchronous: the simulator answering it runs in this very process.
+  const { stdout } = await promisify(execFile)('/usr/bin/python3', ['-c', script, sim.url, sim.inventory.template], { env: { ...process.env, PYTHONPATH: dir }, timeout: 60_000 })
+  const out = stdout.trim()
+  await sim.close()
+  console.log(`XenAPI.py: ${Math.round(Number(out))} calls/s (1 thread, 3 lookups : 1 set, ${dir}/XenAPI.py)`)
+}
 
 /** A 2 GiB base written through VDI contents, then 100 VDI.clone: RSS before and after. */
 async function clones(): Promise<void> {
