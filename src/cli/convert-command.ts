@@ -8,7 +8,7 @@ import type { Timeouts } from '../xapi/timeouts.js'
 import { resolveCredentials, withCredentialSource } from './credentials.js'
 import { parseHost } from './host.js'
 import type { Output } from './output.js'
-import { sampleImageDir } from './sample-image-dir.js'
+import { runDir } from '../run-dir.js'
 
 export interface ConvertArgs {
   positionals: string[]
@@ -87,7 +87,7 @@ async function startSimWithSample(vm: string, cleanups: (() => Promise<void>)[])
   const { startSimulator, DEFAULT_CREDENTIALS } = await import('../../mocks/simulator.js')
   const sim = await startSimulator({ profile: SIM_PROFILE })
   cleanups.push(() => sim.close())
-  const { dir } = await sampleImageDir()
+  const { dir } = await runDir('sample')
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
   const image = join(dir, 'freebsd-sample.img')
   await (await import('../image/write-image.js')).writeSampleImage(image)

@@ -10,7 +10,7 @@ import { parseHost } from './host.js'
 import { VmNameSchema } from '../recipe/schema.js'
 import { resolveCredentials, withCredentialSource, type ResolvedCredentials } from './credentials.js'
 import { progressRenderer } from './progress.js'
-import { sampleImageDir } from './sample-image-dir.js'
+import { runDir } from '../run-dir.js'
 import type { Timeouts } from '../xapi/timeouts.js'
 
 export interface ProvisionArgs {
@@ -71,7 +71,7 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
     let image = args.image ?? recipe.image
     let bootConsole: ProvisionOptions['bootConsole']
     if (target.kind === 'sim' && !args.image) {
-      const { dir } = await sampleImageDir()
+      const { dir } = await runDir('sample')
       cleanups.push(() => rm(dir, { recursive: true, force: true }))
       image = join(dir, 'freebsd-sample.img')
       const write = await import('../image/write-image.js')

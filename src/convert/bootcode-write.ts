@@ -1,5 +1,5 @@
-import { mkdtemp, open, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { open, rm } from 'node:fs/promises'
+import { runDir } from '../run-dir.js'
 import { join } from 'node:path'
 import { framedLength } from '../xapi/chunk-framing.js'
 import { putSegment } from '../upload/send/import-raw-vdi.js'
@@ -17,7 +17,7 @@ import { BOOTCODE_LABEL } from './leftover-tasks.js'
  */
 export async function writePatches(x: XapiConnection, vdi: string, patches: readonly Patch[], signal?: AbortSignal): Promise<number> {
   const regions = patches.map((p) => ({ offset: p.offset, length: p.data.length }))
-  const dir = await mkdtemp(join(tmpdir(), 'xcp-provision-bootcode-'))
+  const { dir } = await runDir('bootcode')
   const fh = await open(join(dir, 'patches'), 'w+', 0o600)
   try {
     for (const p of patches) await fh.write(p.data, 0, p.data.length, p.offset)

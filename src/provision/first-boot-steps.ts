@@ -1,5 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm } from 'node:fs/promises'
+import { runDir } from '../run-dir.js'
 import { join } from 'node:path'
 import * as VM from '../xapi/vm.js'
 import * as VDI from '../xapi/vdi.js'
@@ -47,7 +47,8 @@ export const DRIVE_STEPS: Step[] = [
       const vm = need(c.state.vm, 'the VM')
       const content = driveContent(c.recipe, c.firstBoot?.userData, vars(c), await VM.get_uuid(c.x, vm))
       const drive = buildDrive(content)
-      const dir = await mkdtemp(join(tmpdir(), 'xcp-provision-drive-'))
+      // Named for this run, so a run killed while it exists has it removed by the next (run-dir.ts).
+      const { dir } = await runDir('drive')
       try {
         const file = join(dir, 'drive.img')
         await writeExtentsFile(file, drive.size, drive.extents)
