@@ -10,6 +10,7 @@ import { uefiVerdict } from './hvm-uefi.js'
 import { readLayout, type Layout } from './layout.js'
 import { DEFAULT_KERNEL } from './preflight.js'
 import type { Finding } from './report.js'
+import { stageGuard } from './guard.js'
 
 /**
  * The HVM preflight: what BIOS and UEFI firmware would each do with the disk, from the
@@ -19,16 +20,8 @@ import type { Finding } from './report.js'
 export function preflightHvm(read: ReadAt, size: number): HvmPreflightReport {
   const started = performance.now()
   const errors: Finding[] = []
-  const guard = <T>(stage: () => T, fallback: T): T => {
-    try {
-      return stage()
-    } catch (e) {
-      // Readers throw only ImageFormatError on bad input and the stages catch it; this net is
-      // for the image nobody thought of: a failed check with a message, not a crash.
-      errors.push({ code: 'analysis-error', message: `part of the image could not be analysed: ${e instanceof Error ? e.message : String(e)}`, fix: 'report this with the image if you can share it' })
-      return fallback
-    }
-  }
+  const guard = stageGuard(errors)
+
   const layout = guard(() => readLayout(read, size), EMPTY_LAYOUT)
   const parts = guard(() => identifyPartitions(read, size, layout), [])
   const esp = guard(() => inspectEsp(read, size, layout, parts), null)

@@ -7,6 +7,7 @@ import { guestWarnings } from './guest-config.js'
 import { readLayout, type Layout } from './layout.js'
 import { proposeOffsetFix } from './offset-fix.js'
 import type { Finding, Flavour, FlavourVerdict, PreflightReport, PvSettings } from './report.js'
+import { stageGuard } from './guard.js'
 import { findRoot } from './root-fs.js'
 import { flavourVerdict, type VerdictInput } from './verdict.js'
 
@@ -24,16 +25,8 @@ export function preflight(read: ReadAt, size: number, pv: PvSettings): Preflight
   const parsed = parseBootloaderArgs(pv.bootloader_args, 'upstream')
   const kernelPath = parsed.ok && parsed.value.kernel ? parsed.value.kernel : DEFAULT_KERNEL
   const errors: Finding[] = []
-  const guard = <T>(stage: () => T, fallback: T): T => {
-    try {
-      return stage()
-    } catch (e) {
-      // Readers throw only ImageFormatError on bad input and the stages catch it; this net
-      // is for the image nobody thought of: a failed check with a message, not a crash.
-      errors.push({ code: 'analysis-error', message: `part of the image could not be analysed: ${e instanceof Error ? e.message : String(e)}`, fix: 'report this with the image if you can share it' })
-      return fallback
-    }
-  }
+  const guard = stageGuard(errors)
+
   const layout = guard(() => readLayout(read, size), EMPTY_LAYOUT)
   const found = guard(() => findRoot(read, size, layout.candidates, kernelPath), null)
   const input: VerdictInput = { read, size, layout, found, kernelPath, bootloaderArgs: pv.bootloader_args }
