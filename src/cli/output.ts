@@ -129,6 +129,7 @@ export function printResult(out: Output, r: ProvisionResult | DryRunResult | Exi
       `  MAC    ${r.mac}`,
       `  disk   VDI ${r.vdi.uuid} (${bytes(r.vdi.virtual_size)}) on SR ${r.sr.name_label} (${r.sr.uuid})`,
       `  upload ${bytes(r.upload.bytes_sent)} sent for a ${bytes(r.upload.image_size)} image (${pct}%)`,
+      ...(r.upload.verify ? [`  verify verified ${r.upload.verify.segments_verified}/${r.upload.verify.segments} segments (${bytes(r.upload.verify.bytes_read)} read back)`] : []),
       `  took   ${duration(r.duration_ms)}`,
       '',
     ].join('\n'),

@@ -1,16 +1,42 @@
 import type { ProvisionEvent } from '../provision/types.js'
 import { watchSpools, type SpoolProgress } from '../disk/spool.js'
+import { bytes, duration } from './units.js'
 
-const MiB = 1024 * 1024
-
-function fmtBytes(n: number): string {
-  return n >= 1024 * MiB ? `${(n / 1024 / MiB).toFixed(2)} GiB` : `${(n / MiB).toFixed(1)} MiB`
-}
-
-function fmtDuration(s: number): string {
+function fmtEta(s: number): string {
   if (!Number.isFinite(s)) return '--:--'
   const m = Math.floor(s / 60)
   return `${m}:${String(Math.round(s % 60)).padStart(2, '0')}`
+}
+
+const BAR_WIDTH = 30
+
+/** `[=====>      ]` for a percentage. */
+function bar(pct: number): string {
+  const fill = Math.round((pct / 100) * BAR_WIDTH)
+  return `[${'='.repeat(Math.max(0, fill - 1)) + (fill ? '>' : '') + ' '.repeat(BAR_WIDTH - fill)}]`
+}
+
+/**
+ * One moving line for a long phase (the upload, --verify's read-back): redrawn at most
+ * every 100 ms on a terminal, one plain line per 25% otherwise (enough to see it move
+ * in a log without flooding it). The step's ✓ line replaces the bar when it ends.
+ */
+function phaseLine(stream: NodeJS.WriteStream, tty: boolean): (pct: number, finished: boolean, barText: () => string, plainText: () => string) => void {
+  let lastDraw = 0
+  let lastPlainPct = -1
+  return (pct, finished, barText, plainText) => {
+    if (!tty) {
+      if (pct >= lastPlainPct + 25 || (finished && pct !== lastPlainPct)) {
+        lastPlainPct = pct
+        stream.write(`  ${plainText()}\n`)
+      }
+      return
+    }
+    const now = Date.now()
+    if (now - lastDraw < 100 && !finished) return
+    lastDraw = now
+    stream.write(`\x1b[2K\r  ${barText()}`)
+  }
 }
 
 /**
@@ -21,8 +47,8 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
   const tty = Boolean(stream.isTTY)
   if (!quiet) watchSpools(spoolRenderer(stream))
   let uploadStart = 0
-  let lastDraw = 0
-  let lastPlainPct = -1
+  const uploadLine = phaseLine(stream, tty)
+  const verifyLine = phaseLine(stream, tty)
   const titles = new Map<string, string>()
   return (e) => {
     // --json keeps stderr quiet, but not about what the run did beyond its result (leftovers removed…).
@@ -35,29 +61,33 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
         if (e.step === 'upload') uploadStart = Date.now()
         break
       case 'step-done':
-        if (tty) stream.write(`\x1b[2K\r✓ ${titles.get(e.step) ?? e.step} (${e.ms} ms)\n`)
-        else stream.write(`  done (${e.ms} ms)\n`)
+        if (tty) stream.write(`\x1b[2K\r✓ ${titles.get(e.step) ?? e.step} (${duration(e.ms)})\n`)
+        else stream.write(`  done (${duration(e.ms)})\n`)
         break
       case 'upload': {
-        const now = Date.now()
         const pct = e.total ? Math.floor((e.sent / e.total) * 100) : 100
-        if (!tty) {
-          // One line per 25%: enough to see it move in a log without flooding it.
-          if (pct >= lastPlainPct + 25 || e.sent === e.total) {
-            lastPlainPct = pct
-            stream.write(`  upload ${pct}% (${fmtBytes(e.sent)} of ${fmtBytes(e.total)})\n`)
-          }
-          break
-        }
-        if (now - lastDraw < 100 && e.sent < e.total) break
-        lastDraw = now
-        const secs = Math.max((now - uploadStart) / 1000, 0.001)
-        const rate = e.sent / secs
-        const width = 30
-        const fill = Math.round((pct / 100) * width)
-        const bar = '='.repeat(Math.max(0, fill - 1)) + (fill ? '>' : '') + ' '.repeat(width - fill)
-        const eta = rate > 0 ? (e.total - e.sent) / rate : Infinity
-        stream.write(`\x1b[2K\r  [${bar}] ${String(pct).padStart(3)}% ${fmtBytes(e.sent)}/${fmtBytes(e.total)} ${fmtBytes(rate)}/s ETA ${fmtDuration(eta)}`)
+        uploadLine(
+          pct,
+          e.sent >= e.total,
+          () => {
+            const secs = Math.max((Date.now() - uploadStart) / 1000, 0.001)
+            const rate = e.sent / secs
+            const eta = rate > 0 ? (e.total - e.sent) / rate : Infinity
+            return `${bar(pct)} ${String(pct).padStart(3)}% ${bytes(e.sent)}/${bytes(e.total)} ${bytes(rate)}/s ETA ${fmtEta(eta)}`
+          },
+          () => `upload ${pct}% (${bytes(e.sent)} of ${bytes(e.total)})`,
+        )
+        break
+      }
+      case 'verify': {
+        // By bytes read, which move within a segment; the count says how many segments matched.
+        const pct = e.total ? Math.floor((e.read / e.total) * 100) : 100
+        verifyLine(
+          pct,
+          e.checked >= e.segments,
+          () => `verify ${bar(pct)} ${String(pct).padStart(3)}% ${e.checked}/${e.segments} segments, ${bytes(e.read)}/${bytes(e.total)} read`,
+          () => `verify ${pct}% (${e.checked}/${e.segments} segments)`,
+        )
         break
       }
       case 'rollback':
@@ -81,7 +111,7 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
 
 function uploadNotice(e: Extract<ProvisionEvent, { type: 'upload-retry' | 'upload-resume' | 'upload-restart' }>): string {
   if (e.type === 'upload-retry') return `segment ${e.segment}/${e.segments}: attempt ${e.attempt} failed (${e.error}); retrying, ${e.retries_left} retries left`
-  if (e.type === 'upload-resume') return `resuming: the VDI already holds the image's first ${fmtBytes(e.offset)} of ${fmtBytes(e.image_size)}`
+  if (e.type === 'upload-resume') return `resuming: the VDI already holds the image's first ${bytes(e.offset)} of ${bytes(e.image_size)}`
   return `starting the upload over: ${e.reason}`
 }
 
@@ -97,7 +127,7 @@ export function spoolRenderer(stream: NodeJS.WriteStream): (file: string, p: Spo
   return (file, p) => {
     const pct = p.total ? Math.floor((p.read / p.total) * 100) : 100
     const done = p.read >= p.total
-    const line = `decompressing ${file}: ${pct}% (${fmtBytes(p.read)} of ${fmtBytes(p.total)} read, ${fmtBytes(p.written)} of disk)`
+    const line = `decompressing ${file}: ${pct}% (${bytes(p.read)} of ${bytes(p.total)} read, ${bytes(p.written)} of disk)`
     if (!tty) {
       if (pct >= lastPct + 25 || (done && pct !== lastPct)) {
         lastPct = pct

@@ -80,7 +80,7 @@ export const DISK_STEPS: Step[] = [
     async run(c) {
       // The whole image, segment by segment, whether this run sent all of it or resumed.
       const segments = splitSegments(c.map, c.upload?.segmentBytes)
-      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments, signal: c.signal, target: c.state.upload?.target })
+      c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments, signal: c.signal, target: c.state.upload?.target, onProgress: c.onVerify })
     },
   },
 ]

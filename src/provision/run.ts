@@ -175,6 +175,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       state,
       allowUnauthorized: opts.allowUnauthorized ?? false,
       onUpload: (p) => emit({ type: 'upload', ...p }),
+      onVerify: (p) => emit({ type: 'verify', ...p }),
       onEvent: emit,
       signal: opts.signal,
     }
@@ -215,7 +216,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
         resumed_from: state.upload!.resumedFrom,
         retries: state.upload!.retries,
         ...(state.upload!.target ? { redirected_to: state.upload!.target.name } : {}),
-        ...(state.verified ? { verified: true } : {}),
+        ...(state.verified ? { verified: true, verify: { segments_verified: state.verified.segments, segments: state.verified.segments, bytes_read: state.verified.bytesRead } } : {}),
       },
       steps: timings,
       duration_ms: Date.now() - started,

@@ -3,7 +3,7 @@ import type { Recipe } from '../recipe/schema.js'
 import type { UploadProgress } from '../upload/send/import-raw-vdi.js'
 import type { UploadEvent, UploadResult, UploadTuning } from '../upload/upload.js'
 import type { Checkpoint } from '../upload/resume/checkpoint.js'
-import type { VerifyResult } from '../upload/verify/verify.js'
+import type { VerifyProgress, VerifyResult } from '../upload/verify/verify.js'
 import type { DataMap } from '../upload/find/data-map.js'
 import type { Targets } from './lookup.js'
 import type { FirstBoot } from './first-boot.js'
@@ -34,6 +34,7 @@ export interface StepContext {
   state: RunState
   allowUnauthorized: boolean
   onUpload: (p: UploadProgress) => void
+  onVerify?: (p: VerifyProgress) => void
   /** Retries, resumes and other notices a step wants the user to see. */
   onEvent?: (e: UploadEvent | { type: 'warning'; message: string }) => void
   /** Read the VDI back after the upload and compare it with the image (--verify). */

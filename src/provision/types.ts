@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import type { Recipe } from '../recipe/schema.js'
 import type { UploadEvent, UploadTuning } from '../upload/upload.js'
+import type { VerifyProgress } from '../upload/verify/verify.js'
 import type { Timeouts } from '../xapi/timeouts.js'
 import type { Probe } from '../wait/probes.js'
 import type { BootRecord } from '../wait/diagnose.js'
@@ -64,6 +65,7 @@ export type ProvisionEvent =
   | { type: 'step'; step: string; title: string }
   | { type: 'step-done'; step: string; ms: number }
   | { type: 'upload'; sent: number; total: number }
+  | ({ type: 'verify' } & VerifyProgress)
   | { type: 'rollback'; removed: string[]; kept: string[] }
   | { type: 'warning'; message: string }
   | UploadEvent
@@ -115,6 +117,8 @@ export const ProvisionResult = z.object({
     /** The pool host XAPI redirected the upload to (302), when the SR is plugged only there. */
     redirected_to: z.string().optional(),
     verified: z.boolean().optional(),
+    /** --verify: segments read back and found equal to the image, of how many; bytes read. */
+    verify: z.object({ segments_verified: z.number(), segments: z.number(), bytes_read: z.number() }).optional(),
   }),
   steps: z.array(z.object({ step: z.string(), ms: z.number() })),
   duration_ms: z.number(),

@@ -17,6 +17,17 @@ export interface VerifyOptions {
   signal?: AbortSignal | undefined
   /** Where the upload was sent (UploadResult.target: null for the session's host); asked of XAPI when undefined. */
   target?: TransferTarget | null | undefined
+  /** After each chunk read: how far the check is (the CLI draws --verify's bar from it). */
+  onProgress?: ((p: VerifyProgress) => void) | undefined
+}
+
+export interface VerifyProgress {
+  /** Segments compared so far, of `segments`. */
+  checked: number
+  segments: number
+  /** Bytes read back so far, of `total` (the image's size: reading stops there). */
+  read: number
+  total: number
 }
 
 export interface Mismatch {
@@ -63,6 +74,7 @@ export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<Ve
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         bytesRead += chunk.length
         check.push(chunk)
+        o.onProgress?.({ checked: check.checked, segments: o.segments.length, read: Math.min(bytesRead, o.map.size), total: o.map.size })
         if (check.done) {
           // Past the image the VDI holds only what the upload never touched: stop reading.
           stream.destroy()
@@ -107,6 +119,11 @@ class SegmentChecker {
     private readonly size: number,
   ) {
     this.closeFinished()
+  }
+
+  /** Segments whose every byte has been compared. */
+  get checked(): number {
+    return this.seg
   }
 
   get done(): boolean {
