@@ -2,8 +2,12 @@ import { UserError } from '../errors.js'
 import type { DataMap } from '../upload/find/data-map.js'
 import type { NetworkRecord, SrRecord, VmDetailRecord } from '../xapi/records.js'
 import { fleetVms, findBase, findPartialBase, findTemplate, type PoolInventory } from './inventory.js'
-import { networkByBridge, poolHosts, srOnHost, templateByName, type Host } from './placement.js'
-import { MacRegistry } from './macs.js'
+import { poolHosts, type Host } from './placement.js'
+import { orThrow } from '../select/choice.js'
+import { srOnHost } from '../select/sr.js'
+import { networkByBridge } from '../select/network.js'
+import { templateByName } from '../select/template.js'
+import { MacRegistry } from '../select/mac.js'
 import { driftOf, NEEDS_REPLACE } from './drift.js'
 import { isDisruptive, SETTINGS_KEY, settingsRecord, wantedSettings } from '../provision/settings.js'
 import { destroyPlanOf, type DestroyPlan } from '../provision/destroy.js'
@@ -71,6 +75,10 @@ export interface VmPlan {
   leftovers: { pool: string; found: Leftovers }[]
   /** Disks of this fleet VM attached to nothing that are not proven leftovers: reported, never removed. */
   leftInPlace: string[]
+  /** Its static address from the group's address pool (addresses.ts), recorded on the VM. */
+  address?: string
+  /** The wave that makes or changes it, from 1 (waves.ts); unset when the run does nothing to it. */
+  wave?: number
 }
 
 export interface Plan {
@@ -155,8 +163,8 @@ export function plan(input: PlanInput): Plan {
           fix: 'rename or remove that VM, or rename this one in the fleet file',
         })
       }
-      vm.sr = srOnHost(inv, vm.host, spec.recipe)
-      vm.network = networkByBridge(inv, spec.recipe.network.bridge)
+      vm.sr = orThrow(srOnHost(inv, spec.recipe.sr, vm.host, 'fleet'))
+      vm.network = orThrow(networkByBridge(inv.networks, spec.recipe.network.bridge, 'fleet'))
       const image = input.images.get(spec.image)!
       const { virtual_size: size, type } = spec.recipe.vdi
       const baseKey = [pool, vm.sr.ref, image.sha256, size, type].join('\n')
@@ -181,7 +189,7 @@ export function plan(input: PlanInput): Plan {
         spec,
         sha256: sha,
         name: tName,
-        source: templateByName(inv, spec.groupRecipe.template),
+        source: orThrow(templateByName(inv.vms, spec.groupRecipe.template)).ref,
         existing: findTemplate(inv, input.fleet, sha),
         settings: undefined,
       }
@@ -198,23 +206,26 @@ export function plan(input: PlanInput): Plan {
   })
   // VIFs of leftovers (about to be removed) and of replaced VMs (destroyed first) do not hold their MACs.
   const freed = [...[...leftovers.values()].flatMap((ls) => ls.flatMap((l) => l.found.vms.map((v) => v.ref))), ...vms.flatMap((v) => (v.replacing ? [v.replacing.vm.ref] : []))]
-  const macs = new MacRegistry(invs, new Set(freed))
+  const macs = new MacRegistry(
+    invs.map(([pool, inv]) => ({ pool, vifs: inv.vifs, vms: inv.vms })),
+    new Set(freed),
+  )
   // Explicit MACs first, so a derived one never takes a MAC the fleet file asks for.
   const makes = (a: VmAction): boolean => a === 'create' || a === 'replace'
   const creating = vms.filter((v) => makes(v.action))
   for (const v of creating) {
     if (v.spec.recipe.network.mac === 'derived') continue
     try {
-      v.mac = macs.claimExplicit(v.spec.recipe.network.mac, v.spec.name)
+      v.mac = orThrow(macs.claimExplicit(v.spec.recipe.network.mac, v.spec.name, 'fleet'))
     } catch (e) {
       Object.assign(v, { action: 'fail', disruptive: false, error: info(e) })
     }
   }
-  for (const v of creating) if (makes(v.action) && !v.mac) v.mac = macs.claimDerived(v.spec.name)
+  for (const v of creating) if (makes(v.action) && !v.mac) v.mac = orThrow(macs.claimDerived(v.spec.name, true, 'fleet'))
   // Applying a MAC means a new VIF with it: it must be free too.
   for (const v of vms.filter((x) => (x.action === 'reconcile' || x.action === 'update') && x.changes.some((d) => d.field === 'MAC'))) {
     try {
-      v.mac = macs.claimExplicit(v.spec.recipe.network.mac, v.spec.name)
+      v.mac = orThrow(macs.claimExplicit(v.spec.recipe.network.mac, v.spec.name, 'fleet'))
     } catch (e) {
       Object.assign(v, { action: 'fail', disruptive: false, error: info(e) })
     }

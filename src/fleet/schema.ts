@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { MemorySchema, SizeSchema, VmNameSchema } from '../recipe/schema.js'
-import { MAC_PATTERN } from '../recipe/mac.js'
+import { MAC_PATTERN } from '../select/mac.js'
 
 /**
  * The fleet file: where to connect (pools, with credentials by environment variable

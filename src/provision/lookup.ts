@@ -2,12 +2,18 @@ import type { XapiConnection } from '../xapi/connection.js'
 import * as SR from '../xapi/sr.js'
 import * as VM from '../xapi/vm.js'
 import * as VIF from '../xapi/vif.js'
+import * as PBD from '../xapi/pbd.js'
+import * as host from '../xapi/host.js'
+import * as pool from '../xapi/pool.js'
 import * as network from '../xapi/network.js'
 import { UserError } from '../errors.js'
-import { chooseSrByHost } from './choose-sr.js'
 import type { Recipe } from '../recipe/schema.js'
-import { deriveMac } from '../recipe/mac.js'
 import type { SrRecord, NetworkRecord } from '../xapi/records.js'
+import { orThrow } from '../select/choice.js'
+import { roomFor, srByName } from '../select/sr.js'
+import { templateByName } from '../select/template.js'
+import { networkByBridge } from '../select/network.js'
+import { MacRegistry } from '../select/mac.js'
 
 export interface Targets {
   sr: { ref: string; record: SrRecord }
@@ -20,22 +26,16 @@ export interface Targets {
 
 /**
  * The read-only lookups every run makes before it changes anything (also for --dry-run):
- * exactly one SR, exactly one template, the network by bridge, a free VM name and a
- * free MAC. Any problem here stops the run with nothing created.
+ * exactly one SR with room, exactly one template, the network by bridge, a free VM name
+ * and a free MAC. The records are read here; the rules that choose are src/select's,
+ * the same the fleet's planner uses. Any problem here stops the run with nothing created.
  */
 export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: string, vdiSize: number, ignoreVms: ReadonlySet<string> = new Set()): Promise<Targets> {
-  const sr = await findSr(x, recipe)
-  const free = sr.record.physical_size - sr.record.virtual_allocation
-  if (vdiSize > free) {
-    throw new UserError({
-      code: 'no-space',
-      what: `SR "${sr.record.name_label}" has no room for the disk`,
-      why: `the VDI needs ${vdiSize} bytes and the SR has ${free} of ${sr.record.physical_size} free`,
-      fix: 'free space on the SR, pick another SR in the recipe (sr.name_label or sr.uuid), or shrink vdi.virtual_size',
-    })
-  }
-  const { template, templatePlatform } = await findTemplate(x, recipe.template)
-  const net = await findNetwork(x, recipe.network.bridge)
+  const sr = orThrow(roomFor(await findSr(x, recipe), vdiSize, 'recipe'))
+  const refs = await VM.get_by_name_label(x, recipe.template)
+  const named = Object.fromEntries(await Promise.all(refs.map(async (r) => [r, await VM.get_record(x, r)] as const)))
+  const template = orThrow(templateByName(named, recipe.template))
+  const net = orThrow(networkByBridge(await network.get_all_records(x), recipe.network.bridge, 'recipe'))
   // A VM being replaced (provision --replace --dry-run) is about to go: its name and MAC are free.
   const existing = await findVms(x, vmName, ignoreVms)
   if (existing.length) {
@@ -46,61 +46,24 @@ export async function lookupTargets(x: XapiConnection, recipe: Recipe, vmName: s
       fix: 'pass --name with another name, or remove the existing VM first',
     })
   }
-  const mac = recipe.network.mac === 'derived' ? deriveMac(vmName) : recipe.network.mac
   // VIFs of an interrupted run's VM (about to be removed) do not count as taken.
-  const owner = Object.values(await VIF.get_all_records(x)).find((v) => !ignoreVms.has(v.VM) && v.MAC.toLowerCase() === mac.toLowerCase())
-  if (owner) {
-    throw new UserError({
-      code: 'mac-taken',
-      what: `MAC ${mac} is already in use`,
-      why: `VIF ${owner.uuid} of VM ${owner.VM} has it; two VIFs with one MAC break the network`,
-      fix: recipe.network.mac === 'derived' ? 'pass --name with another VM name (the MAC is derived from it)' : 'set another network.mac in the recipe, or "derived"',
-    })
-  }
-  return { sr, template, templatePlatform, network: net, mac }
+  const macs = new MacRegistry([{ vifs: await VIF.get_all_records(x) }], ignoreVms)
+  const wanted = recipe.network.mac
+  const mac = orThrow(wanted === 'derived' ? macs.claimDerived(vmName, false, 'recipe') : macs.claimExplicit(wanted, undefined, 'recipe'))
+  return { sr, template: template.ref, templatePlatform: template.record.platform, network: net, mac }
 }
 
+/** By uuid one call; by name the named SRs, and only when several share the name the PBDs, hosts and master that break the tie. */
 async function findSr(x: XapiConnection, recipe: Recipe): Promise<Targets['sr']> {
   if (recipe.sr.uuid) {
     const ref = await SR.get_by_uuid(x, recipe.sr.uuid)
     return { ref, record: await SR.get_record(x, ref) }
   }
   const refs = await SR.get_by_name_label(x, recipe.sr.name_label)
-  if (refs.length === 1) return { ref: refs[0]!, record: await SR.get_record(x, refs[0]!) }
-  if (refs.length === 0) {
-    throw new UserError({
-      code: 'not-found',
-      what: `No SR named "${recipe.sr.name_label}"`,
-      why: 'SR.get_by_name_label found nothing (names are exact and case-sensitive)',
-      fix: 'set sr.name_label in the recipe to an existing SR (xe sr-list params=name-label) or give sr.uuid',
-    })
-  }
-  return chooseSrByHost(x, refs, recipe.sr.name_label, recipe.sr.host)
-}
-
-async function findTemplate(x: XapiConnection, name: string): Promise<{ template: string; templatePlatform: Record<string, string> }> {
-  const refs = await VM.get_by_name_label(x, name)
-  const records = await Promise.all(refs.map(async (r) => [r, await VM.get_record(x, r)] as const))
-  const templates = records.filter(([, v]) => v.is_a_template && !v.is_a_snapshot && !v.is_control_domain)
-  if (templates.length === 1) return { template: templates[0]![0], templatePlatform: templates[0]![1].platform }
-  throw new UserError({
-    code: templates.length ? 'ambiguous' : 'not-found',
-    what: templates.length ? `${templates.length} templates are named "${name}"` : `No template named "${name}"`,
-    why: templates.length ? `candidates: ${templates.map(([, v]) => v.uuid).join(', ')}` : 'VM.get_by_name_label found no template with that exact name-label',
-    fix: templates.length ? 'rename the extra templates' : 'set template in the recipe to an existing template (xe template-list params=name-label)',
-  })
-}
-
-async function findNetwork(x: XapiConnection, bridge: string): Promise<Targets['network']> {
-  const all = Object.entries(await network.get_all_records(x))
-  const hit = all.find(([, n]) => n.bridge === bridge)
-  if (hit) return { ref: hit[0], record: hit[1] }
-  throw new UserError({
-    code: 'not-found',
-    what: `No network on bridge ${bridge}`,
-    why: `bridges here: ${all.map(([, n]) => n.bridge).join(', ') || 'none'}`,
-    fix: 'set network.bridge in the recipe to one of those',
-  })
+  const srs = Object.fromEntries(await Promise.all(refs.map(async (r) => [r, await SR.get_record(x, r)] as const)))
+  if (refs.length < 2) return orThrow(srByName({ srs, pbds: {}, hosts: {} }, recipe.sr, undefined, 'recipe'))
+  const [hosts, pbds, pools] = await Promise.all([host.get_all_records(x), PBD.get_all_records(x), pool.get_all_records(x)])
+  return orThrow(srByName({ srs, pbds, hosts }, recipe.sr, Object.values(pools)[0]?.master, 'recipe'))
 }
 
 async function findVms(x: XapiConnection, name: string, ignore: ReadonlySet<string>): Promise<string[]> {

@@ -9,6 +9,7 @@ import { DRIVE_FINISH, DRIVE_STEPS, READY_STEPS } from './first-boot-steps.js'
 import { need, type Step } from './step-types.js'
 import { buildingName, INCOMPLETE_KEY } from './leftovers.js'
 import { SETTINGS_KEY, settingsRecord, wantedSettings } from './settings.js'
+import { setVcpus } from './update-vm.js'
 
 export { need, vdiName, type RunState, type StepContext, type PlanInput, type Step } from './step-types.js'
 
@@ -102,15 +103,7 @@ export const STEPS: Step[] = [
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
       const rec = await VM.get_record(c.x, vm)
-      const n = c.recipe.vcpus
-      // XAPI keeps 0 < at_startup <= max at every step: grow max first, shrink at_startup first.
-      if (n >= Number(rec.VCPUs_max)) {
-        await VM.set_VCPUs_max(c.x, vm, n)
-        await VM.set_VCPUs_at_startup(c.x, vm, n)
-      } else {
-        await VM.set_VCPUs_at_startup(c.x, vm, n)
-        await VM.set_VCPUs_max(c.x, vm, n)
-      }
+      await setVcpus(c.x, vm, Number(rec.VCPUs_max), c.recipe.vcpus)
     },
   },
   {

@@ -3,6 +3,9 @@ import * as VIF from '../xapi/vif.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import type { Recipe } from '../recipe/schema.js'
 import type { NetworkRecord, VifRecord, VmDetailRecord } from '../xapi/records.js'
+import { orThrow } from '../select/choice.js'
+import { networkByBridge } from '../select/network.js'
+import { vcpuOrder } from '../select/vcpus.js'
 import { NEEDS_HALT, SETTINGS_KEY, settingsRecord, wantedSettings, type SettingDiff } from './settings.js'
 
 export interface UpdateInput {
@@ -43,14 +46,7 @@ export async function updateVm(x: XapiConnection, u: UpdateInput): Promise<void>
   }
   if (fields.has('VCPUs_max') || fields.has('VCPUs_at_startup')) {
     u.onStep('vm.vcpus', 'Set VCPUs')
-    // Keep 0 < at_startup <= max after every call: grow max first, shrink at_startup first.
-    if (r.vcpus >= record.VCPUs_max) {
-      await VM.set_VCPUs_max(x, ref, r.vcpus)
-      await VM.set_VCPUs_at_startup(x, ref, r.vcpus)
-    } else {
-      await VM.set_VCPUs_at_startup(x, ref, r.vcpus)
-      await VM.set_VCPUs_max(x, ref, r.vcpus)
-    }
+    await setVcpus(x, ref, record.VCPUs_max, r.vcpus)
   }
   if (fields.has('PV_args')) {
     u.onStep('vm.pv', 'Set PV-args')
@@ -59,8 +55,7 @@ export async function updateVm(x: XapiConnection, u: UpdateInput): Promise<void>
   if (fields.has('MAC') && r.network.mac !== 'derived') {
     u.onStep('vif.replace', 'Replace the network interface with the wanted MAC')
     const old = record.VIFs.map((f) => [f, u.vifs[f]] as const).find(([, f]) => f?.device === r.network.device)
-    const network = old?.[1]?.network ?? Object.entries(u.networks).find(([, n]) => n.bridge === r.network.bridge)?.[0]
-    if (!network) throw new Error(`no network on bridge ${r.network.bridge}`)
+    const network = old?.[1]?.network ?? orThrow(networkByBridge(u.networks, r.network.bridge, 'recipe')).ref
     if (old) await VIF.destroy(x, old[0])
     await VIF.create(x, { VM: ref, network, device: r.network.device, MAC: r.network.mac, MTU: u.networks[network]?.MTU ?? 1500 })
   }
@@ -78,4 +73,12 @@ export async function recordSettings(x: XapiConnection, ref: string, r: Recipe, 
   if (otherConfig[SETTINGS_KEY] === value) return
   if (SETTINGS_KEY in otherConfig) await VM.remove_from_other_config(x, ref, SETTINGS_KEY)
   await VM.add_to_other_config(x, ref, SETTINGS_KEY, value)
+}
+
+/** Both VCPU fields to `n`, in the order src/select/vcpus.ts gives (XAPI checks at_startup <= max after each call). */
+export async function setVcpus(x: XapiConnection, ref: string, currentMax: number, n: number): Promise<void> {
+  for (const c of vcpuOrder(currentMax, n)) {
+    if (c.field === 'VCPUs_max') await VM.set_VCPUs_max(x, ref, c.value)
+    else await VM.set_VCPUs_at_startup(x, ref, c.value)
+  }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { parseSize } from './size.js'
-import { MAC_PATTERN } from './mac.js'
+import { MAC_PATTERN } from '../select/mac.js'
 import { BootSchema, PlatformSchema } from './boot.js'
 import { CloudInitSchema, XenstoreSchema } from './cloud-init.js'
 

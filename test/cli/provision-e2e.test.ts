@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { runCli, spawnSimulator, type SpawnedSimulator } from '../support/cli.js'
 import { connect, type XapiConnection } from '../../src/xapi/connection.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
-import { deriveMac } from '../../src/recipe/mac.js'
+import { deriveMac } from '../../src/select/mac.js'
 import { ProvisionResult } from '../../src/provision/types.js'
 import { needs } from '../support/oracles.js'
 

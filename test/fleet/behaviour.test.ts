@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { rollout, type RolloutEvent } from '../../src/index.js'
 import { planDiff, summary } from '../../src/fleet/cli/report.js'
-import { deriveMac } from '../../src/recipe/mac.js'
+import { deriveMac } from '../../src/select/mac.js'
 import { ENV, fleetOn, hosts, isReadOnly } from './support.js'
 
 const FAST_RETRY = { minTimeoutMs: 5, maxTimeoutMs: 20 }

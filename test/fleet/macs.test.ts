@@ -1,40 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { rollout } from '../../src/index.js'
-import { MacRegistry } from '../../src/fleet/macs.js'
-import type { PoolInventory } from '../../src/fleet/inventory.js'
-import { deriveMac } from '../../src/recipe/mac.js'
+import { deriveMac } from '../../src/select/mac.js'
 import { ENV, fleetOn, hosts } from './support.js'
 
-const inventory = (macs: string[]): PoolInventory => ({
-  vms: {},
-  vdis: {},
-  srs: {},
-  pbds: {},
-  hosts: {},
-  networks: {},
-  vifs: Object.fromEntries(macs.map((MAC, i) => [`OpaqueRef:vif${i}`, { uuid: `vif-${i}`, VM: 'OpaqueRef:vm', MAC, device: '0', network: 'OpaqueRef:net' }])),
-})
-
-describe('MACs', () => {
-  it('re-derives a colliding MAC deterministically with a salt', () => {
-    const taken = [deriveMac('web-01').toUpperCase(), deriveMac('web-01', 1)]
-    const a = new MacRegistry([['p', inventory(taken)]])
-    const b = new MacRegistry([['p', inventory(taken)]])
-    expect(a.claimDerived('web-01')).toBe(deriveMac('web-01', 2))
-    expect(b.claimDerived('web-01')).toBe(deriveMac('web-01', 2))
-    expect(a.claimDerived('web-02')).toBe(deriveMac('web-02'))
-  })
-
-  it('checks every VIF of every pool, and refuses an explicit MAC someone has', () => {
-    const r = new MacRegistry([
-      ['a', inventory(['00:16:3e:00:00:01'])],
-      ['b', inventory(['00:16:3e:00:00:02'])],
-    ])
-    expect(() => r.claimExplicit('00:16:3E:00:00:02', 'db')).toThrow('MAC 00:16:3E:00:00:02 for db is already in use')
-    expect(r.claimExplicit('00:16:3e:00:00:03', 'db')).toBe('00:16:3e:00:00:03')
-    expect(() => r.claimExplicit('00:16:3e:00:00:03', 'db2')).toThrow('already in use')
-  })
-
+// The registry's rules (salts, case, every pool) are unit-tested in test/select/mac.test.ts.
+describe('MACs in a rollout', () => {
   it('an explicit MAC wins over a derived one; a MAC already on the pool fails only that VM', async () => {
     const [sim] = await hosts(1)
     const first = await rollout({ fleet: await fleetOn([sim!], ['web-1']), env: ENV })
