@@ -13,10 +13,14 @@ export const DESTROY: CommandSpec = {
   about: [
     '<vm name> is the name-label of a VM xcp-provision made (a VM without its marks is refused: not-managed). Its boot disk and config drive go with it; a disk attached by hand is only detached, never destroyed.',
     'Destroying is always disruptive: on a terminal it asks y/N; otherwise it needs --yes (consent-required, exit 2, nothing changed).',
+    "It takes the name's claim as provision does: while a provision (or destroy) of the same name runs, it waits for it to end (at most 10 min, saying so), then plans on what that run left; after the wait it gives up with name-taken, nothing changed.",
   ],
   options: { ...CONNECTION, ...JSON_OUT, ...DRY_RUN, ...CONSENT, ...TIMEOUTS },
   examples: ['provision destroy web-01 --host xcp1 --dry-run', 'provision destroy web-01 --host xcp1 --yes --json', 'provision uninstall FreeBSD-9.0 --host xcp1'],
-  exits: ['1 no such VM (not-found), or not made by the tool (not-managed); the answer was no (declined)', '2 disruptive and no terminal to ask on, without --yes (consent-required)'],
+  exits: [
+    '1 no such VM (not-found), or not made by the tool (not-managed); the answer was no (declined); another run held the name throughout the wait (name-taken)',
+    '2 disruptive and no terminal to ask on, without --yes (consent-required)',
+  ],
 }
 
 /** Runs it: credentials by the one rule (credentials.ts), the library's destroy, then the result. */
@@ -58,6 +62,8 @@ export async function runDestroy(positionals: string[], v: OptionValues, out: Ou
     yes: v.yes === true,
     ...(confirm ? { confirm } : {}),
     timeouts: timeoutsFrom(v),
+    // Waiting for a provision of the same name is said even with --json, as provision's warnings are.
+    onWait: (m) => process.stderr.write(`warning: ${m}\n`),
   }).catch((e: unknown) => {
     throw withCredentialSource(e, creds.source)
   })

@@ -38,6 +38,17 @@ export interface ClaimOptions {
   reportEveryMs?: number
   onWait?: (message: string) => void
   signal?: AbortSignal | undefined
+  /**
+   * What this run will do with the name: a destroy waits for (or is refused by) a run
+   * that holds it, so it never removes a VM that run is still making or changing.
+   */
+  purpose?: 'provision' | 'destroy'
+}
+
+/** The words a waiting run uses; the holder may be a provision or a destroy, so a destroy's say neither. */
+function wording(purpose: ClaimOptions['purpose'], vmName: string): { holds: string; waits: string; risk: string } {
+  if (purpose === 'destroy') return { holds: `another run holds "${vmName}"`, waits: 'destroy is waiting', risk: '; destroying meanwhile could remove a VM that run is still making or changing' }
+  return { holds: `another run is provisioning "${vmName}"`, waits: 'waiting', risk: '' }
 }
 
 export interface Claim {
@@ -115,18 +126,19 @@ export async function claimName(x: XapiConnection, vmName: string, o: ClaimOptio
     }
     const waited = Date.now() - started
     const holder = Holder.parse(JSON.parse(theirs))
+    const words = wording(o.purpose, vmName)
     if (waited >= waitMs) {
       throw new UserError({
         code: 'name-taken',
-        what: `Another run is provisioning "${vmName}"`,
-        why: `${describe(holder)} holds the claim on that name (pool other-config ${key}); waited ${Math.round(waited / 1000)} s for it to end`,
+        what: words.holds.replace(/^a/, 'A'),
+        why: `${describe(holder)} holds the claim on that name (pool other-config ${key}); waited ${Math.round(waited / 1000)} s for it to end${words.risk}`,
         fix: `wait for that run to end, then run the same command again; if it is gone, remove its claim: xe pool-param-remove uuid=<pool uuid> param-name=other-config param-key=${key}`,
       })
     }
     if (lastReport === 0 || Date.now() - lastReport >= reportEvery) {
       o.onWait?.(
         lastReport === 0
-          ? `another run is provisioning "${vmName}" (${describe(holder)}): waiting up to ${Math.round(waitMs / 1000)} s for it to end`
+          ? `${words.holds} (${describe(holder)}): ${words.waits} up to ${Math.round(waitMs / 1000)} s for it to end`
           : `still waiting for the other run of "${vmName}": ${Math.round(waited / 1000)} s of at most ${Math.round(waitMs / 1000)} s`,
       )
       lastReport = Date.now()

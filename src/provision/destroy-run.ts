@@ -4,6 +4,8 @@ import { resolveTls, type TlsPolicy } from '../xapi/tls.js'
 import type { Timeouts } from '../xapi/timeouts.js'
 import { destroyCalls, destroyVm, planDestroy } from './destroy.js'
 import { requireConsent, type Confirm } from './consent.js'
+import { claimName, type Claim } from './claim.js'
+import type { ProvisionWaits } from './types.js'
 
 export interface DestroyOptions {
   url: string
@@ -18,6 +20,11 @@ export interface DestroyOptions {
   confirm?: Confirm
   timeouts?: Partial<Timeouts>
   onStep?: (id: string, title: string) => void
+  /** How long to wait for a run that holds the name (provision's claim), and how often to look. */
+  waits?: Pick<ProvisionWaits, 'claimMs' | 'claimStaleMs' | 'pollMs'>
+  /** "another run holds …: waiting" and other notices while waiting for the claim. */
+  onWait?: (message: string) => void
+  signal?: AbortSignal
 }
 
 export const DestroyResult = z.object({
@@ -46,7 +53,15 @@ export async function destroy(o: DestroyOptions): Promise<DestroyResult> {
     tls: await resolveTls(o.url, o.tls ?? { kind: 'verify' }, o.timeouts?.connectMs),
     ...(o.timeouts ? { timeouts: o.timeouts } : {}),
   })
+  let claim: Claim | undefined
   try {
+    // The name's claim, as provision takes it: a provision of this name in progress ends
+    // first (the destroy waits, bounded, saying so), and none starts until this one is done.
+    // Taken before the plan, so the plan sees the VM as that run left it. A dry run takes none.
+    if (!o.dryRun) {
+      const w = o.waits ?? {}
+      claim = await claimName(x, o.name, { purpose: 'destroy', waitMs: w.claimMs, staleMs: w.claimStaleMs, pollMs: w.pollMs, onWait: o.onWait, signal: o.signal })
+    }
     const plan = await planDestroy(x, o.name)
     const base = {
       vm: { uuid: plan.vm.uuid, name: plan.vm.name, power_state: plan.vm.power_state },
@@ -59,6 +74,7 @@ export async function destroy(o: DestroyOptions): Promise<DestroyResult> {
     await requireConsent([`${o.name} (${plan.vm.uuid}, ${plan.vm.power_state.toLowerCase()}) is destroyed with ${disks}`], o, `provision destroy ${o.name}`)
     return { dry_run: false, ...base, removed: await destroyVm(x, plan, o.onStep) }
   } finally {
+    await claim?.release()
     await x.close().catch(() => undefined)
   }
 }
