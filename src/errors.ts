@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   'recipe-invalid': { exit: EXIT.badRecipe, meaning: 'the recipe (or its cloud-init data) does not parse or breaks a rule' },
   'fleet-not-found': { exit: EXIT.badRecipe, meaning: 'the fleet file does not exist or cannot be read' },
   'fleet-invalid': { exit: EXIT.badRecipe, meaning: 'the fleet file does not parse or breaks a rule (a name pattern too large included)' },
+  'address-pool-exhausted': { exit: EXIT.badRecipe, meaning: 'rollout: an address pool has fewer free addresses than the VMs that need one; nothing was changed' },
   'image-not-bootable': { exit: EXIT.failure, meaning: "the preflight predicts the image will not boot with the recipe's settings" },
   'host-unsupported': { exit: EXIT.failure, meaning: "the host's release cannot run the recipe's boot mode" },
   'name-taken': { exit: EXIT.failure, meaning: 'a VM of that name already exists (or another run is making it)' },

@@ -9,9 +9,17 @@ import type { VmPlan } from './planner.js'
 import { step, stepContext } from './steps.js'
 import { recordSettings } from '../provision/update-vm.js'
 import { SETTINGS_KEY } from '../provision/settings.js'
+import type { FirstBoot } from '../provision/first-boot.js'
+import type { Ready } from '../wait/watch.js'
+import { ADDRESS_KEY } from './address-pool.js'
 
-/** Provision's last three steps, run as they are on the cloned VM and disk. */
-const FINAL_STEPS = ['vif.create', 'vbd.create', 'vm.start'] as const
+/**
+ * Provision's last steps, run as they are on the cloned VM and disk: the VIF, the disk,
+ * the config drive and xenstore keys (each skipped without cloud_init or xenstore), start.
+ */
+const FINAL_STEPS = ['vif.create', 'vbd.create', 'drive.create', 'drive.attach', 'vm.xenstore', 'vm.start'] as const
+/** After start: the wait for the guest, and the drive's removal (remove_after: ready). */
+const READY_STEPS = ['wait', 'drive.remove'] as const
 
 export interface CreateInput {
   x: XapiConnection
@@ -26,6 +34,13 @@ export interface CreateInput {
   /** Pools of several hosts get an affinity, so a VM on a shared SR starts where it was planned. */
   multiHost: boolean
   onStep: (id: string, title: string) => void
+  /** The drive's user data, the wait, {index} and {ip} (first-boot.ts); absent: no drive, no wait. */
+  firstBoot?: FirstBoot
+  /**
+   * Gives the VM's host and total slots back once it is started: waiting for a guest
+   * makes no XAPI work, so the next VM of the wave need not wait for this one's boot.
+   */
+  releaseSlots?: () => void
 }
 
 /**
@@ -33,7 +48,7 @@ export interface CreateInput {
  * VM's overrides, then provision's VIF, VBD and start steps, then its real name.
  * Everything created goes into `state.created`, newest last, for rollback on failure.
  */
-export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: string; uuid: string }> {
+export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: string; uuid: string; ready?: Ready | undefined }> {
   const { x, plan: v } = c
   const name = v.spec.name
   const r = v.spec.recipe
@@ -56,8 +71,10 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   state.created.push({ cls: 'VM', ref: vm, label: name })
   await VM.set_is_a_template(x, vm, false)
   await VM.add_to_other_config(x, vm, TAG.vm, name)
+  // Recorded from the start, so a re-run after a kill gives this name the same address back (addresses.ts).
+  if (v.address) await VM.add_to_other_config(x, vm, ADDRESS_KEY, v.address)
 
-  const ctx = stepContext(x, v, r, name, state)
+  const ctx = stepContext(x, v, r, name, state, undefined, undefined, undefined, c.firstBoot)
   const mem = (m: typeof r.memory): string => JSON.stringify([m.static_min, m.static_max, m.dynamic_min, m.dynamic_max])
   if (mem(r.memory) !== mem(g.memory)) await runStep('vm.memory')
   if (r.vcpus !== g.vcpus) await runStep('vm.vcpus')
@@ -67,17 +84,22 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   await recordSettings(x, vm, r, v.template?.settings ? { [SETTINGS_KEY]: v.template.settings } : {})
   if (c.multiHost && v.host) await VM.set_affinity(x, vm, v.host.ref)
   for (const id of FINAL_STEPS) await runStep(id)
+  c.releaseSlots?.()
+  for (const id of READY_STEPS) await runStep(id)
   c.onStep('vm.finish', 'Name the VM')
   // Mark off first, real name second: a kill in between leaves a VM under the temporary name
   // with its disk attached, and both go as leftovers. Never the other way round: a disk still
   // marked after its VM was finished would be taken for a leftover once that VM is destroyed by hand.
   await VDI.remove_from_other_config(x, vdi, INCOMPLETE_KEY)
   await VM.set_name_label(x, vm, name)
+  // The drive's incomplete mark goes after the name, as in provision (first-boot-steps.ts).
+  await runStep('drive.finish')
   // One small call per new VM rather than re-reading every VM of the pool at the end.
-  return { ref: vm, uuid: await VM.get_uuid(x, vm) }
+  return { ref: vm, uuid: await VM.get_uuid(x, vm), ready: state.ready }
 
   async function runStep(id: string): Promise<void> {
     const s = step(id)
+    if (s.skip?.(ctx)) return
     c.onStep(s.id, s.title)
     await s.run(ctx)
   }

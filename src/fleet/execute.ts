@@ -13,6 +13,17 @@ import { destroyVm } from '../provision/destroy.js'
 import type { Plan, VmPlan } from './planner.js'
 import type { OpenPool } from './pools.js'
 import type { ErrorInfo, RolloutEvent, VmState } from './types.js'
+import type { Ready } from '../wait/watch.js'
+import { firstBootOf } from './first-boot.js'
+
+/** A VM of a wave after the one that failed (or after an interrupt): never started. */
+function skippedByWave(v: VmPlan, stop: { wave: number; error: ErrorInfo } | undefined, o: ExecOptions): VmOutcome {
+  const error: ErrorInfo | null = stop
+    ? { what: `${v.spec.name} was not made: wave ${stop.wave} failed before its wave ${v.wave ?? '?'}`, why: stop.error.why, fix: stop.error.fix, removed: [], kept: [] }
+    : null
+  o.emit({ type: 'vm-done', vm: v.spec.name, state: 'skipped', ms: 0, error })
+  return { state: 'skipped', ms: 0, calls: 0, error, uuid: null, leftovers: [] }
+}
 
 export interface ExecOptions {
   fleet: string
@@ -24,6 +35,10 @@ export interface ExecOptions {
   emit: (e: RolloutEvent) => void
   signal: AbortSignal | undefined
   upload?: UploadTuning
+  /** The VMs the run makes or changes, as indexes into plan.vms, wave by wave (waves.ts). */
+  waves: number[][]
+  /** Each group's user data, read and checked before any change, by group index. */
+  userData: Map<number, string | undefined>
 }
 
 export interface VmOutcome {
@@ -34,6 +49,13 @@ export interface VmOutcome {
   uuid: string | null
   /** What an interrupted earlier rollout had left of this VM, removed before creating it. */
   leftovers: string[]
+  /** What the group's wait saw once the guest was ready. */
+  ready?: Ready | undefined
+}
+
+export interface WaveOutcome {
+  state: 'ready' | 'failed' | 'skipped'
+  error: ErrorInfo | null
 }
 
 export interface SharedOutcome<T> {
@@ -49,6 +71,7 @@ export interface Execution {
   setupCalls: number
   /** Per pool, what interrupted rollouts left that belongs to no one VM, as removed (or why not). */
   poolLeftovers: { pool: string; removed: string[]; error: ErrorInfo | null }[]
+  waves: WaveOutcome[]
 }
 
 const plain = (i: { code?: string | undefined; what: string; why: string; fix: string }, removed: string[] = [], kept: string[] = []): ErrorInfo => ({
@@ -133,11 +156,11 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
 
   async function job(v: VmPlan): Promise<VmOutcome> {
     const cleaned: string[] = []
-    const done = (state: VmState, t0: number, calls = 0, error: ErrorInfo | null = null, uuid: string | null = null): VmOutcome => {
+    const done = (state: VmState, t0: number, calls = 0, error: ErrorInfo | null = null, uuid: string | null = null, ready?: Ready): VmOutcome => {
       const ms = t0 ? Date.now() - t0 : 0
       if (state === 'failed') failed = true
       o.emit({ type: 'vm-done', vm: v.spec.name, state, ms, error })
-      return { state, ms, calls, error, uuid, leftovers: cleaned }
+      return { state, ms, calls, error, uuid, leftovers: cleaned, ...(ready ? { ready } : {}) }
     }
     if (v.action === 'fail') return done('failed', 0, 0, v.error ?? null)
     if (v.action === 'none' || v.action === 'drift') {
@@ -191,7 +214,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         return done('failed', 0, 0, plain({ what: `${v.spec.name} was not created: its base disk or golden template could not be made`, why: why.why, fix: why.fix }))
       }
     }
-    return limits.runAll(slots(v), async () => {
+    return limits.runAll(slots(v), async (releaseSlots) => {
       if (stopped()) return done('skipped', 0)
       const t0 = Date.now()
       const x = view(v, pool)
@@ -207,8 +230,12 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
         // Replaced: the old VM and the disks the tool made for it go first (consented: the plan marked it disruptive).
         if (v.replacing) await destroyVm(x, v.replacing, onStep)
         if (makes) {
-          const made = await createVm({ x, fleet: o.fleet, plan: v, base: base.ref, baseConfig: base.other_config, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep }, state)
-          return done(v.replacing ? 'replaced' : 'created', t0, x.calls + extra, null, made.uuid)
+          const firstBoot = firstBootOf(o.userData.get(v.spec.group), v.spec.wait, v.spec.index, v.address)
+          const made = await createVm(
+            { x, fleet: o.fleet, plan: v, base: base.ref, baseConfig: base.other_config, template, limits, multiHost: Object.keys(pool.inv.hosts).length > 1, onStep, firstBoot, releaseSlots },
+            state,
+          )
+          return done(v.replacing ? 'replaced' : 'created', t0, x.calls + extra, null, made.uuid, made.ready)
         }
         await reconcileVm(x, v, pool.inv, onStep)
         return done(v.action === 'update' ? 'updated' : 'reconciled', t0, x.calls + extra, null, v.existing!.record.uuid)
@@ -222,6 +249,39 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
     })
   }
 
-  const vms = await Promise.all(plan.vms.map(job))
-  return { vms, bases: shared.bases, templates: shared.templates, setupCalls, poolLeftovers }
+  const vms: VmOutcome[] = new Array<VmOutcome>(plan.vms.length)
+  const inWave = new Set(o.waves.flat())
+  // VMs no wave carries (nothing to do, drift, a planning failure) are reported at once.
+  const others = Promise.all(plan.vms.map(async (v, i) => (inWave.has(i) ? undefined : (vms[i] = await job(v)))))
+  const waves: WaveOutcome[] = []
+  let stop: { wave: number; error: ErrorInfo } | undefined
+  for (const [k, wave] of o.waves.entries()) {
+    const names = wave.map((i) => plan.vms[i]!.spec.name)
+    if (stop || o.signal?.aborted) {
+      for (const i of wave) vms[i] = skippedByWave(plan.vms[i]!, stop, o)
+      waves.push({ state: 'skipped', error: null })
+      continue
+    }
+    o.emit({ type: 'wave', wave: k + 1, phase: 'start', vms: names })
+    await Promise.all(wave.map(async (i) => (vms[i] = await job(plan.vms[i]!))))
+    const bad = wave.filter((i) => vms[i]!.state === 'failed' || vms[i]!.state === 'skipped')
+    if (bad.length) {
+      const first = vms[bad[0]!]!
+      const error: ErrorInfo = {
+        what: `Wave ${k + 1} failed: ${bad.map((i) => plan.vms[i]!.spec.name).join(', ')} did not become ready`,
+        why: `${plan.vms[bad[0]!]!.spec.name}: ${first.error ? `${first.error.what}: ${first.error.why}` : first.state}`,
+        fix: `${first.error?.fix ?? 'see the VM'}; then run the rollout again: the VMs made so far are kept and it goes on from the first VM not made`,
+        removed: [],
+        kept: [],
+      }
+      stop = { wave: k + 1, error }
+      waves.push({ state: 'failed', error })
+      o.emit({ type: 'wave', wave: k + 1, phase: 'failed', vms: names })
+    } else {
+      waves.push({ state: 'ready', error: null })
+      o.emit({ type: 'wave', wave: k + 1, phase: 'ready', vms: names })
+    }
+  }
+  await others
+  return { vms, bases: shared.bases, templates: shared.templates, setupCalls, poolLeftovers, waves }
 }

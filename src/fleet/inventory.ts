@@ -40,10 +40,12 @@ export interface PoolInventory {
   pbds: Record<string, PbdRecord>
   hosts: Record<string, HostRecord>
   networks: Record<string, NetworkRecord>
+  /** VM_guest_metrics.networks by guest metrics ref: the addresses guest agents report (address pools keep off them). */
+  guestNetworks: Record<string, Record<string, string>>
 }
 
 export async function readInventory(x: XapiConnection): Promise<PoolInventory> {
-  const [vms, vdis, vifs, srs, pbds, hosts, networks] = await Promise.all([
+  const [vms, vdis, vifs, srs, pbds, hosts, networks, metrics] = await Promise.all([
     VM.get_all_records(x),
     VDI.get_all_records(x),
     VIF.get_all_records(x),
@@ -51,8 +53,10 @@ export async function readInventory(x: XapiConnection): Promise<PoolInventory> {
     PBD.get_all_records(x),
     host.get_all_records(x),
     network.get_all_records(x),
+    x.call<Record<string, { networks?: Record<string, string> }>>('VM_guest_metrics.get_all_records'),
   ])
-  return { vms, vdis, vifs, srs, pbds, hosts, networks }
+  const guestNetworks = Object.fromEntries(Object.entries(metrics).map(([ref, m]) => [ref, m.networks ?? {}]))
+  return { vms, vdis, vifs, srs, pbds, hosts, networks, guestNetworks }
 }
 
 /** VMs (not templates, snapshots or dom0) that carry this fleet's tag, by VM name tag. */

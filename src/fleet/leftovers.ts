@@ -1,6 +1,8 @@
 import { buildingName, INCOMPLETE_KEY, type Leftovers } from '../provision/leftovers.js'
 import type { VdiDetailRecord } from '../xapi/records.js'
 import { TAG, type PoolInventory } from './inventory.js'
+import { DRIVE_KEY } from '../provision/first-boot.js'
+import { markOf } from '../provision/marks.js'
 
 /** What an interrupted rollout left of one VM, and that VM's disks found attached to nothing, which stay. */
 export interface VmLeftovers {
@@ -34,7 +36,11 @@ export function fleetLeftovers(inv: PoolInventory, fleet: string, name: string):
   const disks = Object.entries(inv.vdis).filter(([, d]) => ours(d))
   const unfinished = ([, d]: [string, VdiDetailRecord]): boolean =>
     d.VBDs.length > 0 ? d.VBDs.every((b) => theirs.has(vbdOwner.get(b) ?? '')) : d.other_config[INCOMPLETE_KEY] === 'true' && d.other_config[TAG.fleet] === fleet
-  const vdis = disks.filter(unfinished)
+  // The config drive of an unfinished VM (first-boot-steps.ts): marked for the VM name and incomplete until the VM is named.
+  const drives = Object.entries(inv.vdis).filter(
+    ([, d]) => d.other_config[DRIVE_KEY] === markOf(name) && d.other_config[INCOMPLETE_KEY] === 'true' && !d.is_a_snapshot && d.VBDs.every((b) => theirs.has(vbdOwner.get(b) ?? '')),
+  )
+  const vdis = [...disks.filter(unfinished), ...drives]
   const orphans = disks.filter((e) => !unfinished(e) && e[1].VBDs.length === 0)
   return {
     found: {

@@ -41,14 +41,20 @@ export class Limits {
     return s
   }
 
-  /** Holds every semaphore, always in the order given, so two jobs never wait on each other crosswise. */
-  async runAll<T>(slots: readonly [key: string, limit: number][], fn: () => Promise<T>): Promise<T> {
+  /**
+   * Holds every semaphore, always in the order given, so two jobs never wait on each other
+   * crosswise. `fn` may give them back early (release); each is released once either way.
+   */
+  async runAll<T>(slots: readonly [key: string, limit: number][], fn: (release: () => void) => Promise<T>): Promise<T> {
     const releases: (() => void)[] = []
+    const release = (): void => {
+      for (const r of releases.reverse().splice(0)) r()
+    }
     try {
       for (const [key, limit] of slots) releases.push(await this.get(key, limit).acquire())
-      return await fn()
+      return await fn(release)
     } finally {
-      for (const r of releases.reverse()) r()
+      release()
     }
   }
 }

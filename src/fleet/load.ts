@@ -6,6 +6,7 @@ import { UserError, EXIT } from '../errors.js'
 import { loadRecipe } from '../recipe/load.js'
 import type { Recipe } from '../recipe/schema.js'
 import { FleetSchema, type Fleet, type FleetGroup, type FleetInput } from './schema.js'
+import { capacity, type AddressPool } from './address-pool.js'
 import { expandNames, NamePatternError } from './names.js'
 
 export interface ResolvedGroup {
@@ -71,11 +72,43 @@ export async function resolveFleet(input: FleetInput | Fleet, baseDir: string, f
     if (unknown.length) {
       throw bad(`${where}: groups.${index}.overrides names VMs not in the group`, `unknown: ${unknown.join(', ')}`, "override only VMs the group's names produce (check the spelling and padding)")
     }
+    // Relative to the fleet file, as the group's image is.
+    const ci = group.cloud_init
+    if (ci?.user_data_file && !isAbsolute(ci.user_data_file)) ci.user_data_file = resolve(baseDir, ci.user_data_file)
     const { file: recipeFile, recipe } = await loadRecipe(group.recipe, baseDir)
     const image = group.image ? (isAbsolute(group.image) ? group.image : resolve(baseDir, group.image)) : recipe.image
     groups.push({ index, group, recipeFile, recipe, image, names })
   }
+  checkPoolSizes(fleet, groups, where)
   return { file, fleet, groups }
+}
+
+/**
+ * Before login: a pool with fewer addresses than the VMs of the groups using it can never
+ * serve them. (Addresses held by other VMs are counted once the pools are read: addresses.ts.)
+ */
+function checkPoolSizes(fleet: Fleet, groups: ResolvedGroup[], where: string): void {
+  const users = new Map<string, { field: string; pool: AddressPool; vms: number }>()
+  for (const g of groups) {
+    const a = g.group.address_pool
+    if (a === undefined) continue
+    const [k, field, pool] = typeof a === 'string' ? [a, `address_pools.${a}`, fleet.address_pools[a]!] : [`#${g.index}`, `groups.${g.index}.address_pool`, a]
+    const u = users.get(k) ?? { field, pool, vms: 0 }
+    u.vms += g.names.length
+    users.set(k, u)
+  }
+  for (const u of users.values()) {
+    const have = capacity(u.pool)
+    if (have < u.vms) {
+      throw new UserError({
+        what: `${where}: ${u.field} has ${have} address${have === 1 ? '' : 'es'} for ${u.vms} VMs`,
+        why: `each VM of the groups using it gets an address of its own (${u.pool.range ? `range ${u.pool.range.start}-${u.pool.range.end}` : `subnet ${u.pool.cidr}`}, less the gateway, network and broadcast addresses)`,
+        fix: `widen ${u.field}.range (or cidr) to at least ${u.vms} addresses, or give some groups another pool`,
+        code: 'address-pool-exhausted',
+        exitCode: EXIT.badRecipe,
+      })
+    }
+  }
 }
 
 /** Reads a YAML or JSON fleet file; recipes and images are relative to it. */

@@ -14,6 +14,8 @@ export interface ResultInput {
   poolWarnings: { pool: string; warnings: string[] }[]
   exec: Execution | undefined
   startedAt: number
+  /** Indexes into plan.vms, wave by wave. */
+  waves: number[][]
 }
 
 function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
@@ -34,6 +36,9 @@ function vmResult(v: VmPlan, i: number, r: ResultInput): VmResult {
     error: out?.error ?? (v.error ? { ...v.error, removed: [], kept: [] } : null),
     leftovers: out?.leftovers ?? v.leftovers.flatMap((l) => describe(l.found, l.pool)),
     left_in_place: v.leftInPlace,
+    address: v.address ?? null,
+    wave: v.wave ?? null,
+    ready: out?.ready ?? null,
   }
 }
 
@@ -92,6 +97,11 @@ export function buildResult(r: ResultInput): RolloutResult {
       warnings: r.poolWarnings.find((w) => w.pool === p.name)?.warnings ?? [],
     })),
     calls: { total: setup + vmCalls, setup, vms: vmCalls },
+    waves: r.waves.map((w, k) => {
+      const o = r.exec?.waves[k]
+      return { wave: k + 1, vms: w.map((i) => r.plan.vms[i]!.spec.name), state: o?.state ?? 'planned', error: o?.error ?? null }
+    }),
+    failed_wave: (r.exec?.waves.findIndex((w) => w.state === 'failed') ?? -1) + 1 || null,
     duration_ms: Date.now() - r.startedAt,
   }
 }

@@ -13,6 +13,9 @@ import { requireConsent } from '../provision/consent.js'
 import { disruption } from './disruption.js'
 import { DEFAULT_RETRY, type RetryPolicy } from './scoped.js'
 import type { RolloutOptions, RolloutResult } from './types.js'
+import { checkedUserData } from './first-boot.js'
+import { assignAddresses } from './addresses.js'
+import { assignWaves } from './waves.js'
 
 export const DEFAULT_TOTAL = 16
 export const DEFAULT_PER_HOST = 4
@@ -91,6 +94,14 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   const resolved = typeof opts.fleet === 'string' ? await loadFleet(opts.fleet) : await resolveFleet(opts.fleet, opts.baseDir ?? process.cwd())
   const { fleet } = resolved
   const specs = vmSpecs(resolved)
+  if (opts.wave !== undefined && (!Number.isInteger(opts.wave) || opts.wave < 1)) {
+    throw new UserError({ what: `wave ${opts.wave} is not a positive whole number`, why: 'it is how many VMs each wave makes', fix: 'pass e.g. wave: 5 (--wave 5)', exitCode: EXIT.usage })
+  }
+  // Each group's user data, read and its templates tried once, before login: a bad one changes nothing.
+  const userData = new Map<number, string | undefined>()
+  for (const s of specs) {
+    if (!userData.has(s.group)) userData.set(s.group, await checkedUserData(s.groupRecipe, s.addressPool !== undefined, `${resolved.file ?? 'fleet'}: groups.${s.group}`))
+  }
   const env = opts.env ?? process.env
   // Reading the images and logging in overlap: both take a while, neither needs the other.
   const loggingIn = Promise.all(Object.entries(fleet.pools).map(([name, p]) => openPool(name, p, env, retry, opts.timeouts)))
@@ -111,8 +122,15 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
       reconcile: opts.reconcile ?? false,
       replace: opts.replace ?? false,
     })
+    // Before any change (and on --dry-run, which shows them): addresses, then waves.
+    assignAddresses(
+      p.vms,
+      open.map((o) => [o.name, o.inv]),
+      fleet.name,
+    )
+    const waves = assignWaves(p.vms, { size: opts.wave, canary: opts.canary })
     emit({ type: 'plan', vms: p.vms.map((v) => ({ name: v.spec.name, pool: v.pool, host: v.host?.name ?? null, action: v.action })) })
-    const common = { fleet: fleet.name, dryRun: opts.dryRun ?? false, reconcile: opts.reconcile ?? false, plan: p, pools, poolWarnings, startedAt }
+    const common = { waves, fleet: fleet.name, dryRun: opts.dryRun ?? false, reconcile: opts.reconcile ?? false, plan: p, pools, poolWarnings, startedAt }
     if (opts.dryRun) return buildResult({ ...common, exec: undefined })
     // Before the first change (leftovers included): a plan that halts, reboots or replaces VMs needs consent.
     await requireConsent(p.vms.filter((v) => v.disruptive).map(disruption), opts, `provision rollout ${typeof opts.fleet === 'string' ? opts.fleet : '<fleet>'}`)
@@ -126,6 +144,8 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
       emit,
       signal: opts.signal,
       ...(opts.upload ? { upload: opts.upload } : {}),
+      waves,
+      userData,
     })
     return buildResult({ ...common, exec })
   } finally {

@@ -1,6 +1,9 @@
 import { z } from 'zod'
 import { MemorySchema, SizeSchema, VmNameSchema } from '../recipe/schema.js'
 import { MAC_PATTERN } from '../select/mac.js'
+import { CloudInitSchema } from '../recipe/cloud-init.js'
+import { AddressPoolSchema } from './address-pool.js'
+import { GroupWaitSchema } from './wait-schema.js'
 
 /**
  * The fleet file: where to connect (pools, with credentials by environment variable
@@ -62,6 +65,9 @@ export const GroupSchema = z
     names,
     defaults: SettingsSchema.optional().describe("Settings for every VM of the group, over the recipe's"),
     overrides: z.record(z.string().min(1), OverrideSchema).default({}).describe('Per-VM settings, by VM name'),
+    cloud_init: CloudInitSchema.optional().describe("The config drive of each VM (as a recipe's cloud_init, which it replaces whole); user_data_file is relative to the fleet file"),
+    address_pool: z.union([key, AddressPoolSchema]).optional().describe('A pool name from address_pools, or a pool of this group alone: each VM gets a static address from it, kept across re-runs'),
+    wait: GroupWaitSchema.optional(),
   })
   .strict()
 
@@ -76,11 +82,20 @@ export const FleetSchema = z
       })
       .strict()
       .default({}),
+    address_pools: z.record(key, AddressPoolSchema).default({}).describe('Static address pools, by name, that groups share (address_pool: <name>)'),
     groups: z.array(GroupSchema).min(1),
   })
   .strict()
   .superRefine((f, ctx) => {
     f.groups.forEach((g, i) => {
+      if (typeof g.address_pool === 'string' && !(g.address_pool in f.address_pools)) {
+        const known = Object.keys(f.address_pools)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['groups', i, 'address_pool'],
+          message: `unknown address pool "${g.address_pool}" (${known.length ? `address_pools: ${known.join(', ')}` : 'the fleet has no address_pools'})`,
+        })
+      }
       for (const p of g.pools) {
         if (!(p in f.pools)) ctx.addIssue({ code: 'custom', path: ['groups', i, 'pools'], message: `unknown pool "${p}" (pools: ${Object.keys(f.pools).join(', ')})` })
       }
@@ -92,3 +107,4 @@ export type FleetInput = z.input<typeof FleetSchema>
 export type FleetGroup = z.infer<typeof GroupSchema>
 export type FleetPool = z.infer<typeof PoolSchema>
 export type VmSettings = z.infer<typeof OverrideSchema>
+export type { AddressPool } from './address-pool.js'

@@ -2,6 +2,7 @@ import type { Recipe } from '../recipe/schema.js'
 import { UserError, EXIT } from '../errors.js'
 import type { ResolvedFleet } from './load.js'
 import type { VmSettings } from './schema.js'
+import { waitOf, withFirstBoot, type FleetWait, type GroupPool } from './first-boot.js'
 
 const MiB = 1024 * 1024
 
@@ -16,6 +17,20 @@ export interface VmSpec {
   image: string
   pools: string[]
   hosts: string[] | undefined
+  /** Its position in the group, from 0: the {index} of its templates. */
+  index: number
+  /** The address pool the VM gets its static address from. */
+  addressPool: GroupPool | undefined
+  /** What must hold before the VM counts as ready (the group's wait). */
+  wait: FleetWait | undefined
+}
+
+/** The group's address pool: a named one of the fleet, or its own. */
+function poolOf(f: ResolvedFleet, g: ResolvedFleet['groups'][number]): GroupPool | undefined {
+  const a = g.group.address_pool
+  if (a === undefined) return undefined
+  if (typeof a === 'string') return { key: a, field: `address_pools.${a}`, pool: f.fleet.address_pools[a]! }
+  return { key: `groups.${g.index}.address_pool`, field: `groups.${g.index}.address_pool`, pool: a }
 }
 
 /** Applies settings over a recipe without touching the input (recipes are shared between VMs). */
@@ -59,7 +74,9 @@ export function applySettings(base: Recipe, s: VmSettings | undefined, where: st
 export function vmSpecs(f: ResolvedFleet): VmSpec[] {
   const where = f.file ?? 'fleet'
   return f.groups.flatMap((g) => {
-    const groupRecipe = applySettings(g.recipe, g.group.defaults, `${where}: groups.${g.index}.defaults`)
+    const addressPool = poolOf(f, g)
+    const groupRecipe = withFirstBoot(applySettings(g.recipe, g.group.defaults, `${where}: groups.${g.index}.defaults`), g.group, addressPool, `${where}: groups.${g.index}`)
+    const wait = waitOf(g.group)
     if (!g.image) {
       throw new UserError({
         what: `${where}: groups.${g.index} has no image`,
@@ -70,8 +87,11 @@ export function vmSpecs(f: ResolvedFleet): VmSpec[] {
       })
     }
     const image = g.image
-    return g.names.map((name) => ({
+    return g.names.map((name, index) => ({
       name,
+      index,
+      addressPool,
+      wait,
       group: g.index,
       groupRecipe,
       recipe: applySettings(groupRecipe, g.group.overrides[name], `${where}: groups.${g.index}.overrides.${name}`),

@@ -4,6 +4,7 @@ import type { UploadTuning } from '../upload/upload.js'
 import { STEPS, type RunState, type Step, type StepContext } from '../provision/steps.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import type { VmPlan } from './planner.js'
+import type { FirstBoot } from '../provision/first-boot.js'
 
 /**
  * The fleet runs provision's own steps (src/provision/steps.ts) wherever one fits:
@@ -27,6 +28,7 @@ export function stepContext(
   onUpload: (p: UploadProgress) => void = () => undefined,
   signal?: AbortSignal,
   upload?: UploadTuning,
+  firstBoot?: FirstBoot,
 ): StepContext {
   if (!v.sr || !v.network || !v.base || !v.template) throw new Error(`internal: ${v.spec.name} is not planned for creation`)
   return {
@@ -42,5 +44,6 @@ export function stepContext(
     onUpload,
     signal,
     ...(upload ? { upload } : {}),
+    ...(firstBoot ? { firstBoot } : {}),
   }
 }

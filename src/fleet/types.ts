@@ -56,6 +56,12 @@ export const VmResult = z.object({
   leftovers: z.array(z.string()),
   /** Disks that once belonged to this fleet VM and now have no VM (destroyed by hand): never removed, only reported. */
   left_in_place: z.array(z.string()),
+  /** The static address from its group's address pool (recorded on the VM as other_config xcp-provision:address), or null. */
+  address: z.string().nullable(),
+  /** The wave that makes or changes it (from 1), or null when the run does nothing to it. */
+  wave: z.number().nullable(),
+  /** With a group wait, once the guest was ready: every usable address it reports, the time it took and the probes that held. */
+  ready: z.object({ ips: z.array(z.string()), ready_after_ms: z.number(), probes: z.array(z.string()) }).nullable(),
 })
 export type VmResult = z.infer<typeof VmResult>
 
@@ -101,6 +107,13 @@ export const RolloutResult = z.object({
   /** Per pool: the login error, or the release and capabilities of its master and hosts (as provision's `host`), and warnings. */
   pools: z.array(z.object({ name: z.string(), url: z.string(), error: ErrorInfo.nullable(), host: HostReportOut.nullable(), warnings: z.array(z.string()) })),
   calls: z.object({ total: z.number(), setup: z.number(), vms: z.number() }),
+  /**
+   * The waves in order: `planned` on --dry-run, `ready` when every VM of it was made (and ready), `failed` at the first
+   * wave with a failed VM, `skipped` for the waves after it (their VMs are not made).
+   */
+  waves: z.array(z.object({ wave: z.number(), vms: z.array(z.string()), state: z.enum(['planned', 'ready', 'failed', 'skipped']), error: ErrorInfo.nullable() })),
+  /** The first wave that failed, or null. */
+  failed_wave: z.number().nullable(),
   duration_ms: z.number(),
 })
 export type RolloutResult = z.infer<typeof RolloutResult>
@@ -112,6 +125,8 @@ export type RolloutEvent =
   | { type: 'base'; pool: string; sr: string; phase: 'upload' | 'ready' | 'failed'; sent: number; total: number }
   | { type: 'template'; pool: string; name: string; phase: 'build' | 'ready' | 'failed' }
   | { type: 'retry'; vm: string | null; method: string; code: string; attempt: number }
+  /** A wave begins, or ends with every VM ready, or ends with a failure (the later waves are not started). */
+  | { type: 'wave'; wave: number; phase: 'start' | 'ready' | 'failed'; vms: string[] }
 
 export interface RolloutOptions {
   /** A fleet file path, or the fleet as data (then `baseDir` resolves its recipes and images). */
@@ -133,6 +148,10 @@ export interface RolloutOptions {
   perHost?: number
   /** Stop starting VMs after the first failure. */
   failFast?: boolean
+  /** Make (or change) this many VMs at a time, each wave only once the one before is ready (its VMs started and, with a group wait, their guests ready). */
+  wave?: number
+  /** The first VM the run makes or changes goes alone, in a wave of its own, before the others. */
+  canary?: boolean
   /** Upload images that the pygrub preflight says cannot boot (as provision --skip-preflight). */
   skipPreflight?: boolean
   /** Where credentials are looked up by the names the fleet file gives (default process.env). */

@@ -9,6 +9,7 @@ import { hasCode } from '../xapi/errors.js'
 import { UserError, EXIT } from '../errors.js'
 import { buildDrive, DRIVE_LABEL } from '../cloud-init/drive.js'
 import { driveContent, xenstoreContent } from '../cloud-init/resolve.js'
+import type { TemplateVars } from '../cloud-init/template.js'
 import { writeExtentsFile } from '../image/write-image.js'
 import { scanDataRegions } from '../upload/find/data-map.js'
 import { uploadImage } from '../upload/upload.js'
@@ -18,7 +19,8 @@ import { INCOMPLETE_KEY } from './leftovers.js'
 import { DEFAULT_WAIT_TIMEOUT_MS, DRIVE_KEY } from './first-boot.js'
 import { need, type PlanInput, type Step, type StepContext } from './step-types.js'
 
-const vars = (c: PlanInput): { name: string; index: number; mac: string } => ({ name: c.vmName, index: c.firstBoot?.index ?? 0, mac: c.targets.mac })
+// {ip} only where a fleet's address pool gave the VM one (src/fleet/addresses.ts).
+const vars = (c: PlanInput): TemplateVars => ({ name: c.vmName, index: c.firstBoot?.index ?? 0, mac: c.targets.mac, ip: c.firstBoot?.ip })
 const driveName = (c: PlanInput): string => `${c.vmName}-${DRIVE_LABEL[c.recipe.cloud_init?.datasource ?? 'nocloud']}`
 
 /** The lowest userdevice no VBD of the VM uses: XAPI numbers disks from 0, and the drive goes after them. */

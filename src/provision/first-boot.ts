@@ -11,6 +11,8 @@ export interface FirstBoot {
   agentGraceMs?: number | undefined
   /** The VM's index in a fleet ({index}); 0 for a single provision. */
   index: number
+  /** The static address a fleet's address pool gave the VM ({ip}); none for a single provision. */
+  ip?: string | undefined
   /** --host sim only: the firmware emulation's record of the VM's last boot. */
   bootConsole?: ((vm: string) => BootRecord | undefined) | undefined
 }
