@@ -9,15 +9,15 @@
  *
  *   npm run soak:fleet [-- POINTS [SEED]]     (default 24 points, seed 14)
  *
- * Names shared with bench/soak-provision.ts: a *kill point* is a call (method, nth) at
- * which the run is killed; a point *converged* when the re-run ended as above; *leaks*
- * count objects left over per class. test/fleet/soak.test.ts runs three points of it.
+ * A *kill point* here is a call (method, nth) at which the run is killed; the draw, the
+ * totals and the words shared with bench/soak-provision.ts are in bench/soak/driver.ts.
+ * test/fleet/soak.test.ts runs three points of it.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { stringify } from 'yaml'
 import { startSimulator, type Simulator } from '../mocks/simulator.js'
@@ -27,12 +27,9 @@ import { connect } from '../src/xapi/connection.js'
 import { rollout } from '../src/fleet/rollout.js'
 import { RolloutResult } from '../src/fleet/types.js'
 import type { FleetInput } from '../src/fleet/schema.js'
+import { addDataDisk, BIN, drive, headline, refsNow, removedDisks, runCli, summary, SUFFIX, type PointOutcome, type Totals } from './soak/driver.js'
 
-/** Run from bench/ (vitest, tsx) or dist/bench/ (node): the CLI is bin/provision.js at the package root either way. */
-const ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url)
-const BIN = fileURLToPath(new URL('bin/provision.js', ROOT))
 const ENV = { SOAK_USER: 'root', SOAK_PASSWORD: 'simulator' }
-const SUFFIX = ' [xcp-provision: incomplete]'
 
 export interface KillPoint {
   /** The world the rollout runs in (see buildWorld). */
@@ -42,43 +39,15 @@ export interface KillPoint {
   nth: number
 }
 
-export type Leaks = Record<'vm' | 'template' | 'vdi' | 'vbd' | 'vif' | 'task', number>
+const LEAK_KINDS = ['vm', 'template', 'vdi', 'vbd', 'vif', 'task'] as const
+export type Leaks = Record<(typeof LEAK_KINDS)[number], number>
 
-export interface PointResult {
+export interface PointResult extends PointOutcome<keyof Leaks> {
   point: KillPoint
-  /** False when the run finished before it reached the call (the point is drawn again). */
-  killed: boolean
-  converged: boolean
-  /** Why not, in a few words. */
-  problems: string[]
-  leaks: Leaks
-  dataDisksRemoved: number
   ms: number
 }
 
-export interface SoakFigures {
-  seed: number
-  points: number
-  converged: number
-  leaks: Leaks
-  dataDisksRemoved: number
-  /** Points drawn again because the run had finished before the call came. */
-  redrawn: number
-  results: PointResult[]
-  wallMs: number
-}
-
-/** mulberry32: a small seeded generator, so a seed gives the same points on every machine. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export type SoakFigures = Totals<keyof Leaks, PointResult>
 
 /**
  * - fresh: one standalone host, five VMs, nothing there yet.
@@ -106,7 +75,7 @@ const NAMES = ['web-1', 'web-2', 'web-3', 'web-4', 'web-5']
 async function buildWorld(kind: WorldKind, dir: string, image: string): Promise<World> {
   // XCP-ng 8.2: the sample image is a PV guest, and the simulator's default release (8.3) runs none.
   const sim = await startSimulator({ profile: 'xcp-ng-8.2', ...(kind === 'pool' ? { pool: PoolSpec.parse({ hosts: [{ name: 'xcp1' }, { name: 'xcp2', address: '127.0.0.2' }] }) } : {}) })
-  const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
+  const before = refsNow(sim)
   const fleet = (names: string[]): FleetInput => ({
     name: 'web',
     pools: { p1: { url: sim.url, user_env: 'SOAK_USER', password_env: 'SOAK_PASSWORD' } },
@@ -116,21 +85,7 @@ async function buildWorld(kind: WorldKind, dir: string, image: string): Promise<
   const x = await connect({ url: sim.url, ...sim.credentials })
   try {
     // A user's own disk on the same SR: nothing of a rollout's.
-    const sr = Object.entries(sim.objects().SR!).find(([, s]) => s.name_label === 'Local storage')![0]
-    const user = await x.call<string>('VDI.create', {
-      name_label: 'user data',
-      name_description: '',
-      SR: sr,
-      virtual_size: 1024 * 1024,
-      type: 'user',
-      sharable: false,
-      read_only: false,
-      other_config: {},
-      xenstore_data: {},
-      sm_config: {},
-      tags: [],
-    })
-    dataDisks.set(await x.call<string>('VDI.get_uuid', user), 'a user disk')
+    dataDisks.set(await addDataDisk(x, sim, 'user data'), 'a user disk')
     if (kind === 'grown' || kind === 'hand-destroyed') {
       const r = await rollout({ fleet: fleet(NAMES.slice(0, 2)), env: ENV })
       if (!r.ok) throw new Error(`setting up "${kind}": the first rollout failed`)
@@ -164,18 +119,6 @@ async function calibrate(kind: WorldKind, dir: string, image: string): Promise<s
   } finally {
     await w.sim.close()
   }
-}
-
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
 }
 
 /**
@@ -238,11 +181,9 @@ export function audit(w: { sim: Simulator; names: string[]; dataDisks: Map<strin
   leaks.vdi = mine('VDI').filter(([ref, d]) => !disks.has(ref) && !dataUuids.has(String(d.uuid)) && !(bases.some(([b]) => b === ref) && srsUsed.has(String(d.SR)))).length
   const tasks = Object.values(o.task ?? {})
   leaks.task = tasks.filter((t) => t.status === 'pending' || String(t.name_label).startsWith('xcp-provision:')).length
-  const present = new Set(Object.values(o.VDI ?? {}).map((d) => String(d.uuid)))
-  const removed = [...w.dataDisks].filter(([uuid]) => !present.has(uuid))
-  for (const [uuid, what] of removed) problems.push(`data disk removed: ${what} (${uuid})`)
+  const dataDisksRemoved = removedDisks(w.sim, w.dataDisks, problems)
   for (const [cls, n] of Object.entries(leaks)) if (n) problems.push(`${n} ${cls} leaked`)
-  return { problems, leaks, dataDisksRemoved: removed.length }
+  return { problems, leaks, dataDisksRemoved }
 }
 
 async function runPoint(point: KillPoint, dir: string, image: string): Promise<PointResult> {
@@ -250,7 +191,7 @@ async function runPoint(point: KillPoint, dir: string, image: string): Promise<P
   const w = await buildWorld(point.world, dir, image)
   try {
     const killed = await killAt(w.sim, w.file, point.method, point.nth)
-    const again = await runCli(['rollout', w.file, '--json'])
+    const again = await runCli(['rollout', w.file, '--json'], ENV)
     const problems: string[] = []
     if (again.code !== 0) problems.push(`re-run exited ${again.code}: ${again.stderr.split('\n').find((l) => l.trim()) ?? ''}`)
     try {
@@ -269,43 +210,31 @@ async function runPoint(point: KillPoint, dir: string, image: string): Promise<P
   }
 }
 
-/** `points` kill points drawn from `seed`; a point the run finished before is drawn again (at most as many times again). */
+/** `points` kill points drawn from `seed`, each in a world drawn too, at a write call of a clean rollout there. */
 export async function soakFleet(o: { seed: number; points: number; onPoint?: (r: PointResult, i: number) => void }): Promise<SoakFigures> {
   const t0 = Date.now()
   const dir = await mkdtemp(join(tmpdir(), 'soak-fleet-'))
   try {
     const image = join(dir, 'freebsd.img')
     await writeSampleImage(image)
-    const rand = prng(o.seed)
     const calls = new Map<WorldKind, string[]>()
-    const results: PointResult[] = []
-    let redrawn = 0
-    for (let drawn = 0; results.length < o.points && drawn < 2 * o.points; drawn++) {
-      const world = WORLDS[Math.floor(rand() * WORLDS.length)]!
-      if (!calls.has(world)) calls.set(world, await calibrate(world, dir, image))
-      const seq = calls.get(world)!
-      const at = Math.floor(rand() * seq.length)
-      const method = bare(seq[at]!)
-      const nth = seq.slice(0, at + 1).filter((m) => bare(m) === method).length
-      const r = await runPoint({ world, method, nth }, dir, image)
-      if (!r.killed) {
-        redrawn++
-        continue
-      }
-      results.push(r)
-      o.onPoint?.(r, results.length)
-    }
-    const sum = (k: keyof Leaks): number => results.reduce((n, r) => n + r.leaks[k], 0)
-    return {
+    const f = await drive({
       seed: o.seed,
-      points: results.length,
-      converged: results.filter((r) => r.converged).length,
-      leaks: { vm: sum('vm'), template: sum('template'), vdi: sum('vdi'), vbd: sum('vbd'), vif: sum('vif'), task: sum('task') },
-      dataDisksRemoved: results.reduce((n, r) => n + r.dataDisksRemoved, 0),
-      redrawn,
-      results,
-      wallMs: Date.now() - t0,
-    }
+      points: o.points,
+      leakKinds: LEAK_KINDS,
+      onPoint: o.onPoint,
+      async draw(rand): Promise<KillPoint> {
+        const world = WORLDS[Math.floor(rand() * WORLDS.length)]!
+        if (!calls.has(world)) calls.set(world, await calibrate(world, dir, image))
+        const seq = calls.get(world)!
+        const at = Math.floor(rand() * seq.length)
+        const method = bare(seq[at]!)
+        return { world, method, nth: seq.slice(0, at + 1).filter((m) => bare(m) === method).length }
+      },
+      run: (point) => runPoint(point, dir, image),
+    })
+    // The wall time counts the sample image too, as it always did.
+    return { ...f, wallMs: Date.now() - t0 }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -314,11 +243,7 @@ export async function soakFleet(o: { seed: number; points: number; onPoint?: (r:
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const points = Number(process.argv[2] ?? 24)
   const seed = Number(process.argv[3] ?? 14)
-  console.log(
-    `soak-fleet: ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  )
+  console.log(headline(`soak-fleet: ${points} kill points, seed ${seed}`))
   const f = await soakFleet({
     seed,
     points,
@@ -328,11 +253,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
           `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (${(r.ms / 1000).toFixed(1)} s)`,
       ),
   })
-  const leaked = Object.entries(f.leaks)
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ')
-  console.log(
-    `kill points: ${f.points} (${f.redrawn} drawn again: the run had finished first); converged: ${f.converged}/${f.points}; leaks: ${leaked}; data disks removed: ${f.dataDisksRemoved}; ${(f.wallMs / 1000).toFixed(1)} s`,
-  )
-  process.exitCode = f.converged === f.points && f.dataDisksRemoved === 0 ? 0 : 1
+  const { line, exitCode } = summary(f)
+  console.log(line)
+  process.exitCode = exitCode
 }

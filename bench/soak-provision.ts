@@ -19,24 +19,20 @@
  *   one would), while the re-run is already starting;
  * - delay: the process is killed `ms` after it started, wherever it is (drawn between a
  *   clean run's first XAPI call and its end).
- * Names shared with bench/soak-fleet.ts: a *kill point*, a point *converged*, *leaks* per
- * class, *data disks removed*. test/reliability/soak-provision.test.ts runs three points.
+ * The draw, the totals and the words shared with bench/soak-fleet.ts (a *kill point*, a
+ * point *converged*, *leaks* per class, *data disks removed*) are in bench/soak/driver.ts.
+ * test/reliability/soak-provision.test.ts runs three points.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startSimulator, type Simulator } from '../mocks/simulator.js'
 import { writeSampleHvmImage, writeSampleImage } from '../src/image/write-image.js'
 import { connect } from '../src/xapi/connection.js'
-import { prng } from './soak-fleet.js'
-
-/** Run from bench/ (vitest, tsx) or dist/bench/ (node): the CLI is bin/provision.js at the package root either way. */
-const ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../' : '../', import.meta.url)
-const BIN = fileURLToPath(new URL('bin/provision.js', ROOT))
-const SUFFIX = ' [xcp-provision: incomplete]'
+import { addDataDisk, BIN, drive, headline, refsNow, removedDisks, ROOT, runCli as runBin, summary, SUFFIX, type PointOutcome, type Totals } from './soak/driver.js'
 
 /**
  * freebsd-14 with a NoCloud drive whose user data writes vm-data/ready, and a xenstore key:
@@ -92,36 +88,21 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
 /** `call`: the run's nth call is held, then the process killed; `delay`: killed `ms` after it started. */
 export type KillPoint = { kind: 'call'; nth: number; holdMs: number } | { kind: 'delay'; ms: number }
 
-export type Leaks = Record<'vm' | 'vdi' | 'vbd' | 'vif' | 'task' | 'claim' | 'metrics', number>
+const LEAK_KINDS = ['vm', 'vdi', 'vbd', 'vif', 'task', 'claim', 'metrics'] as const
+export type Leaks = Record<(typeof LEAK_KINDS)[number], number>
 
-export interface PointResult {
+export interface PointResult extends PointOutcome<keyof Leaks> {
   point: KillPoint
-  /** False when the run finished before the kill (the point is drawn again). */
-  killed: boolean
   /** The last step the killed run announced, and the call held when it was killed (call points). */
   step: string
   held?: string
-  converged: boolean
-  problems: string[]
-  leaks: Leaks
-  dataDisksRemoved: number
   /** Finished Async.* tasks the killed run left: XAPI destroys them 65 min after they end. */
   finishedAsyncTasks: number
   rerunMs: number
   ms: number
 }
 
-export interface SoakFigures {
-  scenario: ScenarioName
-  seed: number
-  points: number
-  converged: number
-  leaks: Leaks
-  dataDisksRemoved: number
-  redrawn: number
-  results: PointResult[]
-  wallMs: number
-}
+export type SoakFigures = Totals<keyof Leaks, PointResult> & { scenario: ScenarioName }
 
 interface World {
   scenario: Scenario
@@ -140,30 +121,13 @@ async function buildWorld(scenario: Scenario, command: string[]): Promise<World>
   const x = await connect({ url: sim.url, ...sim.credentials })
   const dataDisks = new Map<string, string>()
   try {
-    const sr = Object.entries(sim.objects().SR!).find(([, s]) => s.name_label === 'Local storage')![0]
-    const disk = async (label: string, other_config: Record<string, string>, what: string): Promise<void> => {
-      const ref = await x.call<string>('VDI.create', {
-        name_label: label,
-        name_description: '',
-        SR: sr,
-        virtual_size: 1024 * 1024,
-        type: 'user',
-        sharable: false,
-        read_only: false,
-        other_config,
-        xenstore_data: {},
-        sm_config: {},
-        tags: [],
-      })
-      dataDisks.set(await x.call<string>('VDI.get_uuid', ref), what)
-    }
-    await disk('user data', {}, 'a user disk')
+    dataDisks.set(await addDataDisk(x, sim, 'user data'), 'a user disk')
     // What provision leaves of a VM destroyed by hand (xe vm-destroy keeps its disk): finished, marked for its name.
-    await disk(`${NAME}-vdi`, { 'xcp-provision:vm': NAME }, 'the disk of a VM of that name destroyed by hand')
+    dataDisks.set(await addDataDisk(x, sim, `${NAME}-vdi`, { 'xcp-provision:vm': NAME }), 'the disk of a VM of that name destroyed by hand')
   } finally {
     await x.close()
   }
-  const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
+  const before = refsNow(sim)
   return { scenario, command, sim, env, dataDisks, before }
 }
 
@@ -172,17 +136,7 @@ function args(w: World, json = true): string[] {
   return [BIN, ...w.command, '--host', w.sim.url, ...(json ? ['--json'] : [])]
 }
 
-function runCli(w: World): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args(w), { env: { PATH: process.env.PATH ?? '', ...w.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const runCli = (w: World): ReturnType<typeof runBin> => runBin(args(w).slice(1), w.env)
 
 /**
  * The calls and wall time of a clean run: where kill points are drawn from. Delays are
@@ -272,12 +226,10 @@ export function audit(w: World): { problems: string[]; leaks: Leaks; dataDisksRe
     // Guest metrics of no VM (an unfinished guest that had reported, removed without them).
     metrics: mine('VM_guest_metrics').filter(([ref]) => ref !== own?.guest_metrics).length,
   }
-  const present = new Set(Object.values(o.VDI ?? {}).map((d) => String(d.uuid)))
-  const removed = [...w.dataDisks].filter(([uuid]) => !present.has(uuid))
-  for (const [uuid, what] of removed) problems.push(`data disk removed: ${what} (${uuid})`)
+  const dataDisksRemoved = removedDisks(w.sim, w.dataDisks, problems)
   for (const [cls, n] of Object.entries(leaks)) if (n) problems.push(`${n} ${cls} leaked`)
   const finishedAsyncTasks = tasks.filter((t) => t.status !== 'pending' && String(t.name_label).startsWith('Async.')).length
-  return { problems, leaks, dataDisksRemoved: removed.length, finishedAsyncTasks }
+  return { problems, leaks, dataDisksRemoved, finishedAsyncTasks }
 }
 
 async function runPoint(point: KillPoint, scenario: Scenario, command: string[]): Promise<PointResult> {
@@ -314,7 +266,7 @@ async function runPoint(point: KillPoint, scenario: Scenario, command: string[])
   }
 }
 
-/** `points` kill points drawn from `seed`; a point the run finished before is drawn again (at most as many times again). */
+/** `points` kill points drawn from `seed`, half at a call of a clean run, half at a time during one. */
 export async function soakProvision(o: { seed: number; points: number; scenario?: ScenarioName; onPoint?: (r: PointResult, i: number) => void }): Promise<SoakFigures> {
   const t0 = Date.now()
   const scenario = SCENARIOS[o.scenario ?? 'pv']
@@ -322,32 +274,19 @@ export async function soakProvision(o: { seed: number; points: number; scenario?
   try {
     const command = await scenario.prepare(dir)
     const clean = await calibrate(scenario, command)
-    const rand = prng(o.seed)
-    const results: PointResult[] = []
-    let redrawn = 0
-    for (let drawn = 0; results.length < o.points && drawn < 2 * o.points; drawn++) {
-      const nth = 1 + Math.floor(rand() * clean.calls.length)
-      const point: KillPoint = rand() < 0.5 ? { kind: 'call', nth, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: clean.firstCallMs + Math.floor(rand() * (clean.ms - clean.firstCallMs)) }
-      const r = await runPoint(point, scenario, command)
-      if (!r.killed) {
-        redrawn++
-        continue
-      }
-      results.push(r)
-      o.onPoint?.(r, results.length)
-    }
-    const sum = (k: keyof Leaks): number => results.reduce((n, r) => n + r.leaks[k], 0)
-    return {
-      scenario: scenario.name,
+    const f = await drive({
       seed: o.seed,
-      points: results.length,
-      converged: results.filter((r) => r.converged).length,
-      leaks: { vm: sum('vm'), vdi: sum('vdi'), vbd: sum('vbd'), vif: sum('vif'), task: sum('task'), claim: sum('claim'), metrics: sum('metrics') },
-      dataDisksRemoved: results.reduce((n, r) => n + r.dataDisksRemoved, 0),
-      redrawn,
-      results,
-      wallMs: Date.now() - t0,
-    }
+      points: o.points,
+      leakKinds: LEAK_KINDS,
+      onPoint: o.onPoint,
+      draw(rand): KillPoint {
+        const nth = 1 + Math.floor(rand() * clean.calls.length)
+        return rand() < 0.5 ? { kind: 'call', nth, holdMs: Math.floor(rand() * 300) } : { kind: 'delay', ms: clean.firstCallMs + Math.floor(rand() * (clean.ms - clean.firstCallMs)) }
+      },
+      run: (point) => runPoint(point, scenario, command),
+    })
+    // The wall time counts the preparation and the calibration too, as it always did.
+    return { ...f, scenario: scenario.name, wallMs: Date.now() - t0 }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -360,11 +299,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const seed = Number(process.argv[3] ?? 14)
   const scenario = (process.argv[4] ?? 'pv') as ScenarioName
   if (!(scenario in SCENARIOS)) throw new Error(`scenario ${scenario}: use ${Object.keys(SCENARIOS).join(' or ')}`)
-  console.log(
-    `soak-provision: ${scenario}, ${points} kill points, seed ${seed}; ${cpus().length} CPUs, load ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}`,
-  )
+  console.log(headline(`soak-provision: ${scenario}, ${points} kill points, seed ${seed}`))
   const f = await soakProvision({
     seed,
     points,
@@ -375,17 +310,13 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
           `${r.converged ? 'converged' : `NOT converged: ${r.problems.join('; ')}`} (re-run ${(r.rerunMs / 1000).toFixed(1)} s)`,
       ),
   })
-  const leaked = Object.entries(f.leaks)
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ')
   const reruns = f.results.map((r) => r.rerunMs).sort((a, b) => a - b)
   const q = (p: number): string => ((reruns[Math.min(reruns.length - 1, Math.floor(p * reruns.length))] ?? 0) / 1000).toFixed(1)
   const steps = new Map<string, number>()
   for (const r of f.results) steps.set(r.step, (steps.get(r.step) ?? 0) + 1)
   console.log(`kills by step: ${[...steps].map(([s, n]) => `${s} ${n}`).join(', ')}`)
   console.log(`re-run wall time: median ${q(0.5)} s, p95 ${q(0.95)} s, max ${q(1)} s; finished Async.* tasks left for XAPI's GC: ${f.results.reduce((n, r) => n + r.finishedAsyncTasks, 0)}`)
-  console.log(
-    `kill points: ${f.points} (${f.redrawn} drawn again: the run had finished first); converged: ${f.converged}/${f.points}; leaks: ${leaked}; data disks removed: ${f.dataDisksRemoved}; ${(f.wallMs / 1000).toFixed(1)} s`,
-  )
-  process.exitCode = f.converged === f.points && f.dataDisksRemoved === 0 ? 0 : 1
+  const { line, exitCode } = summary(f)
+  console.log(line)
+  process.exitCode = exitCode
 }
