@@ -79,6 +79,8 @@ const RUNNERS: Record<string, Runner> = {
       detailedExitcode: bool(v, 'detailed-exitcode'),
       failFast: bool(v, 'fail-fast'),
       concurrency: str(v, 'concurrency'),
+      wave: str(v, 'wave'),
+      canary: bool(v, 'canary'),
       skipPreflight: bool(v, 'skip-preflight'),
       timeouts: await timeouts(v),
     })

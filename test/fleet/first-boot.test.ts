@@ -11,6 +11,8 @@ import { writeSampleHvmImage } from '../../src/image/write-image.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { withSimulator } from '../support/simulator.js'
 import { ENV, isReadOnly } from './support.js'
+import { stringify } from 'yaml'
+import { runCli } from '../support/cli.js'
 
 let dir: string
 let image: string
@@ -152,5 +154,29 @@ describe('rollout: address pools, waits and waves', () => {
         .slice(before)
         .filter((m) => !isReadOnly(m)),
     ).toEqual([])
+  })
+})
+
+describe('provision rollout --wave --canary (the built CLI, spawned)', () => {
+  it('--dry-run --json shows the address and wave of each VM; a bad --wave is a usage error', async () => {
+    const s = await sim()
+    const file = join(dir, 'waves.yaml')
+    await writeFile(file, stringify(fleet(s, [{ names: 'web-{1..5}', address_pool: 'lan', wait: 'ip' }])))
+    const dry = await runCli(['rollout', file, '--dry-run', '--json', '--canary', '--wave', '2'], ENV)
+    expect(dry.code).toBe(0)
+    const r = RolloutResult.parse(JSON.parse(dry.stdout))
+    expect(r.vms.map((v) => [v.name, v.address, v.wave])).toEqual([
+      ['web-1', '10.0.5.10', 1],
+      ['web-2', '10.0.5.11', 2],
+      ['web-3', '10.0.5.12', 2],
+      ['web-4', '10.0.5.13', 3],
+      ['web-5', '10.0.5.14', 3],
+    ])
+    expect(s.calls().filter((m) => !isReadOnly(m))).toEqual([])
+    const text = await runCli(['rollout', file, '--dry-run', '--wave', '2'], ENV)
+    expect(text.stdout).toMatch(/\+ web-3 +create on \S+ \(pool lab\), SR "Local storage", MAC [0-9a-f:]+, address 10\.0\.5\.12, wave 2/)
+    const bad = await runCli(['rollout', file, '--wave', '0'], ENV)
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--wave 0 is not a positive whole number')
   })
 })

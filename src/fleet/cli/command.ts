@@ -27,6 +27,10 @@ export interface RolloutArgs {
   detailedExitcode?: boolean
   failFast: boolean
   concurrency: string | undefined
+  /** --wave N: VMs per wave. */
+  wave?: string | undefined
+  /** --canary: the first VM alone first. */
+  canary?: boolean
   skipPreflight?: boolean
   timeouts?: Partial<Timeouts>
 }
@@ -35,7 +39,12 @@ function positiveInt(v: string | undefined, flag: string): number | undefined {
   if (v === undefined) return undefined
   const n = Number(v)
   if (!Number.isInteger(n) || n < 1) {
-    throw new UserError({ what: `${flag} ${v} is not a positive whole number`, why: `${flag} is how many VMs are worked on at once`, fix: `pass e.g. ${flag} 8`, exitCode: EXIT.usage })
+    throw new UserError({
+      what: `${flag} ${v} is not a positive whole number`,
+      why: `${flag} is how many VMs ${flag === '--wave' ? 'each wave makes' : 'are worked on at once'}`,
+      fix: `pass e.g. ${flag} 8`,
+      exitCode: EXIT.usage,
+    })
   }
   return n
 }
@@ -50,6 +59,7 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
   if (!file) throw new UserError({ what: 'No fleet file given', why: 'rollout needs a fleet file', fix: 'run e.g. provision rollout fleet.yaml (see docs/fleet.md)', exitCode: EXIT.usage })
   if (extra.length) throw new UserError({ what: `Unexpected argument "${extra[0]}"`, why: 'rollout takes one fleet file', fix: 'see provision --help', exitCode: EXIT.usage })
   const concurrency = positiveInt(args.concurrency, '--concurrency')
+  const wave = positiveInt(args.wave, '--wave')
   const view = rolloutView(stderr, args.json)
   const interrupt = new AbortController()
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -72,6 +82,8 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
       failFast: args.failFast,
       skipPreflight: args.skipPreflight ?? false,
       ...(concurrency ? { concurrency } : {}),
+      ...(wave ? { wave } : {}),
+      ...(args.canary ? { canary: true } : {}),
       ...(args.timeouts ? { timeouts: args.timeouts } : {}),
       onEvent: view.onEvent,
       signal: interrupt.signal,

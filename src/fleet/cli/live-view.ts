@@ -7,6 +7,10 @@ interface Line {
   failed: boolean
 }
 
+/** One line per wave event: which VMs, and whether it began, is ready, or failed (and stops the rollout). */
+const waveText = (e: Extract<RolloutEvent, { type: 'wave' }>): string =>
+  `wave ${e.wave} (${e.vms.length === 1 ? e.vms[0] : `${e.vms[0]} … ${e.vms.at(-1)}, ${e.vms.length} VMs`}): ${e.phase === 'start' ? 'started' : e.phase === 'ready' ? 'ready' : 'failed; later waves are not started'}`
+
 const pct = (sent: number, total: number): number => (total ? Math.floor((sent / total) * 100) : 100)
 
 /**
@@ -62,6 +66,7 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
       }
     } else if (e.type === 'template' && e.phase !== 'build') stream.write(`golden template "${e.name}" on pool ${e.pool}: ${e.phase}\n`)
     else if (e.type === 'retry') stream.write(`${e.vm ?? 'setup'}: ${e.method} answered ${e.code}, retrying (attempt ${e.attempt + 1})\n`)
+    else if (e.type === 'wave') stream.write(`${waveText(e)}\n`)
   }
 
   function onEvent(e: RolloutEvent): void {
@@ -72,7 +77,7 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
     else if (e.type === 'base') {
       const label = `  base disk, pool ${e.pool}, SR "${e.sr}"`
       bases.set(`${e.pool}/${e.sr}`, e.phase === 'upload' ? `${label}: upload ${pct(e.sent, e.total)}%` : `${label}: ${e.phase}`)
-    }
+    } else if (e.type === 'wave') bases.set('wave', `  ${waveText(e)}`)
     schedule()
   }
 

@@ -15,6 +15,9 @@ function driftLines(d: Drift[], indent: string): string[] {
 /** Terraform marks replacements; this marks every action that halts, reboots or replaces a VM. */
 const disrupts = (v: VmResult): string => (v.disruptive ? '  [disruptive: halts the VM]' : '')
 
+/** ", wave k" when the run goes in more than one wave. */
+const waveOf = (v: VmResult, r: RolloutResult): string => (v.wave !== null && r.waves.length > 1 ? `, wave ${v.wave}` : '')
+
 const where = (v: VmResult): string => `pool ${v.pool}${v.host ? `, ${v.host}` : ''}`
 
 /** --dry-run: what a run would do, as a diff against the pools (+ create, = same, ~ drift, ! cannot, ? extra). */
@@ -29,7 +32,7 @@ export function planDiff(r: RolloutResult): string {
   for (const v of r.vms) {
     const n = v.name.padEnd(w)
     if (v.action === 'create') {
-      out.push(`  + ${n}  create on ${v.host ?? '?'} (pool ${v.pool}), SR "${v.sr ?? '?'}", MAC ${v.mac ?? '?'}`)
+      out.push(`  + ${n}  create on ${v.host ?? '?'} (pool ${v.pool}), SR "${v.sr ?? '?'}", MAC ${v.mac ?? '?'}${v.address ? `, address ${v.address}` : ''}${waveOf(v, r)}`)
       if (v.leftovers.length) out.push(`      first removes what an interrupted run left: ${v.leftovers.join('; ')}`)
     } else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
     else if (v.action === 'drift') out.push(`  ~ ${n}  drift, left as is (--reconcile changes it)`, ...driftLines(v.drift, '      '))
@@ -74,8 +77,18 @@ function table(rows: string[][]): string[] {
 
 /** After a run: one row per VM (VM, host, state, duration, error), then details of failures and drift. */
 export function summary(r: RolloutResult): string {
-  const rows = [['VM', 'HOST', 'STATE', 'DURATION', 'ERROR'], ...r.vms.map((v) => [v.name, v.host ?? '-', v.state, v.duration_ms ? secs(v.duration_ms) : '-', v.error?.what ?? ''])]
+  // The address column only when a group has an address pool.
+  const addr = r.vms.some((v) => v.address) ? (v: VmResult): string[] => [v.address ?? '-'] : (): string[] => []
+  const rows = [
+    ['VM', 'HOST', ...addr({ address: 'ADDRESS' } as VmResult), 'STATE', 'DURATION', 'ERROR'],
+    ...r.vms.map((v) => [v.name, v.host ?? '-', ...addr(v), v.state, v.duration_ms ? secs(v.duration_ms) : '-', v.error?.what ?? '']),
+  ]
   const out = table(rows)
+  if (r.failed_wave !== null) {
+    const w = r.waves[r.failed_wave - 1]!
+    const later = r.waves.filter((x) => x.state === 'skipped').reduce((n, x) => n + x.vms.length, 0)
+    out.push('', `Wave ${w.wave} of ${r.waves.length} failed: ${w.error?.why ?? ''}`, `  ${later} VMs of later waves were not made. fix: ${w.error?.fix ?? ''}`)
+  }
   for (const v of r.vms) {
     if (v.error) {
       out.push('', `${v.name}: ${v.error.what}`, `  why: ${v.error.why}`, `  fix: ${v.error.fix}`)
