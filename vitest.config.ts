@@ -8,6 +8,13 @@ export default defineConfig({
     hookTimeout: 30_000,
     // The end-to-end tests spawn processes and servers: forks keep each file's process apart.
     pool: 'forks',
+    // One module cache per worker, reused from file to file: each file used to load
+    // vitest, zod, xen-api, the simulator and the CLI's modules afresh, 70-110 s of CPU
+    // summed over the suite (docs/testing.md "Time"). Helpers therefore keep no per-file
+    // state of their own and register their after-test clean-ups through
+    // test/support/after-each.ts, which the setup file runs for every file.
+    isolate: false,
+    setupFiles: ['./test/support/after-each-setup.ts'],
     // vitest's default is one worker fewer than the cores: a single worker on a 2-core CI
     // runner, while most files wait on sockets and child processes. At least two files at
     // a time (docs/testing.md has the figures).

@@ -1,4 +1,5 @@
-import { afterEach, it } from 'vitest'
+import { it } from 'vitest'
+import { afterEveryTest } from './after-each.js'
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../mocks/simulator.js'
 import { connect, type XapiConnection } from '../../src/xapi/connection.js'
 
@@ -38,10 +39,10 @@ class Owned {
   }
 }
 
-// The module-level helpers below share one owner per file: fine for tests that run one
-// after another. Tests in a describe.concurrent block use simTest's fixtures instead.
+// The module-level helpers below share one owner: fine for tests that run one after
+// another. Tests in a describe.concurrent block use simTest's fixtures instead.
 const shared = new Owned()
-afterEach(() => shared.close())
+afterEveryTest(() => shared.close())
 
 /** A fresh simulator on a free port, closed after the test. */
 export function withSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach } from 'vitest'
+import { afterEveryTest } from '../support/after-each.js'
 import type { XapiConnection } from '../../src/xapi/connection.js'
 import type { Simulator } from '../../mocks/simulator.js'
 
@@ -10,7 +10,7 @@ export const KiB = 1024
 export const MiB = 1024 * KiB
 
 const dirs: string[] = []
-afterEach(async () => {
+afterEveryTest(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })))
 })
 
