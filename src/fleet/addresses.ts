@@ -37,18 +37,24 @@ export function assignAddresses(vms: VmPlan[], pools: [string, PoolInventory][],
     }
   }
   const short = new Map<string, { field: string; want: number; have: number; held: string[] }>()
+  const makes = (v: VmPlan): boolean => v.action === 'create' || v.action === 'replace'
   for (const v of users) {
-    const ap = v.spec.addressPool!
-    const existing = v.existing && v.action !== 'replace' ? v.existing.record.other_config[ADDRESS_KEY] : undefined
-    if (v.existing && v.action !== 'replace') {
-      // A VM already made keeps what it was given (or, made before the pool, has none): an address never moves under a running guest.
-      if (existing) v.address = existing
-      continue
-    }
-    if (v.action !== 'create' && v.action !== 'replace') continue
+    const recorded = v.existing?.record.other_config[ADDRESS_KEY]
+    // A VM already made keeps what it was given (or, made before the pool, has none): an address never moves under a running guest.
+    if (v.existing && !makes(v) && recorded) v.address = recorded
+  }
+  // First, names made anew get their old address back, before any other name can take it.
+  const anew = users.filter(makes)
+  for (const v of anew) {
     const before = own.get(v.spec.name)
-    let ip = before !== undefined && inPool(ap.pool, before) && !held.has(before) ? before : undefined
-    for (const c of ip ? [] : candidates(ap.pool)) {
+    if (before === undefined || !inPool(v.spec.addressPool!.pool, before) || held.has(before)) continue
+    held.set(before, `fleet VM "${v.spec.name}"`)
+    v.address = before
+  }
+  for (const v of anew.filter((x) => x.address === undefined)) {
+    const ap = v.spec.addressPool!
+    let ip: string | undefined
+    for (const c of candidates(ap.pool)) {
       if (held.has(c)) continue
       ip = c
       break

@@ -12,7 +12,8 @@ import type { Simulator } from '../../mocks/simulator.js'
 import { withSimulator } from '../support/simulator.js'
 import { ENV, isReadOnly } from './support.js'
 import { stringify } from 'yaml'
-import { runCli } from '../support/cli.js'
+import { BIN, runCli } from '../support/cli.js'
+import { spawn } from 'node:child_process'
 
 let dir: string
 let image: string
@@ -178,5 +179,43 @@ describe('provision rollout --wave --canary (the built CLI, spawned)', () => {
     const bad = await runCli(['rollout', file, '--wave', '0'], ENV)
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('--wave 0 is not a positive whole number')
+  })
+})
+
+describe("provision rollout killed with -9 during a wave's wait, then run again", () => {
+  it('removes the unfinished VM with its disk and config drive, gives its name the same address back, and goes on', async () => {
+    const s = await sim()
+    const file = join(dir, 'kill.yaml')
+    await writeFile(file, stringify(fleet(s, [{ names: 'web-{1..3}', address_pool: 'lan', wait: 'ip=10.0.5.0/24' }])))
+    // The second guest's boot is held: the rollout is in wave 2's wait when it dies.
+    const boot = s.faults.hold('guest.boot', { nth: 2 })
+    const child = spawn(process.execPath, [BIN, 'rollout', file, '--wave', '1'], { env: { PATH: process.env.PATH ?? '', ...ENV }, stdio: 'ignore' })
+    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
+    await boot.reached
+    child.kill('SIGKILL')
+    await closed
+    // The guest boots after the client died: its agent reports the address the dead run gave it.
+    boot.release()
+    const unfinished = (): [string, Rec][] => records(s, 'VM').filter(([, v]) => String(v.name_label).endsWith('[xcp-provision: incomplete]'))
+    expect(unfinished().map(([, v]) => v.other_config[ADDRESS_KEY])).toEqual(['10.0.5.11'])
+    expect(records(s, 'VDI').filter(([, v]) => v.name_label === 'web-2-cidata')).toHaveLength(1)
+
+    // Meanwhile the file gained web-0, first in file order: it must not take web-2's address.
+    await writeFile(file, stringify(fleet(s, [{ names: 'web-{0..3}', address_pool: 'lan', wait: 'ip=10.0.5.0/24' }])))
+    const r = await rollout({ fleet: file, env: ENV, wave: 1 })
+    expect(r.ok).toBe(true)
+    expect(r.vms.map((v) => [v.name, v.state, v.address])).toEqual([
+      ['web-0', 'created', '10.0.5.12'],
+      ['web-1', 'unchanged', '10.0.5.10'],
+      ['web-2', 'created', '10.0.5.11'],
+      ['web-3', 'created', '10.0.5.13'],
+    ])
+    expect(r.vms[2]!.leftovers.join('\n')).toMatch(/web-2-cidata/)
+    expect(r.vms.map((v) => v.ready?.ips ?? null)).toEqual([['10.0.5.12'], null, ['10.0.5.11'], ['10.0.5.13']])
+    expect(unfinished()).toEqual([])
+    // One finished drive per VM, none left marked incomplete.
+    const drives = records(s, 'VDI').filter(([, v]) => v.other_config['xcp-provision:config-drive'])
+    expect(drives.map(([, v]) => v.name_label).sort()).toEqual(['web-0-cidata', 'web-1-cidata', 'web-2-cidata', 'web-3-cidata'])
+    expect(drives.filter(([, v]) => v.other_config['xcp-provision:incomplete'])).toEqual([])
   })
 })
