@@ -1,8 +1,7 @@
 import type { FirmwareVerdict } from '../preflight/hvm-report.js'
 import type { CheckImageResult } from './check-image-command.js'
+import { bytes, duration } from './units.js'
 
-const MiB = 1024 * 1024
-const mib = (n: number): string => (n < MiB ? `${n} bytes` : `${(n / MiB).toFixed(1)} MiB`)
 const LABEL: Record<string, string> = { bios: 'BIOS', uefi: 'UEFI' }
 
 /** The text form of an HVM check: layout, ESP, root, each firmware's chain or reasons, warnings. */
@@ -12,8 +11,8 @@ export function formatCheckImageHvm(r: Extract<CheckImageResult, { mode: 'hvm' }
   const summary = verdicts.map((v) => `${LABEL[v.firmware]}: ${v.boots ? 'boots' : 'fails'}`).join(', ')
   const lines = [`${r.image}: ${r.bootable ? 'BOOTABLE' : 'NOT BOOTABLE'} (HVM; ${summary}; checked: ${r.checked.map((c) => LABEL[c]).join(' and ')}, from ${r.recipe})`]
   const t = rep.table
-  const parts = [...rep.partitions].sort((a, b) => a.start - b.start).map((p) => `${p.where} ${p.fs === 'none' ? '' : `${p.fs} `}at byte ${p.start}, ${mib(p.size)}`)
-  lines.push(`  disk    ${mib(rep.image_size)}, ${t.kind === 'none' ? 'no partition table' : `${t.kind.toUpperCase()}: ${parts.join('; ') || 'no entries'}`}`)
+  const parts = [...rep.partitions].sort((a, b) => a.start - b.start).map((p) => `${p.where} ${p.fs === 'none' ? '' : `${p.fs} `}at byte ${p.start}, ${bytes(p.size)}`)
+  lines.push(`  disk    ${bytes(rep.image_size)}, ${t.kind === 'none' ? 'no partition table' : `${t.kind.toUpperCase()}: ${parts.join('; ') || 'no entries'}`}`)
   if (rep.esp !== null) {
     const e = rep.esp
     const loader = e.loader === 'present' ? `BOOTX64.EFI ${e.loader_size} bytes (${e.loader_kind})` : `BOOTX64.EFI ${e.loader}`
@@ -27,7 +26,7 @@ export function formatCheckImageHvm(r: Extract<CheckImageResult, { mode: 'hvm' }
     lines.push('warnings:')
     for (const w of rep.warnings) lines.push(`  - ${w.message}\n    fix: ${w.fix}`)
   }
-  lines.push(`checked in ${rep.elapsed_ms.toFixed(1)} ms`, '')
+  lines.push(`checked in ${duration(rep.elapsed_ms)}`, '')
   return lines.join('\n')
 }
 

@@ -3,6 +3,7 @@ import type { FlavourVerdict, PreflightReport } from '../preflight/report.js'
 import type { CheckImageResult } from './check-image-command.js'
 import { formatCheckImageHvm } from './check-image-hvm-output.js'
 import type { Output } from './output.js'
+import { bytes, duration } from './units.js'
 
 /** Prints a check-image result (text or --json) and returns the exit code: 0 only when every checked flavour or firmware boots. */
 export function printCheckImage(out: Output, r: CheckImageResult): number {
@@ -11,8 +12,6 @@ export function printCheckImage(out: Output, r: CheckImageResult): number {
   return r.bootable ? 0 : EXIT.failure
 }
 
-const MiB = 1024 * 1024
-const mib = (n: number): string => (n < MiB ? `${n} bytes` : `${(n / MiB).toFixed(1)} MiB`)
 const LABEL: Record<string, string> = { upstream: 'upstream pygrub', 'xcp-ng': 'XCP-ng pygrub' }
 
 export function formatCheckImage(r: Extract<CheckImageResult, { mode: 'pv' }>): string {
@@ -36,7 +35,7 @@ export function formatCheckImage(r: Extract<CheckImageResult, { mode: 'pv' }>): 
     lines.push('warnings:')
     for (const w of rep.warnings) lines.push(`  - ${w.message}\n    fix: ${w.fix}`)
   }
-  lines.push(`checked in ${rep.elapsed_ms.toFixed(1)} ms`, '')
+  lines.push(`checked in ${duration(rep.elapsed_ms)}`, '')
   return lines.join('\n')
 }
 
@@ -49,8 +48,8 @@ function outcome(v: FlavourVerdict): string {
 function layoutLines(rep: PreflightReport): string[] {
   const lines: string[] = []
   const t = rep.table
-  const entries = t.entries.map((e) => `${t.kind === 'gpt' ? 'p' : 's'}${e.index} ${e.type_name}${e.active ? ' (active)' : ''} at byte ${e.start}, ${mib(e.size)}`)
-  lines.push(`  disk    ${mib(rep.image_size)}, ${t.kind === 'none' ? 'no partition table' : `${t.kind.toUpperCase()}: ${entries.join('; ') || 'no entries'}`}`)
+  const entries = t.entries.map((e) => `${t.kind === 'gpt' ? 'p' : 's'}${e.index} ${e.type_name}${e.active ? ' (active)' : ''} at byte ${e.start}, ${bytes(e.size)}`)
+  lines.push(`  disk    ${bytes(rep.image_size)}, ${t.kind === 'none' ? 'no partition table' : `${t.kind.toUpperCase()}: ${entries.join('; ') || 'no entries'}`}`)
   for (const l of rep.labels) {
     const parts = l.partitions.map((p) => `${p.letter} ${p.fstype} at ${p.start_in_slice === null ? '?' : `+${p.start_in_slice}`} sectors`)
     const ok = l.checksum_valid && l.problems.length === 0 ? 'valid' : `INVALID (${l.problems.join('; ') || 'checksum'})`

@@ -9,6 +9,7 @@ import { resolveCredentials, withCredentialSource } from './credentials.js'
 import { parseHost } from './host.js'
 import type { Output } from './output.js'
 import { runDir } from '../run-dir.js'
+import { bytes } from './units.js'
 
 export interface ConvertArgs {
   positionals: string[]
@@ -121,7 +122,7 @@ const TAG = { ok: 'ok    ', blocks: 'BLOCKS', warn: 'warn  ' } as const
 
 export function printReport(out: Output, r: ConvertReport): void {
   const lines = [
-    `VM "${r.vm.name_label}" (${r.vm.uuid}): ${r.vm.domain_type}, ${r.vm.power_state}; boot disk VDI ${r.vdi.uuid} (${r.vdi.virtual_size} bytes), ${r.read.bytes} bytes read in ${r.read.passes} passes`,
+    `VM "${r.vm.name_label}" (${r.vm.uuid}): ${r.vm.domain_type}, ${r.vm.power_state}; boot disk VDI ${r.vdi.uuid} (${bytes(r.vdi.virtual_size)}), ${bytes(r.read.bytes)} read in ${r.read.passes} passes`,
   ]
   for (const i of r.items) {
     lines.push(`  [${TAG[i.status]}] ${i.id}: ${i.message}`)

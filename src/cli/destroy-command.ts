@@ -72,8 +72,12 @@ export async function runDestroy(positionals: string[], v: OptionValues, out: Ou
 }
 
 export function destroyText(r: DestroyResult): string {
-  const head = r.dry_run ? `Dry run: nothing was changed. Destroying VM "${r.vm.name}" (${r.vm.uuid}, ${r.vm.power_state}) would:` : `Destroyed VM "${r.vm.name}" (${r.vm.uuid}):`
-  const body = r.dry_run ? r.calls.map((c) => `  ${c}`) : r.removed.map((x) => `  removed ${x}`)
+  // The VM is named once, in the head; the lines under it are the disks that went with it.
+  const disks = r.removed.filter((x) => !x.startsWith('VM '))
+  const head = r.dry_run
+    ? `Dry run: nothing was changed. Destroying VM "${r.vm.name}" (${r.vm.uuid}, ${r.vm.power_state}) would:`
+    : `Destroyed VM "${r.vm.name}" (${r.vm.uuid})${disks.length ? ' and the disks made for it:' : '; it had no disk of its own.'}`
+  const body = r.dry_run ? r.calls.map((c) => `  ${c}`) : disks.map((x) => `  removed ${x}`)
   const kept = r.kept.map((d) => `  left in place (not made by xcp-provision): VDI ${d.name_label} (${d.uuid})`)
   return [head, ...body, ...kept, ''].join('\n')
 }

@@ -91,9 +91,8 @@ export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e:
         break
       }
       case 'rollback':
+        // The error that follows lists what was removed and kept (printError): listed here too, each would show twice.
         if (tty) stream.write('\x1b[2K\r')
-        for (const r of e.removed) stream.write(`  removed ${r}\n`)
-        for (const k of e.kept) stream.write(`  left in place: ${k}\n`)
         break
       case 'warning':
         if (tty) stream.write('\x1b[2K\r')

@@ -69,7 +69,7 @@ describe('provision destroy takes the name claim provision takes', () => {
     expect(await exit, stderr).toBe(0)
     expect(stderr).toMatch(new RegExp(`^warning: another run holds "${NAME}" \\(process \\d+ on .+\\): destroy is waiting up to 600 s for it to end$`, 'm'))
     expect(stderr.split('another run holds').length - 1).toBe(1)
-    expect(stdout).toContain(`Destroyed VM "${NAME}" (${r.vm.uuid}):`)
+    expect(stdout).toContain(`Destroyed VM "${NAME}" (${r.vm.uuid}) and the disks made for it:`)
     expect(vms(sim)).toEqual([])
     expect(claims(sim)).toEqual([])
   })
