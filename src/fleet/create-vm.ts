@@ -84,7 +84,8 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   await recordSettings(x, vm, r, v.template?.settings ? { [SETTINGS_KEY]: v.template.settings } : {})
   if (c.multiHost && v.host) await VM.set_affinity(x, vm, v.host.ref)
   for (const id of FINAL_STEPS) await runStep(id)
-  c.releaseSlots?.()
+  // Only a VM that waits gives its slots back early: one that does not is done in two calls.
+  if (r.start && c.firstBoot?.probes.length) c.releaseSlots?.()
   for (const id of READY_STEPS) await runStep(id)
   c.onStep('vm.finish', 'Name the VM')
   // Mark off first, real name second: a kill in between leaves a VM under the temporary name
