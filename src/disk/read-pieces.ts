@@ -2,8 +2,8 @@ import type { Piece } from './virtual-disk.js'
 
 export interface PieceIo {
   readSync(fd: number, buf: Buffer, offset: number, length: number, position: number): number
-  inflateRawSync(b: Buffer, o: { maxOutputLength: number }): Buffer
-  inflateSync(b: Buffer, o: { maxOutputLength: number }): Buffer
+  inflateRawSync(b: Buffer, o: { maxOutputLength: number; chunkSize: number }): Buffer
+  inflateSync(b: Buffer, o: { maxOutputLength: number; chunkSize: number }): Buffer
 }
 
 /**
@@ -24,7 +24,8 @@ export function readPieces(io: PieceIo, fd: number, pieces: readonly Piece[], ou
         done += n
       }
     } else {
-      const stored = Buffer.alloc(p.stored)
+      // Unzeroed: only the `got` bytes read are used.
+      const stored = Buffer.allocUnsafe(p.stored)
       let got = 0
       while (got < p.stored) {
         const n = io.readSync(fd, stored, got, p.stored - got, p.at + got)
@@ -33,7 +34,8 @@ export function readPieces(io: PieceIo, fd: number, pieces: readonly Piece[], ou
       }
       let data: Buffer
       // maxOutputLength: a cluster that would inflate past its size stops there (a zip bomb costs nothing).
-      const limit = { maxOutputLength: p.unit }
+      // chunkSize: the whole cluster in one output chunk, not 16 KiB ones concatenated after (a copy per cluster).
+      const limit = { maxOutputLength: p.unit, chunkSize: Math.max(64, p.unit) }
       try {
         data = p.kind === 'deflate' ? io.inflateRawSync(stored.subarray(0, got), limit) : io.inflateSync(stored.subarray(0, got), limit)
       } catch (e) {

@@ -12,7 +12,8 @@ import { registerSpool, removeStaleSpools, spooledFile } from './spool-registry.
 import { MAX_VIRTUAL_SIZE } from './virtual-disk.js'
 
 /** Zero detection grid of the spool: all-zero blocks are skipped, so the spool stays sparse. */
-const BLOCK = 64 * 1024
+export const SPOOL_BLOCK = 64 * 1024
+const BLOCK = SPOOL_BLOCK
 /** The free space the spool must leave on its file system while it grows. */
 const KEEP_FREE = 256 * 1024 * 1024
 const CHECK_EVERY = 64 * 1024 * 1024
@@ -31,6 +32,26 @@ export interface PreparedImage {
   compression: Compression | null
   /** Decompressed bytes (for a compressed image). */
   expanded?: number
+}
+
+/** Where each spool of this process holds data: its non-zero BLOCKs, as [offset, length] runs. */
+const spoolRuns = new Map<string, number[]>()
+
+/**
+ * The runs of non-zero 64 KiB blocks of a spool, found as it was written: the map of a
+ * raw image needs nothing else (data-map.ts), so a raw.xz is not read a second time.
+ * Undefined for a file that is not a spool of this process.
+ */
+export const spoolDataRuns = (spool: string): readonly number[] | undefined => spoolRuns.get(spool)
+
+/** Appends blocks in ascending order, merging those that touch. */
+class BlockRuns {
+  readonly list: number[] = []
+  add(at: number, length: number): void {
+    const n = this.list.length
+    if (n > 0 && this.list[n - 2]! + this.list[n - 1]! === at) this.list[n - 1]! += length
+    else this.list.push(at, length)
+  }
 }
 
 /** Everyone who wants to see spools grow (the CLI's progress line), whichever command opened the image. */
@@ -71,6 +92,7 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   const spool = join(dir, `xcp-provision-${process.pid}-${Date.now()}-${basename(path)}.spool`)
   const out = openSync(spool, 'wx', 0o600)
   let expanded = 0
+  const runs = new BlockRuns()
   try {
     const source = createReadStream(path, { highWaterMark: 1024 * 1024 })
     let read = 0
@@ -81,12 +103,22 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
     let carried = 0
     let nextCheck = CHECK_EVERY
     const flush = (block: Buffer, at: number): void => {
-      if (!isZero(block)) writeSync(out, block, 0, block.length, at)
+      if (isZero(block)) return
+      writeSync(out, block, 0, block.length, at)
+      runs.add(at, block.length)
     }
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       let i = 0
       // Blocks are cut at multiples of BLOCK of the output, wherever the chunks end.
       while (i < chunk.length) {
+        // Whole blocks are checked where they lie (xz's pipe gives 64 KiB chunks): a copy
+        // of every byte of a 16 GiB stream costs seconds.
+        if (carried === 0 && chunk.length - i >= BLOCK) {
+          flush(chunk.subarray(i, i + BLOCK), expanded)
+          expanded += BLOCK
+          i += BLOCK
+          continue
+        }
         const take = Math.min(BLOCK - carried, chunk.length - i)
         chunk.copy(carry, carried, i, i + take)
         carried += take
@@ -131,6 +163,7 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   closeSync(out)
   for (const w of watchers) w(path, { read: total, total, written: expanded })
   registerSpool(path, spool)
+  spoolRuns.set(spool, runs.list)
   return { file: spool, compression: d.compression, expanded }
 }
 

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
 import { mapInWorkers } from './map-pool.js'
 import { openDisk } from '../../disk/open-disk.js'
+import { SPOOL_BLOCK, spoolDataRuns } from '../../disk/spool.js'
 import type { DiskFormat } from '../../disk/virtual-disk.js'
 
 /** Granularity of zero detection: small enough to skip filesystem slack, big enough to be cheap. */
@@ -73,6 +74,9 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   }
   disk.close()
   const size = fileSize
+  // A raw image decompressed by this process: its spool already knows its non-zero blocks.
+  const runs = SPOOL_BLOCK === SCAN_BLOCK ? spoolDataRuns(path) : undefined
+  if (runs) return { path, size, format: 'raw', fileSize, ...fromRuns(runs), bytesRead: 0, method: 'scan', mtimeMs }
   if (opts.seekData !== false) {
     try {
       return { ...(await mapExtents(path, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size), opts.signal)), format: 'raw', fileSize, method: 'seek-data', mtimeMs }
@@ -81,6 +85,22 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
     }
   }
   return { ...(await mapExtents(path, size, wholeFile(size), opts.signal)), format: 'raw', fileSize, method: 'scan', mtimeMs }
+}
+
+/** The regions of ascending [offset, length] block runs: cut at MAX_REGION boundaries, as mapWindow cuts them. */
+function fromRuns(runs: readonly number[]): { regions: Region[]; dataBytes: number } {
+  const regions: Region[] = []
+  let dataBytes = 0
+  for (let i = 0; i < runs.length; i += 2) {
+    const [offset, length] = [runs[i]!, runs[i + 1]!]
+    dataBytes += length
+    for (let pos = offset; pos < offset + length; ) {
+      const end = Math.min(offset + length, (Math.floor(pos / MAX_REGION) + 1) * MAX_REGION)
+      regions.push({ offset: pos, length: end - pos })
+      pos = end
+    }
+  }
+  return { regions, dataBytes }
 }
 
 async function* toAsync<T>(it: Iterable<T>): AsyncGenerator<T> {
