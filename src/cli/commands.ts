@@ -40,6 +40,7 @@ const PROVISION: CommandSpec = {
     reconcile: { type: 'boolean', help: "the VM exists: also revert changes made to it by hand (the recipe's own changes are always applied)" },
     replace: { type: 'boolean', help: 'the VM exists: destroy it and the disks the tool made for it, and make it anew (disruptive)' },
     ...CONSENT,
+    'detailed-exitcode': { type: 'boolean', help: 'exit 0 when the VM is as the recipe asks, 2 when it was made or changed (or would be, with --dry-run), 1 on any error' },
     wait: { type: 'string', multiple: true, arg: 'probe', help: 'after start, wait for the guest: ip, ip=CIDR, agent, vm-data:<key>[=<value>], tcp:<port> (repeatable)' },
     'wait-timeout': { type: 'string', arg: 's', help: 'limit for --wait (default 600); on timeout, a diagnosis' },
     verify: { type: 'boolean', help: 'after the upload, read the VDI back and compare it with the image segment by segment' },
