@@ -15,7 +15,7 @@ describe('rollout behaviour', () => {
     expect(dry.vms.map((v) => [v.action, v.state])).toEqual(Array(4).fill(['create', 'planned']))
     expect(sims.flatMap((s) => s.calls()).filter((m) => !isReadOnly(m))).toEqual([])
     const text = planDiff(dry)
-    expect(text).toContain(`  + web-1  create on xcp1 (pool p1), SR "Local storage", MAC ${deriveMac('web-1')}`)
+    expect(text).toContain(`  + web-1  create on p1/xcp1, SR "Local storage" on xcp1, MAC ${deriveMac('web-1')}`)
     expect(text).toContain('  + pool p2, SR "Local storage": upload')
     expect(text).toContain('Plan: 4 to create, 0 to update, 0 to replace, 0 unchanged, 0 drifted, 0 to reconcile, 0 cannot be made or changed.')
 
@@ -23,8 +23,8 @@ describe('rollout behaviour', () => {
     const changed = await fleetOn(sims, 'web-{1..5}', { defaults: { memory: '384MiB' } })
     const diff = planDiff(await rollout({ fleet: changed, env: ENV, dryRun: true }))
     // An edit of the file is intent: applied in place (halting the running VMs, so marked disruptive), not reported as drift.
-    expect(diff).toContain('  ~ web-1  update in place (pool p1, xcp1)  [disruptive: halts the VM]\n      - memory_static_max: 256 MiB\n      + memory_static_max: 384 MiB   (changed in the file)')
-    expect(diff).toContain('  + web-5  create on xcp1')
+    expect(diff).toContain('  ~ web-1  update in place (p1/xcp1)  [disruptive: halts the VM]\n      - memory_static_max: 256 MiB\n      + memory_static_max: 384 MiB   (changed in the file)')
+    expect(diff).toContain('  + web-5  create on p1/xcp1')
     // web-5 needs a golden template with the new memory; the old one stays for nobody.
     expect(diff).toContain('  + pool p1: build "xcp-provision web: FreeBSD-9.0')
     expect(diff).toContain('  = pool p1, SR "Local storage": re-use VDI')
@@ -60,7 +60,7 @@ describe('rollout behaviour', () => {
       ['web-3', 'VM.start', 'OTHER_OPERATION_IN_PROGRESS'],
     ])
     expect(r.vms[1]!.error!.why).toContain('INTERNAL_ERROR')
-    expect(summary(r)).toMatch(/web-2 +xcp1 +failed +[\d.]+ s +Attach the disk failed/)
+    expect(summary(r)).toMatch(/web-2 +p1\/xcp1 +failed +[\d.]+ s +Attach the disk failed/)
   })
 
   it('--fail-fast stops starting VMs after the first failure', async () => {

@@ -22,7 +22,7 @@ describe('provision rollout (the built CLI, spawned)', () => {
     const dry = await runCli(['rollout', file, '--dry-run'], ENV)
     expect(dry.code).toBe(0)
     expect(dry.stdout).toContain('Fleet "web": dry run, nothing was changed.')
-    expect(dry.stdout).toMatch(/ {2}\+ web-1 +create on xcp1 \(pool p1\)/)
+    expect(dry.stdout).toMatch(/ {2}\+ web-1 +create on p1\/xcp1, SR "Local storage" on xcp1/)
     expect(dry.stdout).toContain('Plan: 4 to create')
     expect(sims.flatMap((s) => s.calls()).filter((m) => !isReadOnly(m))).toEqual([])
 
@@ -34,7 +34,7 @@ describe('provision rollout (the built CLI, spawned)', () => {
 
     const again = await runCli(['rollout', file], ENV)
     expect(again.code).toBe(0)
-    expect(again.stdout).toMatch(/^VM +HOST +STATE +DURATION +ERROR\nweb-1 +xcp1 +unchanged +-\n/)
+    expect(again.stdout).toMatch(/^VM +HOST +STATE +DURATION +ERROR\nweb-1 +p1\/xcp1 +unchanged +-\n/)
     expect(again.stdout).toContain('4 VMs: 4 unchanged.')
     // Not a terminal: plain lines on stderr, one per VM.
     expect(again.stderr).toContain('web-2: unchanged\n')
@@ -46,7 +46,7 @@ describe('provision rollout (the built CLI, spawned)', () => {
     sims[0]!.faults.add({ method: 'VM.start', nth: 2, error: ['BOOTLOADER_FAILED', 'x', 'injected by the test'] })
     const r = await runCli(['rollout', file, '--concurrency', '1'], ENV)
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/web-2 +xcp1 +failed +[\d.]+ s +Start the VM failed/)
+    expect(r.stdout).toMatch(/web-2 +p1\/xcp1 +failed +[\d.]+ s +Start the VM failed/)
     expect(r.stdout).toContain('web-2: Start the VM failed\n  why: pygrub could not boot the disk: injected by the test')
     expect(r.stdout).toMatch(/removed what this run created: VBD .*; VIF .*; VM web-2 .*; VDI web-2-vdi/)
     expect(r.stdout).toContain('3 VMs: 2 created, 1 failed.')

@@ -175,7 +175,7 @@ describe('provision rollout --wave --canary (the built CLI, spawned)', () => {
     ])
     expect(s.calls().filter((m) => !isReadOnly(m))).toEqual([])
     const text = await runCli(['rollout', file, '--dry-run', '--wave', '2'], ENV)
-    expect(text.stdout).toMatch(/\+ web-3 +create on \S+ \(pool lab\), SR "Local storage", MAC [0-9a-f:]+, address 10\.0\.5\.12, wave 2/)
+    expect(text.stdout).toMatch(/\+ web-3 +create on lab\/\S+, SR "Local storage" on \S+, MAC [0-9a-f:]+, address 10\.0\.5\.12, wave 2/)
     const bad = await runCli(['rollout', file, '--wave', '0'], ENV)
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('--wave 0 is not a positive whole number')

@@ -28,9 +28,9 @@ describe('rollout progress', () => {
     view.onEvent({ type: 'vm-done', vm: 'web-3', state: 'unchanged', ms: 0, error: null })
     view.close()
     expect(s.text).toContain('base disk, pool p, SR "Local storage": upload 50%')
-    expect(s.text).toContain('… web-1  xcp1      Start the VM')
-    expect(s.text).toContain('✗ web-2  xcp2      failed: Start the VM failed')
-    expect(s.text).toContain('✓ web-3  xcp1      unchanged')
+    expect(s.text).toContain('… web-1  p/xcp1    Start the VM')
+    expect(s.text).toContain('✗ web-2  p/xcp2    failed: Start the VM failed')
+    expect(s.text).toContain('✓ web-3  p/xcp1    unchanged')
     view.close()
     // The second frame starts by moving up over the first (4 lines).
     expect(s.text).toContain('\x1b[4A')

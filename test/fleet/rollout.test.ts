@@ -126,7 +126,7 @@ describe('rollout: 20 VMs on a pool of two hosts', () => {
     expect(w3.filter((d) => d.kind === 'drift').map((d) => d.field)).toEqual(['VCPUs_max', 'VCPUs_at_startup'])
     expect(w3.filter((d) => d.kind === 'change').map((d) => d.field)).toEqual(['memory_static_max', 'memory_dynamic_min', 'memory_dynamic_max'])
     const text = planDiff(plan)
-    expect(text).toContain('~ web-01  update in place (pool p1, xcp1)  [disruptive: halts the VM]')
+    expect(text).toContain('~ web-01  update in place (p1/xcp1)  [disruptive: halts the VM]')
     expect(text).toContain('+ memory_static_max: 384 MiB   (changed in the file)')
     expect(text).toContain('+ VCPUs_max: 1   (drift on the pool)')
     expect(text).toContain('3 disruptive (applying asks first, or needs --yes)')

@@ -71,7 +71,7 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
 
   function onEvent(e: RolloutEvent): void {
     if (!tty) return plain(e)
-    if (e.type === 'plan') for (const v of e.vms) vms.set(v.name, { host: v.host ?? '-', text: 'waiting', done: false, failed: false })
+    if (e.type === 'plan') for (const v of e.vms) vms.set(v.name, { host: v.host ? `${v.pool}/${v.host}` : '-', text: 'waiting', done: false, failed: false })
     else if (e.type === 'vm-step') Object.assign(vms.get(e.vm) ?? {}, { text: e.title })
     else if (e.type === 'vm-done') Object.assign(vms.get(e.vm) ?? {}, { text: e.error ? `${e.state}: ${e.error.what}` : e.state, done: true, failed: e.state === 'failed' })
     else if (e.type === 'base') {

@@ -18,7 +18,11 @@ const disrupts = (v: VmResult): string => (v.disruptive ? '  [disruptive: halts 
 /** ", wave k" when the run goes in more than one wave. */
 const waveOf = (v: VmResult, r: RolloutResult): string => (v.wave !== null && r.waves.length > 1 ? `, wave ${v.wave}` : '')
 
-const where = (v: VmResult): string => `pool ${v.pool}${v.host ? `, ${v.host}` : ''}`
+/** A host named with its pool (lab/xcp2): two pools may both have an xcp1. */
+const at = (v: VmResult): string => `${v.pool}/${v.host ?? '?'}`
+const where = (v: VmResult): string => (v.host ? at(v) : `pool ${v.pool}`)
+/** Every host has a "Local storage": the SR is named with the host it is seen from. */
+const srOf = (v: VmResult): string => `SR "${v.sr ?? '?'}"${v.host ? ` on ${v.host}` : ''}`
 
 /** --dry-run: what a run would do, as a diff against the pools (+ create, = same, ~ drift, ! cannot, ? extra). */
 export function planDiff(r: RolloutResult): string {
@@ -32,14 +36,13 @@ export function planDiff(r: RolloutResult): string {
   for (const v of r.vms) {
     const n = v.name.padEnd(w)
     if (v.action === 'create') {
-      out.push(`  + ${n}  create on ${v.host ?? '?'} (pool ${v.pool}), SR "${v.sr ?? '?'}", MAC ${v.mac ?? '?'}${v.address ? `, address ${v.address}` : ''}${waveOf(v, r)}`)
+      out.push(`  + ${n}  create on ${at(v)}, ${srOf(v)}, MAC ${v.mac ?? '?'}${v.address ? `, address ${v.address}` : ''}${waveOf(v, r)}`)
       if (v.leftovers.length) out.push(`      first removes what an interrupted run left: ${v.leftovers.join('; ')}`)
     } else if (v.action === 'none') out.push(`  = ${n}  unchanged (${where(v)})`)
     else if (v.action === 'drift') out.push(`  ~ ${n}  drift, left as is (--reconcile changes it)`, ...driftLines(v.drift, '      '))
     else if (v.action === 'update') out.push(`  ~ ${n}  update in place (${where(v)})${disrupts(v)}`, ...driftLines(v.drift, '      '))
     else if (v.action === 'reconcile') out.push(`  ~ ${n}  reconcile (${where(v)})${disrupts(v)}`, ...driftLines(v.drift, '      '))
-    else if (v.action === 'replace')
-      out.push(`-/+ ${n}  replace: destroy and create on ${v.host ?? '?'} (pool ${v.pool})  [disruptive: destroys the VM and its disk]`, ...driftLines(v.drift, '      '))
+    else if (v.action === 'replace') out.push(`-/+ ${n}  replace: destroy and create on ${at(v)}, ${srOf(v)}  [disruptive: destroys the VM and its disk]`, ...driftLines(v.drift, '      '))
     else out.push(`  ! ${n}  ${v.uuid ? 'cannot be changed' : 'cannot be created'}: ${v.error?.what ?? '?'}: ${v.error?.why ?? ''}`)
   }
   for (const e of r.extras) out.push(`  ? ${e.name.padEnd(w)}  tagged for this fleet in pool ${e.pool} but not in the file (left alone)`)
@@ -81,7 +84,7 @@ export function summary(r: RolloutResult): string {
   const addr = r.vms.some((v) => v.address) ? (v: VmResult): string[] => [v.address ?? '-'] : (): string[] => []
   const rows = [
     ['VM', 'HOST', ...addr({ address: 'ADDRESS' } as VmResult), 'STATE', 'DURATION', 'ERROR'],
-    ...r.vms.map((v) => [v.name, v.host ?? '-', ...addr(v), v.state, v.duration_ms ? secs(v.duration_ms) : '-', v.error?.what ?? '']),
+    ...r.vms.map((v) => [v.name, v.host ? at(v) : '-', ...addr(v), v.state, v.duration_ms ? secs(v.duration_ms) : '-', v.error?.what ?? '']),
   ]
   const out = table(rows)
   if (r.failed_wave !== null) {
