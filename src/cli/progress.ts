@@ -39,13 +39,17 @@ function phaseLine(stream: NodeJS.WriteStream, tty: boolean): (pct: number, fini
   }
 }
 
+let unwatchSpools: () => void = () => undefined
+
 /**
  * Renders provision events on stderr: a bar with bytes, rate and ETA during the upload
  * on a terminal, plain lines otherwise (logs, CI). Returns the event handler.
  */
 export function progressRenderer(stream: NodeJS.WriteStream, quiet = false): (e: ProvisionEvent) => void {
   const tty = Boolean(stream.isTTY)
-  if (!quiet) watchSpools(spoolRenderer(stream))
+  // One renderer draws at a time: a new one (the next in-process run) replaces the last one's spool watcher instead of adding to it.
+  unwatchSpools()
+  if (!quiet) unwatchSpools = watchSpools(spoolRenderer(stream))
   let uploadStart = 0
   const uploadLine = phaseLine(stream, tty)
   const verifyLine = phaseLine(stream, tty)
