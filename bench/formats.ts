@@ -10,8 +10,8 @@
  *     raw.xz (goal <= 200 MiB each);
  *   - what a qcow2 passthrough (format=qcow2, the file as-is) would put on the wire,
  *     next to the chunked upload's bytes.
- * Needs ~6 GiB in the temp directory (checked first), removes it all at the end; ~15
- * minutes on 2 loaded cores, most of it making the xz files.
+ * Needs ~6 GiB in the temp directory (checked first), removes it all at the end; ~10
+ * minutes on 2 loaded cores, most of it decompressing 16 GiB of xz twice.
  *
  *   npm run bench -- formats          (or: npm run build && node dist/bench/formats.js)
  */
@@ -25,9 +25,9 @@ import { measure } from './upload/measure.js'
 import { startSim } from './upload/sim.js'
 import { curlUpload, provisionRun, writeRecipe, type Figure, type ProvisionFigure } from './upload/scenarios.js'
 import { GiB, MiB, fmt, goal, header, row } from './upload/report.js'
+import { writeXz } from './formats/xz-fast.js'
 
 const NEED = 6 * GiB
-const XZ_FAST = '--lzma2=preset=0,mode=fast,mf=hc3,nice=2,depth=1'
 const dir = await mkdtemp(join(tmpdir(), 'bench-formats-'))
 const fs = await statfs(dir)
 if (fs.bavail * fs.bsize < NEED) {
@@ -81,12 +81,11 @@ try {
   const pv = await run('provision, 16 GiB VHD dynamic', vhd, 'bench-vhd')
   const pk = await run('provision, 16 GiB VMDK stream', vmdk, 'bench-vmdk')
   // Made only now, so the figures above print first (compressing takes most of the run).
-  // -T0: every core, in blocks (xz -T0 then decompresses them in parallel). XZ_FAST: -0 with
-  // the cheapest match finder, 30% less CPU than -0 here (the random data is stored
-  // uncompressed either way, so decompression does the same work).
+  // Not xz itself: it takes half an hour to find no matches in 2 GiB of random data on a loaded
+  // 2-core machine. writeXz writes the file xz -0 would, in seconds (formats/xz-fast.ts).
   const tx = performance.now()
-  execFileSync('xz', ['-T0', XZ_FAST, '-k', qcow2])
-  execFileSync('xz', ['-T0', XZ_FAST, '-k', raw])
+  writeXz(qcow2)
+  writeXz(raw)
   console.log(`(xz files made in ${((performance.now() - tx) / 1000).toFixed(0)} s; load average ${load()})`)
   const xzq = show(await tool('xz -dc disk.qcow2.xz > /dev/null', 'sh', ['-c', `xz -dc '${qcow2}.xz' > /dev/null`]))
   const pxq = await run('provision, qcow2.xz', `${qcow2}.xz`, 'bench-qcow2-xz')
