@@ -5,6 +5,8 @@
 export { provision } from './provision/run.js'
 export { ProvisionResult, DryRunResult, type ProvisionOptions, type ProvisionEvent } from './provision/types.js'
 export { loadRecipe } from './recipe/load.js'
+// The steps a provision runs, by name, with their typed context (for scripts that run some of them, as the fleet does).
+export { STEPS, STEP, type StepId, type Step, type StepContext, type RunState, type PlanInput } from './provision/steps.js'
 export { RecipeSchema, type Recipe } from './recipe/schema.js'
 export { UserError, type UserErrorInfo, ERROR_CODES, type ErrorCode, errorCode, EXIT } from './errors.js'
 // Sample disks (the ones --host sim and the tests use): for check-image, a host trial or your own tests.

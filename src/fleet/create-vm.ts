@@ -1,6 +1,6 @@
 import * as VDI from '../xapi/vdi.js'
 import * as VM from '../xapi/vm.js'
-import { vdiName, type RunState } from '../provision/steps.js'
+import { vdiName, type RunState, type StepId } from '../provision/steps.js'
 import { buildingName, INCOMPLETE_KEY } from '../provision/leftovers.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import { TAG } from './inventory.js'
@@ -98,7 +98,7 @@ export async function createVm(c: CreateInput, state: RunState): Promise<{ ref: 
   // One small call per new VM rather than re-reading every VM of the pool at the end.
   return { ref: vm, uuid: await VM.get_uuid(x, vm), ready: state.ready }
 
-  async function runStep(id: string): Promise<void> {
+  async function runStep(id: StepId): Promise<void> {
     const s = step(id)
     if (s.skip?.(ctx)) return
     c.onStep(s.id, s.title)

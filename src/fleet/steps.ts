@@ -1,7 +1,7 @@
 import type { Recipe } from '../recipe/schema.js'
 import type { UploadProgress } from '../upload/send/import-raw-vdi.js'
 import type { UploadTuning } from '../upload/upload.js'
-import { STEPS, type RunState, type Step, type StepContext } from '../provision/steps.js'
+import { STEP, type RunState, type Step, type StepContext, type StepId } from '../provision/steps.js'
 import type { XapiConnection } from '../xapi/connection.js'
 import type { VmPlan } from './planner.js'
 import type { FirstBoot } from '../provision/first-boot.js'
@@ -9,14 +9,10 @@ import type { FirstBoot } from '../provision/first-boot.js'
 /**
  * The fleet runs provision's own steps (src/provision/steps.ts) wherever one fits:
  * upload for a base VDI; install, PV, other-config, memory and VCPUs for a golden
- * template; VIF, VBD and start for each VM. Found by id, so a step the upload work
- * changes is picked up as it is.
+ * template; VIF, VBD and start for each VM. By id (a StepId: a name provision does not
+ * have fails to compile), so a step the upload work changes is picked up as it is.
  */
-export function step(id: string): Step {
-  const s = STEPS.find((x) => x.id === id)
-  if (!s) throw new Error(`internal: provision has no step "${id}"`)
-  return s
-}
+export const step = (id: StepId): Step => STEP[id]
 
 /** A StepContext for a VM plan that is being created (sr, network, template and base are known). */
 export function stepContext(

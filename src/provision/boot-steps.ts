@@ -39,10 +39,10 @@ export function hvmBootParams(recipe: Recipe): Record<string, string> {
  * The one step that gives a VM its recipe's boot mode: provision runs all three and each
  * skips the modes it is not for; the fleet's golden template runs just this one.
  */
-export const BOOT_STEP_ID: Record<BootMode, string> = { pv: 'vm.pv', hvm: 'vm.hvm', pvh: 'vm.pvh' }
+export const BOOT_STEP_ID = { pv: 'vm.pv', hvm: 'vm.hvm', pvh: 'vm.pvh' } as const satisfies Record<BootMode, string>
 
 /** The boot half for `hvm` and `pvh` recipes; `pv` keeps the HOWTO's step (steps.ts vm.pv). */
-export const BOOT_STEPS: Step[] = [
+export const BOOT_STEPS = [
   {
     id: 'vm.hvm',
     title: 'Make it an HVM guest booted by its firmware',
@@ -103,4 +103,4 @@ export const BOOT_STEPS: Step[] = [
       ])
     },
   },
-]
+] as const satisfies readonly Step[]

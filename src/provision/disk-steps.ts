@@ -7,7 +7,7 @@ import { INCOMPLETE_KEY } from './leftovers.js'
 import { need, vdiName, type Step } from './step-types.js'
 
 /** The disk half of the HOWTO: a VDI, the image in it, and (on request) proof that it arrived. */
-export const DISK_STEPS: Step[] = [
+export const DISK_STEPS = [
   {
     id: 'vdi.create',
     title: 'Create the VDI',
@@ -83,4 +83,4 @@ export const DISK_STEPS: Step[] = [
       c.state.verified = await verifyVdi(c.x, { vdi: need(c.state.vdi, 'the VDI'), map: c.map, segments, signal: c.signal, target: c.state.upload?.target, onProgress: c.onVerify })
     },
   },
-]
+] as const satisfies readonly Step[]

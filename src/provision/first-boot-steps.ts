@@ -32,7 +32,7 @@ async function nextFreeDevice(c: StepContext, vm: string): Promise<string> {
 }
 
 /** Before VM.start: the config drive (built here, uploaded like the image, attached as a disk) and the xenstore keys. */
-export const DRIVE_STEPS: Step[] = [
+export const DRIVE_STEPS = [
   {
     id: 'drive.create',
     title: 'Build and upload the cloud-init config drive',
@@ -98,12 +98,12 @@ export const DRIVE_STEPS: Step[] = [
       await VM.set_xenstore_data(c.x, vm, { ...(await VM.get_xenstore_data(c.x, vm)), ...xenstoreContent(c.recipe, vars(c)) })
     },
   },
-]
+] as const satisfies readonly Step[]
 
 const waits = (c: PlanInput): boolean => c.recipe.start && (c.firstBoot?.probes.length ?? 0) > 0
 
 /** After VM.start, before the VM gets its name: a guest that never becomes ready is rolled back like any failed step. */
-export const READY_STEPS: Step[] = [
+export const READY_STEPS = [
   {
     id: 'wait',
     title: 'Wait for the guest',
@@ -154,10 +154,10 @@ export const READY_STEPS: Step[] = [
       delete c.state.drive
     },
   },
-]
+] as const satisfies readonly Step[]
 
 /** After the VM has its name: the drive is finished too (never before, or a kill in between would strand it). */
-export const DRIVE_FINISH: Step = {
+export const DRIVE_FINISH = {
   id: 'drive.finish',
   title: 'Mark the config drive finished',
   skip: (c) => !c.recipe.cloud_init,
@@ -166,4 +166,4 @@ export const DRIVE_FINISH: Step = {
   async run(c) {
     if (c.state.drive) await VDI.remove_from_other_config(c.x, c.state.drive.vdi, INCOMPLETE_KEY)
   },
-}
+} as const satisfies Step

@@ -47,8 +47,9 @@ export interface StepContext {
 
 export type PlanInput = Pick<StepContext, 'recipe' | 'vmName' | 'image' | 'map' | 'targets' | 'verify' | 'upload' | 'firstBoot'>
 
-export interface Step {
-  id: string
+/** One step of the run: `Id` is its literal id where the step is declared (steps.ts's StepId). */
+export interface Step<Id extends string = string> {
+  id: Id
   title: string
   /** The XAPI calls this step makes, for --dry-run; never contains secrets. */
   calls(c: PlanInput): string[]

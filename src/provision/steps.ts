@@ -13,8 +13,7 @@ import { setVcpus } from './update-vm.js'
 
 export { need, vdiName, type RunState, type StepContext, type PlanInput, type Step } from './step-types.js'
 
-/** The HOWTO's sequence, one step per thing a person would check. */
-export const STEPS: Step[] = [
+const ALL = [
   ...DISK_STEPS,
   {
     id: 'vm.install',
@@ -161,4 +160,18 @@ export const STEPS: Step[] = [
     },
   },
   DRIVE_FINISH,
-]
+] as const satisfies readonly Step[]
+
+/** Every step's id, as a type: a caller naming a step that does not exist fails to compile. */
+export type StepId = (typeof ALL)[number]['id']
+
+/** The HOWTO's sequence, one step per thing a person would check. */
+export const STEPS: readonly Step<StepId>[] = ALL
+
+/**
+ * Each step by its id, for callers that run some of them (the fleet: the upload for a base
+ * VDI, install to VCPUs for a golden template, VIF to start for each clone). A step takes
+ * a StepContext (the recipe, the targets, what the run made so far in `state`) and its
+ * output is what it adds to `state` (RunState: the refs it created, the upload's result).
+ */
+export const STEP = Object.fromEntries(STEPS.map((s) => [s.id, s])) as Record<StepId, Step<StepId>>
