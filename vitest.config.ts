@@ -14,7 +14,7 @@ export default defineConfig({
     // state of their own and register their after-test clean-ups through
     // test/support/after-each.ts, which the setup file runs for every file.
     isolate: false,
-    setupFiles: ['./test/support/after-each-setup.ts'],
+    setupFiles: ['./test/support/after-each-setup.ts', ...(process.env.XCP_TEST_CPU_LOG ? ['./test/support/cpu-per-file.ts'] : [])],
     // vitest's default is one worker fewer than the cores: a single worker on a 2-core CI
     // runner, while most files wait on sockets and child processes. At least two files at
     // a time (docs/testing.md has the figures).
