@@ -6,7 +6,6 @@ import { HostTimeout, callAllowanceMs, withDefaults, type Timeouts } from './tim
 import { DeadlineExceeded, timeTransport } from './timed-transport.js'
 import { registerSecret } from './secrets.js'
 import { REFUSED_RIDE_OUT_MS, RefusedWindow } from './refused.js'
-import { traceCall } from './call-trace.js'
 import { wrongScheme } from './wrong-scheme.js'
 
 export interface ConnectOptions {
@@ -55,6 +54,9 @@ function currentUrl(client: Xapi, fallback: string): string {
   return out.href
 }
 
+/** How long close() waits for the logout; the host drops an unused session on its own. */
+const LOGOUT_WAIT_MS = 2_000
+
 /** Logins joined by one call before its assertion error stands. */
 const RELOGIN_JOINS = 3
 
@@ -95,20 +97,17 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     // (task-wait.ts), so nothing stays in flight once a run is over.
     watchEvents: false,
   })
-  const agent = timeTransport(client, tls, timeouts)
-  client.on('sessionId', (id: unknown) => registerSecret(String(id)))
+  // Every request on the wire is timed, traced, and its login's session registered as a secret there.
+  const transport = timeTransport(client, tls, timeouts)
   const host = (): string => new URL(currentUrl(client, opts.url)).host
   const fail = (e: unknown, method: string, args: readonly unknown[]): unknown => timeoutOf(e, host(), method, args, timeouts) ?? wrap(e, method)
   const callLog: string[] = ['session.login_with_password']
   let abortSignal: AbortSignal | undefined
-  const loginStarted = performance.now()
   try {
     await client.connect()
-    traceCall('session.login_with_password', [opts.user], loginStarted)
   } catch (e) {
-    traceCall('session.login_with_password', [opts.user], loginStarted, e)
     await client.disconnect().catch(() => undefined)
-    await agent.destroy().catch(() => undefined)
+    await transport.agent.destroy().catch(() => undefined)
     throw (await wrongScheme(opts.url, e)) ?? fail(e, 'session.login_with_password', [])
   }
   const conn: XapiConnection = {
@@ -128,12 +127,9 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
       callLog.push(method)
       let joins = 0
       const refused = new RefusedWindow(refusedRideOutMs)
-      const started = performance.now()
       for (;;) {
         try {
-          const r = (await client.call(method, ...args)) as T
-          traceCall(method, args, started)
-          return r
+          return (await client.call(method, ...args)) as T
         } catch (e) {
           // xen-api 4.7.6 clears its session id while it logs in again after SESSION_INVALID,
           // and a call that starts meanwhile fails an assertion before anything is sent. Its
@@ -151,9 +147,7 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
           }
           // The host refuses connections after it was answering: a toolstack restart (refused.ts).
           if (await refused.wait(e)) continue
-          const failure = fail(e, method, args)
-          traceCall(method, args, started, failure)
-          throw failure
+          throw fail(e, method, args)
         }
       }
     },
@@ -173,6 +167,9 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
     },
     async close() {
       await client.disconnect()
+      // The client sends its logout without awaiting it: wait, so that it is made (and
+      // traced) before the caller reports, a library user's process included.
+      await transport.settled(LOGOUT_WAIT_MS)
     },
   }
   return conn

@@ -21,27 +21,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const TRACE = /^xapi ([\w.]+)\((.*)\) (\d+ ms|\d+\.\d s|\d+ min \d\d s)( -> \S+)?$/
 
 /** One provision of the sample image against a fresh simulator; the session ids it handed out, as the simulator's store saw them. */
-async function tracedRun(args: string[], env: Record<string, string> = {}): Promise<{ r: CliResult; sim: Simulator; sessions: Set<string> }> {
+async function tracedRun(args: string[], env: Record<string, string> = {}, arm: (sim: Simulator) => void = () => undefined): Promise<{ r: CliResult; sim: Simulator; sessions: Set<string> }> {
   const sim = await withSimulator({ credentials: { user: 'root', password: PASSWORD } })
   const sessions = new Set<string>()
   sim.state.store.onChange((cls, ref) => {
     if (cls === 'session') sessions.add(ref)
   })
+  arm(sim)
   const r = await runCli(['freebsd-9', '--host', sim.url, '--image', image, ...args], { XAPI_PASSWORD: PASSWORD, ...env })
   expect(r.code, r.stderr).toBe(0)
   return { r, sim, sessions }
-}
-
-/**
- * The calls the simulator received, less the xen-api client's own: after the login it reads
- * the pool record and the method list (the traced login's duration covers them), and
- * close() logs out. Those are made inside the client, past the one place that traces.
- */
-const runCalls = (sim: Simulator): string[] => {
-  const calls = sim.calls()
-  const login = calls.indexOf('session.login_with_password')
-  expect(calls.slice(login + 1, login + 3)).toEqual(['pool.get_all_records', 'system.listMethods'])
-  return [...calls.slice(0, login + 1), ...calls.slice(login + 3)].filter((c) => c !== 'session.logout')
 }
 
 const traced = (stderr: string): RegExpExecArray[] =>
@@ -51,21 +40,37 @@ const traced = (stderr: string): RegExpExecArray[] =>
     .filter((m) => m !== null)
 
 describe('--verbose: each XAPI call with its duration, no secret', () => {
-  it('lists every call the run made, each once with its duration; neither the password nor a session id appears', async () => {
-    const { r, sim, sessions } = await tracedRun(['--verbose'])
+  it('lists every call the simulator received, the client\'s own and a re-login included, each once with its duration; neither the password nor a session id appears', async () => {
+    // One call answers SESSION_INVALID: the client logs in again and reads the pool record
+    // before it retries, calls made inside the client that the trace must show too.
+    const { r, sim, sessions } = await tracedRun(['--verbose'], {}, (s) => s.faults.add({ method: 'VBD.create', error: ['SESSION_INVALID', 'OpaqueRef:gone'] }))
     const lines = traced(r.stderr)
     const methods = lines.map((m) => m[1])
-    // The calls the simulator received, each once (the trace is not a sample). A line is
-    // written when its call ends, so calls made together may finish in another order.
-    expect([...methods].sort()).toEqual(runCalls(sim).sort())
-    expect(methods[0]).toBe('session.login_with_password')
-    expect(lines[0]![2]).toBe('root')
-    for (const m of ['Async.VM.clone', 'Async.VM.provision', 'VDI.create', 'VBD.create', 'Async.VM.start', 'VM.set_name_label']) expect(methods).toContain(m)
-    expect(r.stderr).toMatch(/^xapi VM\.set_name_label\(OpaqueRef:[\w-]+, FreeBSD-9\.0\) \d+ ms$/m)
+    const received = sim.calls()
+    // Exactly the requests the simulator received, each once (the trace is not a sample).
+    // A line is written when its call ends, so calls made together may finish in another order.
+    expect([...methods].sort()).toEqual([...received].sort())
+    // The client's own calls in the order it makes them: login, pool record, method list
+    // first; the logout last (close() waits for it).
+    expect(methods.slice(0, 3)).toEqual(['session.login_with_password', 'pool.get_all_records', 'system.listMethods'])
+    expect(received.slice(0, 3)).toEqual(methods.slice(0, 3))
+    expect(methods.at(-1)).toBe('session.logout')
+    expect(received.at(-1)).toBe('session.logout')
+    // Each with its own duration: the login line holds the login alone, and the arguments as sent, secrets hidden.
+    expect(r.stderr).toMatch(/^xapi session\.login_with_password\(root, <redacted>\) \d+ ms$/m)
+    expect(r.stderr).toMatch(/^xapi pool\.get_all_records\(<redacted>\) \d+ ms$/m)
+    expect(r.stderr).toMatch(/^xapi session\.logout\(<redacted>\) \d+ ms$/m)
+    // The re-login: the failed call, a login and the pool record, then the call again.
+    const failed = methods.indexOf('VBD.create')
+    expect(lines[failed]![4]).toBe(' -> SESSION_INVALID')
+    expect(methods.slice(failed, failed + 4)).toEqual(['VBD.create', 'session.login_with_password', 'pool.get_all_records', 'VBD.create'])
+    expect(methods.filter((m) => m === 'session.login_with_password')).toHaveLength(2)
+    for (const m of ['Async.VM.clone', 'Async.VM.provision', 'VDI.create', 'Async.VM.start', 'VM.set_name_label']) expect(methods).toContain(m)
+    expect(r.stderr).toMatch(/^xapi VM\.set_name_label\(<redacted>, OpaqueRef:[\w-]+, FreeBSD-9\.0\) \d+ ms$/m)
     // The trace interleaves with the progress lines and changes nothing on stdout.
     expect(r.stdout).toMatch(/^VM "FreeBSD-9\.0" is Running\.$/m)
     expect(r.stdout).not.toContain('xapi ')
-    expect(sessions.size).toBeGreaterThan(0)
+    expect(sessions.size).toBe(2)
     for (const secret of [PASSWORD, ...sessions]) {
       expect(r.stderr).not.toContain(secret)
       expect(r.stdout).not.toContain(secret)
@@ -78,7 +83,7 @@ describe('--verbose: each XAPI call with its duration, no secret', () => {
       traced(env.r.stderr)
         .map((m) => m[1])
         .sort(),
-    ).toEqual(runCalls(env.sim).sort())
+    ).toEqual(env.sim.calls().sort())
     expect(env.r.stderr).not.toContain(PASSWORD)
     const quiet = await tracedRun(['--quiet'], { XCP_PROVISION_LOG: 'verbose' })
     expect(traced(quiet.r.stderr)).toEqual([])
