@@ -14,10 +14,13 @@ const waveText = (e: Extract<RolloutEvent, { type: 'wave' }>): string =>
 const pct = (sent: number, total: number): number => (total ? Math.floor((sent / total) * 100) : 100)
 
 /**
- * Progress for `provision rollout` on stderr. On a terminal: one line per VM (its step,
- * or how it ended) and one per base upload, redrawn in place at most ten times a
- * second; when the VMs outnumber the rows, the finished ones fold into a count. Plain
- * lines otherwise, one per thing that finished, for logs and CI.
+ * Progress for `provision rollout` on stderr. How each VM ended is the summary table's
+ * (stdout), said once, never here as well (issue 15: nothing printed twice):
+ * - on a terminal: one line per VM (its step, or how it ended) and one per base upload,
+ *   redrawn in place at most ten times a second (the finished VMs fold into a count when
+ *   they outnumber the rows), and erased at the end, when the table takes its place;
+ * - otherwise (a log, CI): transitions only, as they happen: a VM started, a VM waiting
+ *   for its guest, a wave begun, ready or failed, a base disk or golden template, a retry.
  */
 export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEvent: (e: RolloutEvent) => void; close: () => void } {
   if (quiet) return { onEvent: () => undefined, close: () => undefined }
@@ -25,6 +28,9 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
   const vms = new Map<string, Line>()
   const bases = new Map<string, string>()
   const plainPct = new Map<string, number>()
+  /** For the log: where each VM goes (from the plan event), and which have started. */
+  const placed = new Map<string, string>()
+  const started = new Set<string>()
   let drawn = 0
   let timer: NodeJS.Timeout | undefined
 
@@ -54,8 +60,13 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
   }
 
   function plain(e: RolloutEvent): void {
-    if (e.type === 'vm-done' && e.state !== 'planned') {
-      stream.write(`${e.vm}: ${e.state}${e.ms ? ` in ${(e.ms / 1000).toFixed(1)} s` : ''}${e.error ? `: ${e.error.what}: ${e.error.why}` : ''}\n`)
+    if (e.type === 'plan') for (const v of e.vms) placed.set(v.name, v.host ? ` on ${v.pool}/${v.host}` : '')
+    else if (e.type === 'vm-step') {
+      if (!started.has(e.vm)) {
+        started.add(e.vm)
+        stream.write(`${e.vm}: started${placed.get(e.vm) ?? ''}\n`)
+      }
+      if (e.step === 'wait') stream.write(`${e.vm}: waiting for the guest\n`)
     } else if (e.type === 'base') {
       const key = `${e.pool}/${e.sr}`
       const p = pct(e.sent, e.total)
@@ -81,12 +92,22 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
     schedule()
   }
 
+  /** The last frame goes: the summary table that follows says how each VM ended. */
+  function erase(): void {
+    if (!drawn) return
+    let s = `\x1b[${drawn}A`
+    for (let i = 0; i < drawn; i++) s += '\x1b[2K\n'
+    stream.write(`${s}\x1b[${drawn}A`)
+    drawn = 0
+  }
+
   return {
     onEvent,
     close: () => {
       if (!tty) return
       if (timer) clearTimeout(timer)
-      draw()
+      timer = undefined
+      erase()
     },
   }
 }

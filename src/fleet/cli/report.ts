@@ -1,11 +1,8 @@
 import type { Drift, RolloutResult, VmResult } from '../types.js'
 import { hostLines } from '../../cli/output.js'
+import { bytes, duration } from '../../cli/units.js'
 
-/** Pure text for the CLI: the dry-run diff and the end-of-run summary. */
-
-const MiB = 1024 * 1024
-const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`
-const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+/** Pure text for the CLI: the dry-run diff and the end-of-run summary (human units; --json keeps bytes and ms). */
 
 /** Each difference with who made it: the file (`change`, applied) or the pool (`drift`, applied only with --reconcile). */
 function driftLines(d: Drift[], indent: string): string[] {
@@ -84,7 +81,7 @@ export function summary(r: RolloutResult): string {
   const addr = r.vms.some((v) => v.address) ? (v: VmResult): string[] => [v.address ?? '-'] : (): string[] => []
   const rows = [
     ['VM', 'HOST', ...addr({ address: 'ADDRESS' } as VmResult), 'STATE', 'DURATION', 'ERROR'],
-    ...r.vms.map((v) => [v.name, v.host ? at(v) : '-', ...addr(v), v.state, v.duration_ms ? secs(v.duration_ms) : '-', v.error?.what ?? '']),
+    ...r.vms.map((v) => [v.name, v.host ? at(v) : '-', ...addr(v), v.state, v.duration_ms ? duration(v.duration_ms) : '-', v.error?.what ?? '']),
   ]
   const out = table(rows)
   if (r.failed_wave !== null) {
@@ -112,11 +109,13 @@ export function summary(r: RolloutResult): string {
   const states = ['created', 'updated', 'replaced', 'unchanged', 'drift', 'reconciled', 'failed', 'skipped'].filter((s) => count(s)).map((s) => `${count(s)} ${s}`)
   const uploaded = r.bases.filter((b) => b.action !== 'reuse' && b.state === 'ready')
   const created = r.vms.filter((v) => v.state === 'created')
+  // The bytes sent only when something was: "0 uploaded" says the rest.
+  const sent = uploaded.length ? ` (${bytes(uploaded.reduce((n, b) => n + b.bytes_sent, 0))})` : ''
   const perVm = created.length ? ` (${(created.reduce((n, v) => n + v.calls, 0) / created.length).toFixed(1)} per new VM)` : ''
   out.push(
     '',
-    `${r.vms.length} VMs: ${states.join(', ') || 'none'}. Bases: ${uploaded.length} uploaded (${mib(uploaded.reduce((n, b) => n + b.bytes_sent, 0))}), ` +
-      `${r.bases.filter((b) => b.action === 'reuse').length} re-used. ${r.calls.total} XAPI calls${perVm}. ${secs(r.duration_ms)}.`,
+    `${r.vms.length} VMs: ${states.join(', ') || 'none'}. Bases: ${uploaded.length} uploaded${sent}, ` +
+      `${r.bases.filter((b) => b.action === 'reuse').length} re-used. ${r.calls.total} XAPI calls${perVm}. ${duration(r.duration_ms)}.`,
   )
   return out.join('\n') + '\n'
 }
