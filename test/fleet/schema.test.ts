@@ -19,8 +19,9 @@ async function fleetFile(text: string): Promise<string> {
 const POOLS = 'pools:\n  lab: {url: "https://xcp1.example/", user_env: LAB_USER, password_env: LAB_PASSWORD}\n'
 
 describe('fleet file', () => {
-  it('loads the shipped example and applies group defaults and per-VM overrides over the recipe', async () => {
-    const f = await loadFleet('recipes/fleet-web.yaml')
+  it('loads a PV fleet file and applies group defaults and per-VM overrides (PV-args too) over the recipe', async () => {
+    // A PV fleet of the HOWTO's recipe; the shipped examples are HVM (shipped-files.test.ts).
+    const f = await loadFleet('test/fleet/fixtures/fleet-pv.yaml')
     const specs = vmSpecs(f)
     expect(specs.map((s) => s.name)).toHaveLength(22)
     const byName = new Map(specs.map((s) => [s.name, s]))
