@@ -1,36 +1,24 @@
-import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, expect } from 'vitest'
-import { BIN, runCli } from '../support/cli.js'
+import { runCli } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
 import { needs } from '../support/oracles.js'
 import { tempDir } from '../image/helpers/tools.js'
+import { killWhen } from '../reliability/kill-support.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { fixInsideGuest, pvGuest } from './helpers/sim-guest.js'
 
-/** Calls inside each step of a conversion, held long enough to kill the process there. */
+/** Calls inside each step of a conversion: the simulator holds each until the process is dead. */
 const KILL_POINTS = ['VM.add_to_other_config', 'VDI.snapshot', 'VDI.set_name_label', 'task.create', 'VM.set_HVM_boot_params', 'VM.set_PV_args']
-const HOLD_MS = 1200
 
 const env = (sim: Simulator): Record<string, string> => ({ PATH: process.env.PATH ?? '', XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password })
-const ARGS = (sim: Simulator, ...more: string[]): string[] => ['convert', 'FreeBSD-9.0', '--host', sim.url, '--install-bootcode', '--json', ...more]
+const CONVERT = ['convert', 'FreeBSD-9.0', '--install-bootcode', '--json']
+const ARGS = (sim: Simulator, ...more: string[]): string[] => [...CONVERT, '--host', sim.url, ...more]
 
-async function killWhenCalled(sim: Simulator, method: string): Promise<void> {
-  const seen = sim.calls().length
-  const child = spawn(process.execPath, [BIN, ...ARGS(sim)], { env: env(sim), stdio: 'ignore' })
-  const closed = new Promise<string | null>((resolve) => child.on('close', (_c, sig) => resolve(sig)))
-  for (
-    let i = 0;
-    i < 400 &&
-    !sim
-      .calls()
-      .slice(seen)
-      .some((m) => m === method || m === `Async.${method}`);
-    i++
-  )
-    await sleep(25)
-  child.kill('SIGKILL')
-  expect(await closed, `the run should have been killed during ${method}`).toBe('SIGKILL')
+/** The held call finishes on the "host" after its client died, as xapi's would: its Async.* task is no longer pending. */
+async function settled(sim: Simulator): Promise<void> {
+  const busy = (): boolean => Object.values(sim.objects().task ?? {}).some((t) => t.status === 'pending' && String(t.name_label).startsWith('Async.'))
+  for (let i = 0; i < 200 && busy(); i++) await sleep(10)
 }
 
 needs('makefs', 'sfdisk').describe('kill -9 during a conversion, then the same command', () => {
@@ -42,9 +30,11 @@ needs('makefs', 'sfdisk').describe('kill -9 during a conversion, then the same c
       const { vm, vdi } = await pvGuest(sim, tmp.dir)
       const fixed = fixInsideGuest(sim, vdi, tmp.dir)
       const before = sim.readVdi(vdi, 0, fixed.length)
-      sim.faults.add({ method, delayMs: HOLD_MS })
-      await killWhenCalled(sim, method)
-      await sleep(HOLD_MS + 300) // the held call completes on the "host" after the client died
+      const hold = sim.faults.hold(method)
+      const first = await killWhen(sim, CONVERT, hold.reached)
+      expect(first.killed, `the run should have been killed during ${method}; stderr:\n${first.stderr}`).toBe(true)
+      hold.release()
+      await settled(sim)
       sim.faults.clear()
       const again = await runCli(ARGS(sim), env(sim))
       expect(again.code, again.stdout + again.stderr).toBe(0)
