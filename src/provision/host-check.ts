@@ -22,11 +22,15 @@ export interface HostReport {
   vm_hosts: HostSummary[]
 }
 
+/** Reports on what readHosts() read: `on` as readHostReport's. */
+export type HostReporter = (on?: string | { hosts: string[] }) => Promise<HostReport>
+
 /**
- * Read-only: host and pool records, nothing changed. `on` an SR: the hosts that see it;
- * `{ hosts }`: those hosts (a fleet places VMs on any host of a pool); none: the master alone.
+ * Read-only: the pool, PBD and certificate records once, and each host's record the first
+ * time a report needs it. A provision checks the master before its claim and the SR's
+ * hosts once it knows the SR: the second report reads only hosts the first did not.
  */
-export async function readHostReport(x: XapiConnection, on?: string | { hosts: string[] }): Promise<HostReport> {
+export async function readHosts(x: XapiConnection): Promise<HostReporter> {
   const [pools, pbds] = await Promise.all([pool.get_all_records(x), PBD.get_all_records(x)])
   const [poolRef, poolRec] = Object.entries(pools)[0] ?? []
   if (!poolRef || !poolRec) throw new Error('internal: the pool has no pool object')
@@ -36,31 +40,42 @@ export async function readHostReport(x: XapiConnection, on?: string | { hosts: s
     throw e
   }
   const certs = (await Promise.all([pool.get_uefi_certificates(x, poolRef).catch(absent), pool.get_custom_uefi_certificates(x, poolRef).catch(absent)])).some((c) => c !== '')
-  const summary = async (ref: string): Promise<HostSummary> => {
-    const h = await host.get_record(x, ref)
-    return {
-      name: h.name_label,
-      release: releaseName(h.software_version),
-      api_version: `${h.API_version_major}.${h.API_version_minor}`,
-      software_version: h.software_version,
-      capabilities: capabilitiesOf({ host: h, poolHasUefiCertificates: certs }),
+  const summaries = new Map<string, Promise<HostSummary>>()
+  const summary = (ref: string): Promise<HostSummary> => {
+    let s = summaries.get(ref)
+    if (!s) {
+      s = host.get_record(x, ref).then((h) => ({
+        name: h.name_label,
+        release: releaseName(h.software_version),
+        api_version: `${h.API_version_major}.${h.API_version_minor}`,
+        software_version: h.software_version,
+        capabilities: capabilitiesOf({ host: h, poolHasUefiCertificates: certs }),
+      }))
+      summaries.set(ref, s)
     }
+    return s
   }
-  const vmHostRefs =
-    on === undefined
-      ? []
-      : typeof on === 'string'
-        ? [
-            ...new Set(
-              Object.values(pbds)
-                .filter((p) => p.SR === on && p.currently_attached)
-                .map((p) => p.host),
-            ),
-          ]
-        : on.hosts
-  const master = summary(poolRec.master)
-  const [m, ...vmHosts] = await Promise.all([master, ...vmHostRefs.map((ref) => (ref === poolRec.master ? master : summary(ref)))])
-  return { master: m!, vm_hosts: vmHosts.length ? vmHosts : [m!] }
+  return async (on) => {
+    const vmHostRefs =
+      on === undefined
+        ? []
+        : typeof on === 'string'
+          ? [
+              ...new Set(
+                Object.values(pbds)
+                  .filter((p) => p.SR === on && p.currently_attached)
+                  .map((p) => p.host),
+              ),
+            ]
+          : on.hosts
+    const [m, ...vmHosts] = await Promise.all([summary(poolRec.master), ...vmHostRefs.map(summary)])
+    return { master: m!, vm_hosts: vmHosts.length ? vmHosts : [m!] }
+  }
+}
+
+/** `on` an SR: the hosts that see it; `{ hosts }`: those hosts (a fleet places VMs on any host of a pool); none: the master alone. */
+export async function readHostReport(x: XapiConnection, on?: string | { hosts: string[] }): Promise<HostReport> {
+  return (await readHosts(x))(on)
 }
 
 /**

@@ -17,7 +17,7 @@ import { explainFailure } from './explain.js'
 import { handleExisting, type ExistingResult } from './existing.js'
 import { destroyCalls } from './destroy.js'
 import { preflightGate } from './preflight-gate.js'
-import { assertRunnable, readHostReport } from './host-check.js'
+import { assertRunnable, readHosts } from './host-check.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
 import { loadUserData } from '../cloud-init/resolve.js'
 import { DEFAULT_WAIT_TIMEOUT_MS, type FirstBoot } from './first-boot.js'
@@ -111,7 +111,9 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     const waits = opts.waits ?? {}
     const onWait = (message: string): void => emit({ type: 'warning', message })
     // A release that cannot run the recipe stops here, before the claim or any other change.
-    assertRunnable(recipe, await readHostReport(x), preflight.kernel_elf_class ?? null)
+    // The pool's records are read once here; the check of the SR's hosts below reuses them.
+    const hostReport = await readHosts(x)
+    assertRunnable(recipe, await hostReport(), preflight.kernel_elf_class ?? null)
     // One run per VM name at a time, before anything changes: a second run would adopt this one's VDI.
     if (!opts.dryRun) claim = await claimName(x, vmName, { waitMs: waits.claimMs, staleMs: waits.claimStaleMs, pollMs: waits.pollMs, onWait, signal: opts.signal })
     // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
@@ -139,7 +141,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     if (replacing && opts.dryRun) leftoverVms.add(replacing.vm.ref)
     const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, leftoverVms)
     // Then every host that sees the SR, where VM.start may place the VM (capabilities.ts).
-    const host = await readHostReport(x, targets.sr.ref)
+    const host = await hostReport(targets.sr.ref)
     for (const message of assertRunnable(recipe, host, preflight.kernel_elf_class ?? null)) emit({ type: 'warning', message })
     const map = await mapping
     // Unfinished uploads of this name that this image cannot resume (it changed since): replaced, never leaked.

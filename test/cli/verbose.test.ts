@@ -65,6 +65,8 @@ describe('--verbose: each XAPI call with its duration, no secret', () => {
     expect(lines[failed]![4]).toBe(' -> SESSION_INVALID')
     expect(methods.slice(failed, failed + 4)).toEqual(['VBD.create', 'session.login_with_password', 'pool.get_all_records', 'VBD.create'])
     expect(methods.filter((m) => m === 'session.login_with_password')).toHaveLength(2)
+    // The host report is read once: the SR's hosts are checked on what the master's check read.
+    for (const m of ['PBD.get_all_records', 'pool.get_uefi_certificates', 'host.get_record']) expect(methods.filter((c) => c === m), m).toHaveLength(1)
     for (const m of ['Async.VM.clone', 'Async.VM.provision', 'VDI.create', 'Async.VM.start', 'VM.set_name_label']) expect(methods).toContain(m)
     expect(r.stderr).toMatch(/^xapi VM\.set_name_label\(<redacted>, OpaqueRef:[\w-]+, FreeBSD-9\.0\) \d+ ms$/m)
     // The trace interleaves with the progress lines and changes nothing on stdout.
