@@ -1,4 +1,5 @@
-import { UserError, EXIT, exitCodeOf } from '../errors.js'
+import { UserError, EXIT } from '../errors.js'
+import { detailedError, detailedExit } from './detailed-exitcode.js'
 import { commandNamed } from './commands.js'
 import { commandHelp, overviewHelp } from './help.js'
 import type { Output } from './output.js'
@@ -27,18 +28,6 @@ function extra(p: ParsedCommand, max: number, what: string): void {
   throw new UserError({ what: `Unexpected argument "${e}"`, why: `${label} takes ${what}`, fix: `see ${label} --help`, code: 'bad-argument' })
 }
 
-/** --detailed-exitcode: any error is 1 (2 means "changes"), as rollout does; an interrupt stays 130. */
-async function detailedErrors<T>(on: boolean, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run()
-  } catch (e) {
-    if (on && e instanceof UserError && ![EXIT.failure, EXIT.interrupted].includes(exitCodeOf(e.info) as 1 | 130)) {
-      throw new UserError({ ...e.info, code: e.code, exitCode: EXIT.failure }, { cause: e.cause })
-    }
-    throw e
-  }
-}
-
 const RUNNERS: Record<string, Runner> = {
   async provision(p, out) {
     const v = p.values
@@ -54,34 +43,34 @@ const RUNNERS: Record<string, Runner> = {
     extra(p, 1, 'one recipe')
     const [{ runProvision }, { waitOptions }, { printResult }] = await Promise.all([import('./provision-command.js'), import('../wait/options.js'), import('./output.js')])
     const detailed = bool(v, 'detailed-exitcode')
-    const result = await detailedErrors(detailed, async () =>
-      runProvision({
-        recipe,
-        host: str(v, 'host') ?? process.env.XAPI_HOST,
-        name: str(v, 'name'),
-        image: str(v, 'image'),
-        json: out.json,
-        quiet: out.level === 'quiet',
-        dryRun: bool(v, 'dry-run'),
-        keepOnFailure: bool(v, 'keep-on-failure'),
-        reconcile: bool(v, 'reconcile'),
-        replace: bool(v, 'replace'),
-        yes: bool(v, 'yes'),
-        insecure: bool(v, 'insecure'),
-        passwordFile: str(v, 'password-file'),
-        skipPreflight: bool(v, 'skip-preflight'),
-        fixOffset: bool(v, 'fix-offset'),
-        verify: bool(v, 'verify'),
-        fingerprint: str(v, 'fingerprint'),
-        simProfile: str(v, 'sim-profile'),
-        timeouts: await timeouts(v),
-        wait: waitOptions(list(v, 'wait'), str(v, 'wait-timeout')),
-      }),
-    )
+    const result = await runProvision({
+      recipe,
+      host: str(v, 'host') ?? process.env.XAPI_HOST,
+      name: str(v, 'name'),
+      image: str(v, 'image'),
+      json: out.json,
+      quiet: out.level === 'quiet',
+      dryRun: bool(v, 'dry-run'),
+      keepOnFailure: bool(v, 'keep-on-failure'),
+      reconcile: bool(v, 'reconcile'),
+      replace: bool(v, 'replace'),
+      yes: bool(v, 'yes'),
+      insecure: bool(v, 'insecure'),
+      passwordFile: str(v, 'password-file'),
+      skipPreflight: bool(v, 'skip-preflight'),
+      fixOffset: bool(v, 'fix-offset'),
+      verify: bool(v, 'verify'),
+      fingerprint: str(v, 'fingerprint'),
+      simProfile: str(v, 'sim-profile'),
+      timeouts: await timeouts(v),
+      wait: waitOptions(list(v, 'wait'), str(v, 'wait-timeout')),
+    }).catch((e: unknown) => {
+      throw detailedError(detailed, e)
+    })
     printResult(out, result)
     // terraform plan -detailed-exitcode: 2 when the VM was (or, with --dry-run, would be) made or changed.
     const changed = 'existing' in result ? result.action === 'update' || result.action === 'reconcile' : true
-    return detailed && changed ? 2 : 0
+    return detailedExit(detailed, changed)
   },
   async rollout(p, out) {
     const v = p.values

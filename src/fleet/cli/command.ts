@@ -5,7 +5,7 @@ import { rolloutView } from './live-view.js'
 import { planDiff, summary } from './report.js'
 import type { Timeouts } from '../../xapi/timeouts.js'
 import { terminalConfirm } from '../../cli/confirm.js'
-import { exitCodeOf } from '../../errors.js'
+import { detailedError, detailedExit } from '../../cli/detailed-exitcode.js'
 
 /** Actions that change a VM, and the states that say a run made them. */
 const CHANGING = new Set(['create', 'update', 'reconcile', 'replace'])
@@ -89,11 +89,8 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
       signal: interrupt.signal,
     })
   } catch (e) {
-    // With --detailed-exitcode, 2 means "changes present": every error is 1, as terraform plan has it (an interrupt stays 130).
-    if (args.detailedExitcode && e instanceof UserError && ![EXIT.failure, EXIT.interrupted].includes(exitCodeOf(e.info) as 1 | 130)) {
-      throw new UserError({ ...e.info, code: e.code, exitCode: EXIT.failure }, { cause: e.cause })
-    }
-    throw e
+    // With --detailed-exitcode, 2 means "changes present": every error is 1 (src/cli/detailed-exitcode.ts).
+    throw detailedError(args.detailedExitcode, e)
   } finally {
     view.close()
     process.off('SIGINT', onSignal)
@@ -103,5 +100,5 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
   else stdout.write(args.dryRun ? planDiff(result) : summary(result))
   if (interrupt.signal.aborted) return EXIT.interrupted
   if (!result.ok) return EXIT.failure
-  return args.detailedExitcode && hasChanges(result) ? 2 : 0
+  return detailedExit(args.detailedExitcode, hasChanges(result))
 }
