@@ -40,7 +40,7 @@ const traced = (stderr: string): RegExpExecArray[] =>
     .filter((m) => m !== null)
 
 describe('--verbose: each XAPI call with its duration, no secret', () => {
-  it('lists every call the simulator received, the client\'s own and a re-login included, each once with its duration; neither the password nor a session id appears', async () => {
+  it("lists every call the simulator received, the client's own and a re-login included, each once with its duration; neither the password nor a session id appears", async () => {
     // One call answers SESSION_INVALID: the client logs in again and reads the pool record
     // before it retries, calls made inside the client that the trace must show too.
     const { r, sim, sessions } = await tracedRun(['--verbose'], {}, (s) => s.faults.add({ method: 'VBD.create', error: ['SESSION_INVALID', 'OpaqueRef:gone'] }))
@@ -66,7 +66,7 @@ describe('--verbose: each XAPI call with its duration, no secret', () => {
     expect(methods.slice(failed, failed + 4)).toEqual(['VBD.create', 'session.login_with_password', 'pool.get_all_records', 'VBD.create'])
     expect(methods.filter((m) => m === 'session.login_with_password')).toHaveLength(2)
     // The host report is read once: the SR's hosts are checked on what the master's check read.
-    for (const m of ['PBD.get_all_records', 'pool.get_uefi_certificates', 'host.get_record']) expect(methods.filter((c) => c === m), m).toHaveLength(1)
+    for (const m of ['PBD.get_all_records', 'pool.get_uefi_certificates', 'host.get_record']) expect(methods.filter((c) => c === m)).toEqual([m])
     for (const m of ['Async.VM.clone', 'Async.VM.provision', 'VDI.create', 'Async.VM.start', 'VM.set_name_label']) expect(methods).toContain(m)
     expect(r.stderr).toMatch(/^xapi VM\.set_name_label\(<redacted>, OpaqueRef:[\w-]+, FreeBSD-9\.0\) \d+ ms$/m)
     // The trace interleaves with the progress lines and changes nothing on stdout.
