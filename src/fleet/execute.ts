@@ -1,5 +1,6 @@
 import { rollback } from '../provision/rollback.js'
 import { removeLeftovers } from '../provision/leftovers.js'
+import { removeVmLeftovers } from './leftovers.js'
 import { explainFailure } from '../provision/explain.js'
 import type { RunState } from '../provision/steps.js'
 import { Limits, Once } from './limiter.js'
@@ -146,7 +147,7 @@ export async function execute(plan: Plan, o: ExecOptions): Promise<Execution> {
       // A leftover may sit in another pool of the fleet, so it gets that pool's session.
       const lx = view(v, o.pools.get(l.pool)!)
       try {
-        cleaned.push(...(await removeLeftovers(lx, l.found)))
+        cleaned.push(...(await removeVmLeftovers(lx, l.found)))
       } finally {
         calls += lx.calls
       }

@@ -1,4 +1,5 @@
-import { buildingName, INCOMPLETE_KEY, type Leftovers } from '../provision/leftovers.js'
+import { buildingName, findTasksOf, INCOMPLETE_KEY, removeLeftovers, type Leftovers } from '../provision/leftovers.js'
+import type { XapiConnection } from '../xapi/connection.js'
 import type { VdiDetailRecord } from '../xapi/records.js'
 import { TAG, type PoolInventory } from './inventory.js'
 import { DRIVE_KEY } from '../provision/first-boot.js'
@@ -46,11 +47,24 @@ export function fleetLeftovers(inv: PoolInventory, fleet: string, name: string):
     found: {
       vms: vms.map(([ref, v]) => ({ ref, uuid: v.uuid, power_state: v.power_state })),
       vdis: vdis.map(([ref, d]) => ({ ref, uuid: d.uuid, name_label: d.name_label })),
-      // A fleet VM's disk is a clone: no upload, so no task of its own.
+      // A disk clone has no upload; a config drive has one, whose task removeVmLeftovers finds.
       tasks: [],
     },
     leftInPlace: orphans.map(
       ([, d]) => `disk "${d.name_label}" (${d.uuid}) of fleet VM ${name} is attached to no VM; left in place (it may hold that VM's data: attach it to a VM, or delete it by hand)`,
     ),
   }
+}
+
+/**
+ * Removes what fleetLeftovers found, with provision's rule for tasks: its upload tasks
+ * (`xcp-provision: import raw VDI`, named for the VDI) of the disks being removed. A run
+ * killed during a config drive's upload leaves that task pending (task.create's tasks end
+ * only when their owner ends them), and provision's removal cancels and destroys it.
+ * The inventory has no tasks, so they are read here, only when there is a disk to remove:
+ * a run with nothing left over makes no extra call.
+ */
+export async function removeVmLeftovers(x: XapiConnection, found: Leftovers): Promise<string[]> {
+  const tasks = found.vdis.length ? await findTasksOf(x, new Set(found.vdis.map((d) => d.ref))) : []
+  return removeLeftovers(x, { ...found, tasks: [...found.tasks, ...tasks] })
 }
