@@ -1,5 +1,9 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
+import { pathPastShims } from './test/support/path-past-shims.js'
+
+// Workers and the processes they start inherit this PATH (test/support/path-past-shims.ts).
+process.env.PATH = pathPastShims(process.env.PATH)
 
 export default defineConfig({
   test: {
