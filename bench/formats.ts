@@ -14,11 +14,13 @@
  * minutes on 2 loaded cores, most of it decompressing 16 GiB of xz twice.
  *
  *   npm run bench -- formats          (or: npm run build && node dist/bench/formats.js)
+ *   node dist/bench/formats.js --only vmdk,raw.xz    (some rows: qcow2, raw, vhd, vmdk, qcow2.xz, raw.xz;
+ *                                                    qcow2 brings its curl and convert rows)
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, stat, statfs } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { writeBenchImages } from './upload/images.js'
 import { measure } from './upload/measure.js'
@@ -26,6 +28,14 @@ import { startSim } from './upload/sim.js'
 import { curlUpload, provisionRun, writeRecipe, type Figure, type ProvisionFigure } from './upload/scenarios.js'
 import { GiB, MiB, fmt, goal, header, row } from './upload/report.js'
 import { writeXz } from './formats/xz-fast.js'
+
+const ROWS = ['qcow2', 'raw', 'vhd', 'vmdk', 'qcow2.xz', 'raw.xz'] as const
+type Row = (typeof ROWS)[number]
+const onlyAt = process.argv.indexOf('--only')
+const only = onlyAt < 0 ? [...ROWS] : (process.argv[onlyAt + 1] ?? '').split(',')
+const unknown = only.filter((r) => !(ROWS as readonly string[]).includes(r))
+if (unknown.length || !only.length) throw new Error(`--only takes rows out of ${ROWS.join(',')}, comma-separated; not "${unknown.join(',')}"`)
+const wanted = (r: Row): boolean => only.includes(r)
 
 const NEED = 6 * GiB
 const dir = await mkdtemp(join(tmpdir(), 'bench-formats-'))
@@ -56,9 +66,9 @@ try {
   const qcow2 = join(dir, 'disk.qcow2')
   const vhd = join(dir, 'disk.vhd')
   const vmdk = join(dir, 'disk.vmdk')
-  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2])
-  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, vhd])
-  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw, vmdk])
+  if (wanted('qcow2') || wanted('qcow2.xz')) execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2])
+  if (wanted('vhd')) execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vpc', '-o', 'subformat=dynamic,force_size=on', raw, vhd])
+  if (wanted('vmdk')) execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', raw, vmdk])
   const recipe = await writeRecipe(dir)
   console.log(`images made in ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${load()}`)
 
@@ -69,43 +79,46 @@ try {
     if (!f.result) throw new Error(`${label} failed: ${f.stdout}${f.stderr}`)
     return f
   }
+  const ok: boolean[] = []
+  const rss: ProvisionFigure[] = []
 
-  const floor = show(await curlUpload(sim, 'curl -T the 1 GiB of data (raw)', images.floor, 16 * GiB))
-  const q = await run('provision, 16 GiB qcow2', qcow2, 'bench-qcow2')
-  const whole = join(dir, 'converted.raw')
-  const conv = show(await tool('qemu-img convert -O raw', 'qemu-img', ['convert', '-O', 'raw', qcow2, whole]))
-  const wholeCurl = show(await curlUpload(sim, 'then curl -T the whole 16 GiB raw', whole, 16 * GiB))
-  await rm(whole, { force: true })
-
-  const pr = await run('provision, 16 GiB raw', raw, 'bench-raw')
-  const pv = await run('provision, 16 GiB VHD dynamic', vhd, 'bench-vhd')
-  const pk = await run('provision, 16 GiB VMDK stream', vmdk, 'bench-vmdk')
+  if (wanted('qcow2')) {
+    const floor = show(await curlUpload(sim, 'curl -T the 1 GiB of data (raw)', images.floor, 16 * GiB))
+    const q = await run('provision, 16 GiB qcow2', qcow2, 'bench-qcow2')
+    const whole = join(dir, 'converted.raw')
+    const conv = show(await tool('qemu-img convert -O raw', 'qemu-img', ['convert', '-O', 'raw', qcow2, whole]))
+    const wholeCurl = show(await curlUpload(sim, 'then curl -T the whole 16 GiB raw', whole, 16 * GiB))
+    await rm(whole, { force: true })
+    const baseline = conv.wallMs + wholeCurl.wallMs
+    ok.push(
+      goal('provision qcow2 / curl of the 1 GiB', q.wallMs / floor.wallMs, q.wallMs <= 1.3 * floor.wallMs, '<= 1.3'),
+      goal('(convert + curl whole raw) / provision qcow2', baseline / q.wallMs, baseline >= 10 * q.wallMs, '>= 10'),
+    )
+    rss.push(q)
+    const qSize = (await stat(qcow2)).size
+    console.log(`chunked upload of the qcow2: ${fmt(q.result!.upload.bytes_sent, MiB, 1)} MiB on the wire, in ${q.result!.upload.segments} resumable segments`)
+    console.log(`a format=qcow2 passthrough would send the file as it is: ${fmt(qSize, MiB, 1)} MiB, in one PUT, no resume`)
+  }
+  if (wanted('raw')) rss.push(await run('provision, 16 GiB raw', raw, 'bench-raw'))
+  if (wanted('vhd')) rss.push(await run('provision, 16 GiB VHD dynamic', vhd, 'bench-vhd'))
+  if (wanted('vmdk')) rss.push(await run('provision, 16 GiB VMDK stream', vmdk, 'bench-vmdk'))
   // Made only now, so the figures above print first (compressing takes most of the run).
   // Not xz itself: it takes half an hour to find no matches in 2 GiB of random data on a loaded
   // 2-core machine. writeXz writes the file xz -0 would, in seconds (formats/xz-fast.ts).
-  const tx = performance.now()
-  writeXz(qcow2)
-  writeXz(raw)
-  console.log(`(xz files made in ${((performance.now() - tx) / 1000).toFixed(0)} s; load average ${load()})`)
-  const xzq = show(await tool('xz -dc disk.qcow2.xz > /dev/null', 'sh', ['-c', `xz -dc '${qcow2}.xz' > /dev/null`]))
-  const pxq = await run('provision, qcow2.xz', `${qcow2}.xz`, 'bench-qcow2-xz')
-  const xzr = show(await tool('xz -dc disk.raw.xz > /dev/null', 'sh', ['-c', `xz -dc '${raw}.xz' > /dev/null`]))
-  const pxr = await run('provision, raw.xz', `${raw}.xz`, 'bench-raw-xz')
-
-  const qSize = (await stat(qcow2)).size
-  console.log(`\nchunked upload of the qcow2: ${fmt(q.result!.upload.bytes_sent, MiB, 1)} MiB on the wire, in ${q.result!.upload.segments} resumable segments`)
-  console.log(`a format=qcow2 passthrough would send the file as it is: ${fmt(qSize, MiB, 1)} MiB, in one PUT, no resume`)
-  console.log(`xz files: qcow2.xz ${fmt((await stat(`${qcow2}.xz`)).size, MiB, 0)} MiB, raw.xz ${fmt((await stat(`${raw}.xz`)).size, MiB, 0)} MiB; load average at the end ${load()}`)
-
-  console.log('\ngoals')
-  const baseline = conv.wallMs + wholeCurl.wallMs
-  const ok = [
-    goal('provision qcow2 / curl of the 1 GiB', q.wallMs / floor.wallMs, q.wallMs <= 1.3 * floor.wallMs, '<= 1.3'),
-    goal('(convert + curl whole raw) / provision qcow2', baseline / q.wallMs, baseline >= 10 * q.wallMs, '>= 10'),
-    goal('provision qcow2.xz / xz -dc', pxq.wallMs / xzq.wallMs, pxq.wallMs <= 1.2 * xzq.wallMs, '<= 1.2'),
-    goal('provision raw.xz / xz -dc', pxr.wallMs / xzr.wallMs, pxr.wallMs <= 1.2 * xzr.wallMs, '<= 1.2'),
-    ...[pr, q, pv, pk, pxq, pxr].map((f) => goal(`peak RSS MiB, ${f.label.replace('provision, ', '')}`, (f.maxRssBytes ?? Number.NaN) / MiB, (f.maxRssBytes ?? Infinity) <= 200 * MiB, '<= 200')),
-  ]
+  for (const [r, file, name] of [['qcow2.xz', qcow2, 'bench-qcow2-xz'], ['raw.xz', raw, 'bench-raw-xz']] as const) {
+    if (!wanted(r)) continue
+    const tx = performance.now()
+    writeXz(file)
+    console.log(`(${r} made in ${((performance.now() - tx) / 1000).toFixed(0)} s, ${fmt((await stat(`${file}.xz`)).size, MiB, 0)} MiB; load average ${load()})`)
+    const base = basename(file)
+    const xz = show(await tool(`xz -dc ${base}.xz > /dev/null`, 'sh', ['-c', `xz -dc '${file}.xz' > /dev/null`]))
+    const p = await run(`provision, ${r}`, `${file}.xz`, name)
+    ok.push(goal(`provision ${r} / xz -dc`, p.wallMs / xz.wallMs, p.wallMs <= 1.2 * xz.wallMs, '<= 1.2'))
+    rss.push(p)
+    await rm(`${file}.xz`, { force: true })
+  }
+  console.log(`\nload average at the end ${load()}\ngoals`)
+  for (const f of rss) ok.push(goal(`peak RSS MiB, ${f.label.replace('provision, ', '')}`, (f.maxRssBytes ?? Number.NaN) / MiB, (f.maxRssBytes ?? Infinity) <= 200 * MiB, '<= 200'))
   if (!ok.every(Boolean)) process.exitCode = 1
 } finally {
   await sim.stop()

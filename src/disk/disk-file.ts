@@ -1,9 +1,12 @@
+import * as fs from 'node:fs'
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
-import { inflateRawSync, inflateSync } from 'node:zlib'
+import * as zlib from 'node:zlib'
+import { pieceIoOf } from './piece-io.js'
 import { readPieces, type PieceIo } from './read-pieces.js'
 import { DiskFormatError, type DiskFormat, type Extent, type Piece, type VirtualDisk } from './virtual-disk.js'
 
-export const pieceIo: PieceIo = { readSync, inflateRawSync, inflateSync }
+/** The main thread's: one set of reused buffers and zlib streams for every image read here. */
+export const pieceIo: PieceIo = pieceIoOf(fs, zlib)
 
 /** An open container file: exact reads of its metadata, each failure naming the offset. */
 export class ContainerFile {

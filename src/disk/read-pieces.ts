@@ -2,8 +2,13 @@ import type { Piece } from './virtual-disk.js'
 
 export interface PieceIo {
   readSync(fd: number, buf: Buffer, offset: number, length: number, position: number): number
-  inflateRawSync(b: Buffer, o: { maxOutputLength: number; chunkSize: number }): Buffer
-  inflateSync(b: Buffer, o: { maxOutputLength: number; chunkSize: number }): Buffer
+  /** A buffer of `size` bytes kept for the next call: slot 0 the compressed bytes, 1 the inflated cluster. */
+  scratch(slot: 0 | 1, size: number): Buffer
+  /**
+   * Inflates one whole compressed cluster into `out`; returns the bytes written (out.length:
+   * it may hold more than that). Throws zlib's error for a corrupt one (piece-io.ts).
+   */
+  inflate(kind: 'deflate' | 'zlib', src: Buffer, out: Buffer): number
 }
 
 /**
@@ -25,25 +30,27 @@ export function readPieces(io: PieceIo, fd: number, pieces: readonly Piece[], ou
       }
     } else {
       // Unzeroed: only the `got` bytes read are used.
-      const stored = Buffer.allocUnsafe(p.stored)
+      const stored = io.scratch(0, p.stored)
       let got = 0
       while (got < p.stored) {
         const n = io.readSync(fd, stored, got, p.stored - got, p.at + got)
         if (n === 0) break
         got += n
       }
-      let data: Buffer
-      // maxOutputLength: a cluster that would inflate past its size stops there (a zip bomb costs nothing).
-      // chunkSize: the whole cluster in one output chunk, not 16 KiB ones concatenated after (a copy per cluster).
-      const limit = { maxOutputLength: p.unit, chunkSize: Math.max(64, p.unit) }
+      // One byte more than the cluster: a cluster that would inflate past its size fills
+      // it and stops there (a zip bomb costs nothing).
+      const data = io.scratch(1, p.unit + 1)
+      let n: number
       try {
-        data = p.kind === 'deflate' ? io.inflateRawSync(stored.subarray(0, got), limit) : io.inflateSync(stored.subarray(0, got), limit)
+        n = io.inflate(p.kind, stored.subarray(0, got), data)
       } catch (e) {
         throw new Error(`at byte ${p.at}: a compressed cluster does not inflate (${e instanceof Error ? e.message : String(e)})`)
       }
-      if (data.length > p.unit) throw new Error(`at byte ${p.at}: a compressed cluster inflates to ${data.length} bytes, more than its ${p.unit}`)
-      dst.fill(0)
-      data.copy(dst, 0, p.skip, Math.min(data.length, p.skip + p.length))
+      if (n > p.unit) throw new Error(`at byte ${p.at}: a compressed cluster inflates to more than its ${p.unit} bytes`)
+      // A cluster that inflates short reads as zeros after its end.
+      const have = Math.max(0, Math.min(n, p.skip + p.length) - p.skip)
+      if (have > 0) data.copy(dst, 0, p.skip, p.skip + have)
+      if (have < p.length) dst.fill(0, have)
     }
     pos += p.length
   }

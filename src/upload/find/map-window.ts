@@ -1,3 +1,4 @@
+import { pieceIoOf } from '../../disk/piece-io.js'
 import { readPieces, slicePieces } from '../../disk/read-pieces.js'
 import type { Piece } from '../../disk/virtual-disk.js'
 
@@ -70,7 +71,15 @@ export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: nu
  * imports in the source it serves, and the worker runs as a script (map-pool.ts gives
  * it no execArgv, so not even `--input-type=module` turns it into a module).
  */
-export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read: typeof readPieces, slice: typeof slicePieces, block: number, readSize: number): void {
+export function workerMain(
+  map: typeof mapWindow,
+  hash: typeof hashRegion,
+  read: typeof readPieces,
+  slice: typeof slicePieces,
+  ioOf: typeof pieceIoOf,
+  block: number,
+  readSize: number,
+): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
   const fs = require('node:fs') as typeof import('node:fs')
   const crypto = require('node:crypto') as typeof import('node:crypto')
@@ -79,7 +88,7 @@ export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read:
   const zeros = Buffer.alloc(block)
   const zlib = require('node:zlib') as typeof import('node:zlib')
   const raw = { readSync: fs.readSync, createHash: (a: 'sha256') => crypto.createHash(a) }
-  const pieceIo = { readSync: fs.readSync, inflateRawSync: zlib.inflateRawSync, inflateSync: zlib.inflateSync }
+  const pieceIo = ioOf(fs, zlib)
   parentPort!.on('message', (job: Job) => {
     try {
       // A container image: the window's virtual bytes are assembled from its pieces.
@@ -106,4 +115,4 @@ export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read:
 export const workerSource = (block: number, readSize: number): string =>
   // esbuild (tsx, vitest) may wrap functions in a __name(fn, "name") helper that exists
   // only in the module they came from; the eval'd source gets a stand-in.
-  `var __name = (f) => f;\n(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${readPieces.toString()}, ${slicePieces.toString()}, ${block}, ${readSize})`
+  `var __name = (f) => f;\n(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${readPieces.toString()}, ${slicePieces.toString()}, ${pieceIoOf.toString()}, ${block}, ${readSize})`
