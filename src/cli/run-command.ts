@@ -78,6 +78,7 @@ const RUNNERS: Record<string, Runner> = {
     return await runRollout({
       files: p.positionals,
       json: out.json,
+      quiet: out.level === 'quiet',
       dryRun: bool(v, 'dry-run'),
       reconcile: bool(v, 'reconcile'),
       replace: bool(v, 'replace'),

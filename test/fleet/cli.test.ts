@@ -52,6 +52,12 @@ describe('provision rollout (the built CLI, spawned)', () => {
     expect(r.stdout).toContain('3 VMs: 2 created, 1 failed.')
     expect(r.stderr).toContain('web-2: started on p1/xcp1')
     expect(r.stderr).not.toContain('web-2: failed')
+
+    // --quiet: the summary and nothing on stderr, where the run above printed each start.
+    const quiet = await runCli(['rollout', file, '--quiet'], ENV)
+    expect(quiet.code).toBe(0)
+    expect(quiet.stderr).toBe('')
+    expect(quiet.stdout).toContain('3 VMs: 1 created, 2 unchanged.')
   })
 
   it("is the package's main export: import { rollout } from 'xcp-provision' (built)", async () => {

@@ -17,6 +17,8 @@ export const hasChanges = (r: RolloutResult): boolean => r.vms.some((v) => (r.dr
 export interface RolloutArgs {
   files: string[]
   json: boolean
+  /** --quiet (or XCP_PROVISION_LOG=quiet): no progress on stderr; the plan or summary and errors still print. */
+  quiet?: boolean
   dryRun: boolean
   reconcile: boolean
   /** Remake VMs whose change cannot be made in place (a boot mode). */
@@ -60,7 +62,7 @@ export async function runRollout(args: RolloutArgs, stdout: NodeJS.WritableStrea
   if (extra.length) throw new UserError({ what: `Unexpected argument "${extra[0]}"`, why: 'rollout takes one fleet file', fix: 'see provision --help', exitCode: EXIT.usage })
   const concurrency = positiveInt(args.concurrency, '--concurrency')
   const wave = positiveInt(args.wave, '--wave')
-  const view = rolloutView(stderr, args.json)
+  const view = rolloutView(stderr, args.json || (args.quiet ?? false))
   const interrupt = new AbortController()
   const onSignal = (sig: NodeJS.Signals): void => {
     if (interrupt.signal.aborted) process.exit(EXIT.interrupted)
