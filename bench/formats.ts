@@ -105,7 +105,10 @@ try {
   // Made only now, so the figures above print first (compressing takes most of the run).
   // Not xz itself: it takes half an hour to find no matches in 2 GiB of random data on a loaded
   // 2-core machine. writeXz writes the file xz -0 would, in seconds (formats/xz-fast.ts).
-  for (const [r, file, name] of [['qcow2.xz', qcow2, 'bench-qcow2-xz'], ['raw.xz', raw, 'bench-raw-xz']] as const) {
+  for (const [r, file, name] of [
+    ['qcow2.xz', qcow2, 'bench-qcow2-xz'],
+    ['raw.xz', raw, 'bench-raw-xz'],
+  ] as const) {
     if (!wanted(r)) continue
     const tx = performance.now()
     writeXz(file)

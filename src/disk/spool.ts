@@ -1,15 +1,14 @@
-import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, createReadStream, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs'
-import { stat, statfs } from 'node:fs/promises'
+import { closeSync, createReadStream, ftruncateSync, openSync, readSync, statfsSync, unlinkSync, writeSync, type StatsFs } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { createGunzip } from 'node:zlib'
-import { Readable } from 'node:stream'
 import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
 import { detect, type Compression } from './detect.js'
 import { registerSpool, removeStaleSpools, spooledFile } from './spool-registry.js'
 import { MAX_VIRTUAL_SIZE } from './virtual-disk.js'
+import { xzDecompress, xzDeclaredSize } from './xz-pipe.js'
 
 /** Zero detection grid of the spool: all-zero blocks are skipped, so the spool stays sparse. */
 export const SPOOL_BLOCK = 64 * 1024
@@ -54,6 +53,59 @@ class BlockRuns {
   }
 }
 
+/**
+ * Writes a decompressed stream into the sparse spool, 64 KiB block by block: all-zero
+ * blocks are skipped (the spool stays sparse, and the runs written are the data map).
+ * Blocks are cut at multiples of BLOCK of the output, wherever the chunks end.
+ */
+class SpoolWriter {
+  expanded = 0
+  private readonly runs = new BlockRuns()
+  private readonly carry = Buffer.alloc(BLOCK)
+  private carried = 0
+  constructor(
+    private readonly fd: number,
+    /** After each chunk, with the bytes decompressed so far; may throw to stop. */
+    private readonly progress: (written: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let i = 0
+    while (i < chunk.length) {
+      // Whole blocks are checked where they lie: a copy of every byte of a 16 GiB stream costs seconds.
+      if (this.carried === 0 && chunk.length - i >= BLOCK) {
+        this.flush(chunk.subarray(i, i + BLOCK))
+        i += BLOCK
+        continue
+      }
+      const take = Math.min(BLOCK - this.carried, chunk.length - i)
+      chunk.copy(this.carry, this.carried, i, i + take)
+      this.carried += take
+      i += take
+      if (this.carried === BLOCK) {
+        this.flush(this.carry)
+        this.carried = 0
+      }
+    }
+    this.progress(this.expanded + this.carried)
+  }
+
+  /** The decompressed size and the runs of non-zero blocks written. */
+  end(): { expanded: number; runs: number[] } {
+    if (this.carried) this.flush(this.carry.subarray(0, this.carried))
+    this.carried = 0
+    return { expanded: this.expanded, runs: this.runs.list }
+  }
+
+  private flush(block: Buffer): void {
+    if (!isZero(block)) {
+      writeSync(this.fd, block, 0, block.length, this.expanded)
+      this.runs.add(this.expanded, block.length)
+    }
+    this.expanded += block.length
+  }
+}
+
 /** Everyone who wants to see spools grow (the CLI's progress line), whichever command opened the image. */
 const watchers = new Set<(file: string, p: SpoolProgress) => void>()
 
@@ -88,48 +140,18 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   const dir = tmpdir()
   // Before the free-space check: what killed runs left counts against it.
   removeStaleSpools(dir)
-  await checkFree(dir, total, path)
+  checkFree(dir, total, path)
   const spool = join(dir, `xcp-provision-${process.pid}-${Date.now()}-${basename(path)}.spool`)
   const out = openSync(spool, 'wx', 0o600)
-  let expanded = 0
-  const runs = new BlockRuns()
+  let expanded: number
+  let runs: number[]
   try {
     const source = createReadStream(path, { highWaterMark: 1024 * 1024 })
     let read = 0
     source.on('data', (c: Buffer | string) => (read += c.length))
-    const stream = d.compression === 'xz' ? xzStream(path, source) : source.pipe(createGunzip())
     const limit = declared ?? MAX_VIRTUAL_SIZE + 16 * 1024 * 1024
-    const carry = Buffer.alloc(BLOCK)
-    let carried = 0
-    let nextCheck = CHECK_EVERY
-    const flush = (block: Buffer, at: number): void => {
-      if (isZero(block)) return
-      writeSync(out, block, 0, block.length, at)
-      runs.add(at, block.length)
-    }
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let i = 0
-      // Blocks are cut at multiples of BLOCK of the output, wherever the chunks end.
-      while (i < chunk.length) {
-        // Whole blocks are checked where they lie (xz's pipe gives 64 KiB chunks): a copy
-        // of every byte of a 16 GiB stream costs seconds.
-        if (carried === 0 && chunk.length - i >= BLOCK) {
-          flush(chunk.subarray(i, i + BLOCK), expanded)
-          expanded += BLOCK
-          i += BLOCK
-          continue
-        }
-        const take = Math.min(BLOCK - carried, chunk.length - i)
-        chunk.copy(carry, carried, i, i + take)
-        carried += take
-        i += take
-        if (carried === BLOCK) {
-          flush(carry, expanded)
-          expanded += BLOCK
-          carried = 0
-        }
-      }
-      if (expanded + carried > limit) {
+    const writer = new SpoolWriter(out, (written) => {
+      if (written > limit) {
         throw new UserError({
           code: 'image-unreadable',
           what: `Cannot decompress ${path}`,
@@ -137,16 +159,21 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
           fix: 'download it again and check its published sha256',
         })
       }
-      if (expanded >= nextCheck) {
-        nextCheck += CHECK_EVERY
-        await checkFree(dir, 0, path)
-      }
-      const p = { read, total, written: expanded + carried }
+      const p = { read, total, written }
       onProgress?.(p)
       for (const w of watchers) w(path, p)
+    })
+    const checked = (chunk: Buffer): void => {
+      writer.push(chunk)
+      if (writer.expanded >= nextCheck) {
+        nextCheck += CHECK_EVERY
+        checkFree(dir, 0, path)
+      }
     }
-    if (carried) flush(carry.subarray(0, carried), expanded)
-    expanded += carried
+    let nextCheck = CHECK_EVERY
+    if (d.compression === 'xz') await xzDecompress(path, source, checked)
+    else for await (const chunk of source.pipe(createGunzip()) as AsyncIterable<Buffer>) checked(chunk)
+    ;({ expanded, runs } = writer.end())
     if (declared !== undefined && expanded !== declared)
       throw new UserError({
         code: 'image-unreadable',
@@ -163,78 +190,18 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   closeSync(out)
   for (const w of watchers) w(path, { read: total, total, written: expanded })
   registerSpool(path, spool)
-  spoolRuns.set(spool, runs.list)
+  spoolRuns.set(spool, runs)
   return { file: spool, compression: d.compression, expanded }
 }
 
-/**
- * xz decoding by the system's xz (liblzma, C, multi-threaded where the file has blocks):
- * as fast as the reference, bounded memory, no native addon to build (docs/formats.md).
- */
-function xzStream(path: string, source: Readable): Readable {
-  const child = spawn('xz', ['-dc', '-T0', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString().slice(0, 2000)))
-  source.pipe(child.stdin)
-  child.stdin.on('error', () => undefined) // xz exiting early: reported by its exit status below
-  const out = child.stdout
-  const failed = new Promise<Error | undefined>((resolve) => {
-    child.once('error', (e) => resolve(noXz(e)))
-    child.once('close', (code) =>
-      resolve(
-        code === 0
-          ? undefined
-          : new UserError({
-              code: 'image-unreadable',
-              what: `Cannot decompress ${path}`,
-              why: `xz -dc failed (exit ${code}): ${stderr.trim() || 'no message'}`,
-              fix: 'the file is truncated or damaged: download it again and check its published sha256',
-            }),
-      ),
-    )
-  })
-  async function* guarded(): AsyncGenerator<Buffer> {
-    try {
-      for await (const c of out as AsyncIterable<Buffer>) yield c
-      const e = await failed
-      if (e) throw e
-    } finally {
-      if (child.exitCode === null) child.kill()
-      source.destroy()
-    }
+/** Synchronous: it also runs between two reads of xz's output (xz-pipe.ts hands them over synchronously). */
+function checkFree(dir: string, need: number, path: string): void {
+  let s: StatsFs
+  try {
+    s = statfsSync(dir)
+  } catch {
+    return
   }
-  return Readable.from(guarded(), { objectMode: false })
-}
-
-function noXz(e: NodeJS.ErrnoException): Error {
-  if (e.code === 'ENOENT')
-    return new UserError({
-      what: 'Cannot decompress an xz image',
-      why: 'the xz command is not installed',
-      fix: 'install it (Debian/Ubuntu: apt-get install xz-utils; macOS: brew install xz), or decompress the image yourself: xz -dk <file>',
-    })
-  return e
-}
-
-/** The uncompressed size from the xz index (xz --robot --list), read without decompressing. */
-function xzDeclaredSize(path: string): number | undefined {
-  const r = spawnSync('xz', ['--robot', '--list', path], { encoding: 'utf8' })
-  if (r.error) throw noXz(r.error as NodeJS.ErrnoException)
-  if (r.status !== 0)
-    throw new UserError({
-      code: 'image-unreadable',
-      what: `Cannot read ${path}`,
-      why: `xz --list: ${r.stderr.trim()}`,
-      fix: 'the file is truncated or damaged: download it again and check its published sha256',
-    })
-  const totals = r.stdout.split('\n').find((l) => l.startsWith('totals\t'))
-  const size = Number(totals?.split('\t')[4])
-  return Number.isSafeInteger(size) ? size : undefined
-}
-
-async function checkFree(dir: string, need: number, path: string): Promise<void> {
-  const s = await statfs(dir).catch(() => undefined)
-  if (!s) return
   const free = s.bavail * s.bsize
   if (free < need + KEEP_FREE) {
     throw new UserError({

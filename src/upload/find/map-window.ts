@@ -71,15 +71,7 @@ export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: nu
  * imports in the source it serves, and the worker runs as a script (map-pool.ts gives
  * it no execArgv, so not even `--input-type=module` turns it into a module).
  */
-export function workerMain(
-  map: typeof mapWindow,
-  hash: typeof hashRegion,
-  read: typeof readPieces,
-  slice: typeof slicePieces,
-  ioOf: typeof pieceIoOf,
-  block: number,
-  readSize: number,
-): void {
+export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read: typeof readPieces, slice: typeof slicePieces, ioOf: typeof pieceIoOf, block: number, readSize: number): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
   const fs = require('node:fs') as typeof import('node:fs')
   const crypto = require('node:crypto') as typeof import('node:crypto')
