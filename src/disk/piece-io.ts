@@ -28,14 +28,19 @@ export function pieceIoOf(fs: typeof import('node:fs'), zlib: typeof import('nod
     return b.subarray(0, size)
   }
   const engines = new Map<string, Engine>()
+  let internals = true
   const engine = (kind: 'deflate' | 'zlib'): Engine | undefined => {
+    if (!internals) return undefined
     let e = engines.get(kind)
     if (e?._handle) {
       e._handle.reset()
       return e
     }
     e = (kind === 'deflate' ? zlib.createInflateRaw() : zlib.createInflate()) as unknown as Engine
-    if (typeof e._handle?.writeSync !== 'function' || !(e._writeState instanceof Uint32Array)) return undefined
+    if (typeof e._handle?.writeSync !== 'function' || !(e._writeState instanceof Uint32Array)) {
+      internals = false // checked once per thread, not per cluster
+      return undefined
+    }
     e.on('error', () => undefined) // a bad cluster: read from `errored` below, not an uncaught event
     engines.set(kind, e)
     return e
