@@ -60,7 +60,9 @@ describe('rollout behaviour', () => {
       ['web-3', 'VM.start', 'OTHER_OPERATION_IN_PROGRESS'],
     ])
     expect(r.vms[1]!.error!.why).toContain('INTERNAL_ERROR')
-    expect(summary(r)).toMatch(/web-2 +p1\/xcp1 +failed +[\d.]+ s +Attach the disk failed/)
+    expect(summary(r)).toMatch(/web-2 +p1\/xcp1 +failed +[\d.]+ m?s +Attach the disk failed/)
+    // One wave (no --wave): no wave line repeating the VM's own failure.
+    expect(summary(r)).not.toContain('Wave 1 of 1')
   })
 
   it('--fail-fast stops starting VMs after the first failure', async () => {

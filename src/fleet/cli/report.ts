@@ -84,7 +84,8 @@ export function summary(r: RolloutResult): string {
     ...r.vms.map((v) => [v.name, v.host ? at(v) : '-', ...addr(v), v.state, v.duration_ms ? duration(v.duration_ms) : '-', v.error?.what ?? '']),
   ]
   const out = table(rows)
-  if (r.failed_wave !== null) {
+  // Without --wave/--canary all VMs are one wave: its failure is the VMs' own, said below.
+  if (r.failed_wave !== null && r.waves.length > 1) {
     const w = r.waves[r.failed_wave - 1]!
     const later = r.waves.filter((x) => x.state === 'skipped').reduce((n, x) => n + x.vms.length, 0)
     out.push('', `Wave ${w.wave} of ${r.waves.length} failed: ${w.error?.why ?? ''}`, `  ${later} VMs of later waves were not made. fix: ${w.error?.fix ?? ''}`)
