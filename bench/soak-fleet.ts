@@ -11,7 +11,7 @@
  *
  * A *kill point* here is a call (method, nth) at which the run is killed; the draw, the
  * totals and the words shared with bench/soak-provision.ts are in bench/soak/driver.ts.
- * test/fleet/soak.test.ts runs three points of it.
+ * test/fleet/soak.test.ts runs one point of it.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
