@@ -170,5 +170,7 @@ export async function runCommand(p: ParsedCommand, out: Output): Promise<number>
   const run = RUNNERS[p.command.name]
   if (!run)
     throw new UserError({ what: `Command ${p.command.name} has no runner`, why: 'commands.ts lists it and run-command.ts does not', fix: 'report this', code: 'internal', exitCode: EXIT.failure })
+  // Before the command's modules build their schemas (zod-jitless.ts says why).
+  await import('./zod-jitless.js')
   return await run(p, out)
 }
