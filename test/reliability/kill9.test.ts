@@ -44,12 +44,20 @@ async function settled(sim: Simulator): Promise<void> {
   }
 }
 
+/** One sample image for every point: the runs only read it. */
+let shared: Promise<string> | undefined
+const sampleImage = (): Promise<string> =>
+  (shared ??= (async () => {
+    const image = join(await mkdtemp(join(tmpdir(), 'kill-')), 'img')
+    await writeSampleImage(image)
+    return image
+  })())
+
 describe('kill -9 at each step, then the same command again', () => {
   for (const point of KILL_POINTS) {
     it(`killed during ${point.step}: the re-run ends with exactly one correct VM and nothing leaked`, async () => {
       const sim = await withSimulator()
-      const image = join(await mkdtemp(join(tmpdir(), 'kill-')), 'img')
-      await writeSampleImage(image)
+      const image = await sampleImage()
       const vdisBefore = count(sim, 'VDI')
       // The simulator holds the step's call until the client is dead, then lets it finish, as a host would.
       const hold = sim.faults.hold(point.method)
