@@ -1,7 +1,7 @@
 import { closeSync, createReadStream, ftruncateSync, openSync, readSync, statfsSync, unlinkSync, writeSync, type StatsFs } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, join } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { createGunzip } from 'node:zlib'
 import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
@@ -31,6 +31,8 @@ export interface PreparedImage {
   compression: Compression | null
   /** Decompressed bytes (for a compressed image). */
   expanded?: number
+  /** Set when the spool is still being written (the `stream` option). */
+  growing?: SpoolGrowth
 }
 
 /** Where each spool of this process holds data: its non-zero BLOCKs, as [offset, length] runs. */
@@ -60,7 +62,11 @@ class BlockRuns {
  */
 class SpoolWriter {
   expanded = 0
-  private readonly runs = new BlockRuns()
+  private readonly blocks = new BlockRuns()
+  /** The runs written so far (a live array). */
+  get runs(): readonly number[] {
+    return this.blocks.list
+  }
   private readonly carry = Buffer.alloc(BLOCK)
   private carried = 0
   constructor(
@@ -94,13 +100,13 @@ class SpoolWriter {
   end(): { expanded: number; runs: number[] } {
     if (this.carried) this.flush(this.carry.subarray(0, this.carried))
     this.carried = 0
-    return { expanded: this.expanded, runs: this.runs.list }
+    return { expanded: this.expanded, runs: this.blocks.list }
   }
 
   private flush(block: Buffer): void {
     if (!isZero(block)) {
       writeSync(this.fd, block, 0, block.length, this.expanded)
-      this.runs.add(this.expanded, block.length)
+      this.blocks.add(this.expanded, block.length)
     }
     this.expanded += block.length
   }
@@ -120,13 +126,49 @@ export function watchSpools(fn: (file: string, p: SpoolProgress) => void): () =>
 }
 
 /**
+ * A raw.xz spool that is still being written (`prepareImage(…, { stream: true })`): the
+ * upload sends each segment once decompression has passed it, instead of after the whole
+ * image (docs/upload.md, "Published formats"). Below `written()` the spool and its runs are
+ * final, but for the last run, which the next block may extend.
+ */
+export interface SpoolGrowth {
+  spool: string
+  /** The virtual disk's size: what the xz index declares, checked at the end. */
+  size: number
+  /** Decompressed bytes so far. */
+  written(): number
+  /** True once the spool is whole (its runs final, its size checked). */
+  complete(): boolean
+  /** The non-zero blocks found so far, ascending [offset, length] runs (a live array). */
+  readonly runs: readonly number[]
+  /** Resolves at the next MiB decompressed, or the end; rejects with the decompression's error. */
+  next(): Promise<void>
+  /** Resolves when the spool is complete (and registered); rejects with what stopped it. */
+  readonly done: Promise<void>
+  /** Stops the decompression (the run failed before it needed the image); `done` then rejects. */
+  abort(): void
+}
+
+/** Growing spools, by the compressed image's absolute path; each leaves when complete or failed. */
+const growths = new Map<string, SpoolGrowth>()
+export const spoolGrowth = (image: string): SpoolGrowth | undefined => growths.get(resolve(image))
+
+/** How often a growing spool wakes its waiters: a segment is sent at most this late (liveSegments skips wakes that close none). */
+const STEP = 1024 * 1024
+
+/**
  * Makes an image openable by openDisk: a compressed one (xz, gzip) is decompressed once
  * per process into a sparse temporary file in $TMPDIR (only non-zero 64 KiB blocks are
  * written: a 16 GiB raw.xz holding 1 GiB takes 1 GiB), removed when the process exits.
  * Spooling is needed because qcow2, VHD and VMDK tables may point anywhere in the file,
  * and because segments, resume and --verify read the image more than once.
+ *
+ * `stream`: a raw disk in xz whose index declares its size (and whose size is a multiple
+ * of 64 KiB, which a fixed VHD's is not) is returned as soon as its first block is known,
+ * with `growing` (spoolGrowth) to follow it; openDisk finds it only once complete. gzip
+ * declares no size that can be trusted (ISIZE is modulo 4 GiB), so a raw.gz is spooled whole.
  */
-export async function prepareImage(path: string, onProgress?: (p: SpoolProgress) => void): Promise<PreparedImage> {
+export async function prepareImage(path: string, onProgress?: (p: SpoolProgress) => void, opts: { stream?: boolean } = {}): Promise<PreparedImage> {
   const fd = openSync(path, 'r')
   const head = Buffer.alloc(512)
   const n = readSync(fd, head, 0, 512, 0)
@@ -135,6 +177,11 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   if (d.kind !== 'compressed') return { file: path, compression: null }
   const done = spooledFile(path)
   if (done) return { file: done, compression: d.compression, expanded: (await stat(done)).size }
+  const already = spoolGrowth(path)
+  if (already) {
+    if (!opts.stream) await already.done
+    return opts.stream ? { file: already.spool, compression: d.compression, expanded: already.size, growing: already } : prepareImage(path, onProgress)
+  }
   const total = (await stat(path)).size
   const declared = d.compression === 'xz' ? xzDeclaredSize(path) : undefined
   const dir = tmpdir()
@@ -143,55 +190,126 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   checkFree(dir, total, path)
   const spool = join(dir, `xcp-provision-${process.pid}-${Date.now()}-${basename(path)}.spool`)
   const out = openSync(spool, 'wx', 0o600)
-  let expanded: number
-  let runs: number[]
-  try {
-    const source = createReadStream(path, { highWaterMark: 1024 * 1024 })
-    let read = 0
-    source.on('data', (c: Buffer | string) => (read += c.length))
-    const limit = declared ?? MAX_VIRTUAL_SIZE + 16 * 1024 * 1024
-    const writer = new SpoolWriter(out, (written) => {
-      if (written > limit) {
+  const streamable = opts.stream === true && declared !== undefined && declared > 0 && declared % BLOCK === 0
+  // Sized up front (sparse): the upload reads a growing spool, never past its end.
+  if (streamable) ftruncateSync(out, declared)
+  const stop = new AbortController()
+  const wake = new Wakeups()
+  let writer!: SpoolWriter
+  const run = (async (): Promise<{ expanded: number; runs: number[] }> => {
+    let expanded: number
+    let runs: number[]
+    try {
+      const source = createReadStream(path, { highWaterMark: 1024 * 1024 })
+      let read = 0
+      source.on('data', (c: Buffer | string) => (read += c.length))
+      const limit = declared ?? MAX_VIRTUAL_SIZE + 16 * 1024 * 1024
+      let nextWake = BLOCK
+      writer = new SpoolWriter(out, (written) => {
+        if (stop.signal.aborted) throw stop.signal.reason
+        if (written > limit) {
+          throw new UserError({
+            code: 'image-unreadable',
+            what: `Cannot decompress ${path}`,
+            why: `it expands beyond ${declared !== undefined ? `the size its xz index declares (${declared} bytes)` : `${limit} bytes`}: a corrupt or malicious file`,
+            fix: 'download it again and check its published sha256',
+          })
+        }
+        if (writer.expanded >= nextWake) {
+          nextWake = writer.expanded + STEP
+          wake.fire()
+        }
+        const p = { read, total, written }
+        onProgress?.(p)
+        for (const w of watchers) w(path, p)
+      })
+      const checked = (chunk: Buffer): void => {
+        writer.push(chunk)
+        if (writer.expanded >= nextCheck) {
+          nextCheck += CHECK_EVERY
+          checkFree(dir, 0, path)
+        }
+      }
+      let nextCheck = CHECK_EVERY
+      if (d.compression === 'xz') await xzDecompress(path, source, checked, stop.signal)
+      else for await (const chunk of source.pipe(createGunzip()) as AsyncIterable<Buffer>) checked(chunk)
+      ;({ expanded, runs } = writer.end())
+      if (declared !== undefined && expanded !== declared)
         throw new UserError({
           code: 'image-unreadable',
           what: `Cannot decompress ${path}`,
-          why: `it expands beyond ${declared !== undefined ? `the size its xz index declares (${declared} bytes)` : `${limit} bytes`}: a corrupt or malicious file`,
+          why: `it expanded to ${expanded} bytes; its xz index declares ${declared}`,
           fix: 'download it again and check its published sha256',
         })
-      }
-      const p = { read, total, written }
-      onProgress?.(p)
-      for (const w of watchers) w(path, p)
-    })
-    const checked = (chunk: Buffer): void => {
-      writer.push(chunk)
-      if (writer.expanded >= nextCheck) {
-        nextCheck += CHECK_EVERY
-        checkFree(dir, 0, path)
-      }
+      ftruncateSync(out, expanded)
+    } catch (e) {
+      closeSync(out)
+      unlinkSync(spool)
+      throw stop.signal.aborted ? stop.signal.reason : e
     }
-    let nextCheck = CHECK_EVERY
-    if (d.compression === 'xz') await xzDecompress(path, source, checked)
-    else for await (const chunk of source.pipe(createGunzip()) as AsyncIterable<Buffer>) checked(chunk)
-    ;({ expanded, runs } = writer.end())
-    if (declared !== undefined && expanded !== declared)
-      throw new UserError({
-        code: 'image-unreadable',
-        what: `Cannot decompress ${path}`,
-        why: `it expanded to ${expanded} bytes; its xz index declares ${declared}`,
-        fix: 'download it again and check its published sha256',
-      })
-    ftruncateSync(out, expanded)
-  } catch (e) {
     closeSync(out)
-    unlinkSync(spool)
-    throw e
+    for (const w of watchers) w(path, { read: total, total, written: expanded })
+    registerSpool(path, spool)
+    spoolRuns.set(spool, runs)
+    return { expanded, runs }
+  })()
+  let complete = false
+  const finished = run.then(
+    () => {
+      complete = true
+      wake.fire(true)
+    },
+    (e: unknown) => {
+      wake.fail(e)
+      throw e
+    },
+  )
+  finished.catch(() => undefined) // awaited by whoever follows it; a run that stopped first aborted it
+  if (streamable) {
+    // The first block says what the disk is: a container or a VHD needs the whole file.
+    await Promise.race([wake.next(), finished])
+    const first = Buffer.alloc(512)
+    const rd = openSync(spool, 'r')
+    readSync(rd, first, 0, 512, 0)
+    closeSync(rd)
+    if (detect(first).kind === 'plain' && first.toString('latin1', 0, 8) !== 'conectix') {
+      const growing: SpoolGrowth = {
+        spool,
+        size: declared,
+        written: () => writer.expanded,
+        complete: () => complete,
+        runs: writer.runs,
+        next: () => wake.next(),
+        done: finished.finally(() => growths.delete(resolve(path))),
+        abort: () => stop.abort(new Error(`the decompression of ${path} was stopped`)),
+      }
+      growing.done.catch(() => undefined)
+      growths.set(resolve(path), growing)
+      return { file: spool, compression: d.compression, expanded: declared, growing }
+    }
   }
-  closeSync(out)
-  for (const w of watchers) w(path, { read: total, total, written: expanded })
-  registerSpool(path, spool)
-  spoolRuns.set(spool, runs)
+  const { expanded } = await run
   return { file: spool, compression: d.compression, expanded }
+}
+
+/** Promises that settle at the next step of a growing spool, all at once. */
+class Wakeups {
+  private waiting: { resolve: () => void; reject: (e: unknown) => void }[] = []
+  private failure: { e: unknown } | undefined
+  private over = false
+  next(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure.e)
+    if (this.over) return Promise.resolve()
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }))
+  }
+  fire(end = false): void {
+    if (end) this.over = true
+    for (const w of this.waiting.splice(0)) w.resolve()
+  }
+  fail(e: unknown): void {
+    this.failure = { e }
+    for (const w of this.waiting.splice(0)) w.reject(e)
+  }
 }
 
 /** Synchronous: it also runs between two reads of xz's output (xz-pipe.ts hands them over synchronously). */

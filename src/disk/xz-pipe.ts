@@ -14,7 +14,7 @@ const READ_BUFFER = 1024 * 1024
  * multi-threaded where the file has blocks: as fast as the reference, bounded memory, no
  * native addon to build; docs/formats.md) and hands its output to `take`, synchronously,
  * in pieces valid only during the call. Resolves when xz has finished and every byte was
- * taken; rejects with take's error (xz is stopped) or xz's.
+ * taken; rejects with take's error (xz is stopped) or xz's; `signal` stops xz.
  *
  * xz writes into a FIFO whose reading end is a socket with `onread`: every read lands in
  * one reused buffer. child.stdout gives a fresh Buffer per read instead, 64 KiB (the pipe's
@@ -22,7 +22,7 @@ const READ_BUFFER = 1024 * 1024
  * much CPU as xz's own decoding (docs/upload.md, "Published formats"). Where mkfifo is
  * missing, child.stdout it is.
  */
-export async function xzDecompress(path: string, source: Readable, take: (chunk: Buffer) => void): Promise<void> {
+export async function xzDecompress(path: string, source: Readable, take: (chunk: Buffer) => void, signal?: AbortSignal): Promise<void> {
   const fifo = openFifo()
   let child: ChildProcess
   try {
@@ -31,6 +31,9 @@ export async function xzDecompress(path: string, source: Readable, take: (chunk:
     // xz holds its own copy: the reading end sees the end of the data when xz exits.
     if (fifo) closeSync(fifo.write)
   }
+  // Stopped from outside (a run that failed while the upload followed the spool): xz goes at once.
+  const stopXz = (): void => void child.kill()
+  signal?.addEventListener('abort', stopXz, { once: true })
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString().slice(0, 2000)))
   source.pipe(child.stdin!)
@@ -56,6 +59,7 @@ export async function xzDecompress(path: string, source: Readable, take: (chunk:
     const e = await failed
     if (e) throw e
   } finally {
+    signal?.removeEventListener('abort', stopXz)
     if (child.exitCode === null) child.kill()
     source.destroy()
   }

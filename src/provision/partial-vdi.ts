@@ -1,7 +1,7 @@
 import type { XapiConnection } from '../xapi/connection.js'
 import * as VDI from '../xapi/vdi.js'
 import type { VdiDetailRecord } from '../xapi/records.js'
-import type { DataMap } from '../upload/find/data-map.js'
+import { settledMap, type DataMap } from '../upload/find/data-map.js'
 import { layoutOf, parseCheckpoint, sameLayout, type Checkpoint } from '../upload/resume/checkpoint.js'
 import type { RunState } from './steps.js'
 import { hasCode } from '../xapi/errors.js'
@@ -29,12 +29,14 @@ export interface PartialVdis {
  * same too, and rewrites it from the start when it is not.
  */
 export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr: string; virtualSize: number; map: DataMap }): Promise<PartialVdis> {
-  const mine = layoutOf(o.map)
+  // Only a candidate needs the layout, so a raw.xz still being decompressed (data-map.ts, settled) is waited for only then.
+  let mine: ReturnType<typeof layoutOf> | undefined
   const out: PartialVdis = { stale: [] }
   for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
     if (!isMarkedFor(v.other_config, o.vmName) || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
     const { identity, checkpoint } = parseCheckpoint(v.other_config)
     if (!identity) continue
+    mine ??= layoutOf(await settledMap(o.map))
     const sameSize = v.virtual_size >= o.virtualSize && v.virtual_size - o.virtualSize < SIZE_ROUNDING
     const why =
       v.SR !== o.sr

@@ -6,6 +6,7 @@ import * as VDI from '../xapi/vdi.js'
 import { UserError, EXIT } from '../errors.js'
 import { scanDataRegions, type DataMap } from '../upload/find/data-map.js'
 import { inspectImage } from '../disk/inspect.js'
+import { spoolGrowth } from '../disk/spool.js'
 import { bodyLength } from '../upload/send/chunked-body.js'
 import { lookupTargets } from './lookup.js'
 import { findLeftovers, removeLeftovers } from './leftovers.js'
@@ -23,7 +24,7 @@ import { loadUserData } from '../cloud-init/resolve.js'
 import { DEFAULT_WAIT_TIMEOUT_MS, type FirstBoot } from './first-boot.js'
 
 /** Checks the image before anything touches XAPI: missing, unreadable or too big fails here. */
-export async function checkImageFile(image: string, vdiSize: number): Promise<void> {
+export async function checkImageFile(image: string, vdiSize: number, opts: { stream?: boolean } = {}): Promise<void> {
   let size: number
   try {
     const s = await stat(image)
@@ -37,8 +38,9 @@ export async function checkImageFile(image: string, vdiSize: number): Promise<vo
     })
   }
   // Any format (src/disk): the VDI must hold the virtual disk, not the (compressed, sparse) file.
-  size = (await inspectImage(image)).size
+  size = (await inspectImage(image, undefined, opts)).size
   if (size > vdiSize) {
+    spoolGrowth(image)?.abort() // a raw.xz this run started decompressing: not needed any more
     throw new UserError({
       code: 'recipe-invalid',
       what: 'The image does not fit in the VDI',
@@ -76,19 +78,29 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
 export async function provision(opts: ProvisionOptions): Promise<ProvisionResult | DryRunResult | ExistingResult> {
   const started = Date.now()
   const emit = opts.onEvent ?? (() => undefined)
-  await checkImageFile(opts.image, opts.recipe.vdi.virtual_size)
-  // Before login: an image pygrub cannot boot stops here, with nothing to roll back.
-  const { recipe, preflight } = preflightGate({ ...opts, emit })
-  const vmName = opts.name ?? recipe.name
-  // The user data file is read and checked here, before login: bad user data creates nothing.
-  const firstBoot: FirstBoot = {
-    userData: await loadUserData(recipe),
-    probes: opts.wait?.probes ?? [],
-    timeoutMs: opts.wait?.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
-    agentGraceMs: opts.wait?.agentGraceMs,
-    index: 0,
-    bootConsole: opts.bootConsole,
+  // Without a preflight to read it first, a raw.xz is uploaded while it is decompressed
+  // (spool.ts, `stream`): the map below then follows the spool, and the upload with it.
+  await checkImageFile(opts.image, opts.recipe.vdi.virtual_size, { stream: (opts.skipPreflight ?? false) && !opts.dryRun })
+  let recipe: ProvisionOptions['recipe']
+  let preflight: ReturnType<typeof preflightGate>['preflight']
+  let firstBoot: FirstBoot
+  try {
+    // Before login: an image pygrub cannot boot stops here, with nothing to roll back.
+    ;({ recipe, preflight } = preflightGate({ ...opts, emit }))
+    // The user data file is read and checked here, before login: bad user data creates nothing.
+    firstBoot = {
+      userData: await loadUserData(recipe),
+      probes: opts.wait?.probes ?? [],
+      timeoutMs: opts.wait?.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS,
+      agentGraceMs: opts.wait?.agentGraceMs,
+      index: 0,
+      bootConsole: opts.bootConsole,
+    }
+  } catch (e) {
+    spoolGrowth(opts.image)?.abort() // a raw.xz being decompressed for this run
+    throw e
   }
+  const vmName = opts.name ?? recipe.name
   // Finding the data reads all of it (~0.5 s per GiB); the login and the lookups need
   // none of it, so they run meanwhile and the upload starts that much sooner.
   const mapAbort = new AbortController()
@@ -251,7 +263,8 @@ async function failRun(
   const info =
     e instanceof Interrupted
       ? { what: 'Interrupted', why: `stopped by a signal during "${title}"`, fix: 'run the same command again when ready', exitCode: EXIT.interrupted }
-      : { ...explainFailure(title, e), exitCode: EXIT.failure }
+      : // A damaged image is the user's to replace (exit 2), also when a raw.xz is found damaged during the upload that follows its decompression.
+        { ...explainFailure(title, e), exitCode: e instanceof UserError && e.code === 'image-unreadable' ? EXIT.usage : EXIT.failure }
   if (keep) {
     const kept = state.created.map((o) => `${o.cls} ${o.label} (${o.ref})`)
     emit({ type: 'rollback', removed: [], kept })

@@ -3,10 +3,10 @@ import { openDiskReader, type DiskReader } from '../disk/disk-reader.js'
 import { basename } from 'node:path'
 import type { XapiConnection } from '../xapi/connection.js'
 import * as VDI from '../xapi/vdi.js'
-import type { DataMap } from './find/data-map.js'
+import { settledMap, type DataMap } from './find/data-map.js'
 import { putSegment, type UploadProgress } from './send/import-raw-vdi.js'
-import { SEGMENT_BYTES, type Segment } from './resume/segments.js'
-import { OFFSET_KEY, clearCheckpoint, type Checkpoint } from './resume/checkpoint.js'
+import { SEGMENT_BYTES, liveSegments, type Segment } from './resume/segments.js'
+import { OFFSET_KEY, clearCheckpoint, parseCheckpoint, type Checkpoint } from './resume/checkpoint.js'
 import { hashedBytes, regionHashes } from './find/region-hashes.js'
 import { Checkpointer } from './resume/checkpointer.js'
 import { defaultWorkers } from './find/map-pool.js'
@@ -74,10 +74,15 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     // connection; checked here so that code can only mean a cut, which is retried.
     if (vdi.virtual_size < o.map.size) throw new Error(`the image (${o.map.size} bytes) is larger than the VDI (${vdi.virtual_size} bytes)`)
     const otherConfig = { ...vdi.other_config }
+    const segmentBytes = o.tuning?.segmentBytes ?? SEGMENT_BYTES
+    // A raw.xz still being decompressed is followed segment by segment (liveSegments) into a
+    // fresh VDI; a checkpoint to resume from needs the whole image's identity first.
+    const live = o.map.growth !== undefined && !parseCheckpoint(otherConfig).identity
+    if (!live) await settledMap(o.map)
     const hashes = (): Promise<Buffer> => regionHashes(o.map)
-    const plan = await planResume(o.map, otherConfig, o.tuning?.segmentBytes ?? SEGMENT_BYTES, hashes)
-    const { segments, resumedFrom } = plan
-    if (plan.discarded) {
+    const plan = live ? undefined : await planResume(o.map, otherConfig, segmentBytes, hashes)
+    const resumedFrom = plan?.resumedFrom ?? 0
+    if (plan?.discarded) {
       o.onEvent?.({ type: 'upload-restart', reason: plan.discarded })
       await clearCheckpoint(x, o.vdi, otherConfig, [OFFSET_KEY])
       o.onCheckpoint?.(undefined)
@@ -85,19 +90,28 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     if (resumedFrom) o.onEvent?.({ type: 'upload-resume', offset: resumedFrom, image_size: o.map.size })
     // Checkpoints need the image's identity, whose hashing starts now and runs beside the
     // first segments on half the cores: more would take the ones the transfer needs
-    // (measured: 4 workers slowed the first 256 MiB on a 1 Gb/s link by half).
-    const hashing = segments.length > 1 ? regionHashes(o.map, Math.max(1, Math.floor(defaultWorkers() / 2))) : undefined
+    // (measured: 4 workers slowed the first 256 MiB on a 1 Gb/s link by half). A growing
+    // spool is hashed once complete: until then its segments get no checkpoint.
+    const workers = Math.max(1, Math.floor(defaultWorkers() / 2))
+    const hashing = live ? settledMap(o.map).then((m) => regionHashes(m, workers)) : plan!.segments.length > 1 ? regionHashes(o.map, workers) : undefined
     const recorder = new Checkpointer(x, o.vdi, otherConfig, o.map, hashing, (c) => o.onCheckpoint?.(c))
-    const total = segments.reduce((n, s) => n + s.bodyBytes, 0)
+    const known = plan?.segments.reduce((n, s) => n + s.bodyBytes, 0)
     const counts: Counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0, target: undefined }
+    const segments: Segment[] = []
     let completed = false
     try {
-      for (const seg of segments) {
-        await sendSegment(x, fh, o, seg, segments.length, policy, counts, total)
+      const stream = plan ? plan.segments.map((s, i, all) => ({ ...s, last: i === all.length - 1 })) : liveSegments(o.map, segmentBytes)
+      for await (const { last, ...seg } of stream) {
+        segments.push(seg)
+        const total = known ?? estimatedTotal(o.map, counts.committed + seg.bodyBytes, last)
+        // While the spool grows the count is an estimate, from the share of the disk this segment ends at.
+        const of = plan ? plan.segments.length : last ? seg.index + 1 : Math.max(seg.index + 2, Math.round(((seg.index + 1) * o.map.size) / Math.max(seg.end, 1)))
+        await sendSegment(x, fh, o, seg, of, policy, counts, total)
         counts.committed += seg.bodyBytes
         // No checkpoint after the last segment: the finished VDI must not look resumable.
-        if (seg.index < segments.length - 1) recorder.segmentDone(seg.end)
+        if (!last) recorder.segmentDone(seg.end)
       }
+      await settledMap(o.map)
       await assertUnchanged(o.map, o.image)
       completed = true
     } finally {
@@ -126,6 +140,16 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
  * attempt until it has, and again after a failed attempt); null: the session's own host.
  */
 type Counts = { committed: number; wire: number; read: number; retries: number; target: TransferTarget | null | undefined }
+
+/**
+ * The progress bar's total while a spool still grows: what is known so far, scaled by the
+ * share of the disk decompressed (the data seen so far is taken as typical of the rest).
+ */
+function estimatedTotal(map: DataMap, known: number, last: boolean): number {
+  const g = map.growth
+  if (last || !g) return known
+  return Math.max(known, Math.round(known / Math.max(g.written() / g.size, 1e-6)))
+}
 
 /** One segment, retried by the policy's rules. */
 async function sendSegment(x: XapiConnection, fh: DiskReader, o: UploadOptions, seg: Segment, of: number, policy: RetryPolicy, counts: Counts, total: number): Promise<void> {

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
 import { mapInWorkers } from './map-pool.js'
 import { openDisk } from '../../disk/open-disk.js'
-import { SPOOL_BLOCK, spoolDataRuns } from '../../disk/spool.js'
+import { SPOOL_BLOCK, spoolDataRuns, spoolGrowth, type SpoolGrowth } from '../../disk/spool.js'
 import type { DiskFormat } from '../../disk/virtual-disk.js'
 
 /** Granularity of zero detection: small enough to skip filesystem slack, big enough to be cheap. */
@@ -39,6 +39,19 @@ export interface DataMap {
   method: 'seek-data' | 'scan' | 'tables'
   /** The file's mtime when the map was taken: a later change makes the map stale. */
   mtimeMs: number
+  /**
+   * A raw.xz still being decompressed (spool.ts, `stream`): `regions`, `dataBytes` and
+   * `mtimeMs` are filled in when `settled` resolves; until then only the upload, which
+   * follows `growth` segment by segment (segments.ts, liveSegments), may use the map.
+   */
+  growth?: SpoolGrowth
+  settled?: Promise<void>
+}
+
+/** Waits until the map is complete: at once, but for one still following a growing spool. */
+export async function settledMap(map: DataMap): Promise<DataMap> {
+  await map.settled
+  return map
 }
 
 export interface ScanOptions {
@@ -59,6 +72,8 @@ export interface ScanOptions {
  * (region-hashes.ts), so that they can run while the upload already sends.
  */
 export async function scanDataRegions(image: string, opts: ScanOptions = {}): Promise<DataMap> {
+  const growth = spoolGrowth(image)
+  if (growth) return growingMap(growth, opts.signal)
   // Any format (src/disk): a compressed image was spooled by inspectImage; containers are read through their tables.
   const disk = openDisk(image)
   const path = disk.file
@@ -87,8 +102,24 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   return { ...(await mapExtents(path, size, wholeFile(size), opts.signal)), format: 'raw', fileSize, method: 'scan', mtimeMs }
 }
 
+/** The map of a spool still being written: complete when the spool is; the signal stops the decompression. */
+function growingMap(growth: SpoolGrowth, signal: AbortSignal | undefined): DataMap {
+  const map: DataMap = { path: growth.spool, size: growth.size, format: 'raw', fileSize: growth.size, regions: [], dataBytes: 0, bytesRead: 0, method: 'scan', mtimeMs: 0, growth }
+  const stop = (): void => growth.abort()
+  signal?.addEventListener('abort', stop, { once: true })
+  map.settled = growth.done
+    .then(async () => {
+      Object.assign(map, fromRuns(growth.runs), { mtimeMs: (await stat(growth.spool)).mtimeMs })
+      delete map.growth
+      delete map.settled
+    })
+    .finally(() => signal?.removeEventListener('abort', stop))
+  map.settled.catch(() => undefined) // awaited by the upload; a run that stops first aborts it
+  return map
+}
+
 /** The regions of ascending [offset, length] block runs: cut at MAX_REGION boundaries, as mapWindow cuts them. */
-function fromRuns(runs: readonly number[]): { regions: Region[]; dataBytes: number } {
+export function fromRuns(runs: readonly number[]): { regions: Region[]; dataBytes: number } {
   const regions: Region[] = []
   let dataBytes = 0
   for (let i = 0; i < runs.length; i += 2) {

@@ -1,5 +1,5 @@
 import { framedLength } from '../../xapi/chunk-framing.js'
-import type { DataMap, Region } from '../find/data-map.js'
+import { fromRuns, type DataMap, type Region } from '../find/data-map.js'
 
 /**
  * Data per segment. Each segment is one PUT /import_raw_vdi and one task, and the unit
@@ -54,4 +54,36 @@ export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES, from =
   }
   close(map.size)
   return out
+}
+
+/**
+ * The segments of `map` as they become known: splitSegments' own, in order, each yielded
+ * once its data is in the spool, while a raw.xz is still being decompressed (map.growth);
+ * at once for any other map. `last` marks the final one. The split is greedy, so a prefix
+ * of the image closes the same segments as the whole: a segment is yielded only when the
+ * next one's first region is known, and that region below the decompressed mark is final.
+ */
+export async function* liveSegments(map: DataMap, segmentBytes = SEGMENT_BYTES): AsyncGenerator<Segment & { last: boolean }> {
+  const growth = map.growth
+  let sent = 0
+  let finalRuns = -1
+  for (;;) {
+    const complete = !growth || growth.complete()
+    let segs: Segment[] = []
+    if (complete) segs = splitSegments(growth ? { ...map, ...fromRuns(growth.runs) } : map, segmentBytes)
+    else {
+      // The run that reaches the decompressed mark may still grow: the next block decides.
+      const mark = growth.written()
+      let n = growth.runs.length
+      if (n && growth.runs[n - 2]! + growth.runs[n - 1]! >= mark) n -= 2
+      // Only a new final run can close a segment: the split is redone only then.
+      if (n !== finalRuns) {
+        finalRuns = n
+        segs = splitSegments({ ...map, ...fromRuns(growth.runs.slice(0, n)), size: mark }, segmentBytes).slice(0, -1)
+      }
+    }
+    for (; sent < segs.length; sent++) yield { ...segs[sent]!, last: complete && sent === segs.length - 1 }
+    if (complete) return
+    await growth.next()
+  }
 }

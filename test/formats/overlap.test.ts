@@ -1,0 +1,131 @@
+import { chmodSync, openSync, writeFileSync, writeSync, closeSync, statSync, existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
+import { afterEach, beforeEach, expect } from 'vitest'
+import { needs } from '../support/oracles.js'
+import { withSimulator, connectTo } from '../support/simulator.js'
+import { runCli } from '../support/cli.js'
+import { MiB, createVdi, exportSha256, pattern, sha256, tempDir, writeSparse } from '../upload/helpers.js'
+import { inspectImage } from '../../src/disk/inspect.js'
+import { scanDataRegions } from '../../src/upload/find/data-map.js'
+import { uploadImage } from '../../src/upload/upload.js'
+import { verifyVdi } from '../../src/upload/verify/verify.js'
+import { imageSha256 } from '../../src/fleet/image-hash.js'
+import { releaseSpool } from '../../src/disk/spool-registry.js'
+import { compress } from './fixtures.js'
+import { readFile } from 'node:fs/promises'
+
+/**
+ * A raw.xz is uploaded while it is decompressed (spool.ts `stream`, segments.ts
+ * liveSegments): proven with the real xz behind a wrapper on PATH that holds its output
+ * after the first 12 MiB until the test lets it go, which the test does only once the
+ * simulator has received the first segment. Without the overlap the upload would wait
+ * for the whole spool, and the wrapper gives up holding after 15 s: the test fails.
+ */
+const oracle = needs('xz')
+const SIZE = 40 * MiB
+let dir: string
+let release: string
+let savedPath: string | undefined
+
+beforeEach(async () => {
+  dir = await tempDir()
+  release = join(dir, 'release')
+  const real = execFileSync('sh', ['-c', 'command -v xz']).toString().trim()
+  const bin = join(dir, 'bin')
+  execFileSync('mkdir', [bin])
+  // dd reads exactly 12 MiB (fullblock), so nothing is lost between it and cat; pipefail keeps xz's status.
+  writeFileSync(
+    join(bin, 'xz'),
+    `#!/bin/bash\nset -o pipefail\ncase "$1" in -dc) ;; *) exec '${real}' "$@";; esac\n'${real}' "$@" | { dd bs=1M count=12 iflag=fullblock status=none; n=0; while [ ! -e '${release}' ] && [ $n -lt 300 ]; do sleep 0.05; n=$((n+1)); done; [ -e '${release}' ] || echo gave-up > '${release}.timeout'; cat; }\n`,
+  )
+  chmodSync(join(bin, 'xz'), 0o755)
+  savedPath = process.env.PATH
+  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`
+})
+afterEach(() => {
+  process.env.PATH = savedPath
+})
+
+/** 40 MiB, 1.5 MiB of data at every 8 MiB: with 1 MiB segments, each data run is one segment. */
+async function image(): Promise<{ xz: string; raw: Buffer }> {
+  const raw = join(dir, 'disk.raw')
+  await writeSparse(raw, SIZE, [0, 8, 16, 24, 32].map((m, i) => ({ offset: m * MiB, data: pattern(1.5 * MiB, i + 1) })))
+  const want = await readFile(raw)
+  return { xz: compress(raw, 'xz'), raw: want }
+}
+
+oracle.describe('raw.xz: the upload overlaps the decompression', () => {
+  oracle.it(
+    'the first segment is in the VDI before xz has finished; the VDI, --verify and the sha256 identity are those of the raw disk',
+    async () => {
+      const { xz, raw } = await image()
+      const sim = await withSimulator()
+      const x = await connectTo(sim)
+      try {
+        expect((await inspectImage(xz, undefined, { stream: true })).size).toBe(SIZE)
+        const map = await scanDataRegions(xz)
+        expect(map.growth).toBeDefined()
+        const vdi = await createVdi(x, sim, 64 * MiB)
+        let sentWhileHeld = false
+        const r = await uploadImage(x, {
+          vdi,
+          image: xz,
+          map,
+          tuning: { segmentBytes: MiB },
+          onProgress: () => {
+            if (existsSync(release)) return
+            sentWhileHeld = map.growth !== undefined && !map.growth.complete()
+            writeFileSync(release, 'go')
+          },
+        })
+        expect(sentWhileHeld).toBe(true)
+        expect(existsSync(`${release}.timeout`)).toBe(false) // released by the first segment, not by the wrapper giving up
+        expect(map.growth).toBeUndefined() // settled: the map is whole
+        expect(r.segments.map((s) => s.start)).toEqual([0, 8, 16, 24, 32].map((m) => m * MiB))
+        expect(r.bytesSent).toBeLessThan(8 * MiB)
+        expect(await exportSha256(sim, x, vdi, SIZE)).toBe(sha256(raw))
+        await verifyVdi(x, { vdi, map, segments: r.segments })
+        expect(await imageSha256(xz, map)).toBe(sha256(raw))
+      } finally {
+        releaseSpool(xz)
+        await x.close()
+      }
+    },
+    60_000,
+  )
+
+  oracle.it(
+    'a corrupt stream found during the overlapped upload: one message, exit 2 (image-unreadable), the VDI rolled back, no spool left',
+    async () => {
+      const { xz } = await image()
+      // Damaged in the middle: the xz index at the end still declares the size, so the upload starts.
+      const fd = openSync(xz, 'r+')
+      writeSync(fd, Buffer.alloc(4096, 0x55), 0, 4096, Math.floor(statSync(xz).size * 0.6))
+      closeSync(fd)
+      writeFileSync(release, 'go')
+      const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
+      const x = await connectTo(sim)
+      const before = await x.call<string[]>('VDI.get_all')
+      const tmp = join(dir, 'tmp')
+      execFileSync('mkdir', [tmp])
+      const r = await runCli(['freebsd-14', '--host', sim.url, '--image', xz, '--skip-preflight', '--json'], {
+        XAPI_USER: sim.credentials.user,
+        XAPI_PASSWORD: sim.credentials.password,
+        PATH: process.env.PATH ?? '',
+        TMPDIR: tmp,
+      })
+      expect(r.code, r.stdout + r.stderr).toBe(2)
+      const { error } = JSON.parse(r.stdout) as { error: { code: string; what: string; why: string; removed: string[] } }
+      expect(error.code).toBe('image-unreadable')
+      expect(error.what).toMatch(/^Cannot decompress .*disk\.raw\.xz$/)
+      expect(error.why).toMatch(/corrupt/)
+      expect(error.removed).toEqual([expect.stringMatching(/^VDI /)])
+      expect(`${r.stdout}${r.stderr}`.match(/Cannot decompress/g)?.length).toBe(1)
+      expect(await x.call<string[]>('VDI.get_all')).toEqual(before)
+      await x.close()
+      expect(execFileSync('ls', ['-A', tmp]).toString().trim()).toBe('')
+    },
+    60_000,
+  )
+})
