@@ -36,8 +36,7 @@ const FIX: Record<Source, { missing: string; ambiguous: string }> = {
 const named = (r: SrRecords, sel: SrSelector): Sr[] => Object.entries(r.srs).filter(([, s]) => (sel.uuid ? s.uuid === sel.uuid : s.name_label === sel.name_label))
 
 /** A host reaches an SR through a PBD of that SR on that host which is plugged (currently_attached). */
-const reaches = (r: SrRecords, srRef: string, hostRef: string | undefined): boolean =>
-  Object.values(r.pbds).some((p) => p.SR === srRef && p.host === hostRef && p.currently_attached)
+const reaches = (r: SrRecords, srRef: string, hostRef: string | undefined): boolean => Object.values(r.pbds).some((p) => p.SR === srRef && p.host === hostRef && p.currently_attached)
 
 /**
  * Among the SRs a host reaches, the one to use: the only one, or else the only local one.

@@ -29,7 +29,12 @@ describe('provision --detailed-exitcode', () => {
     expect((await run('freebsd-9')).code).toBe(0)
     // The recipe now asks for two VCPUs: a change, and a disruptive one on a running VM.
     const two = join(dir, 'two-vcpus.yaml')
-    writeFileSync(two, readFileSync(join(packageRoot(), 'recipes', 'freebsd-9.yaml'), 'utf8').replace(/^vcpus: 1$/m, 'vcpus: 2').replace(/^image: .*$/m, ''))
+    writeFileSync(
+      two,
+      readFileSync(join(packageRoot(), 'recipes', 'freebsd-9.yaml'), 'utf8')
+        .replace(/^vcpus: 1$/m, 'vcpus: 2')
+        .replace(/^image: .*$/m, ''),
+    )
     expect((await run(two, '--dry-run')).code).toBe(2)
     // Without --yes and no terminal: consent-required, exit 2 normally; 1 here, since 2 means "changes".
     const refused = await run(two, '--json')

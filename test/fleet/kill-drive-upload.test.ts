@@ -34,7 +34,7 @@ type Task = { name_label: string; name_description: string; status: string }
 const ours = (t: Task): boolean => t.name_label.startsWith('xcp-provision:')
 
 describe("provision rollout killed with -9 during a VM's config drive upload, then the same command", () => {
-  it('removes the upload task the killed run left pending, with the unfinished VM and its drive (provision\'s rule)', async () => {
+  it("removes the upload task the killed run left pending, with the unfinished VM and its drive (provision's rule)", async () => {
     const sim = await withSimulator({ guestBootMs: 20 })
     const fleet: FleetInput = {
       name: 'web',
@@ -49,7 +49,11 @@ describe("provision rollout killed with -9 during a VM's config drive upload, th
     const tasks = (): Task[] => Object.values(sim.objects().task ?? {}) as Task[]
     const drives = Object.entries(sim.objects().VDI ?? {}).filter(([, v]) => (v.other_config as Record<string, string>)[DRIVE_KEY])
     expect(drives).toHaveLength(1)
-    expect(tasks().filter(ours).map((t) => [t.status, t.name_description.startsWith(`${drives[0]![0]}: `)])).toEqual([['pending', true]])
+    expect(
+      tasks()
+        .filter(ours)
+        .map((t) => [t.status, t.name_description.startsWith(`${drives[0]![0]}: `)]),
+    ).toEqual([['pending', true]])
 
     const again = await runCli(['rollout', file, '--json'], ENV)
     expect(again.code, again.stderr).toBe(0)

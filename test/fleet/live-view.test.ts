@@ -69,7 +69,7 @@ describe('rollout progress', () => {
     expect(s.text).not.toContain('✓ vm-0')
   })
 
-  it('writes transitions as plain lines when not on a terminal (how a VM ended is the table\'s), and nothing with --json', () => {
+  it("writes transitions as plain lines when not on a terminal (how a VM ended is the table's), and nothing with --json", () => {
     const s = stream(false)
     const view = rolloutView(s)
     view.onEvent(plan)

@@ -50,7 +50,11 @@ afterEach(() => {
 /** 40 MiB, 1.5 MiB of data at every 8 MiB: with 1 MiB segments, each data run is one segment. */
 async function image(): Promise<{ xz: string; raw: Buffer }> {
   const raw = join(dir, 'disk.raw')
-  await writeSparse(raw, SIZE, [0, 8, 16, 24, 32].map((m, i) => ({ offset: m * MiB, data: pattern(1.5 * MiB, i + 1) })))
+  await writeSparse(
+    raw,
+    SIZE,
+    [0, 8, 16, 24, 32].map((m, i) => ({ offset: m * MiB, data: pattern(1.5 * MiB, i + 1) })),
+  )
   const want = await readFile(raw)
   return { xz: compress(raw, 'xz'), raw: want }
 }

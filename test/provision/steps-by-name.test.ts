@@ -10,7 +10,25 @@ describe('steps by name', () => {
   })
 
   it('names the steps the fleet runs on its own (base upload, golden template, each clone)', () => {
-    const fleet: StepId[] = ['upload', 'vm.install', 'vm.pv', 'vm.hvm', 'vm.pvh', 'vm.other-config', 'vm.memory', 'vm.vcpus', 'vif.create', 'vbd.create', 'drive.create', 'drive.attach', 'vm.xenstore', 'vm.start', 'wait', 'drive.remove', 'drive.finish']
+    const fleet: StepId[] = [
+      'upload',
+      'vm.install',
+      'vm.pv',
+      'vm.hvm',
+      'vm.pvh',
+      'vm.other-config',
+      'vm.memory',
+      'vm.vcpus',
+      'vif.create',
+      'vbd.create',
+      'drive.create',
+      'drive.attach',
+      'vm.xenstore',
+      'vm.start',
+      'wait',
+      'drive.remove',
+      'drive.finish',
+    ]
     for (const id of fleet) expect(STEP[id].id).toBe(id)
     // @ts-expect-error a name provision has no step for does not compile (tsc checks the tests)
     const wrong: StepId = 'vm.vcpu'

@@ -21,8 +21,7 @@ describe('MAC derivation', () => {
   })
 })
 
-const vifs = (macs: string[], vm = 'OpaqueRef:vm'): VifSource['vifs'] =>
-  Object.fromEntries(macs.map((MAC, i) => [`OpaqueRef:vif-${MAC}`, { uuid: `vif-${i}`, VM: vm, MAC }]))
+const vifs = (macs: string[], vm = 'OpaqueRef:vm'): VifSource['vifs'] => Object.fromEntries(macs.map((MAC, i) => [`OpaqueRef:vif-${MAC}`, { uuid: `vif-${i}`, VM: vm, MAC }]))
 
 describe('MacRegistry', () => {
   it('re-derives a colliding MAC deterministically with a salt (the fleet)', () => {

@@ -89,7 +89,14 @@ describe('the SR by name, host as the tie-breaker (provision)', () => {
 
   it.each<{ sel: SrSelector; master: string | undefined; code: string; what: string; why: RegExp; fix: RegExp }>([
     { sel: { name_label: 'Nope' }, master: 'h1', code: 'not-found', what: 'No SR "Nope"', why: /case-sensitive/, fix: /xe sr-list/ },
-    { sel: { name_label: 'Local storage', host: 'xcp9' }, master: 'h1', code: 'ambiguous', what: '3 SRs are named "Local storage"', why: /^no host is named "xcp9"; candidates: l1 \(ext, on xcp1\)/, fix: /sr\.host/ },
+    {
+      sel: { name_label: 'Local storage', host: 'xcp9' },
+      master: 'h1',
+      code: 'ambiguous',
+      what: '3 SRs are named "Local storage"',
+      why: /^no host is named "xcp9"; candidates: l1 \(ext, on xcp1\)/,
+      fix: /sr\.host/,
+    },
     { sel: { name_label: 'Local storage', host: 'xcp3' }, master: 'h1', code: 'ambiguous', what: '3 SRs are named "Local storage"', why: /^candidates: .*l3 \(ext, on xcp3\)/, fix: /sr\.uuid/ },
     { sel: { name_label: 'Local storage' }, master: undefined, code: 'ambiguous', what: '3 SRs are named "Local storage"', why: /candidates/, fix: /sr\.host/ },
     { sel: { name_label: 'Two shared' }, master: 'h1', code: 'ambiguous', what: '2 SRs are named "Two shared"', why: /s1 .*s2/, fix: /recipe/ },
@@ -110,6 +117,12 @@ describe('room on the SR', () => {
   ])('$bytes bytes into 40 free: ok=$ok', ({ bytes, ok }) => {
     const c = roomFor(full, bytes, 'recipe')
     expect(c.ok).toBe(ok)
-    if (!c.ok) expect(c.refusal).toEqual({ code: 'no-space', what: 'SR "Small" has no room for the disk', why: 'the VDI needs 41 bytes and the SR has 40 of 100 free', fix: expect.stringContaining('shrink vdi.virtual_size') })
+    if (!c.ok)
+      expect(c.refusal).toEqual({
+        code: 'no-space',
+        what: 'SR "Small" has no room for the disk',
+        why: 'the VDI needs 41 bytes and the SR has 40 of 100 free',
+        fix: expect.stringContaining('shrink vdi.virtual_size'),
+      })
   })
 })

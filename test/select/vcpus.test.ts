@@ -24,10 +24,9 @@ describe('VCPU order', () => {
     expect(calls.every((c) => c.value === wanted)).toBe(true)
   })
 
-  it('keeps XAPI\'s invariant after every call, for every start and target from 1 to 8', () => {
+  it("keeps XAPI's invariant after every call, for every start and target from 1 to 8", () => {
     for (let max = 1; max <= 8; max++) {
       for (let at = 1; at <= max; at++) for (let want = 1; want <= 8; want++) expect(replay(max, at, want)).toEqual({ max: want, atStartup: want })
     }
   })
-
 })
