@@ -7,13 +7,13 @@
  * Words: a *kill point* is where a run is killed; a point *converged* when the re-run ended
  * as it should; *leaks* count objects left over, per class; *data disks removed* must be 0.
  */
-import { spawn } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { Simulator } from '../../mocks/simulator.js'
 import type { XapiConnection } from '../../src/xapi/connection.js'
 import { mulberry32 } from '../../src/image/prng.js'
 import { buildingName } from '../../src/provision/leftovers.js'
+import { type ProcessResult, runProcess } from '../support/run-process.js'
 
 /** Run from bench/soak/ (vitest, tsx) or dist/bench/soak/ (node): the CLI is bin/provision.js at the package root either way. */
 export const ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../../' : '../../', import.meta.url)
@@ -27,23 +27,11 @@ export function prng(seed: number): () => number {
   return () => next() / 4294967296
 }
 
-export interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+export type CliResult = ProcessResult
 
 /** The built CLI as a real process, with only PATH and `env` in its environment. */
 export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return runProcess(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env } })
 }
 
 /** A 1 MiB user disk on the host's "Local storage" that no run may remove; returns its uuid. */

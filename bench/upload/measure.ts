@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
+import { type ProcessResult, runProcess } from '../support/run-process.js'
 
-export interface Measured {
-  code: number | null
-  stdout: string
-  stderr: string
+export interface Measured extends ProcessResult {
   wallMs: number
   /** user + system; undefined when the platform cannot tell. */
   cpuMs?: number
@@ -30,15 +27,7 @@ export async function measure(cmd: string, args: string[], env: Record<string, s
   const timed = !node && existsSync(GNU_TIME)
   const [file, argv] = node ? [cmd, ['--import', PROBE, ...args]] : timed ? [GNU_TIME, ['-f', '%U %S %M', '-o', usageFile, cmd, ...args]] : [cmd, args]
   const t0 = performance.now()
-  const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(file, argv, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', USAGE_PROBE_FILE: usageFile, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  const r = await runProcess(file, argv, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', USAGE_PROBE_FILE: usageFile, ...env } })
   const wallMs = performance.now() - t0
   const usage = await readFile(usageFile, 'utf8').catch(() => undefined)
   await rm(usageFile, { force: true })

@@ -1,30 +1,15 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
+import { type ProcessResult, runProcess } from '../../bench/support/run-process.js'
 
 export const BIN = fileURLToPath(new URL('../../bin/provision.js', import.meta.url))
 
-export interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
+export type CliResult = ProcessResult
 
 /** Runs the built CLI as a user would: a real process, real arguments, real exit code. */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(cwd ? { cwd } : {}),
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
+  return runProcess(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, ...(cwd ? { cwd } : {}) })
 }
 
 export interface SpawnedSimulator {
