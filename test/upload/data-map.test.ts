@@ -4,8 +4,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { scanDataRegions, SCAN_BLOCK, MAX_REGION } from '../../src/upload/find/data-map.js'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from '../../src/upload/find/seek-data.js'
-import { hashInWorkers, mapInWorkers } from '../../src/upload/find/map-pool.js'
-import { regionHashes } from '../../src/upload/find/region-hashes.js'
+import { hashInWorkers, IN_THREAD_MAX, mapInWorkers } from '../../src/upload/find/map-pool.js'
+import { hashedBytes, regionHashes } from '../../src/upload/find/region-hashes.js'
+import { identityOf } from '../../src/upload/resume/checkpoint.js'
 import { splitSegments } from '../../src/upload/resume/segments.js'
 import { bodyLength } from '../../src/upload/send/chunked-body.js'
 import { framedLength } from '../../src/xapi/chunk-framing.js'
@@ -72,9 +73,75 @@ describe('finding the data', () => {
     }
     const one = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 1)
     const three = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 3)
+    // 0: on the main thread, as for a small image.
+    const none = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 0)
     expect(three.regions).toEqual(one.regions)
+    expect(none.regions).toEqual(one.regions)
     expect(three.dataBytes).toBe(one.dataBytes)
+    expect(none.dataBytes).toBe(one.dataBytes)
     expect(one.regions).toHaveLength(4)
+  })
+
+  it('hashes the regions as it maps them: the same hashes as reading them again, wherever runs meet read boundaries', async () => {
+    const image = join(await tempDir(), 'img')
+    const block = SCAN_BLOCK
+    // Reads of 2 blocks: runs that end on a read boundary, start on one, span several, a zero block at a read's start, a short tail.
+    await writeSparse(image, 40 * MiB + 3000, [
+      { offset: 0, data: pattern(2 * block, 1) },
+      { offset: 3 * block, data: pattern(4 * block, 2) },
+      { offset: 8 * block + 17, data: pattern(block, 3) },
+      { offset: 14 * MiB, data: pattern(5 * MiB, 4) },
+      { offset: 40 * MiB, data: pattern(3000, 5) },
+    ])
+    const windows = async function* (): AsyncGenerator<{ offset: number; length: number }> {
+      for (let o = 0; o < 40 * MiB + 3000; o += MAX_REGION) yield { offset: o, length: Math.min(MAX_REGION, 40 * MiB + 3000 - o) }
+    }
+    const plain = await mapInWorkers(image, windows(), block, 2 * block, 2)
+    const want = await hashInWorkers(image, plain.regions, 4 * MiB, 1)
+    for (const count of [0, 2]) {
+      const hashed = await mapInWorkers(image, windows(), block, 2 * block, count, undefined, undefined, true)
+      expect(hashed.regions).toEqual(plain.regions)
+      expect(hashed.hashes!.equals(want)).toBe(true)
+    }
+    expect(plain.hashes).toBeUndefined()
+    expect(plain.regions.length).toBeGreaterThan(5)
+  })
+
+  needs('python3').it('a small image is mapped on the main thread, a large one hashed as it is mapped: same map, hashes and identity as the other paths', async () => {
+    const dir = await tempDir()
+    const pieces = [
+      { offset: 5, data: pattern(200, 1) },
+      { offset: 30 * MiB, data: pattern(3 * MiB, 2) },
+      { offset: 100 * MiB + 9, data: pattern(20 * MiB, 3) },
+    ]
+    const small = join(dir, 'small')
+    const large = join(dir, 'large')
+    await writeSparse(small, IN_THREAD_MAX, pieces)
+    await writeSparse(large, IN_THREAD_MAX + SCAN_BLOCK, pieces)
+    const bytes = await readFile(large)
+    const sha = (r: { offset: number; length: number }): string =>
+      createHash('sha256')
+        .update(bytes.subarray(r.offset, r.offset + r.length))
+        .digest('hex')
+    // Small: no SEEK_DATA helper (so 'scan'), the same regions as the helper finds in the same data.
+    const inThread = await scanDataRegions(small)
+    expect(inThread.method).toBe('scan')
+    const viaHelper = await scanDataRegions(large, { hash: false })
+    expect(viaHelper.method).toBe('seek-data')
+    expect(inThread.regions).toEqual(viaHelper.regions)
+    expect(inThread.hashes).toBeUndefined()
+    const smallHashes = await regionHashes(inThread)
+    expect(inThread.regions.map((_, i) => smallHashes.subarray(32 * i, 32 * i + 32).toString('hex'))).toEqual(inThread.regions.map(sha))
+    // Large, hashed while mapped: one pass, so regionHashes starts nothing and reads nothing more.
+    const oneRead = await scanDataRegions(large, { hash: true })
+    expect(oneRead.regions).toEqual(viaHelper.regions)
+    expect(oneRead.bytesRead).toBe(viaHelper.bytesRead)
+    expect(await regionHashes(oneRead)).toBe(oneRead.hashes)
+    expect(hashedBytes(oneRead)).toBe(0)
+    const twoReads = await regionHashes(viaHelper)
+    expect(oneRead.hashes!.equals(twoReads)).toBe(true)
+    expect(identityOf(oneRead, oneRead.hashes!)).toEqual(identityOf(viaHelper, twoReads))
+    expect(oneRead.regions.map((_, i) => oneRead.hashes!.subarray(32 * i, 32 * i + 32).toString('hex'))).toEqual(oneRead.regions.map(sha))
   })
 
   it('falls back to reading everything when the helper cannot run', async () => {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
-import { mapInWorkers } from './map-pool.js'
+import { mapInWorkers, workersFor } from './map-pool.js'
 import { openDisk } from '../../disk/open-disk.js'
 import { SPOOL_BLOCK, spoolDataRuns, spoolGrowth, type SpoolGrowth } from '../../disk/spool.js'
 import type { DiskFormat } from '../../disk/virtual-disk.js'
@@ -15,6 +15,13 @@ export const SCAN_BLOCK = 64 * 1024
 export const MAX_REGION = 16 * 1024 * 1024
 /** Read size of the workers that map and hash. */
 export const READ_SIZE = 4 * 1024 * 1024
+/**
+ * An image with more allocated bytes than one upload segment (SEGMENT_BYTES) will need
+ * its regions' hashes for its checkpoints: the map computes them from the bytes it reads
+ * anyway, instead of a second pool of workers reading the data again (region-hashes.ts).
+ * A smaller one is most often uploaded in one segment, which needs no hash at all.
+ */
+export const HASH_WHILE_MAPPING_ABOVE = 256 * 1024 * 1024
 
 export interface Region {
   offset: number
@@ -35,6 +42,8 @@ export interface DataMap {
   dataBytes: number
   /** Bytes read from the file to build the map. */
   bytesRead: number
+  /** The regions' sha256s when the map computed them as it read (HASH_WHILE_MAPPING_ABOVE); else region-hashes.ts does. */
+  hashes?: Buffer
   /** How holes were found: the file system's SEEK_DATA, reading every byte, or the container's tables. */
   method: 'seek-data' | 'scan' | 'tables'
   /** The file's mtime when the map was taken: a later change makes the map stale. */
@@ -61,6 +70,8 @@ export interface ScanOptions {
   python?: string
   /** Abandons the map: the workers stop and the promise rejects. */
   signal?: AbortSignal
+  /** Hash the regions while mapping them; default: when the file holds more than HASH_WHILE_MAPPING_ABOVE. */
+  hash?: boolean
 }
 
 /**
@@ -77,11 +88,14 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   // Any format (src/disk): a compressed image was spooled by inspectImage; containers are read through their tables.
   const disk = openDisk(image)
   const path = disk.file
-  const { size: fileSize, mtimeMs } = await stat(path)
+  const { size: fileSize, mtimeMs, blocks } = await stat(path)
+  const hash = opts.hash ?? blocks * 512 > HASH_WHILE_MAPPING_ABOVE
+  // A small image is read whole on the main thread: cheaper than the helper and the workers.
+  const workers = workersFor(disk.size)
   if (disk.format !== 'raw') {
     try {
       const extents = alignExtents(toAsync(disk.allocated()), SCAN_BLOCK, disk.size)
-      const mapped = await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, undefined, opts.signal, (o, l) => disk.locate(o, l))
+      const mapped = await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, workers, opts.signal, (o, l) => disk.locate(o, l), hash)
       return { path, size: disk.size, format: disk.format, fileSize, ...mapped, method: 'tables', mtimeMs }
     } finally {
       disk.close()
@@ -92,14 +106,15 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   // A raw image decompressed by this process: its spool already knows its non-zero blocks.
   const runs = SPOOL_BLOCK === SCAN_BLOCK ? spoolDataRuns(path) : undefined
   if (runs) return { path, size, format: 'raw', fileSize, ...fromRuns(runs), bytesRead: 0, method: 'scan', mtimeMs }
-  if (opts.seekData !== false) {
+  if (opts.seekData !== false && workers > 0) {
     try {
-      return { ...(await mapExtents(path, size, alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size), opts.signal)), format: 'raw', fileSize, method: 'seek-data', mtimeMs }
+      const extents = alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size)
+      return { path, size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, workers, opts.signal, undefined, hash)), format: 'raw', fileSize, method: 'seek-data', mtimeMs }
     } catch (e) {
       if (!(e instanceof SeekDataUnavailable)) throw e
     }
   }
-  return { ...(await mapExtents(path, size, wholeFile(size), opts.signal)), format: 'raw', fileSize, method: 'scan', mtimeMs }
+  return { path, size, ...(await mapInWorkers(path, windows(wholeFile(size)), SCAN_BLOCK, READ_SIZE, workers, opts.signal, undefined, hash)), format: 'raw', fileSize, method: 'scan', mtimeMs }
 }
 
 /** The map of a spool still being written: complete when the spool is; the signal stops the decompression. */
@@ -140,11 +155,6 @@ async function* toAsync<T>(it: Iterable<T>): AsyncGenerator<T> {
 
 async function* wholeFile(size: number): AsyncGenerator<Region> {
   if (size > 0) yield { offset: 0, length: size }
-}
-
-/** Maps the extents window by window on worker threads (map-window.ts, map-pool.ts). */
-async function mapExtents(path: string, size: number, extents: AsyncIterable<Region>, signal?: AbortSignal): Promise<Omit<DataMap, 'method' | 'mtimeMs' | 'format' | 'fileSize'>> {
-  return { path, size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, undefined, signal)) }
 }
 
 /** The extents cut at every MAX_REGION-aligned boundary, so no region spans two windows. */

@@ -1,7 +1,10 @@
+import * as crypto from 'node:crypto'
+import * as fs from 'node:fs'
 import { availableParallelism } from 'node:os'
+import * as zlib from 'node:zlib'
 import { Worker } from 'node:worker_threads'
 import type { Region } from './data-map.js'
-import { workerSource, type Job, type WindowResult } from './map-window.js'
+import { jobFunctions, jobRunner, workerSource, type Job, type WindowResult } from './map-window.js'
 import { openDisk } from '../../disk/open-disk.js'
 import type { Piece } from '../../disk/virtual-disk.js'
 
@@ -15,6 +18,18 @@ export type Locate = (offset: number, length: number) => Piece[] | null
 export const defaultWorkers = (): number => Math.max(1, Math.min(4, availableParallelism()))
 
 type Waiter = { resolve: (r: unknown) => void; reject: (e: Error) => void }
+
+/**
+ * Up to this many bytes (the virtual disk's size), an image is mapped and hashed on the
+ * main thread: starting a worker costs ~25 to 50 ms of CPU and the python3 SEEK_DATA
+ * helper ~60 ms, while reading 128 MiB, holes or data, costs 30 to 45 ms
+ * (docs/upload.md, "CPU of one run"). Every sample image and most test images are this
+ * small.
+ */
+export const IN_THREAD_MAX = 128 * 1024 * 1024
+
+/** Workers for an image of `size` bytes: none (the main thread) for a small one. */
+export const workersFor = (size: number): number => (size <= IN_THREAD_MAX ? 0 : defaultWorkers())
 
 /**
  * Runs `kind` jobs over `items` (ascending ranges of the image) on a pool of workers,
@@ -31,7 +46,9 @@ async function runJobs<R>(
   readSize: number,
   signal?: AbortSignal,
   locate?: Locate,
+  hashing = false,
 ): Promise<void> {
+  if (count === 0) return runInThread(path, kind, items, take, block, readSize, signal, locate, hashing)
   const waiting = new Map<number, Waiter>()
   let dead: Error | undefined
   const fail = (e: Error): void => {
@@ -62,7 +79,7 @@ async function runJobs<R>(
     for await (const item of items) {
       if (dead) throw dead
       const pieces = locate?.(item.offset, item.length) ?? undefined
-      const job: Job = { id: id++, kind, offset: item.offset, length: item.length, ...(pieces ? { pieces } : {}) }
+      const job: Job = { id: id++, kind, offset: item.offset, length: item.length, ...(pieces ? { pieces } : {}), ...(hashing ? { hashing } : {}) }
       const result = new Promise<R>((resolve, reject) => (dead ? reject(dead) : waiting.set(job.id, { resolve: resolve as (r: unknown) => void, reject })))
       // Observed at once: a failure surfaces where the queue is drained, never as unhandled.
       result.catch(() => undefined)
@@ -77,15 +94,66 @@ async function runJobs<R>(
   }
 }
 
+/**
+ * runJobs on the main thread, for a small image: the same job code (jobRunner) without
+ * a worker's start-up. Each job is at most one MAX_REGION window or region (16 MiB,
+ * a few ms), and the event loop runs between jobs, so the login beside it is not held up.
+ */
+async function runInThread<R>(
+  path: string,
+  kind: Job['kind'],
+  items: AsyncIterable<Region> | Iterable<Region>,
+  take: (r: R) => void,
+  block: number,
+  readSize: number,
+  signal: AbortSignal | undefined,
+  locate: Locate | undefined,
+  hashing: boolean,
+): Promise<void> {
+  const runner = jobRunner({ fs, crypto, zlib }, jobFunctions, path, block, readSize)
+  try {
+    let id = 0
+    for await (const item of items) {
+      if (signal?.aborted) throw new Error('mapping the image was abandoned')
+      const pieces = locate?.(item.offset, item.length) ?? undefined
+      let result: unknown
+      try {
+        result = runner.run({ id: id++, kind, offset: item.offset, length: item.length, ...(pieces ? { pieces } : {}), ...(hashing ? { hashing } : {}) })
+      } catch (e) {
+        throw new Error(`reading ${path}: ${e instanceof Error ? e.message : String(e)}`)
+      }
+      take(result as R)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  } finally {
+    runner.close()
+  }
+}
+
 export interface MapResult {
   regions: Region[]
   dataBytes: number
   bytesRead: number
+  /** With `hashing`: the regions' sha256s, 32 bytes each in region order (what hashInWorkers gives). */
+  hashes?: Buffer
 }
 
-/** The non-zero regions of `windows` (each inside one MAX_REGION-aligned window), in order. */
-export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, count = defaultWorkers(), signal?: AbortSignal, locate?: Locate): Promise<MapResult> {
+/**
+ * The non-zero regions of `windows` (each inside one MAX_REGION-aligned window), in order;
+ * with `hashing`, their sha256s too, from the same read.
+ */
+export async function mapInWorkers(
+  path: string,
+  windows: AsyncIterable<Region>,
+  block: number,
+  readSize: number,
+  count = defaultWorkers(),
+  signal?: AbortSignal,
+  locate?: Locate,
+  hashing = false,
+): Promise<MapResult> {
   const out: MapResult = { regions: [], dataBytes: 0, bytesRead: 0 }
+  const digests: Uint8Array[] = []
   await runJobs<WindowResult>(
     path,
     'map',
@@ -94,13 +162,16 @@ export async function mapInWorkers(path: string, windows: AsyncIterable<Region>,
       for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
       out.dataBytes += r.dataBytes
       out.bytesRead += r.bytesRead
+      if (r.digests) digests.push(r.digests)
     },
     count,
     block,
     readSize,
     signal,
     locate,
+    hashing,
   )
+  if (hashing) out.hashes = Buffer.concat(digests)
   return out
 }
 

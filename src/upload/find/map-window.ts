@@ -25,11 +25,20 @@ export interface WindowResult {
   regions: number[]
   dataBytes: number
   bytesRead: number
+  /** With `hashing`: the sha256 of each region, 32 bytes each in region order (hashRegion's values). */
+  digests?: Uint8Array
 }
 
-/** Reads [offset, offset+length) in `buf`-sized pieces and returns its runs of non-zero `zeros.length` blocks. */
-export function mapWindow(io: WindowIo, fd: number, offset: number, length: number, buf: Buffer, zeros: Buffer): WindowResult {
+/**
+ * Reads [offset, offset+length) in `buf`-sized pieces and returns its runs of non-zero
+ * `zeros.length` blocks. With `hashing`, also each run's sha256, from the bytes already
+ * read: the identity's hashes then cost no second read of the data (region-hashes.ts).
+ */
+export function mapWindow(io: WindowIo, fd: number, offset: number, length: number, buf: Buffer, zeros: Buffer, hashing = false): WindowResult {
   const regions: number[] = []
+  const digests: Buffer[] = []
+  // The hash of the run in progress; `from`: where its bytes start in the current buffer.
+  let h: ReturnType<WindowIo['createHash']> | undefined
   let runEnd = -1
   let dataBytes = 0
   let bytesRead = 0
@@ -37,17 +46,32 @@ export function mapWindow(io: WindowIo, fd: number, offset: number, length: numb
     const got = io.readSync(fd, buf, 0, Math.min(buf.length, offset + length - pos), pos)
     if (got === 0) break
     bytesRead += got
+    let from = -1
     for (let i = 0; i < got; i += zeros.length) {
       const n = Math.min(zeros.length, got - i)
-      if (buf.subarray(i, i + n).equals(n === zeros.length ? zeros : zeros.subarray(0, n))) continue
+      if (buf.subarray(i, i + n).equals(n === zeros.length ? zeros : zeros.subarray(0, n))) {
+        if (h) {
+          if (from >= 0) h.update(buf.subarray(from, i))
+          digests.push(h.digest())
+          h = undefined
+          from = -1
+        }
+        continue
+      }
       if (runEnd === pos + i) regions[regions.length - 1]! += n
-      else regions.push(pos + i, n)
+      else {
+        regions.push(pos + i, n)
+        if (hashing) h = io.createHash('sha256')
+      }
+      if (h && from < 0) from = i
       runEnd = pos + i + n
       dataBytes += n
     }
+    if (h && from >= 0) h.update(buf.subarray(from, got))
     pos += got
   }
-  return { regions, dataBytes, bytesRead }
+  if (h) digests.push(h.digest())
+  return { regions, dataBytes, bytesRead, ...(hashing ? { digests: Buffer.concat(digests) } : {}) }
 }
 
 /** sha256 of exactly [offset, offset+length); a short read means the image shrank. */
@@ -63,26 +87,42 @@ export function hashRegion(io: WindowIo, fd: number, offset: number, length: num
 }
 
 /** pieces: where a container image's window comes from (src/disk); absent for a raw image, read in place. */
-export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: number; pieces?: Piece[] }
+export type Job = { id: number; kind: 'map' | 'hash'; offset: number; length: number; pieces?: Piece[]; hashing?: boolean }
+
+/** What runJob needs of Node: passed in, because the same code runs in workers as source text. */
+export interface JobModules {
+  fs: typeof import('node:fs')
+  crypto: typeof import('node:crypto')
+  zlib: typeof import('node:zlib')
+}
+
+/** The functions a job runs, passed in for the same reason. */
+export interface JobFunctions {
+  map: typeof mapWindow
+  hash: typeof hashRegion
+  read: typeof readPieces
+  slice: typeof slicePieces
+  ioOf: typeof pieceIoOf
+}
+
+export interface JobRunner {
+  run(job: Job): WindowResult | { digest: Uint8Array }
+  close(): void
+}
 
 /**
- * The worker's loop: open the image once, then answer jobs with mapWindow's or
- * hashRegion's result. `require`, not `import()`: the test runner rewrites dynamic
- * imports in the source it serves, and the worker runs as a script (map-pool.ts gives
- * it no execArgv, so not even `--input-type=module` turns it into a module).
+ * Opens the image once and answers jobs with mapWindow's or hashRegion's result, in a
+ * worker (workerMain) or on the main thread for a small image (map-pool.ts): one code
+ * path, so both give the same map and the same hashes.
  */
-export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read: typeof readPieces, slice: typeof slicePieces, ioOf: typeof pieceIoOf, block: number, readSize: number): void {
-  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
-  const fs = require('node:fs') as typeof import('node:fs')
-  const crypto = require('node:crypto') as typeof import('node:crypto')
-  const fd = fs.openSync((workerData as { path: string }).path, 'r')
+export function jobRunner(m: JobModules, f: JobFunctions, path: string, block: number, readSize: number): JobRunner {
+  const fd = m.fs.openSync(path, 'r')
   const buf = Buffer.allocUnsafe(readSize)
   const zeros = Buffer.alloc(block)
-  const zlib = require('node:zlib') as typeof import('node:zlib')
-  const raw = { readSync: fs.readSync, createHash: (a: 'sha256') => crypto.createHash(a) }
-  const pieceIo = ioOf(fs, zlib)
-  parentPort!.on('message', (job: Job) => {
-    try {
+  const raw = { readSync: m.fs.readSync, createHash: (a: 'sha256') => m.crypto.createHash(a) }
+  const pieceIo = f.ioOf(m.fs, m.zlib)
+  return {
+    run(job) {
       // A container image: the window's virtual bytes are assembled from its pieces.
       const pieces = job.pieces
       const io =
@@ -90,14 +130,31 @@ export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read:
           ? raw
           : {
               ...raw,
-              readSync: (f: number, b: Buffer, o: number, n: number, pos: number): number => {
+              readSync: (fh: number, b: Buffer, o: number, n: number, pos: number): number => {
                 const len = Math.min(n, job.offset + job.length - pos)
-                read(pieceIo, f, slice(pieces, job.offset, pos, len), b.subarray(o, o + len))
+                f.read(pieceIo, fh, f.slice(pieces, job.offset, pos, len), b.subarray(o, o + len))
                 return len
               },
             }
-      const result = job.kind === 'map' ? map(io, fd, job.offset, job.length, buf, zeros) : { digest: hash(io, fd, job.offset, job.length, buf) }
-      parentPort!.postMessage({ id: job.id, result })
+      return job.kind === 'map' ? f.map(io, fd, job.offset, job.length, buf, zeros, job.hashing) : { digest: f.hash(io, fd, job.offset, job.length, buf) }
+    },
+    close: () => m.fs.closeSync(fd),
+  }
+}
+
+/**
+ * The worker's loop around jobRunner. `require`, not `import()`: the test runner
+ * rewrites dynamic imports in the source it serves, and the worker runs as a script
+ * (map-pool.ts gives it no execArgv, so not even `--input-type=module` turns it into a
+ * module).
+ */
+export function workerMain(runner: typeof jobRunner, f: JobFunctions, block: number, readSize: number): void {
+  const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
+  const m = { fs: require('node:fs'), crypto: require('node:crypto'), zlib: require('node:zlib') } as JobModules
+  const r = runner(m, f, (workerData as { path: string }).path, block, readSize)
+  parentPort!.on('message', (job: Job) => {
+    try {
+      parentPort!.postMessage({ id: job.id, result: r.run(job) })
     } catch (e) {
       parentPort!.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) })
     }
@@ -107,4 +164,7 @@ export function workerMain(map: typeof mapWindow, hash: typeof hashRegion, read:
 export const workerSource = (block: number, readSize: number): string =>
   // esbuild (tsx, vitest) may wrap functions in a __name(fn, "name") helper that exists
   // only in the module they came from; the eval'd source gets a stand-in.
-  `var __name = (f) => f;\n(${workerMain.toString()})(${mapWindow.toString()}, ${hashRegion.toString()}, ${readPieces.toString()}, ${slicePieces.toString()}, ${pieceIoOf.toString()}, ${block}, ${readSize})`
+  `var __name = (f) => f;\n(${workerMain.toString()})(${jobRunner.toString()}, { map: ${mapWindow.toString()}, hash: ${hashRegion.toString()}, read: ${readPieces.toString()}, slice: ${slicePieces.toString()}, ioOf: ${pieceIoOf.toString()} }, ${block}, ${readSize})`
+
+/** The same functions, for jobRunner on the main thread. */
+export const jobFunctions: JobFunctions = { map: mapWindow, hash: hashRegion, read: readPieces, slice: slicePieces, ioOf: pieceIoOf }
