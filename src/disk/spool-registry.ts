@@ -10,17 +10,36 @@ interface Entry {
 
 /** Spools of this process, by the compressed file's absolute path; removed when the process exits. */
 const spools = new Map<string, Entry>()
+/** Spools being written, with what stops their writer (xz): stopped and removed when the process exits. */
+const writing = new Map<string, () => void>()
 let cleanupInstalled = false
+
+function cleanupOnExit(): void {
+  if (cleanupInstalled) return
+  cleanupInstalled = true
+  process.once('exit', () => {
+    for (const [spool, stop] of writing) {
+      stop()
+      unlinkQuietly(spool)
+    }
+    for (const e of spools.values()) unlinkQuietly(e.spool)
+  })
+}
 
 export function registerSpool(source: string, spool: string): void {
   const s = statSync(source)
   spools.set(resolve(source), { spool, size: s.size, mtimeMs: s.mtimeMs })
-  if (!cleanupInstalled) {
-    cleanupInstalled = true
-    process.once('exit', () => {
-      for (const e of spools.values()) unlinkQuietly(e.spool)
-    })
-  }
+  cleanupOnExit()
+}
+
+/**
+ * A spool being written: if the process exits meanwhile (a second Ctrl-C, process.exit),
+ * `stop` runs (synchronously: it kills xz) and the spool is removed. Returns the untrack.
+ */
+export function whileWriting(spool: string, stop: () => void): () => void {
+  writing.set(spool, stop)
+  cleanupOnExit()
+  return () => writing.delete(spool)
 }
 
 /** The spool of `source`, unless there is none or the source changed since. */

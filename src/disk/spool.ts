@@ -1,14 +1,15 @@
-import { closeSync, createReadStream, ftruncateSync, openSync, readSync, statfsSync, unlinkSync, writeSync, type StatsFs } from 'node:fs'
+import { closeSync, ftruncateSync, openSync, readSync, statfsSync, unlinkSync, type StatsFs } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
-import { createGunzip } from 'node:zlib'
-import { isZero } from '../image/zero.js'
 import { UserError } from '../errors.js'
 import { detect, type Compression } from './detect.js'
-import { registerSpool, removeStaleSpools, spooledFile } from './spool-registry.js'
+import { spoolGzip } from './spool-gzip.js'
+import type { SpoolContext } from './spool-job.js'
+import { registerSpool, removeStaleSpools, spooledFile, whileWriting } from './spool-registry.js'
+import { spoolXz } from './spool-xz.js'
 import { MAX_VIRTUAL_SIZE } from './virtual-disk.js'
-import { xzDecompress, xzDeclaredSize } from './xz-pipe.js'
+import { xzDeclaredSize } from './xz-tool.js'
 
 /** Zero detection grid of the spool: all-zero blocks are skipped, so the spool stays sparse. */
 export const SPOOL_BLOCK = 64 * 1024
@@ -36,81 +37,15 @@ export interface PreparedImage {
 }
 
 /** Where each spool of this process holds data: its non-zero BLOCKs, as [offset, length] runs. */
-const spoolRuns = new Map<string, number[]>()
+const spoolRuns = new Map<string, readonly number[]>()
 
 /**
  * The runs of non-zero 64 KiB blocks of a spool, found as it was written: the map of a
  * raw image needs nothing else (data-map.ts), so a raw.xz is not read a second time.
- * Undefined for a file that is not a spool of this process.
+ * Undefined for a file that is not a spool of this process, or one whose writer could
+ * not map it (spool-xz.ts without python3 or SEEK_DATA).
  */
 export const spoolDataRuns = (spool: string): readonly number[] | undefined => spoolRuns.get(spool)
-
-/** Appends blocks in ascending order, merging those that touch. */
-class BlockRuns {
-  readonly list: number[] = []
-  add(at: number, length: number): void {
-    const n = this.list.length
-    if (n > 0 && this.list[n - 2]! + this.list[n - 1]! === at) this.list[n - 1]! += length
-    else this.list.push(at, length)
-  }
-}
-
-/**
- * Writes a decompressed stream into the sparse spool, 64 KiB block by block: all-zero
- * blocks are skipped (the spool stays sparse, and the runs written are the data map).
- * Blocks are cut at multiples of BLOCK of the output, wherever the chunks end.
- */
-class SpoolWriter {
-  expanded = 0
-  private readonly blocks = new BlockRuns()
-  /** The runs written so far (a live array). */
-  get runs(): readonly number[] {
-    return this.blocks.list
-  }
-  private readonly carry = Buffer.alloc(BLOCK)
-  private carried = 0
-  constructor(
-    private readonly fd: number,
-    /** After each chunk, with the bytes decompressed so far; may throw to stop. */
-    private readonly progress: (written: number) => void,
-  ) {}
-
-  push(chunk: Buffer): void {
-    let i = 0
-    while (i < chunk.length) {
-      // Whole blocks are checked where they lie: a copy of every byte of a 16 GiB stream costs seconds.
-      if (this.carried === 0 && chunk.length - i >= BLOCK) {
-        this.flush(chunk.subarray(i, i + BLOCK))
-        i += BLOCK
-        continue
-      }
-      const take = Math.min(BLOCK - this.carried, chunk.length - i)
-      chunk.copy(this.carry, this.carried, i, i + take)
-      this.carried += take
-      i += take
-      if (this.carried === BLOCK) {
-        this.flush(this.carry)
-        this.carried = 0
-      }
-    }
-    this.progress(this.expanded + this.carried)
-  }
-
-  /** The decompressed size and the runs of non-zero blocks written. */
-  end(): { expanded: number; runs: number[] } {
-    if (this.carried) this.flush(this.carry.subarray(0, this.carried))
-    this.carried = 0
-    return { expanded: this.expanded, runs: this.blocks.list }
-  }
-
-  private flush(block: Buffer): void {
-    if (!isZero(block)) {
-      writeSync(this.fd, block, 0, block.length, this.expanded)
-      this.blocks.add(this.expanded, block.length)
-    }
-    this.expanded += block.length
-  }
-}
 
 /** Everyone who wants to see spools grow (the CLI's progress line), whichever command opened the image. */
 const watchers = new Set<(file: string, p: SpoolProgress) => void>()
@@ -135,13 +70,13 @@ export interface SpoolGrowth {
   spool: string
   /** The virtual disk's size: what the xz index declares, checked at the end. */
   size: number
-  /** Decompressed bytes so far. */
+  /** Below this offset the spool and `runs` are final (xz writes sequentially; spool-follower.ts). */
   written(): number
   /** True once the spool is whole (its runs final, its size checked). */
   complete(): boolean
   /** The non-zero blocks found so far, ascending [offset, length] runs (a live array). */
   readonly runs: readonly number[]
-  /** Resolves at the next MiB decompressed, or the end; rejects with the decompression's error. */
+  /** Resolves at the next stretch mapped (every 0.1 s), or the end; rejects with the decompression's error. */
   next(): Promise<void>
   /** Resolves when the spool is complete (and registered); rejects with what stopped it. */
   readonly done: Promise<void>
@@ -153,13 +88,11 @@ export interface SpoolGrowth {
 const growths = new Map<string, SpoolGrowth>()
 export const spoolGrowth = (image: string): SpoolGrowth | undefined => growths.get(resolve(image))
 
-/** How often a growing spool wakes its waiters: a segment is sent at most this late (liveSegments skips wakes that close none). */
-const STEP = 1024 * 1024
-
 /**
  * Makes an image openable by openDisk: a compressed one (xz, gzip) is decompressed once
- * per process into a sparse temporary file in $TMPDIR (only non-zero 64 KiB blocks are
- * written: a 16 GiB raw.xz holding 1 GiB takes 1 GiB), removed when the process exits.
+ * per process into a sparse temporary file in $TMPDIR (only non-zero data is written: a
+ * 16 GiB raw.xz holding 1 GiB takes 1 GiB), removed when the process exits. xz writes
+ * the spool itself (spool-xz.ts); gzip's stream goes through Node (spool-gzip.ts).
  * Spooling is needed because qcow2, VHD and VMDK tables may point anywhere in the file,
  * and because segments, resume and --verify read the image more than once.
  *
@@ -184,56 +117,47 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   }
   const total = (await stat(path)).size
   const declared = d.compression === 'xz' ? xzDeclaredSize(path) : undefined
+  if (declared !== undefined && declared > MAX_VIRTUAL_SIZE)
+    throw new UserError({
+      code: 'image-unreadable',
+      what: `Cannot decompress ${path}`,
+      why: `its xz index declares ${declared} bytes, more than the ${MAX_VIRTUAL_SIZE / 2 ** 40} TiB a disk can be: a corrupt or malicious file`,
+      fix: 'download it again and check its published sha256',
+    })
   const dir = tmpdir()
   // Before the free-space check: what killed runs left counts against it.
   removeStaleSpools(dir)
   checkFree(dir, total, path)
   const spool = join(dir, `xcp-provision-${process.pid}-${Date.now()}-${basename(path)}.spool`)
+  // Not in append mode: xz seeks over zeros only in a file it can seek in.
   const out = openSync(spool, 'wx', 0o600)
   const streamable = opts.stream === true && declared !== undefined && declared > 0 && declared % BLOCK === 0
-  // Sized up front (sparse): the upload reads a growing spool, never past its end.
-  if (streamable) ftruncateSync(out, declared)
-  const stop = new AbortController()
   const wake = new Wakeups()
-  let writer!: SpoolWriter
-  const run = (async (): Promise<{ expanded: number; runs: number[] }> => {
-    let expanded: number
-    let runs: number[]
-    try {
-      const source = createReadStream(path, { highWaterMark: 1024 * 1024 })
-      let read = 0
-      source.on('data', (c: Buffer | string) => (read += c.length))
-      const limit = declared ?? MAX_VIRTUAL_SIZE + 16 * 1024 * 1024
-      let nextWake = BLOCK
-      writer = new SpoolWriter(out, (written) => {
-        if (stop.signal.aborted) throw stop.signal.reason
-        if (written > limit) {
-          throw new UserError({
-            code: 'image-unreadable',
-            what: `Cannot decompress ${path}`,
-            why: `it expands beyond ${declared !== undefined ? `the size its xz index declares (${declared} bytes)` : `${limit} bytes`}: a corrupt or malicious file`,
-            fix: 'download it again and check its published sha256',
-          })
-        }
-        if (writer.expanded >= nextWake) {
-          nextWake = writer.expanded + STEP
-          wake.fire()
-        }
-        const p = { read, total, written }
-        onProgress?.(p)
-        for (const w of watchers) w(path, p)
-      })
-      const checked = (chunk: Buffer): void => {
-        writer.push(chunk)
-        if (writer.expanded >= nextCheck) {
-          nextCheck += CHECK_EVERY
-          checkFree(dir, 0, path)
-        }
+  let nextFree = CHECK_EVERY
+  const ctx: SpoolContext = {
+    path,
+    spool,
+    out,
+    limit: declared ?? MAX_VIRTUAL_SIZE + 16 * 1024 * 1024,
+    declared,
+    progress: (read, written) => {
+      if (written >= nextFree) {
+        nextFree = written + CHECK_EVERY
+        checkFree(dir, 0, path)
       }
-      let nextCheck = CHECK_EVERY
-      if (d.compression === 'xz') await xzDecompress(path, source, checked, stop.signal)
-      else for await (const chunk of source.pipe(createGunzip()) as AsyncIterable<Buffer>) checked(chunk)
-      ;({ expanded, runs } = writer.end())
+      const p = { read, total, written }
+      onProgress?.(p)
+      for (const w of watchers) w(path, p)
+    },
+    step: () => wake.fire(),
+  }
+  const job = d.compression === 'xz' ? spoolXz(ctx) : spoolGzip(ctx)
+  // A process exiting meanwhile (a second Ctrl-C) stops the writer and removes the spool.
+  const untrack = whileWriting(spool, () => job.abort(new Error('exiting')))
+  const run = (async (): Promise<number> => {
+    let expanded: number
+    try {
+      expanded = await job.done
       if (declared !== undefined && expanded !== declared)
         throw new UserError({
           code: 'image-unreadable',
@@ -245,13 +169,16 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
     } catch (e) {
       closeSync(out)
       unlinkSync(spool)
-      throw stop.signal.aborted ? stop.signal.reason : e
+      throw e
+    } finally {
+      untrack()
     }
     closeSync(out)
     for (const w of watchers) w(path, { read: total, total, written: expanded })
     registerSpool(path, spool)
-    spoolRuns.set(spool, runs)
-    return { expanded, runs }
+    const runs = job.runs()
+    if (runs) spoolRuns.set(spool, runs)
+    return expanded
   })()
   let complete = false
   const finished = run.then(
@@ -272,23 +199,24 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
     const rd = openSync(spool, 'r')
     readSync(rd, first, 0, 512, 0)
     closeSync(rd)
-    if (detect(first).kind === 'plain' && first.toString('latin1', 0, 8) !== 'conectix') {
+    const runs = job.runs()
+    if (runs && !complete && detect(first).kind === 'plain' && first.toString('latin1', 0, 8) !== 'conectix') {
       const growing: SpoolGrowth = {
         spool,
         size: declared,
-        written: () => writer.expanded,
+        written: () => job.mark(),
         complete: () => complete,
-        runs: writer.runs,
+        runs,
         next: () => wake.next(),
         done: finished.finally(() => growths.delete(resolve(path))),
-        abort: () => stop.abort(new Error(`the decompression of ${path} was stopped`)),
+        abort: () => job.abort(new Error(`the decompression of ${path} was stopped`)),
       }
       growing.done.catch(() => undefined)
       growths.set(resolve(path), growing)
       return { file: spool, compression: d.compression, expanded: declared, growing }
     }
   }
-  const { expanded } = await run
+  const expanded = await run
   return { file: spool, compression: d.compression, expanded }
 }
 
