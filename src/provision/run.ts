@@ -104,7 +104,8 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   // Finding the data reads all of it (~0.5 s per GiB); the login and the lookups need
   // none of it, so they run meanwhile and the upload starts that much sooner.
   const mapAbort = new AbortController()
-  const mapping = scanDataRegions(opts.image, { signal: mapAbort.signal })
+  // A real run's map of a large image is followed while it is read: the upload's first segment need not wait for the rest (live-map.ts).
+  const mapping = scanDataRegions(opts.image, { signal: mapAbort.signal, live: !opts.dryRun })
   mapping.catch(() => undefined) // awaited below, unless the run fails first
   // A run that fails before it needs the map stops the reading, so the process can exit.
   const abandonMap = async (): Promise<void> => {

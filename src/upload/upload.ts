@@ -5,7 +5,7 @@ import type { XapiConnection } from '../xapi/connection.js'
 import * as VDI from '../xapi/vdi.js'
 import { settledMap, type DataMap } from './find/data-map.js'
 import { putSegment, type UploadProgress } from './send/import-raw-vdi.js'
-import { SEGMENT_BYTES, liveSegments, type Segment } from './resume/segments.js'
+import { SEGMENT_BYTES, liveSegments, splitSegments, type Segment } from './resume/segments.js'
 import { OFFSET_KEY, clearCheckpoint, parseCheckpoint, type Checkpoint } from './resume/checkpoint.js'
 import { hashedBytes, regionHashes } from './find/region-hashes.js'
 import { Checkpointer } from './resume/checkpointer.js'
@@ -75,8 +75,9 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     if (vdi.virtual_size < o.map.size) throw new Error(`the image (${o.map.size} bytes) is larger than the VDI (${vdi.virtual_size} bytes)`)
     const otherConfig = { ...vdi.other_config }
     const segmentBytes = o.tuning?.segmentBytes ?? SEGMENT_BYTES
-    // A raw.xz still being decompressed is followed segment by segment (liveSegments) into a
-    // fresh VDI; a checkpoint to resume from needs the whole image's identity first.
+    // A raw.xz still being decompressed, or a large image still being read (live-map.ts), is
+    // followed segment by segment (liveSegments) into a fresh VDI; a checkpoint to resume
+    // from needs the whole image's identity first.
     const live = o.map.growth !== undefined && !parseCheckpoint(otherConfig).identity
     if (!live) await settledMap(o.map)
     const hashes = (): Promise<Buffer> => regionHashes(o.map)
@@ -93,10 +94,15 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     // (measured: 4 workers slowed the first 256 MiB on a 1 Gb/s link by half). A growing
     // spool is hashed once complete: until then its segments get no checkpoint.
     const workers = Math.max(1, Math.floor(defaultWorkers() / 2))
-    const hashing = live ? settledMap(o.map).then((m) => regionHashes(m, workers)) : plan!.segments.length > 1 ? regionHashes(o.map, workers) : undefined
+    // One segment needs no checkpoint, so no hash: known for a live map only once it is complete.
+    const hashing = live
+      ? settledMap(o.map).then((m) => (splitSegments(m, segmentBytes).length > 1 ? regionHashes(m, workers) : undefined))
+      : plan!.segments.length > 1
+        ? regionHashes(o.map, workers)
+        : undefined
     const recorder = new Checkpointer(x, o.vdi, otherConfig, o.map, hashing, (c) => o.onCheckpoint?.(c))
     const known = plan?.segments.reduce((n, s) => n + s.bodyBytes, 0)
-    const counts: Counts = { committed: 0, wire: 0, read: o.map.bytesRead, retries: 0, target: undefined }
+    const counts: Counts = { committed: 0, wire: 0, read: 0, retries: 0, target: undefined }
     const segments: Segment[] = []
     let completed = false
     try {
@@ -122,7 +128,8 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
       imageSize: o.map.size,
       dataBytes: o.map.dataBytes,
       bytesSent: counts.wire,
-      bytesRead: counts.read + hashedBytes(o.map),
+      // The map's reads are known once it is complete (a live map is still reading at the start).
+      bytesRead: o.map.bytesRead + counts.read + hashedBytes(o.map),
       regions: o.map.regions.length,
       method: o.map.method,
       segments,

@@ -71,10 +71,10 @@ describe('finding the data', () => {
     const windows = async function* (): AsyncGenerator<{ offset: number; length: number }> {
       for (let o = 0; o < 80 * MiB; o += MAX_REGION) yield { offset: o, length: MAX_REGION }
     }
-    const one = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 1)
-    const three = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 3)
+    const one = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, { workers: 1 })
+    const three = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, { workers: 3 })
     // 0: on the main thread, as for a small image.
-    const none = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, 0)
+    const none = await mapInWorkers(image, windows(), SCAN_BLOCK, 4 * MiB, { workers: 0 })
     expect(three.regions).toEqual(one.regions)
     expect(none.regions).toEqual(one.regions)
     expect(three.dataBytes).toBe(one.dataBytes)
@@ -96,10 +96,10 @@ describe('finding the data', () => {
     const windows = async function* (): AsyncGenerator<{ offset: number; length: number }> {
       for (let o = 0; o < 40 * MiB + 3000; o += MAX_REGION) yield { offset: o, length: Math.min(MAX_REGION, 40 * MiB + 3000 - o) }
     }
-    const plain = await mapInWorkers(image, windows(), block, 2 * block, 2)
+    const plain = await mapInWorkers(image, windows(), block, 2 * block, { workers: 2 })
     const want = await hashInWorkers(image, plain.regions, 4 * MiB, 1)
     for (const count of [0, 2]) {
-      const hashed = await mapInWorkers(image, windows(), block, 2 * block, count, undefined, undefined, true)
+      const hashed = await mapInWorkers(image, windows(), block, 2 * block, { workers: count, hashing: true })
       expect(hashed.regions).toEqual(plain.regions)
       expect(hashed.hashes!.equals(want)).toBe(true)
     }

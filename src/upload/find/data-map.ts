@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
-import { mapInWorkers, workersFor } from './map-pool.js'
+import { mapInWorkers, workersFor, type MapOptions, type MapResult } from './map-pool.js'
+import { liveMap } from './live-map.js'
 import { openDisk } from '../../disk/open-disk.js'
 import { SPOOL_BLOCK, spoolDataRuns, spoolGrowth, type SpoolGrowth } from '../../disk/spool.js'
 import type { DiskFormat } from '../../disk/virtual-disk.js'
@@ -49,13 +50,18 @@ export interface DataMap {
   /** The file's mtime when the map was taken: a later change makes the map stale. */
   mtimeMs: number
   /**
-   * A raw.xz still being decompressed (spool.ts, `stream`): `regions`, `dataBytes` and
-   * `mtimeMs` are filled in when `settled` resolves; until then only the upload, which
-   * follows `growth` segment by segment (segments.ts, liveSegments), may use the map.
+   * A map still being taken: a raw.xz still being decompressed (spool.ts, `stream`), or a
+   * large image still being read (`live`, live-map.ts). `regions`, `dataBytes` (and
+   * for the spool `mtimeMs`) are filled in when `settled` resolves; until then only the
+   * upload, which follows `growth` segment by segment (segments.ts, liveSegments), may
+   * use the map.
    */
-  growth?: SpoolGrowth
+  growth?: MapGrowth
   settled?: Promise<void>
 }
+
+/** How a map still being taken grows: what liveSegments and the progress estimate read of it. */
+export type MapGrowth = Omit<SpoolGrowth, 'spool'>
 
 /** Waits until the map is complete: at once, but for one still following a growing spool. */
 export async function settledMap(map: DataMap): Promise<DataMap> {
@@ -72,6 +78,12 @@ export interface ScanOptions {
   signal?: AbortSignal
   /** Hash the regions while mapping them; default: when the file holds more than HASH_WHILE_MAPPING_ABOVE. */
   hash?: boolean
+  /**
+   * Return a large raw image's map at once, still being taken (`growth`, `settled`): the
+   * upload then sends each segment as soon as its regions are known (live-map.ts). Only
+   * for a caller that awaits settledMap before it reads `regions`, `dataBytes` or `hashes`.
+   */
+  live?: boolean
 }
 
 /**
@@ -79,8 +91,9 @@ export interface ScanOptions {
  * boundaries. Only the extents the file system reports as data are read (seek-data.ts);
  * inside them, all-zero blocks are still skipped, because images are full of written
  * zeros. Either way the map is the same, so it identifies the image across machines.
- * The regions' hashes, the other half of that identity, are computed apart and later
- * (region-hashes.ts), so that they can run while the upload already sends.
+ * The regions' hashes, the other half of that identity, are computed from the same read
+ * for an image holding more than a segment (HASH_WHILE_MAPPING_ABOVE), else apart and
+ * on demand (region-hashes.ts).
  */
 export async function scanDataRegions(image: string, opts: ScanOptions = {}): Promise<DataMap> {
   const growth = spoolGrowth(image)
@@ -95,7 +108,7 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   if (disk.format !== 'raw') {
     try {
       const extents = alignExtents(toAsync(disk.allocated()), SCAN_BLOCK, disk.size)
-      const mapped = await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, workers, opts.signal, (o, l) => disk.locate(o, l), hash)
+      const mapped = await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, { workers, signal: opts.signal, locate: (o, l) => disk.locate(o, l), hashing: hash })
       return { path, size: disk.size, format: disk.format, fileSize, ...mapped, method: 'tables', mtimeMs }
     } finally {
       disk.close()
@@ -106,15 +119,25 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   // A raw image decompressed by this process: its spool already knows its non-zero blocks.
   const runs = SPOOL_BLOCK === SCAN_BLOCK ? spoolDataRuns(path) : undefined
   if (runs) return { path, size, format: 'raw', fileSize, ...fromRuns(runs), bytesRead: 0, method: 'scan', mtimeMs }
-  if (opts.seekData !== false && workers > 0) {
+  const base = { path, size, format: 'raw' as const, fileSize, mtimeMs }
+  const take = (onWindow?: MapOptions['onWindow'], signal = opts.signal): Promise<MapResult & { method: DataMap['method'] }> => mapRaw(path, size, { ...opts, signal, workers, hash, onWindow })
+  // A small image is mapped in milliseconds: only a large one is worth following as it grows.
+  if (opts.live && workers > 0) return liveMap(base, take, opts.signal)
+  return { ...base, ...(await take()) }
+}
+
+/** A raw image's map: the extents SEEK_DATA reports, else (no helper, or it failed) every byte, from the start. */
+async function mapRaw(path: string, size: number, o: ScanOptions & Pick<MapOptions, 'workers' | 'onWindow' | 'signal'> & { hash: boolean }): Promise<MapResult & { method: DataMap['method'] }> {
+  const read = (extents: AsyncIterable<Region>): Promise<MapResult> =>
+    mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, { workers: o.workers, signal: o.signal, hashing: o.hash, onWindow: o.onWindow })
+  if (o.seekData !== false && o.workers !== 0) {
     try {
-      const extents = alignExtents(seekDataExtents(path, size, opts.python), SCAN_BLOCK, size)
-      return { path, size, ...(await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, workers, opts.signal, undefined, hash)), format: 'raw', fileSize, method: 'seek-data', mtimeMs }
+      return { ...(await read(alignExtents(seekDataExtents(path, size, o.python), SCAN_BLOCK, size))), method: 'seek-data' }
     } catch (e) {
       if (!(e instanceof SeekDataUnavailable)) throw e
     }
   }
-  return { path, size, ...(await mapInWorkers(path, windows(wholeFile(size)), SCAN_BLOCK, READ_SIZE, workers, opts.signal, undefined, hash)), format: 'raw', fileSize, method: 'scan', mtimeMs }
+  return { ...(await read(wholeFile(size))), method: 'scan' }
 }
 
 /** The map of a spool still being written: complete when the spool is; the signal stops the decompression. */

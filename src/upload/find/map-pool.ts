@@ -138,40 +138,52 @@ export interface MapResult {
   hashes?: Buffer
 }
 
+export interface MapOptions {
+  /** Worker threads; 0: the main thread. Default defaultWorkers(). */
+  workers?: number
+  signal?: AbortSignal | undefined
+  locate?: Locate | undefined
+  /** Also each region's sha256, from the same read. */
+  hashing?: boolean
+  /** Hears each window's regions in image order, with the window's end: the map is final below it. */
+  onWindow?: (regions: readonly Region[], end: number) => void
+}
+
 /**
  * The non-zero regions of `windows` (each inside one MAX_REGION-aligned window), in order;
  * with `hashing`, their sha256s too, from the same read.
  */
-export async function mapInWorkers(
-  path: string,
-  windows: AsyncIterable<Region>,
-  block: number,
-  readSize: number,
-  count = defaultWorkers(),
-  signal?: AbortSignal,
-  locate?: Locate,
-  hashing = false,
-): Promise<MapResult> {
+export async function mapInWorkers(path: string, windows: AsyncIterable<Region>, block: number, readSize: number, o: MapOptions = {}): Promise<MapResult> {
   const out: MapResult = { regions: [], dataBytes: 0, bytesRead: 0 }
   const digests: Uint8Array[] = []
+  // Results come back in window order, so the ends queued here match them one to one.
+  const ends: number[] = []
+  async function* noted(): AsyncGenerator<Region> {
+    for await (const w of windows) {
+      ends.push(w.offset + w.length)
+      yield w
+    }
+  }
   await runJobs<WindowResult>(
     path,
     'map',
-    windows,
+    noted(),
     (r) => {
+      const first = out.regions.length
       for (let i = 0; i < r.regions.length; i += 2) out.regions.push({ offset: r.regions[i]!, length: r.regions[i + 1]! })
       out.dataBytes += r.dataBytes
       out.bytesRead += r.bytesRead
       if (r.digests) digests.push(r.digests)
+      o.onWindow?.(out.regions.slice(first), ends.shift()!)
     },
-    count,
+    o.workers ?? defaultWorkers(),
     block,
     readSize,
-    signal,
-    locate,
-    hashing,
+    o.signal,
+    o.locate,
+    o.hashing ?? false,
   )
-  if (hashing) out.hashes = Buffer.concat(digests)
+  if (o.hashing) out.hashes = Buffer.concat(digests)
   return out
 }
 

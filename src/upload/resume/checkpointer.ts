@@ -25,8 +25,8 @@ export class Checkpointer {
     /** The VDI's other_config as last read; kept current by the writes. */
     private readonly otherConfig: Record<string, string>,
     map: DataMap,
-    /** Undefined when no checkpoint will ever be needed (a single segment left). */
-    hashes: Promise<Buffer> | undefined,
+    /** Undefined, or resolving to undefined, when no checkpoint will ever be needed (a single segment left). */
+    hashes: Promise<Buffer | undefined> | undefined,
     private readonly onCheckpoint: (c: Checkpoint) => void,
   ) {
     this.hashed = (hashes ?? Promise.resolve(undefined)).then(

@@ -58,15 +58,20 @@ export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES, from =
 
 /**
  * The segments of `map` as they become known: splitSegments' own, in order, each yielded
- * once its data is in the spool, while a raw.xz is still being decompressed (map.growth);
- * at once for any other map. `last` marks the final one. The split is greedy, so a prefix
- * of the image closes the same segments as the whole: a segment is yielded only when the
- * next one's first region is known, and that region below the decompressed mark is final.
+ * once its data is known, while a raw.xz is still being decompressed or a large image
+ * still being read (map.growth); at once for any other map. `last` marks the final one.
+ * The split is greedy, so a prefix of the image closes the same segments as the whole: a
+ * segment is yielded only when the next one's first region is known, and that region
+ * below the mark (decompressed, or read) is final.
  */
 export async function* liveSegments(map: DataMap, segmentBytes = SEGMENT_BYTES): AsyncGenerator<Segment & { last: boolean }> {
   const growth = map.growth
   let sent = 0
   let finalRuns = -1
+  // Data in the final runs past the segments yielded: below segmentBytes none can close, so
+  // the split (linear in the runs so far) is not redone at every step of a large image.
+  let counted = 0
+  let pending = 0
   for (;;) {
     const complete = !growth || growth.complete()
     let segs: Segment[] = []
@@ -76,13 +81,17 @@ export async function* liveSegments(map: DataMap, segmentBytes = SEGMENT_BYTES):
       const mark = growth.written()
       let n = growth.runs.length
       if (n && growth.runs[n - 2]! + growth.runs[n - 1]! >= mark) n -= 2
+      for (; counted < n; counted += 2) pending += growth.runs[counted + 1]!
       // Only a new final run can close a segment: the split is redone only then.
-      if (n !== finalRuns) {
+      if (n !== finalRuns && pending >= segmentBytes) {
         finalRuns = n
         segs = splitSegments({ ...map, ...fromRuns(growth.runs.slice(0, n)), size: mark }, segmentBytes).slice(0, -1)
       }
     }
-    for (; sent < segs.length; sent++) yield { ...segs[sent]!, last: complete && sent === segs.length - 1 }
+    for (; sent < segs.length; sent++) {
+      pending -= segs[sent]!.dataBytes
+      yield { ...segs[sent]!, last: complete && sent === segs.length - 1 }
+    }
     if (complete) return
     await growth.next()
   }
