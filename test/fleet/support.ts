@@ -9,11 +9,15 @@ import { PoolSpec } from '../../mocks/inventory-file.js'
 
 let image: Promise<string> | undefined
 
-/** One sample FreeBSD image per test file: writing it takes a moment and it never changes. */
+/**
+ * One sample FreeBSD image per worker: writing it takes a moment and it never changes.
+ * 16 MiB rather than the sample's 64: every rollout maps the image and hashes all of it,
+ * holes included (src/fleet/image-hash.ts), and the fleet files run ~60 rollouts.
+ */
 export function sampleImage(): Promise<string> {
   image ??= (async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'fleet-')), 'freebsd.img')
-    await writeSampleImage(file)
+    await writeSampleImage(file, { diskSize: 16 * 1024 * 1024 })
     return file
   })()
   return image

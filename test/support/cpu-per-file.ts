@@ -23,9 +23,17 @@ function cpu(): { self: number; children: number } {
   return { self: (f[11]! + f[12]!) / HZ, children: (f[13]! + f[14]!) / HZ }
 }
 
+/** Resources keeping this worker's event loop busy, by kind, e.g. { TCPServerWrap: 1 }. */
+function leftovers(): Record<string, number> {
+  const kinds: Record<string, number> = {}
+  for (const k of process.getActiveResourcesInfo()) kinds[k] = (kinds[k] ?? 0) + 1
+  return kinds
+}
+
 const log = process.env.XCP_TEST_CPU_LOG
 const start = cpu()
 const started = performance.now()
+const startedAt = Date.now()
 
 // vitest parses a hook's first parameter as fixtures: it must be a destructuring pattern.
 afterAll(({}, suite) => {
@@ -37,6 +45,12 @@ afterAll(({}, suite) => {
     cpu: +(end.self - start.self + end.children - start.children).toFixed(2),
     children: +(end.children - start.children).toFixed(2),
     wall: +((performance.now() - started) / 1000).toFixed(2),
+    // Which worker ran it and when (the suite reuses workers, isolate: false), and what
+    // the file left behind in that worker: handles still open and heap still held.
+    pid: process.pid,
+    start: startedAt,
+    left: leftovers(),
+    heapMiB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
   }
   appendFileSync(log, `${JSON.stringify(row)}\n`)
 })
