@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 import { pathPastShims } from './test/support/path-past-shims.js'
+import { LongestFirst } from './test/support/sequencer.js'
 
 // Workers and the processes they start inherit this PATH (test/support/path-past-shims.ts).
 process.env.PATH = pathPastShims(process.env.PATH)
@@ -25,6 +26,8 @@ export default defineConfig({
     // test/reliability, test/preflight and test/provision in 97 s against 121 s with 2, for
     // the same CPU (docs/testing.md "Time").
     maxWorkers: Math.max(3, availableParallelism() + 1),
+    // Longest files first even without vitest's cache (a CI checkout): see the sequencer.
+    sequence: { sequencer: LongestFirst },
     // The default row printing plus one line when tests were skipped for a missing oracle
     // tool (test/support/oracles.ts, docs/testing.md).
     reporters: ['default', './test/support/oracle-reporter.ts'],
