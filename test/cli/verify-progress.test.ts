@@ -22,7 +22,7 @@ const count = (text: string, part: string): number => text.split(part).length - 
 /** A real --verify run against the simulator, its events drawn as the CLI draws them on `err`. */
 async function verifiedRun(err: NodeJS.WriteStream, quiet = false): Promise<{ stdout: string; json: Record<string, unknown> }> {
   const sim = await withSimulator()
-  const r = await runProvision(sim, await syntheticImage(7), { verify: true, onEvent: progressRenderer(err, quiet) })
+  const r = await runProvision(sim, await syntheticImage(7, 4, 64 * 1024 * 1024), { verify: true, onEvent: progressRenderer(err, quiet) })
   const out = stream(false)
   printResult({ json: false, stdout: out.s, stderr: err }, r)
   return { stdout: out.text(), json: r.upload as Record<string, unknown> }

@@ -22,7 +22,7 @@ async function scribble(path: string): Promise<void> {
 describe('an image that changes while it is uploaded', () => {
   it('is not kept for a resume that could not happen: the VDI is rolled back, the message says why, and the re-run makes one VDI', async () => {
     const sim = await withSimulator()
-    const img = await syntheticImage(3)
+    const img = await syntheticImage(3, 4, 64 * MiB)
     // The second segment waits: the image is rewritten while the upload is under way.
     sim.faults.add({ method: 'task.create', nth: 2, delayMs: 400 })
     const writer = (async () => {

@@ -8,10 +8,14 @@ import { MiB, scattered, tempDir, writeSparse } from '../upload/helpers.js'
 /** 1 MiB segments cut the images below (4 MiB of data) into four; retries fail fast. */
 export const UPLOAD = { segmentBytes: MiB, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } }
 
-/** A synthetic 64 MiB disk: no bootable system, so no preflight and (start: false) no VM.start. */
-export async function syntheticImage(seed: number, pieces = 4): Promise<string> {
+/**
+ * A synthetic sparse disk, 16 MiB unless asked, `pieces` MiB of data: no bootable system,
+ * so no preflight and (start: false) no VM.start. Small because every run maps the whole
+ * image (an image this small is read, holes included, src/upload/find).
+ */
+export async function syntheticImage(seed: number, pieces = 4, size = 16 * MiB): Promise<string> {
   const path = join(await tempDir(), `disk-${seed}.img`)
-  await writeSparse(path, 64 * MiB, scattered(64 * MiB, pieces, MiB, seed))
+  await writeSparse(path, size, scattered(size, pieces, MiB, seed))
   return path
 }
 
