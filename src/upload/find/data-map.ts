@@ -16,13 +16,15 @@ export const SCAN_BLOCK = 64 * 1024
 export const MAX_REGION = 16 * 1024 * 1024
 /** Read size of the workers that map and hash. */
 export const READ_SIZE = 4 * 1024 * 1024
+/** One upload segment's data (segments.ts, SEGMENT_BYTES; that module imports this one). */
+const ONE_SEGMENT = 256 * 1024 * 1024
 /**
  * An image with more allocated bytes than one upload segment (SEGMENT_BYTES) will need
  * its regions' hashes for its checkpoints: the map computes them from the bytes it reads
  * anyway, instead of a second pool of workers reading the data again (region-hashes.ts).
  * A smaller one is most often uploaded in one segment, which needs no hash at all.
  */
-export const HASH_WHILE_MAPPING_ABOVE = 256 * 1024 * 1024
+export const HASH_WHILE_MAPPING_ABOVE = ONE_SEGMENT
 
 export interface Region {
   offset: number
@@ -120,10 +122,16 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   const runs = SPOOL_BLOCK === SCAN_BLOCK ? spoolDataRuns(path) : undefined
   if (runs) return { path, size, format: 'raw', fileSize, ...fromRuns(runs), bytesRead: 0, method: 'scan', mtimeMs }
   const base = { path, size, format: 'raw' as const, fileSize, mtimeMs }
-  const take = (onWindow?: MapOptions['onWindow'], signal = opts.signal): Promise<MapResult & { method: DataMap['method'] }> => mapRaw(path, size, { ...opts, signal, workers, hash, onWindow })
+  const take = (o: Pick<MapOptions, 'onWindow' | 'signal' | 'width'> = {}): Promise<MapResult & { method: DataMap['method'] }> => mapRaw(path, size, { ...opts, ...o, workers, hash })
   // A small image is mapped in milliseconds: only a large one is worth following as it grows.
-  if (opts.live && workers > 0) return liveMap(base, take, opts.signal)
-  return { ...base, ...(await take()) }
+  if (!opts.live || workers === 0) return { ...base, ...(await take({ signal: opts.signal })) }
+  // All the workers until the first segment can go, then half: the rest of the map runs beside
+  // the transfer, which needs the other cores (on a 1 Gb/s link, the whole pool beside it
+  // made the upload 0.7 s slower; upload.ts gives the hashing the same share).
+  let mapped = 0
+  const width = (): number => (mapped < ONE_SEGMENT ? workers : Math.max(1, Math.floor(workers / 2)))
+  const count = (regions: readonly Region[]): void => void (mapped += regions.reduce((n, r) => n + r.length, 0))
+  return liveMap(base, (onWindow, signal) => take({ signal, width, onWindow: (regions, end) => (count(regions), onWindow(regions, end)) }), opts.signal)
 }
 
 /** A raw image's map: the extents SEEK_DATA reports, else (no helper, or it failed) every byte, from the start. */

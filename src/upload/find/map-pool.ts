@@ -47,6 +47,7 @@ async function runJobs<R>(
   signal?: AbortSignal,
   locate?: Locate,
   hashing = false,
+  width?: () => number,
 ): Promise<void> {
   if (count === 0) return runInThread(path, kind, items, take, block, readSize, signal, locate, hashing)
   const waiting = new Map<number, Waiter>()
@@ -76,6 +77,7 @@ async function runJobs<R>(
   const queue: Promise<R>[] = []
   try {
     let id = 0
+    let turn = 0
     for await (const item of items) {
       if (dead) throw dead
       const pieces = locate?.(item.offset, item.length) ?? undefined
@@ -84,8 +86,10 @@ async function runJobs<R>(
       // Observed at once: a failure surfaces where the queue is drained, never as unhandled.
       result.catch(() => undefined)
       queue.push(result)
-      workers[job.id % count]!.postMessage(job)
-      if (queue.length > 2 * count) take(await queue.shift()!)
+      // `width` of the workers take jobs now: fewer once the map runs beside the transfer (data-map.ts).
+      const busy = Math.max(1, Math.min(count, width?.() ?? count))
+      workers[turn++ % busy]!.postMessage(job)
+      while (queue.length > 2 * busy) take(await queue.shift()!)
     }
     for (const r of queue) take(await r)
   } finally {
@@ -147,6 +151,8 @@ export interface MapOptions {
   hashing?: boolean
   /** Hears each window's regions in image order, with the window's end: the map is final below it. */
   onWindow?: (regions: readonly Region[], end: number) => void
+  /** How many of the workers take new jobs, asked before each job; default all of them. */
+  width?: () => number
 }
 
 /**
@@ -182,6 +188,7 @@ export async function mapInWorkers(path: string, windows: AsyncIterable<Region>,
     o.signal,
     o.locate,
     o.hashing ?? false,
+    o.width,
   )
   if (o.hashing) out.hashes = Buffer.concat(digests)
   return out
