@@ -9,9 +9,9 @@ const codes = (r: HvmPreflightReport, f: 'bios' | 'uefi'): string[] => r.verdict
 const warnings = (r: HvmPreflightReport): string[] => r.warnings.map((w) => w.code)
 const LOADER = { '/EFI/BOOT/BOOTX64.EFI': EFI() }
 
-const tools = needs('sgdisk', 'sfdisk', 'mkfs.fat', 'mcopy', 'makefs')
+const tools = needs('sfdisk', 'mkfs.fat', 'mcopy', 'makefs')
 
-tools.describe('HVM preflight on disks built with sgdisk, sfdisk, mkfs.fat, mcopy and makefs', () => {
+tools.describe('HVM preflight on disks built with sfdisk, mkfs.fat, mcopy and makefs', () => {
   const tmp = tempDir('hvm-corpus-')
   afterAll(tmp.cleanup)
 

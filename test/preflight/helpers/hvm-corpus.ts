@@ -1,6 +1,6 @@
 /**
- * The HVM preflight's corpus, built with real tools as a person would: sgdisk and sfdisk
- * for the tables, mkfs.fat + mcopy for ESPs, makefs -o version=2 for UFS2 roots. Boot
+ * The HVM preflight's corpus, built with real tools as a person would: sfdisk for the
+ * tables (GPT and MBR), mkfs.fat + mcopy for ESPs, makefs -o version=2 for UFS2 roots. Boot
  * code is the project's marked stubs (no Debian package ships FreeBSD's pmbr/gptboot);
  * a ZFS label is hand-made (no ZFS tool here), enough for the magic-number probe.
  */
@@ -41,43 +41,63 @@ function esp(dir: string, name: string, files: Record<string, Buffer>): Buffer {
   return readFileSync(img)
 }
 
+/** GPT partition type GUIDs by the 4-digit codes sgdisk and gdisk users know them by. */
+const GPT_TYPES: Record<string, string> = {
+  EF00: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B', // EFI system partition
+  '0700': 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7', // Microsoft basic data
+  A501: '83BD6B9D-7F41-11DC-BE0B-001560B84F0F', // freebsd-boot
+  A503: '516E7CB6-6ECF-11D6-8FF8-00022D09712B', // freebsd-ufs
+  A504: '516E7CBA-6ECF-11D6-8FF8-00022D09712B', // freebsd-zfs
+}
+
 export interface HvmCase {
   esp?: Record<string, Buffer> | 'damaged'
-  /** sgdisk type code of the ESP slot; EF00 by default. */
+  /** Type code of the ESP slot, as sgdisk spells it (GPT_TYPES); EF00 by default. */
   espType?: string
   bios?: boolean
   mbrCode?: boolean
   root?: Record<string, Buffer> | 'zfs'
 }
 
-/** A GPT disk made by sgdisk: [freebsd-boot], [ESP], root (freebsd-ufs UFS2, or freebsd-zfs). */
+/**
+ * A GPT disk made by sfdisk: [freebsd-boot], [ESP], root (freebsd-ufs UFS2, or freebsd-zfs),
+ * at mkimg-like 4 KiB-aligned starts (bootfs at LBA 40). sfdisk rather than sgdisk: sgdisk
+ * syncs every disk of the machine and sleeps 1 s after each write on Linux, ~1 s per image
+ * here; its `sgdisk -v` still checks the sample images (test/image/sample-hvm-image.test.ts).
+ */
 export function gptImage(dir: string, name: string, c: HvmCase): string {
   const path = join(dir, `${name}.img`)
   const size = (ROOT_LBA + ROOT_MIB * 2048 + 34) * 512
   const extents = []
-  const args = ['-o', '-a', '8'] // mkimg-like 4 KiB alignment, so bootfs can start at LBA 40
+  const type = (code: string): string => {
+    const guid = GPT_TYPES[code]
+    if (!guid) throw new Error(`no GPT type GUID for code ${code}: add it to GPT_TYPES`)
+    return guid
+  }
+  // sfdisk's partition number is the one its device name ends with.
+  const lines = ['label: gpt', 'unit: sectors', 'first-lba: 34']
   if (c.bios === true) {
-    args.push('-n', '1:40:1063', '-t', '1:A501', '-c', '1:bootfs')
+    lines.push(`${path}1: start=40, size=1024, type=${type('A501')}, name=bootfs`)
     extents.push({ offset: 40 * 512, data: stubGptboot() })
   }
   if (c.esp !== undefined) {
-    args.push('-n', `2:${ESP_LBA}:${ROOT_LBA - 1}`, '-t', `2:${c.espType ?? 'EF00'}`, '-c', '2:efiboot0')
+    lines.push(`${path}2: start=${ESP_LBA}, size=${ROOT_LBA - ESP_LBA}, type=${type(c.espType ?? 'EF00')}, name=efiboot0`)
     const fat = c.esp === 'damaged' ? esp(dir, name, {}) : esp(dir, name, c.esp)
     if (c.esp === 'damaged') fat.fill(0, 0, 512) // the boot sector wiped, as a stray dd leaves it
     extents.push({ offset: ESP_LBA * 512, data: fat })
   }
   const root = c.root ?? GOOD_ROOT
   if (root === 'zfs') {
-    args.push('-n', `3:${ROOT_LBA}:0`, '-t', '3:A504', '-c', '3:zfs0')
+    lines.push(`${path}3: start=${ROOT_LBA}, type=${type('A504')}, name=zfs0`)
     const ub = Buffer.alloc(1024)
     ub.writeBigUInt64LE(0x00bab10cn, 0)
     extents.push({ offset: ROOT_LBA * 512 + 128 * 1024, data: ub })
   } else {
-    args.push('-n', `3:${ROOT_LBA}:0`, '-t', '3:A503', '-c', '3:rootfs')
+    lines.push(`${path}3: start=${ROOT_LBA}, type=${type('A503')}, name=rootfs`)
     extents.push({ offset: ROOT_LBA * 512, data: makefs(dir, `${name}-ufs`, 'version=2', (ROOT_MIB - 1) * MiB, root) })
   }
   writeExtents(path, size, extents)
-  runOk('sgdisk', [...args, path])
+  runOk('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', path], `${lines.join('\n')}\n`)
   if (c.mbrCode === true) patch(path, 0, stubMbrCode())
   return path
 }
