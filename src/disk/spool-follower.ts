@@ -25,9 +25,10 @@ import errno, os, select, sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
 B = int(sys.argv[2])
 every = float(sys.argv[3])
-if not hasattr(os, "SEEK_DATA"):
+if not hasattr(os, "SEEK_DATA") or not hasattr(os, "preadv"):
     sys.exit(3)
 Z = bytes(B)
+buf = bytearray(max(B, 1 << 20))
 out = sys.stdout
 done = 0
 def scan(upto):
@@ -49,20 +50,21 @@ def scan(upto):
         b = s - s % B
         end = min(upto, -(-e // B) * B)
         while b < end:
-            chunk = os.pread(fd, min(end - b, 1 << 20), b)
-            if not chunk:
+            got = os.preadv(fd, [buf], b) if end - b >= len(buf) else os.preadv(fd, [memoryview(buf)[:end - b]], b)
+            if not got:
                 break
-            for i in range(0, len(chunk), B):
-                piece = chunk[i:i + B]
-                if piece == (Z if len(piece) == B else bytes(len(piece))):
+            for i in range(0, got, B):
+                n = min(B, got - i)
+                # startswith compares in place (memcmp): no copy of the block.
+                if buf.startswith(Z if n == B else Z[:n], i, i + n):
                     continue
                 if run and run[0] + run[1] == b + i:
-                    run[1] += len(piece)
+                    run[1] += n
                 else:
                     if run:
                         out.write("%d %d\\n" % (run[0], run[1]))
-                    run = [b + i, len(piece)]
-            b += len(chunk)
+                    run = [b + i, n]
+            b += got
         pos = end
     if run:
         out.write("%d %d\\n" % (run[0], run[1]))

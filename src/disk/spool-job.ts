@@ -27,6 +27,8 @@ export interface SpoolJob {
   readonly done: Promise<number>
   /** Stops the writing; `done` rejects with `reason`. */
   abort(reason: unknown): void
+  /** Stops mapping the spool (a container: its tables are the map); runs() is then undefined. */
+  unfollow?(): void
 }
 
 export function expandsBeyond(c: SpoolContext): Error {

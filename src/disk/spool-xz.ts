@@ -71,5 +71,9 @@ export function spoolXz(c: SpoolContext): SpoolJob {
     runs: () => (followed ? follower.runs : undefined),
     done,
     abort: fail,
+    unfollow: () => {
+      followed = false
+      follower.stop()
+    },
   }
 }

@@ -192,28 +192,31 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
     },
   )
   finished.catch(() => undefined) // awaited by whoever follows it; a run that stopped first aborted it
-  if (streamable) {
-    // The first block says what the disk is: a container or a VHD needs the whole file.
+  if (job.unfollow) {
+    // The first block says what the disk is: a container or a VHD needs the whole file, and its tables are its map.
     await Promise.race([wake.next(), finished])
-    const first = Buffer.alloc(512)
-    const rd = openSync(spool, 'r')
-    readSync(rd, first, 0, 512, 0)
-    closeSync(rd)
     const runs = job.runs()
-    if (runs && !complete && detect(first).kind === 'plain' && first.toString('latin1', 0, 8) !== 'conectix') {
-      const growing: SpoolGrowth = {
-        spool,
-        size: declared,
-        written: () => job.mark(),
-        complete: () => complete,
-        runs,
-        next: () => wake.next(),
-        done: finished.finally(() => growths.delete(resolve(path))),
-        abort: () => job.abort(new Error(`the decompression of ${path} was stopped`)),
+    if (runs && !complete) {
+      const first = Buffer.alloc(512)
+      const rd = openSync(spool, 'r')
+      readSync(rd, first, 0, 512, 0)
+      closeSync(rd)
+      if (detect(first).kind !== 'plain' || first.toString('latin1', 0, 8) === 'conectix') job.unfollow()
+      else if (streamable) {
+        const growing: SpoolGrowth = {
+          spool,
+          size: declared,
+          written: () => job.mark(),
+          complete: () => complete,
+          runs,
+          next: () => wake.next(),
+          done: finished.finally(() => growths.delete(resolve(path))),
+          abort: () => job.abort(new Error(`the decompression of ${path} was stopped`)),
+        }
+        growing.done.catch(() => undefined)
+        growths.set(resolve(path), growing)
+        return { file: spool, compression: d.compression, expanded: declared, growing }
       }
-      growing.done.catch(() => undefined)
-      growths.set(resolve(path), growing)
-      return { file: spool, compression: d.compression, expanded: declared, growing }
     }
   }
   const expanded = await run

@@ -10,7 +10,7 @@ import { prepareImage, spoolDataRuns, spoolGrowth } from '../../src/disk/spool.j
 import { releaseSpool } from '../../src/disk/spool-registry.js'
 import { fromRuns, scanDataRegions } from '../../src/upload/find/data-map.js'
 import { UserError } from '../../src/errors.js'
-import { qemuRaw } from './fixtures.js'
+import { convert, LAYOUTS, qemuRaw } from './fixtures.js'
 
 /**
  * xz writes the spool of an `.xz` image itself (spool-xz.ts): sparse, its data mapped
@@ -87,6 +87,21 @@ oracle.describe('xz writes the spool of an .xz image, sparse, mapped as it grows
       releaseSpool(xz)
     }
     expect(spools()).toEqual([])
+  })
+
+  oracle.it('a qcow2 in xz: the spool is not mapped (its tables are the map), and the map equals a zero scan of qemu-img’s raw', async () => {
+    const xz = await xzImage()
+    const want = qemuRaw(xz.slice(0, -3), join(dir, 'oracle.raw'))
+    const qcow2 = convert(xz.slice(0, -3), LAYOUTS['qcow2 v3'], join(dir, 'disk.qcow2'))
+    execFileSync('xz', ['-k', '-1', '-T1', qcow2])
+    try {
+      const p = await prepareImage(`${qcow2}.xz`, undefined, { stream: true })
+      expect(p.growing).toBeUndefined()
+      expect(spoolDataRuns(p.file)).toBeUndefined()
+      expect((await scanDataRegions(`${qcow2}.xz`)).regions).toEqual(fromRuns(zeroScan(want)).regions)
+    } finally {
+      releaseSpool(`${qcow2}.xz`)
+    }
   })
 
   oracle.it('without python3 (no SEEK_DATA helper) the spool is not mapped as it grows, and the map read afterwards is the same', async () => {
