@@ -4,8 +4,10 @@
  *   - qcow2 of 16 GiB holding 1 GiB of random data: `provision` vs `curl -T` of that
  *     1 GiB as raw (goal <= 1.3x), and vs `qemu-img convert -O raw` followed by
  *     `curl -T` of the whole 16 GiB raw (goal: provision >= 10x faster);
- *   - the same disk as `.qcow2.xz` and `.raw.xz`: provision vs `xz -dc > /dev/null`
- *     of the same file (goal <= 1.2x);
+ *   - the same disk as `.qcow2.xz` and `.raw.xz`: provision vs `xz -dc -T0 > /dev/null`
+ *     of the same file (goal <= 1.2x), with the random data (stored in xz, so `xz -dc` is
+ *     a copy: formats/xz-fast.ts) and with OS-like data compressed by the real xz
+ *     (`-os` rows, formats/realistic.ts: the goal's figure);
  *   - peak RSS of provision for the 16 GiB disk as raw, qcow2, VHD, VMDK, qcow2.xz and
  *     raw.xz (goal <= 200 MiB each);
  *   - what a qcow2 passthrough (format=qcow2, the file as-is) would put on the wire,
@@ -14,8 +16,9 @@
  * minutes on 2 loaded cores, most of it decompressing 16 GiB of xz twice.
  *
  *   npm run bench -- formats          (or: npm run build && node dist/bench/formats.js)
- *   node dist/bench/formats.js --only vmdk,raw.xz    (some rows: qcow2, raw, vhd, vmdk, qcow2.xz, raw.xz;
- *                                                    qcow2 brings its curl and convert rows)
+ *   node dist/bench/formats.js --only vmdk,raw.xz    (some rows: qcow2, raw, vhd, vmdk, qcow2.xz, raw.xz,
+ *                                                    qcow2.xz-os, raw.xz-os; qcow2 brings its curl and convert rows)
+ *   --compare <other checkout>/bin/provision.js      (each provision row run again by that build, right after)
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, rm, stat, statfs } from 'node:fs/promises'
@@ -28,14 +31,17 @@ import { startSim } from './upload/sim.js'
 import { curlUpload, provisionRun, writeRecipe, type Figure, type ProvisionFigure } from './upload/scenarios.js'
 import { GiB, MiB, fmt, goal, header, row } from './upload/report.js'
 import { writeXz } from './formats/xz-fast.js'
+import { writeRealisticQcow2Xz, writeRealisticRawXz } from './formats/realistic.js'
 
-const ROWS = ['qcow2', 'raw', 'vhd', 'vmdk', 'qcow2.xz', 'raw.xz'] as const
+const ROWS = ['qcow2', 'raw', 'vhd', 'vmdk', 'qcow2.xz', 'raw.xz', 'qcow2.xz-os', 'raw.xz-os'] as const
 type Row = (typeof ROWS)[number]
 const onlyAt = process.argv.indexOf('--only')
 const only = onlyAt < 0 ? [...ROWS] : (process.argv[onlyAt + 1] ?? '').split(',')
 const unknown = only.filter((r) => !(ROWS as readonly string[]).includes(r))
 if (unknown.length || !only.length) throw new Error(`--only takes rows out of ${ROWS.join(',')}, comma-separated; not "${unknown.join(',')}"`)
 const wanted = (r: Row): boolean => only.includes(r)
+const compareAt = process.argv.indexOf('--compare')
+const compare = compareAt < 0 ? undefined : process.argv[compareAt + 1]
 
 const NEED = 6 * GiB
 const dir = await mkdtemp(join(tmpdir(), 'bench-formats-'))
@@ -73,10 +79,13 @@ try {
   console.log(`images made in ${((performance.now() - t0) / 1000).toFixed(0)} s; load average ${load()}`)
 
   console.log(`\n${header()}`)
-  const show = <T extends Figure>(f: T): T => (console.log(row(f)), f)
+  // The load and, for provision, the CPU of its children (xz, the spool's map helper) after each row.
+  const show = <T extends Figure>(f: T): T => (console.log(`${row(f)}  load ${loadavg()[0]!.toFixed(1)}${f.childCpuMs !== undefined ? `, children ${fmt(f.childCpuMs, 1000)} s cpu` : ''}`), f)
+  const other: ProvisionFigure[] = []
   const run = async (label: string, image: string, name: string): Promise<ProvisionFigure> => {
     const f = show(await provisionRun(sim, label, recipe, image, name))
     if (!f.result) throw new Error(`${label} failed: ${f.stdout}${f.stderr}`)
+    if (compare) other.push(show(await provisionRun(sim, `${label.replace('provision, ', '')} (--compare)`, recipe, image, name, true, compare)))
     return f
   }
   const ok: boolean[] = []
@@ -103,22 +112,28 @@ try {
   if (wanted('vhd')) rss.push(await run('provision, 16 GiB VHD dynamic', vhd, 'bench-vhd'))
   if (wanted('vmdk')) rss.push(await run('provision, 16 GiB VMDK stream', vmdk, 'bench-vmdk'))
   // Made only now, so the figures above print first (compressing takes most of the run).
-  // Not xz itself: it takes half an hour to find no matches in 2 GiB of random data on a loaded
-  // 2-core machine. writeXz writes the file xz -0 would, in seconds (formats/xz-fast.ts).
-  for (const [r, file, name] of [
-    ['qcow2.xz', qcow2, 'bench-qcow2-xz'],
-    ['raw.xz', raw, 'bench-raw-xz'],
+  // Random data: not xz itself, which takes half an hour to find no matches in 2 GiB of random
+  // data on a loaded 2-core machine; writeXz writes the file xz -0 would, in seconds
+  // (formats/xz-fast.ts). OS-like data: the real xz (formats/realistic.ts).
+  let osRaw: Promise<string> | undefined
+  const os = (): Promise<string> => (osRaw ??= writeRealisticRawXz(dir))
+  for (const [r, make, name] of [
+    ['qcow2.xz', async () => writeXz(qcow2), 'bench-qcow2-xz'],
+    ['raw.xz', async () => writeXz(raw), 'bench-raw-xz'],
+    ['qcow2.xz-os', async () => writeRealisticQcow2Xz(await os()), 'bench-qcow2-xz-os'],
+    ['raw.xz-os', async () => `${await os()}.xz`, 'bench-raw-xz-os'],
   ] as const) {
     if (!wanted(r)) continue
     const tx = performance.now()
-    writeXz(file)
-    console.log(`(${r} made in ${((performance.now() - tx) / 1000).toFixed(0)} s, ${fmt((await stat(`${file}.xz`)).size, MiB, 0)} MiB; load average ${load()})`)
-    const base = basename(file)
-    const xz = show(await tool(`xz -dc ${base}.xz > /dev/null`, 'sh', ['-c', `xz -dc '${file}.xz' > /dev/null`]))
-    const p = await run(`provision, ${r}`, `${file}.xz`, name)
+    const file = await make()
+    console.log(`(${r} made in ${((performance.now() - tx) / 1000).toFixed(0)} s, ${fmt((await stat(file)).size, MiB, 0)} MiB; load average ${load()})`)
+    const xz = show(await tool(`xz -dc -T0 ${basename(file)}`, 'sh', ['-c', `xz -dc -T0 '${file}' > /dev/null`]))
+    const p = await run(`provision, ${r}`, file, name)
     ok.push(goal(`provision ${r} / xz -dc`, p.wallMs / xz.wallMs, p.wallMs <= 1.2 * xz.wallMs, '<= 1.2'))
+    const o = compare ? other.at(-1) : undefined
+    if (o) goal(`  --compare build ${r} / xz -dc`, o.wallMs / xz.wallMs, o.wallMs <= 1.2 * xz.wallMs, '<= 1.2')
     rss.push(p)
-    await rm(`${file}.xz`, { force: true })
+    if (r !== 'raw.xz-os') await rm(file, { force: true })
   }
   console.log(`\nload average at the end ${load()}\ngoals`)
   for (const f of rss) ok.push(goal(`peak RSS MiB, ${f.label.replace('provision, ', '')}`, (f.maxRssBytes ?? Number.NaN) / MiB, (f.maxRssBytes ?? Infinity) <= 200 * MiB, '<= 200'))

@@ -14,8 +14,11 @@ const CHUNK = 64 * 1024
  * chunks, which is what xz's encoder emits for incompressible data. So decompressing
  * does the work it would do on xz's own file. Format: the .xz file format 1.2.1
  * (tukaani.org), check type None.
+ *
+ * `encode` replaces the stored chunks for the data (realistic.ts: real xz streams of
+ * compressible data); it gets each run of non-zero blocks, up to 1 MiB.
  */
-export function writeXz(file: string): string {
+export function writeXz(file: string, encode: (data: Buffer) => Buffer = storedStream): string {
   const zero1M = execFileSync('xz', ['-0', '-c'], { input: Buffer.alloc(PIECE) })
   const zero64K = execFileSync('xz', ['-0', '-c'], { input: Buffer.alloc(CHUNK) })
   const inFd = openSync(file, 'r')
@@ -25,7 +28,7 @@ export function writeXz(file: string): string {
   let data: Buffer[] = []
   let zeroBlocks = 0
   const flush = (): void => {
-    if (data.length) writeSync(out, storedStream(Buffer.concat(data)))
+    if (data.length) writeSync(out, encode(Buffer.concat(data)))
     data = []
     for (; zeroBlocks >= PIECE / CHUNK; zeroBlocks -= PIECE / CHUNK) writeSync(out, zero1M)
     for (; zeroBlocks > 0; zeroBlocks--) writeSync(out, zero64K)

@@ -13,7 +13,7 @@ export interface BenchImages {
 }
 
 /** Deterministic placement: one piece at a random 64 KiB-aligned spot of each 16 MiB stripe. */
-function* placements(pieces: number, stripe: number, piece: number): Generator<number> {
+export function* placements(pieces: number, stripe: number, piece: number): Generator<number> {
   let x = 0x9e3779b9
   for (let i = 0; i < pieces; i++) {
     x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x297a2d39) >>> 0

@@ -10,6 +10,8 @@ export interface Measured extends ProcessResult {
   wallMs: number
   /** user + system; undefined when the platform cannot tell. */
   cpuMs?: number
+  /** CPU of the children a Node command waited for (xz, helpers); Linux only. */
+  childCpuMs?: number
   maxRssBytes?: number
 }
 
@@ -33,7 +35,7 @@ export async function measure(cmd: string, args: string[], env: Record<string, s
   await rm(usageFile, { force: true })
   if (!usage) return { ...r, wallMs }
   if (node) {
-    const u = JSON.parse(usage) as { cpuMs: number; maxRssBytes: number }
+    const u = JSON.parse(usage) as { cpuMs: number; maxRssBytes: number; childCpuMs?: number }
     return { ...r, wallMs, ...u }
   }
   const [user = 0, sys = 0, rssKiB = 0] = usage.trim().split(/\s+/).slice(-3).map(Number)
