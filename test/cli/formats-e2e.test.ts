@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect } from 'vitest'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { ProvisionResult } from '../../src/provision/types.js'
 import { runCli } from '../support/cli.js'
 import { needs } from '../support/oracles.js'
@@ -22,7 +23,7 @@ let want: Buffer
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'formats-e2e-'))
   const raw = join(dir, 'sample.raw')
-  await writeSampleHvmImage(raw, { firmware: 'uefi' })
+  await writeSampleHvmImage(raw, { firmware: 'uefi', diskSize: SMALL_HVM })
   qcow2 = join(dir, 'FreeBSD-14-amd64.qcow2')
   execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2])
   execFileSync('xz', ['-k', '-1', qcow2])

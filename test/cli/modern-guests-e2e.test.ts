@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeSampleHvmImage, writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { DryRunResult, ProvisionResult } from '../../src/provision/types.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { runCli } from '../support/cli.js'
@@ -13,7 +14,7 @@ const dir = (): Promise<string> => mkdtemp(join(tmpdir(), 'modern-e2e-'))
 
 async function hvmImage(firmware: 'bios' | 'uefi'): Promise<string> {
   const image = join(await dir(), `${firmware}.img`)
-  await writeSampleHvmImage(image, { firmware })
+  await writeSampleHvmImage(image, { firmware, diskSize: SMALL_HVM })
   return image
 }
 

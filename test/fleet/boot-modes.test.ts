@@ -8,6 +8,7 @@ import { UserError } from '../../src/errors.js'
 import { TAG } from '../../src/fleet/inventory.js'
 import { planDiff } from '../../src/fleet/cli/report.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import type { FleetInput } from '../../src/fleet/schema.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { withSimulator } from '../support/simulator.js'
@@ -23,7 +24,7 @@ const EXAMPLE = join(import.meta.dirname, '../../docs/examples/fleet-boot-modes.
 
 async function hvmImage(firmware: 'bios' | 'uefi' | 'both'): Promise<string> {
   const image = join(await mkdtemp(join(tmpdir(), 'fleet-hvm-')), `${firmware}.img`)
-  await writeSampleHvmImage(image, { firmware })
+  await writeSampleHvmImage(image, { firmware, diskSize: SMALL_HVM })
   return image
 }
 

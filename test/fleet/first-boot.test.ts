@@ -8,6 +8,7 @@ import { TAG } from '../../src/fleet/inventory.js'
 import { ADDRESS_KEY } from '../../src/fleet/address-pool.js'
 import { UserError } from '../../src/errors.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { withSimulator } from '../support/simulator.js'
 import { ENV, isReadOnly } from './support.js'
@@ -22,7 +23,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-first-boot-'))
   // The sample HVM image carries guest tools: the simulated guest reports its addresses.
   image = join(dir, 'hvm.img')
-  await writeSampleHvmImage(image, { firmware: 'uefi' })
+  await writeSampleHvmImage(image, { firmware: 'uefi', diskSize: SMALL_HVM })
   await writeFile(
     join(dir, 'hvm.yaml'),
     `name: fb

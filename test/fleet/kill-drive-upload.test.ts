@@ -8,6 +8,7 @@ import { RolloutResult } from '../../src/fleet/types.js'
 import type { FleetInput } from '../../src/fleet/schema.js'
 import { DRIVE_KEY } from '../../src/provision/first-boot.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { killAt } from '../../bench/soak-fleet.js'
 import { withSimulator } from '../support/simulator.js'
 import { count } from '../reliability/kill-support.js'
@@ -18,7 +19,7 @@ let image: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-kill-drive-'))
   image = join(dir, 'hvm.img')
-  await writeSampleHvmImage(image, { firmware: 'uefi' })
+  await writeSampleHvmImage(image, { firmware: 'uefi', diskSize: SMALL_HVM })
   await writeFile(
     join(dir, 'hvm.yaml'),
     `name: kd

@@ -8,6 +8,7 @@ import { summary } from '../../src/fleet/cli/report.js'
 import { bytes } from '../../src/cli/units.js'
 import type { FleetInput } from '../../src/fleet/schema.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { withSimulator } from '../support/simulator.js'
 import { runCli } from '../support/cli.js'
@@ -41,7 +42,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-output-once-'))
   image = join(dir, 'hvm.img')
   // The sample HVM image carries guest tools: the simulated guest reports its address, so `wait: ip` holds.
-  await writeSampleHvmImage(image, { firmware: 'uefi' })
+  await writeSampleHvmImage(image, { firmware: 'uefi', diskSize: SMALL_HVM })
   await writeFile(
     join(dir, 'hvm.yaml'),
     `name: once

@@ -12,6 +12,7 @@ import { vmSpecs } from '../../src/fleet/spec.js'
 import { fill } from '../../src/cloud-init/template.js'
 import type { FleetInput } from '../../src/fleet/schema.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { withSimulator } from '../support/simulator.js'
 import { findOracle, needs } from '../support/oracles.js'
 import { ENV } from './support.js'
@@ -31,7 +32,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-shipped-'))
   image = join(dir, 'uefi.img')
   // Carries guest tools, and the simulated guest runs the user data's xenstore-write lines.
-  await writeSampleHvmImage(image, { firmware: 'uefi' })
+  await writeSampleHvmImage(image, { firmware: 'uefi', diskSize: SMALL_HVM })
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))
 

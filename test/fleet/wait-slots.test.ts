@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rollout } from '../../src/index.js'
 import type { FleetInput } from '../../src/fleet/schema.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { withSimulator } from '../support/simulator.js'
 import { ENV } from './support.js'
 
@@ -15,7 +16,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-wait-slots-'))
   // Carries guest tools: the simulated guest reports its address, so `wait: ip` holds once it booted.
   image = join(dir, 'hvm.img')
-  await writeSampleHvmImage(image, { firmware: 'uefi' })
+  await writeSampleHvmImage(image, { firmware: 'uefi', diskSize: SMALL_HVM })
   await writeFile(
     join(dir, 'hvm.yaml'),
     `name: ws

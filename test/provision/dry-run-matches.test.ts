@@ -7,6 +7,7 @@ import { loadRecipe } from '../../src/recipe/load.js'
 import { provision } from '../../src/provision/run.js'
 import { parseProbe, type Probe } from '../../src/wait/probes.js'
 import { writeSampleHvmImage, writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import type { ProvisionEvent, ProvisionOptions } from '../../src/provision/types.js'
 import type { Simulator } from '../../mocks/simulator.js'
 
@@ -34,7 +35,7 @@ beforeAll(async () => {
   pvImage = join(dir, 'pv.img')
   await writeSampleImage(pvImage)
   hvmImage = join(dir, 'hvm.img')
-  await writeSampleHvmImage(hvmImage, { firmware: 'uefi' })
+  await writeSampleHvmImage(hvmImage, { firmware: 'uefi', diskSize: SMALL_HVM })
 })
 afterAll(() => rm(dir, { recursive: true, force: true }))
 

@@ -7,6 +7,7 @@ import { provisionInProcess } from '../support/in-process.js'
 import { needs } from '../support/oracles.js'
 import { simTest } from '../support/simulator.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { parseProbe, type Probe } from '../../src/wait/probes.js'
 import type { ProvisionOptions } from '../../src/provision/types.js'
 import type { CliResult } from '../support/cli.js'
@@ -41,8 +42,8 @@ let fixtures: Promise<{ dir: string; uefi: string; bios: string }> | undefined
 const images = (): Promise<{ dir: string; uefi: string; bios: string }> =>
   (fixtures ??= (async () => {
     const dir = await mkdtemp(join(tmpdir(), 'matrix-first-boot-'))
-    await writeSampleHvmImage(join(dir, 'uefi.img'), { firmware: 'uefi' })
-    await writeSampleHvmImage(join(dir, 'bios.img'), { firmware: 'bios' })
+    await writeSampleHvmImage(join(dir, 'uefi.img'), { firmware: 'uefi', diskSize: SMALL_HVM })
+    await writeSampleHvmImage(join(dir, 'bios.img'), { firmware: 'bios', diskSize: SMALL_HVM })
     return { dir, uefi: join(dir, 'uefi.img'), bios: join(dir, 'bios.img') }
   })())
 

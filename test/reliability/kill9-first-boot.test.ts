@@ -8,6 +8,7 @@ import { provisionInProcess } from '../support/in-process.js'
 import { needs } from '../support/oracles.js'
 import { simTest } from '../support/simulator.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { waitOptions } from '../../src/wait/options.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { count, guests, killWhen, simEnv } from './kill-support.js'
@@ -84,8 +85,8 @@ let dir: Promise<{ dir: string; image: string; bios: string }> | undefined
 const fixtures = (): Promise<{ dir: string; image: string; bios: string }> =>
   (dir ??= (async () => {
     const d = await mkdtemp(join(tmpdir(), 'kill-first-boot-'))
-    await writeSampleHvmImage(join(d, 'uefi.img'), { firmware: 'uefi' })
-    await writeSampleHvmImage(join(d, 'bios.img'), { firmware: 'bios' })
+    await writeSampleHvmImage(join(d, 'uefi.img'), { firmware: 'uefi', diskSize: SMALL_HVM })
+    await writeSampleHvmImage(join(d, 'bios.img'), { firmware: 'bios', diskSize: SMALL_HVM })
     return { dir: d, image: join(d, 'uefi.img'), bios: join(d, 'bios.img') }
   })())
 

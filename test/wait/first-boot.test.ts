@@ -7,6 +7,7 @@ import { loadRecipe } from '../../src/recipe/load.js'
 import { provision } from '../../src/provision/run.js'
 import { parseProbe, type Probe } from '../../src/wait/probes.js'
 import { writeSampleHvmImage, writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { openFat } from '../../src/image/fat.js'
 import { UserError } from '../../src/errors.js'
 import type { Simulator } from '../../mocks/simulator.js'
@@ -19,7 +20,7 @@ let bareImage: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'first-boot-'))
   hvmImage = join(dir, 'hvm.img')
-  await writeSampleHvmImage(hvmImage, { firmware: 'uefi' })
+  await writeSampleHvmImage(hvmImage, { firmware: 'uefi', diskSize: SMALL_HVM })
   bareImage = join(dir, 'bare.img')
   // The HOWTO's PV image: the UEFI firmware finds nothing to boot on it.
   await writeSampleImage(bareImage)

@@ -8,6 +8,7 @@ import { loadRecipe } from '../../src/recipe/load.js'
 import { provision } from '../../src/provision/run.js'
 import { parseProbe, type Probe } from '../../src/wait/probes.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
+import { SMALL_HVM } from '../support/sample-images.js'
 import { UserError } from '../../src/errors.js'
 import type { ProvisionResult } from '../../src/provision/types.js'
 import type { Simulator } from '../../mocks/simulator.js'
@@ -26,7 +27,7 @@ let recipeFile: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tcp-probe-'))
   image = join(dir, 'hvm.img')
-  await writeSampleHvmImage(image, { firmware: 'uefi' })
+  await writeSampleHvmImage(image, { firmware: 'uefi', diskSize: SMALL_HVM })
   recipeFile = join(dir, 'r.yaml')
   await writeFile(
     recipeFile,
