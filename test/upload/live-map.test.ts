@@ -20,9 +20,11 @@ describe('a large image uploaded while it is still being mapped', () => {
     let release: () => void = () => undefined
     const gate = (): Promise<void> => new Promise((resolve) => (release = resolve))
     let windowsGiven = 0
+    let isFollowed: () => boolean = () => true
     const map = liveMap(
       base,
-      async (onWindow): Promise<MapResult & { method: 'scan' }> => {
+      async (onWindow, _signal, followed): Promise<MapResult & { method: 'scan' }> => {
+        isFollowed = followed
         for (const [i, regions] of windows.entries()) {
           await gate()
           onWindow(regions, (i + 1) * 16 * MiB)
@@ -34,8 +36,11 @@ describe('a large image uploaded while it is still being mapped', () => {
       undefined,
     )
     expect(map.growth).toBeDefined()
+    // Until the upload follows the map, the map may take every worker (data-map.ts).
+    expect(isFollowed()).toBe(false)
     const it = liveSegments(map, 4 * MiB)
     const first = it.next()
+    expect(isFollowed()).toBe(true)
     // Windows 0 and 1 hold 6 MiB: segment 0 (two regions, 6 MiB >= 4) closes once window 2's region is known.
     for (let i = 0; i < 3; i++) {
       release()

@@ -16,15 +16,13 @@ export const SCAN_BLOCK = 64 * 1024
 export const MAX_REGION = 16 * 1024 * 1024
 /** Read size of the workers that map and hash. */
 export const READ_SIZE = 4 * 1024 * 1024
-/** One upload segment's data (segments.ts, SEGMENT_BYTES; that module imports this one). */
-const ONE_SEGMENT = 256 * 1024 * 1024
 /**
  * An image with more allocated bytes than one upload segment (SEGMENT_BYTES) will need
  * its regions' hashes for its checkpoints: the map computes them from the bytes it reads
  * anyway, instead of a second pool of workers reading the data again (region-hashes.ts).
  * A smaller one is most often uploaded in one segment, which needs no hash at all.
  */
-export const HASH_WHILE_MAPPING_ABOVE = ONE_SEGMENT
+export const HASH_WHILE_MAPPING_ABOVE = 256 * 1024 * 1024
 
 export interface Region {
   offset: number
@@ -63,7 +61,10 @@ export interface DataMap {
 }
 
 /** How a map still being taken grows: what liveSegments and the progress estimate read of it. */
-export type MapGrowth = Omit<SpoolGrowth, 'spool'>
+export type MapGrowth = Omit<SpoolGrowth, 'spool'> & {
+  /** Told by the upload when it starts following the map (live-map.ts gives it cores then). */
+  follow?(): void
+}
 
 /** Waits until the map is complete: at once, but for one still following a growing spool. */
 export async function settledMap(map: DataMap): Promise<DataMap> {
@@ -125,13 +126,12 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   const take = (o: Pick<MapOptions, 'onWindow' | 'signal' | 'width'> = {}): Promise<MapResult & { method: DataMap['method'] }> => mapRaw(path, size, { ...opts, ...o, workers, hash })
   // A small image is mapped in milliseconds: only a large one is worth following as it grows.
   if (!opts.live || workers === 0) return { ...base, ...(await take({ signal: opts.signal })) }
-  // All the workers until the first segment can go, then half: the rest of the map runs beside
-  // the transfer, which needs the other cores (on a 1 Gb/s link, the whole pool beside it
-  // made the upload 0.7 s slower; upload.ts gives the hashing the same share).
-  let mapped = 0
-  const width = (): number => (mapped < ONE_SEGMENT ? workers : Math.max(1, Math.floor(workers / 2)))
-  const count = (regions: readonly Region[]): void => void (mapped += regions.reduce((n, r) => n + r.length, 0))
-  return liveMap(base, (onWindow, signal) => take({ signal, width, onWindow: (regions, end) => (count(regions), onWindow(regions, end)) }), opts.signal)
+  // All the workers while the run logs in and looks things up, then half once the upload
+  // follows the map: the rest of it then runs beside the transfer, which needs the other
+  // cores (on a 1 Gb/s link, the whole pool beside it made the upload 0.7 s slower;
+  // upload.ts gives its hashing the same share).
+  const half = Math.max(1, Math.floor(workers / 2))
+  return liveMap(base, (onWindow, signal, followed) => take({ signal, onWindow, width: () => (followed() ? half : workers) }), opts.signal)
 }
 
 /** A raw image's map: the extents SEEK_DATA reports, else (no helper, or it failed) every byte, from the start. */

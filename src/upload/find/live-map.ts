@@ -24,13 +24,15 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: 
  */
 export function liveMap(
   base: Pick<DataMap, 'path' | 'size' | 'format' | 'fileSize' | 'mtimeMs'>,
-  take: (onWindow: NonNullable<MapOptions['onWindow']>, signal: AbortSignal) => Promise<MapResult & { method: DataMap['method'] }>,
+  /** followed(): whether the upload follows the map yet (MapGrowth.follow). */
+  take: (onWindow: NonNullable<MapOptions['onWindow']>, signal: AbortSignal, followed: () => boolean) => Promise<MapResult & { method: DataMap['method'] }>,
   signal: AbortSignal | undefined,
 ): DataMap {
   const stop = new AbortController()
   const runs: number[] = []
   let mark = 0
   let complete = false
+  let followed = false
   let tick = deferred()
   const bump = (): void => {
     const t = tick
@@ -42,7 +44,7 @@ export function liveMap(
     mark = Math.max(mark, end)
     bump()
   }
-  const done = take(onWindow, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal).then(
+  const done = take(onWindow, signal ? AbortSignal.any([signal, stop.signal]) : stop.signal, () => followed).then(
     (mapped) => {
       Object.assign(map, mapped)
       complete = true
@@ -58,7 +60,16 @@ export function liveMap(
     },
   )
   done.catch(() => undefined) // awaited by the upload (settledMap); a run that stops first aborts it
-  const growth: MapGrowth = { size: base.size, runs, written: () => mark, complete: () => complete, next: () => (complete ? Promise.resolve() : tick.promise), done, abort: () => stop.abort() }
+  const growth: MapGrowth = {
+    size: base.size,
+    runs,
+    written: () => mark,
+    complete: () => complete,
+    next: () => (complete ? Promise.resolve() : tick.promise),
+    done,
+    abort: () => stop.abort(),
+    follow: () => void (followed = true),
+  }
   // A wait that starts after the last window (the upload was busy sending) returns at once.
   // Until `done`: no regions, and a provisional method; the whole map replaces them.
   const map: DataMap = { ...base, regions: [], dataBytes: 0, bytesRead: 0, method: 'seek-data', growth, settled: done }

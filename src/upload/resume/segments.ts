@@ -66,6 +66,7 @@ export function splitSegments(map: DataMap, segmentBytes = SEGMENT_BYTES, from =
  */
 export async function* liveSegments(map: DataMap, segmentBytes = SEGMENT_BYTES): AsyncGenerator<Segment & { last: boolean }> {
   const growth = map.growth
+  growth?.follow?.()
   let sent = 0
   let finalRuns = -1
   // Data in the final runs past the segments yielded: below segmentBytes none can close, so
