@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { runCli } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 
 const env = (sim: { credentials: { user: string; password: string } }): Record<string, string> => ({
   XAPI_USER: sim.credentials.user,
@@ -40,7 +41,7 @@ describe('failures (spawned CLI against an in-process simulator)', () => {
   it('a failure at the VIF step removes the VM, VBD, VIF and VDI this run created, and says so', async () => {
     const sim = await withSimulator()
     const image = join(await tmp(), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const before = sim.objects()
     sim.faults.add({ method: 'VIF.create', error: ['INTERNAL_ERROR', 'injected failure'] })
     const r = await runCli(['freebsd-9', '--host', sim.url, '--image', image], env(sim))
@@ -55,7 +56,7 @@ describe('failures (spawned CLI against an in-process simulator)', () => {
   it('--keep-on-failure leaves the objects and lists them', async () => {
     const sim = await withSimulator()
     const image = join(await tmp(), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     sim.faults.add({ method: 'VM.start', error: ['BOOTLOADER_FAILED', 'OpaqueRef:x', 'Unable to find partition containing kernel'] })
     const r = await runCli(['freebsd-9', '--host', sim.url, '--image', image, '--keep-on-failure', '--json'], env(sim))
     expect(r.code).toBe(1)
@@ -68,7 +69,7 @@ describe('failures (spawned CLI against an in-process simulator)', () => {
   it('a wrong password names the user and the fix, and never prints the password', async () => {
     const sim = await withSimulator()
     const image = join(await tmp(), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const r = await runCli(['freebsd-9', '--host', sim.url, '--image', image], { XAPI_USER: 'root', XAPI_PASSWORD: 'canary-Secret-42' })
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('rejected user "root"')

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { runCli, spawnSimulator, type SpawnedSimulator } from '../support/cli.js'
 import { hostileXapi, type Hostility } from '../support/hostile-xapi.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 
 const CANARY = 'canary-7f3a-Secret!'
 
@@ -19,7 +20,7 @@ const world = (): Promise<{ sim: SpawnedSimulator; dir: string; image: string }>
     const sim = await spawnSimulator({ XAPI_USER: 'root', XAPI_PASSWORD: CANARY })
     const dir = await mkdtemp(join(tmpdir(), 'canary-'))
     const image = join(dir, 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     return { sim, dir, image }
   })())
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { runCli } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
 import { selfSigned, tlsFront } from '../support/tls-front.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 import { needs } from '../support/oracles.js'
 
 async function setup(): Promise<{ https: string; fp: string; env: Record<string, string>; image: string; calls: () => string[]; close: () => Promise<void> }> {
@@ -13,7 +14,7 @@ async function setup(): Promise<{ https: string; fp: string; env: Record<string,
   const cert = await selfSigned()
   const front = await tlsFront(sim.url, cert)
   const image = join(await mkdtemp(join(tmpdir(), 'tls-')), 'img')
-  await writeSampleImage(image)
+  await writeSampleImage(image, { diskSize: SMALL_PV })
   return {
     https: front.url,
     fp: cert.fingerprint256,

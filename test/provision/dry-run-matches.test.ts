@@ -7,7 +7,7 @@ import { loadRecipe } from '../../src/recipe/load.js'
 import { provision } from '../../src/provision/run.js'
 import { parseProbe, type Probe } from '../../src/wait/probes.js'
 import { writeSampleHvmImage, writeSampleImage } from '../../src/image/write-image.js'
-import { SMALL_HVM } from '../support/sample-images.js'
+import { SMALL_HVM, SMALL_PV } from '../support/sample-images.js'
 import type { ProvisionEvent, ProvisionOptions } from '../../src/provision/types.js'
 import type { Simulator } from '../../mocks/simulator.js'
 
@@ -33,7 +33,7 @@ let hvmImage: string
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dry-run-matches-'))
   pvImage = join(dir, 'pv.img')
-  await writeSampleImage(pvImage)
+  await writeSampleImage(pvImage, { diskSize: SMALL_PV })
   hvmImage = join(dir, 'hvm.img')
   await writeSampleHvmImage(hvmImage, { firmware: 'uefi', diskSize: SMALL_HVM })
 })

@@ -11,6 +11,7 @@ import { provision } from '../../src/provision/run.js'
 import type { ProvisionResult } from '../../src/provision/types.js'
 import { UserError } from '../../src/errors.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 import type { Recipe } from '../../src/recipe/schema.js'
 
 const EXAMPLE = fileURLToPath(new URL('../../docs/examples/pool.yaml', import.meta.url))
@@ -23,7 +24,7 @@ async function pool(): Promise<{ sim: Simulator; image: string; recipe: Recipe }
   const [sim] = await startInventory(loadInventoryFile(EXAMPLE))
   running.push(sim!)
   const image = join(await mkdtemp(join(tmpdir(), 'pool-')), 'img')
-  await writeSampleImage(image)
+  await writeSampleImage(image, { diskSize: SMALL_PV })
   return { sim: sim!, image, recipe: (await loadRecipe('freebsd-9')).recipe }
 }
 

@@ -7,6 +7,7 @@ import { runCli, type CliResult } from '../support/cli.js'
 import { provisionInProcess } from '../support/in-process.js'
 import { simTest, withSimulator } from '../support/simulator.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 import { deriveMac } from '../../src/select/mac.js'
 import { loadInventoryFile } from '../../mocks/inventory-file.js'
 import { startInventory } from '../../mocks/pools.js'
@@ -42,7 +43,7 @@ const env = (sim: Simulator): Record<string, string> => ({ XAPI_USER: sim.creden
 
 async function image(opts?: { partitionOffsetSectors?: 0 | 16 }): Promise<string> {
   const p = join(await mkdtemp(join(tmpdir(), 'matrix-')), 'img')
-  await writeSampleImage(p, opts)
+  await writeSampleImage(p, { diskSize: SMALL_PV, ...opts })
   return p
 }
 
@@ -207,7 +208,7 @@ describe.concurrent("fault matrix, in-process (the library, the CLI's rendering 
 
   simTest("image larger than the VDI: exit 3 (the recipe's virtual_size is too small) before any XAPI call", async ({ newSim, expect }) => {
     const sim = await newSim()
-    const { r, objects } = await inProcess(sim, { recipe: await recipe([[/virtual_size: 11GiB/, 'virtual_size: 32MiB']]), image: await image() })
+    const { r, objects } = await inProcess(sim, { recipe: await recipe([[/virtual_size: 11GiB/, 'virtual_size: 8MiB']]), image: await image() })
     expect(r.code).toBe(3)
     expect(r.stderr).toContain('The image does not fit in the VDI')
     expect(objects).toEqual(NOTHING)

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { BIN } from '../support/cli.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 import type { Simulator } from '../../mocks/simulator.js'
 
 export const simEnv = (sim: Simulator): Record<string, string> => ({ XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password })
 
 export async function sampleImage(prefix = 'kill-'): Promise<string> {
   const image = join(await mkdtemp(join(tmpdir(), prefix)), 'img')
-  await writeSampleImage(image)
+  await writeSampleImage(image, { diskSize: SMALL_PV })
   return image
 }
 

@@ -7,6 +7,7 @@ import { RecipeSchema, VmNameSchema } from '../../src/recipe/schema.js'
 import { FleetSchema } from '../../src/fleet/schema.js'
 import { printable } from '../../src/cli/output.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 
 const ESC = '\x1b'
 /** Sets the terminal's title, then paints the rest red: what a hostile name would do to a terminal. */
@@ -56,7 +57,7 @@ describe('control characters in everything printed', () => {
     const file = join(dir, 'r.yaml')
     await writeFile(file, recipe)
     const image = join(dir, 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     for (const json of [false, true]) {
       const r = await runCli([file, '--host', 'sim', '--image', image, '--skip-preflight', ...(json ? ['--json'] : [])])
       expect(r.code, r.stderr).toBe(1)

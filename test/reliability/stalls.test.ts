@@ -11,6 +11,7 @@ import { UploadFailed } from '../../src/upload/send/upload-failed.js'
 import { scanDataRegions } from '../../src/upload/find/data-map.js'
 import { uploadImage } from '../../src/upload/upload.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 import { MiB, createVdi, scattered, tempDir, writeSparse } from '../upload/helpers.js'
 
 const cleanups: (() => Promise<unknown>)[] = []
@@ -167,7 +168,7 @@ describe('the CLI', () => {
     const s = await silentServer()
     cleanups.push(() => s.close())
     const image = join(await tempDir(), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const t0 = Date.now()
     const r = await runCli(['freebsd-9', '--host', s.url, '--image', image, '--timeout-response', '1'], { XAPI_USER: 'root', XAPI_PASSWORD: 'x-secret' })
     const ms = Date.now() - t0

@@ -5,3 +5,10 @@
  * (src/fleet/image-hash.ts): 128 MiB cost ~80 ms of CPU per rollout for the hash alone.
  */
 export const SMALL_HVM = 64 * 1024 * 1024
+
+/**
+ * Disk size for the sample PV image in tests that provision it: a quarter of its 64 MiB
+ * default, room for its ~3 MiB kernel and UFS (the fleet tests ran on it first). Every
+ * run, spawned or in-process, maps the whole image.
+ */
+export const SMALL_PV = 16 * 1024 * 1024

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import type { Simulator } from '../../../mocks/simulator.js'
 import type { ConvertOptions } from '../../../src/convert/run.js'
 import { writeSampleImage } from '../../../src/image/write-image.js'
+import { SMALL_PV } from '../../support/sample-images.js'
 import { provision } from '../../../src/provision/run.js'
 import { loadRecipe } from '../../../src/recipe/load.js'
 import * as VM from '../../../src/xapi/vm.js'
@@ -13,7 +14,7 @@ export const NAME = 'FreeBSD-9.0'
 /** The HOWTO's PV guest on a simulated XCP-ng 8.2, from the sample image, halted. */
 export async function pvGuest(sim: Simulator, dir: string): Promise<{ vm: string; vdi: string }> {
   const image = join(dir, 'sample.img')
-  await writeSampleImage(image)
+  await writeSampleImage(image, { diskSize: SMALL_PV })
   const { recipe } = await loadRecipe('freebsd-9')
   const r = await provision({ recipe, image, url: sim.url, ...sim.credentials, name: NAME, dryRun: false, keepOnFailure: false, skipPreflight: false, fixOffset: false, verify: false })
   if ('dry_run' in r) throw new Error('dry run')
