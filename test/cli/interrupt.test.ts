@@ -7,12 +7,13 @@ import { BIN } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
 import { until } from '../support/until.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 
 describe('interrupts', () => {
   it('SIGINT during VM.start cancels the task, removes what the run created and exits 130', async () => {
     const sim = await withSimulator()
     const image = join(await mkdtemp(join(tmpdir(), 'int-')), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const before = sim.objects()
     // VM.start stays in flight until the interrupt has led to task.cancel.
     const hold = sim.faults.hold('VM.start')

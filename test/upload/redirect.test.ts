@@ -12,6 +12,7 @@ import { provision } from '../../src/provision/run.js'
 import type { ProvisionResult } from '../../src/provision/types.js'
 import { loadRecipe } from '../../src/recipe/load.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
+import { SMALL_PV } from '../support/sample-images.js'
 import { selfSigned, type SelfSigned } from '../support/tls-front.js'
 import { scanDataRegions } from '../../src/upload/find/data-map.js'
 import { splitSegments } from '../../src/upload/resume/segments.js'
@@ -96,7 +97,7 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
   it('provision follows the redirect to the member that owns the SR, and --verify reads it back there', async () => {
     const sim = await twoHosts()
     const image = join(await mkdtemp(join(tmpdir(), 'redirect-')), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const { recipe } = await loadRecipe('freebsd-9')
     const res = (await provision({ url: sim.url, ...sim.credentials, image, verify: true, recipe: { ...recipe, sr: { ...recipe.sr, host: 'xcp2' } } })) as ProvisionResult
     expect(res.upload.redirected_to).toBe('xcp2')
@@ -119,7 +120,7 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
   it('--verify alone (the target unknown) meets the export 302 and asks XAPI where to read', async () => {
     const sim = await twoHosts()
     const image = join(await mkdtemp(join(tmpdir(), 'redirect-verify-')), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const { recipe } = await loadRecipe('freebsd-9')
     const res = (await provision({ url: sim.url, ...sim.credentials, image, recipe: { ...recipe, sr: { ...recipe.sr, host: 'xcp2' } } })) as ProvisionResult
     const x = await connect({ url: sim.url, ...sim.credentials })
@@ -142,7 +143,7 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     const sim = await twoHosts(certs)
     expect(sim.url).toMatch(/^https:/)
     const image = join(await mkdtemp(join(tmpdir(), 'redirect-tls-')), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const { recipe } = await loadRecipe('freebsd-9')
     const onXcp2 = { ...recipe, sr: { ...recipe.sr, host: 'xcp2' } }
     const res = (await provision({ url: sim.url, ...sim.credentials, image, recipe: onXcp2, fingerprint: certs.xcp1.fingerprint256, verify: true })) as ProvisionResult
@@ -157,7 +158,7 @@ describe('302 on raw VDI transfers (SR plugged on another host)', () => {
     // The master now reports a certificate the member does not serve: a man in the middle.
     sim.state.certificates.set(sim.inventory.hosts.find((h) => h.name === 'xcp2')!.ref, (await selfSigned('impostor')).cert)
     const image = join(await mkdtemp(join(tmpdir(), 'redirect-mitm-')), 'img')
-    await writeSampleImage(image)
+    await writeSampleImage(image, { diskSize: SMALL_PV })
     const { recipe } = await loadRecipe('freebsd-9')
     const err = await provision({
       url: sim.url,
