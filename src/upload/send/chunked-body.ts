@@ -1,5 +1,5 @@
 import type { DiskReader } from '../../disk/disk-reader.js'
-import { CHUNK_TERMINATOR, encodeChunkHeader } from '../../xapi/chunk-framing.js'
+import { CHUNK_HEADER_SIZE, CHUNK_TERMINATOR, encodeChunkHeader } from '../../xapi/chunk-framing.js'
 import type { DataMap, Region } from '../find/data-map.js'
 import { SEGMENT_BYTES, splitSegments } from '../resume/segments.js'
 
@@ -32,13 +32,22 @@ export async function readExactly(fh: Pick<DiskReader, 'read'>, buf: Buffer, off
  * kernel has it. While one buffer is being written, the next piece is already being
  * read into the other, so the socket never waits for the disk. Never hand this to a
  * stream that buffers chunks.
+ *
+ * A region's header goes out in the same chunk as its first piece (each buffer keeps 12
+ * bytes in front of its data for it): one write, not two, per region, so an image of
+ * many small regions does not pay a system call and a TCP segment for every header.
  */
 export async function* chunkedBody(fh: Pick<DiskReader, 'read'>, regions: readonly Region[], onData: (data: Buffer) => void, what = 'the image'): AsyncGenerator<Buffer> {
-  const buffers = [Buffer.allocUnsafe(READ_SIZE), Buffer.allocUnsafe(READ_SIZE)]
+  const buffers = [Buffer.allocUnsafe(CHUNK_HEADER_SIZE + READ_SIZE), Buffer.allocUnsafe(CHUNK_HEADER_SIZE + READ_SIZE)]
   let turn = 0
   const read = (p: Piece): Promise<Buffer> => {
-    const buf = buffers[turn++ % 2]!.subarray(0, p.length)
-    const done = readExactly(fh, buf, p.offset, what).then(() => buf)
+    const buf = buffers[turn++ % 2]!
+    const data = buf.subarray(CHUNK_HEADER_SIZE, CHUNK_HEADER_SIZE + p.length)
+    const done = readExactly(fh, data, p.offset, what).then(() => {
+      if (!p.header) return data
+      p.header.copy(buf, 0)
+      return buf.subarray(0, CHUNK_HEADER_SIZE + p.length)
+    })
     // Observed now: when the consumer stops early, nobody awaits the read in flight.
     done.catch(() => undefined)
     return done
@@ -49,12 +58,11 @@ export async function* chunkedBody(fh: Pick<DiskReader, 'read'>, regions: readon
   try {
     while (!cur.done) {
       const p = cur.value
-      const data = await reading!
+      const chunk = await reading!
       cur = it.next()
       reading = cur.done ? undefined : read(cur.value)
-      if (p.header) yield p.header
-      onData(data)
-      yield data
+      onData(p.header ? chunk.subarray(CHUNK_HEADER_SIZE) : chunk)
+      yield chunk
     }
     yield CHUNK_TERMINATOR
   } finally {
