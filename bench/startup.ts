@@ -8,10 +8,13 @@
  *     connection set-up are all in it. Goal: <= 350 ms.
  * Medians of several spawns; the machine may be shared, so CPU is printed beside wall
  * (CPU needs GNU time for --version and /proc for the first request, else n/a).
+ *   - a whole run: `provision freebsd-9 --host <simulator> --image <PV sample> --json`,
+ *     CPU only (bench/upload/one-run.ts): what each spawned run of the test suite costs.
+ *     With `--compare <path/to/bin/provision.js>`, that build's runs alternate with these.
  * The baseline is the commit before lazy loading and bundling (8d64dd1), measured
  * on the same 2-core machine; `--cli <path/to/bin/provision.js>` measures another build.
  *
- *   npm run bench -- startup        (or: npm run build && node dist/bench/startup.js [--runs 15] [--cli ...])
+ *   npm run bench -- startup        (or: npm run build && node dist/bench/startup.js [--runs 15] [--cli ...] [--compare ...])
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
@@ -20,6 +23,7 @@ import { parseArgs } from 'node:util'
 import { packageRoot } from '../src/paths.js'
 import { writeSampleHvmImage } from '../src/image/write-image.js'
 import { median, timeRun, timeToFirstRequest, type RunTiming } from './startup/spawn-timing.js'
+import { wholeRuns } from './upload/one-run.js'
 
 /**
  * 8d64dd1 on the same machine, medians of 7 with a load average of ~9 (wall follows the
@@ -32,7 +36,7 @@ const BASELINE = {
 }
 const GOAL = { version: 150, firstRequest: 350 }
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '11' }, cli: { type: 'string' } } })
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '11' }, cli: { type: 'string' }, compare: { type: 'string' } } })
 const runs = Math.max(1, Number(values.runs))
 const cli = values.cli ? resolve(values.cli) : join(packageRoot(), 'bin', 'provision.js')
 const node = process.execPath
@@ -84,6 +88,12 @@ try {
   }
   summary('first request of provision', first, BASELINE.firstRequest, GOAL.firstRequest)
   console.log(`  (the first request: ${line})`)
+  const whole = await mkdtemp(join(dir, 'whole-'))
+  const clis = values.compare ? [cli, resolve(values.compare)] : [cli]
+  const [mine, other] = await wholeRuns(clis, runs, whole)
+  summary('a whole provision run (cpu)', mine!, undefined)
+  if (other) summary('  the --compare build', other, undefined)
+  console.log(`  (freebsd-9, the PV sample image, against a simulator in another process; load average now ${loadavg()[0]!.toFixed(1)})`)
 } finally {
   await rm(dir, { recursive: true, force: true })
 }
