@@ -12,7 +12,7 @@ let image: Promise<string> | undefined
 /**
  * One sample FreeBSD image per worker: writing it takes a moment and it never changes.
  * 16 MiB rather than the sample's 64: every rollout maps the image and hashes all of it,
- * holes included (src/fleet/image-hash.ts), and the fleet files run ~60 rollouts.
+ * holes included (src/fleet/image-hash.ts), and the fleet files run dozens of rollouts.
  */
 export function sampleImage(): Promise<string> {
   image ??= (async () => {
