@@ -9,7 +9,7 @@ import { IMAGE_KEY, OFFSET_KEY, parseCheckpoint } from '../../src/upload/resume/
 import { splitSegments } from '../../src/upload/resume/segments.js'
 import { MiB, createVdi, exportSha256, fileSha256, pattern, scattered, tempDir, writeSparse } from './helpers.js'
 
-const SIZE = 48 * MiB
+const SIZE = 16 * MiB
 /** 1 MiB segments: the 6 MiB of data below make six of them. */
 const FAST = { segmentBytes: MiB, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } }
 
