@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { join } from 'node:path'
 import { withSimulator } from '../support/simulator.js'
 import { provision } from '../../src/provision/run.js'
 import { loadRecipe } from '../../src/recipe/load.js'
@@ -7,17 +6,15 @@ import { UserError } from '../../src/errors.js'
 import { IMAGE_KEY, OFFSET_KEY } from '../../src/upload/resume/checkpoint.js'
 import type { ProvisionEvent, ProvisionResult } from '../../src/provision/types.js'
 import type { Simulator } from '../../mocks/simulator.js'
-import { MiB, scattered, tempDir, writeSparse } from '../upload/helpers.js'
+import { MiB } from '../upload/helpers.js'
+import { syntheticImage } from './support.js'
 
 /** 1 MiB segments cut the images below (4 MiB of data) into four; retries fail fast. */
 const upload = { segmentBytes: MiB, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } }
 
-/** A synthetic disk: no bootable system, so no preflight and no VM.start. */
-async function image(seed: number, pieces = 4): Promise<string> {
-  const path = join(await tempDir(), `disk-${seed}.img`)
-  await writeSparse(path, 64 * MiB, scattered(64 * MiB, pieces, MiB, seed))
-  return path
-}
+/** The synthetic disk of the provision tests (16 MiB): no bootable system, so no preflight and no VM.start. */
+const image = (seed: number, pieces = 4): Promise<string> => syntheticImage(seed, pieces)
+const IMAGE_SIZE = 16 * MiB
 
 async function run(sim: Simulator, image: string, extra: { verify?: boolean; events?: ProvisionEvent[]; signal?: AbortSignal } = {}): Promise<ProvisionResult> {
   const { recipe } = await loadRecipe('freebsd-9')
@@ -59,7 +56,7 @@ describe('provision resumes a half-uploaded VDI found by the VM name', () => {
     expect(r.upload.resumed_from).toBeGreaterThan(0)
     expect(r.upload.segments).toBe(2)
     expect(r.upload.bytes_sent).toBeLessThan(r.upload.data_bytes * 0.75)
-    expect(events).toContainEqual({ type: 'upload-resume', offset: r.upload.resumed_from, image_size: 64 * MiB })
+    expect(events).toContainEqual({ type: 'upload-resume', offset: r.upload.resumed_from, image_size: IMAGE_SIZE })
     const oc = (sim.objects().VDI![kept]!.other_config ?? {}) as Record<string, string>
     expect(oc[IMAGE_KEY]).toBeUndefined()
     expect(oc[OFFSET_KEY]).toBeUndefined()
@@ -98,7 +95,7 @@ describe('provision resumes a half-uploaded VDI found by the VM name', () => {
     expect(r.upload.resumed_from).toBe(0)
     expect(events).toContainEqual({
       type: 'warning',
-      message: `removed VDI FreeBSD-9.0-vdi (${String(staleRec.uuid)}), an unfinished upload for "FreeBSD-9.0" that this run cannot resume: it holds part of another image (${64 * MiB} bytes)`,
+      message: `removed VDI FreeBSD-9.0-vdi (${String(staleRec.uuid)}), an unfinished upload for "FreeBSD-9.0" that this run cannot resume: it holds part of another image (${IMAGE_SIZE} bytes)`,
     })
     // This tool's own unfinished disk for this name is not kept to leak: exactly one VDI of the name is left, the new one.
     expect(vdis(sim).map(([ref]) => ref)).toEqual([r.vdi.ref])
