@@ -144,6 +144,22 @@ describe('finding the data', () => {
     expect(oneRead.regions.map((_, i) => oneRead.hashes!.subarray(32 * i, 32 * i + 32).toString('hex'))).toEqual(oneRead.regions.map(sha))
   })
 
+  needs('python3').it('reads a file without holes whole, without asking the SEEK_DATA helper: the same map', async () => {
+    const image = join(await tempDir(), 'img')
+    // Every block written (zeros included, which the map still skips): nothing for SEEK_DATA to find.
+    const size = IN_THREAD_MAX + SCAN_BLOCK
+    await writeSparse(image, size, [
+      { offset: 0, data: Buffer.alloc(size - 2 * SCAN_BLOCK, 7) },
+      { offset: size - 2 * SCAN_BLOCK, data: Buffer.alloc(2 * SCAN_BLOCK) },
+    ])
+    const map = await scanDataRegions(image)
+    // With python3 at hand, 'seek-data' would say the helper was asked.
+    expect(map.method).toBe('scan')
+    expect(map.regions).toHaveLength(8)
+    expect(map.regions.at(-1)).toEqual({ offset: 7 * MAX_REGION, length: MAX_REGION - SCAN_BLOCK })
+    expect(map.regions).toEqual((await scanDataRegions(image, { seekData: false })).regions)
+  })
+
   it('falls back to reading everything when the helper cannot run', async () => {
     const image = join(await tempDir(), 'img')
     await writeSparse(image, 8 * MiB, [{ offset: MiB, data: pattern(10, 1) }])

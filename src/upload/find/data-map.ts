@@ -123,7 +123,8 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   const runs = SPOOL_BLOCK === SCAN_BLOCK ? spoolDataRuns(path) : undefined
   if (runs) return { path, size, format: 'raw', fileSize, ...fromRuns(runs), bytesRead: 0, method: 'scan', mtimeMs }
   const base = { path, size, format: 'raw' as const, fileSize, mtimeMs }
-  const take = (o: Pick<MapOptions, 'onWindow' | 'signal' | 'width'> = {}): Promise<MapResult & { method: DataMap['method'] }> => mapRaw(path, size, { ...opts, ...o, workers, hash })
+  const take = (o: Pick<MapOptions, 'onWindow' | 'signal' | 'width'> = {}): Promise<MapResult & { method: DataMap['method'] }> =>
+    mapRaw(path, size, { ...opts, ...o, workers, hash, holes: blocks * 512 < size })
   // A small image is mapped in milliseconds: only a large one is worth following as it grows.
   if (!opts.live || workers === 0) return { ...base, ...(await take({ signal: opts.signal })) }
   // All the workers while the run logs in and looks things up, then half once the upload
@@ -134,11 +135,19 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   return liveMap(base, (onWindow, signal, followed) => take({ signal, onWindow, width: () => (followed() ? half : workers) }), opts.signal)
 }
 
-/** A raw image's map: the extents SEEK_DATA reports, else (no helper, or it failed) every byte, from the start. */
-async function mapRaw(path: string, size: number, o: ScanOptions & Pick<MapOptions, 'workers' | 'onWindow' | 'signal'> & { hash: boolean }): Promise<MapResult & { method: DataMap['method'] }> {
+/**
+ * A raw image's map: the extents SEEK_DATA reports, else (no helper, it failed, or a file
+ * without holes) every byte, from the start.
+ */
+async function mapRaw(
+  path: string,
+  size: number,
+  o: ScanOptions & Pick<MapOptions, 'workers' | 'onWindow' | 'signal' | 'width'> & { hash: boolean; holes: boolean },
+): Promise<MapResult & { method: DataMap['method'] }> {
   const read = (extents: AsyncIterable<Region>): Promise<MapResult> =>
-    mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, { workers: o.workers, signal: o.signal, hashing: o.hash, onWindow: o.onWindow })
-  if (o.seekData !== false && o.workers !== 0) {
+    mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, { workers: o.workers, signal: o.signal, hashing: o.hash, onWindow: o.onWindow, width: o.width })
+  // A file with as many blocks allocated as bytes has no hole for the helper to find (~60 ms of CPU saved).
+  if (o.seekData !== false && o.workers !== 0 && o.holes) {
     try {
       return { ...(await read(alignExtents(seekDataExtents(path, size, o.python), SCAN_BLOCK, size))), method: 'seek-data' }
     } catch (e) {
