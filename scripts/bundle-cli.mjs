@@ -33,6 +33,26 @@ const withoutProxyAgent = {
   },
 }
 
+/**
+ * got imports http2-wrapper at its top level, whose own top level builds an HTTP/2 agent
+ * (~40 ms of CPU on every run that transfers anything), but reads it only for a request
+ * with `http2: true`, which xcp-provision never makes. The bundle loads the real module
+ * on the first read of any of its exports instead: same behaviour, paid only when used.
+ */
+const lazyHttp2Wrapper = {
+  name: 'lazy-http2-wrapper',
+  setup(b) {
+    // The lazy module's own require() resolves normally (to the real package).
+    b.onResolve({ filter: /^http2-wrapper$/ }, (args) => (args.namespace === 'lazy-http2-wrapper' ? undefined : { path: 'http2-wrapper', namespace: 'lazy-http2-wrapper' }))
+    const names = ['Agent', 'ClientRequest', 'IncomingMessage', 'auto', 'get', 'globalAgent', 'proxies', 'request', 'validateHeaderName', 'validateHeaderValue']
+    b.onLoad({ filter: /.*/, namespace: 'lazy-http2-wrapper' }, () => ({
+      contents: `let real; const load = () => (real ??= require('http2-wrapper')); module.exports = {${names.map((n) => `get ${n}() { return load().${n} }`).join(', ')}}`,
+      loader: 'js',
+      resolveDir: root,
+    }))
+  },
+}
+
 const bundle = (entry, metafile) =>
   build({
     write: false,
@@ -45,7 +65,7 @@ const bundle = (entry, metafile) =>
     // packageRoot() finds the package by walking up from its module's URL: the bundle's own.
     define: { 'import.meta.url': '__xcpModuleUrl' },
     banner: { js: "var __xcpModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
-    plugins: [withoutProxyAgent],
+    plugins: [withoutProxyAgent, lazyHttp2Wrapper],
     metafile,
     // No comments or indentation: a quarter less to read per run, and no non-ASCII left
     // (esbuild escapes it in code), so bundle-loader.js can read the file as Latin-1, 3x faster.
