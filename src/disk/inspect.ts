@@ -19,7 +19,7 @@ export interface ImageInfo {
  * a table pointing past its end stops the run here, before any XAPI call, with the file,
  * the offset and the fix. Later openings of the same image then cannot fail this way.
  */
-export async function inspectImage(path: string, onProgress?: (p: SpoolProgress) => void, opts: { stream?: boolean } = {}): Promise<ImageInfo> {
+export async function inspectImage(path: string, onProgress?: (p: SpoolProgress) => void, opts: { stream?: boolean; signal?: AbortSignal } = {}): Promise<ImageInfo> {
   try {
     const prepared = await prepareImage(path, onProgress, opts)
     // A raw disk still being decompressed (spool.ts, `stream`): its size is the one its xz index declares, checked at the end.

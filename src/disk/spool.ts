@@ -2,7 +2,7 @@ import { closeSync, ftruncateSync, openSync, readSync, statfsSync, unlinkSync, t
 import { stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
-import { UserError } from '../errors.js'
+import { EXIT, UserError } from '../errors.js'
 import { detect, type Compression } from './detect.js'
 import { spoolGzip } from './spool-gzip.js'
 import type { SpoolContext } from './spool-job.js'
@@ -101,7 +101,8 @@ export const spoolGrowth = (image: string): SpoolGrowth | undefined => growths.g
  * with `growing` (spoolGrowth) to follow it; openDisk finds it only once complete. gzip
  * declares no size that can be trusted (ISIZE is modulo 4 GiB), so a raw.gz is spooled whole.
  */
-export async function prepareImage(path: string, onProgress?: (p: SpoolProgress) => void, opts: { stream?: boolean } = {}): Promise<PreparedImage> {
+export async function prepareImage(path: string, onProgress?: (p: SpoolProgress) => void, opts: { stream?: boolean; signal?: AbortSignal } = {}): Promise<PreparedImage> {
+  if (opts.signal?.aborted) throw interrupted(path)
   const fd = openSync(path, 'r')
   const head = Buffer.alloc(512)
   const n = readSync(fd, head, 0, 512, 0)
@@ -154,6 +155,9 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   const job = d.compression === 'xz' ? spoolXz(ctx) : spoolGzip(ctx)
   // A process exiting meanwhile (a second Ctrl-C) stops the writer and removes the spool.
   const untrack = whileWriting(spool, () => job.abort(new Error('exiting')))
+  // The first Ctrl-C: decompressing a big image takes minutes, and nothing has been created yet to roll back.
+  const onAbort = (): void => job.abort(interrupted(path))
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
   const run = (async (): Promise<number> => {
     let expanded: number
     try {
@@ -172,6 +176,7 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
       throw e
     } finally {
       untrack()
+      opts.signal?.removeEventListener('abort', onAbort)
     }
     closeSync(out)
     for (const w of watchers) w(path, { read: total, total, written: expanded })
@@ -260,4 +265,9 @@ function checkFree(dir: string, need: number, path: string): void {
       fix: 'set TMPDIR to a file system with more room, or decompress the image yourself where there is room',
     })
   }
+}
+
+/** Stopped by a signal while decompressing: nothing was created, the spool is gone. */
+function interrupted(path: string): UserError {
+  return new UserError({ what: 'Interrupted', why: `stopped by a signal while decompressing ${path}; nothing was created`, fix: 'run the same command again when ready', exitCode: EXIT.interrupted })
 }

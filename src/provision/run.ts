@@ -24,7 +24,7 @@ import { loadUserData } from '../cloud-init/resolve.js'
 import { DEFAULT_WAIT_TIMEOUT_MS, type FirstBoot } from './first-boot.js'
 
 /** Checks the image before anything touches XAPI: missing, unreadable or too big fails here. */
-export async function checkImageFile(image: string, vdiSize: number, opts: { stream?: boolean } = {}): Promise<void> {
+export async function checkImageFile(image: string, vdiSize: number, opts: { stream?: boolean; signal?: AbortSignal } = {}): Promise<void> {
   let size: number
   try {
     const s = await stat(image)
@@ -80,7 +80,7 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   const emit = opts.onEvent ?? (() => undefined)
   // Without a preflight to read it first, a raw.xz is uploaded while it is decompressed
   // (spool.ts, `stream`): the map below then follows the spool, and the upload with it.
-  await checkImageFile(opts.image, opts.recipe.vdi.virtual_size, { stream: (opts.skipPreflight ?? false) && !opts.dryRun })
+  await checkImageFile(opts.image, opts.recipe.vdi.virtual_size, { stream: (opts.skipPreflight ?? false) && !opts.dryRun, ...(opts.signal ? { signal: opts.signal } : {}) })
   let recipe: ProvisionOptions['recipe']
   let preflight: ReturnType<typeof preflightGate>['preflight']
   let firstBoot: FirstBoot
