@@ -1,10 +1,14 @@
-import { availableParallelism } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { defineConfig } from 'vitest/config'
 import { pathPastShims } from './test/support/path-past-shims.js'
 import { LongestFirst } from './test/support/sequencer.js'
 
 // Workers and the processes they start inherit this PATH (test/support/path-past-shims.ts).
 process.env.PATH = pathPastShims(process.env.PATH)
+// The fleet's image hash cache (src/fleet/hash-cache.ts) of every test and of the CLI it
+// spawns goes to a directory of this run, never the user's ~/.cache.
+process.env.XDG_CACHE_HOME = join(tmpdir(), `xcp-provision-test-cache-${process.pid}`)
 
 export default defineConfig({
   test: {

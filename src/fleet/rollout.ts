@@ -3,7 +3,7 @@ import { checkImageFile, mapImage } from '../provision/run.js'
 import { preflightGate } from '../provision/preflight-gate.js'
 import { loadFleet, resolveFleet } from './load.js'
 import { vmSpecs, type VmSpec } from './spec.js'
-import { ImageHashes } from './image-hash.js'
+import { ImageHashes, type ImageHashOptions } from './image-hash.js'
 import { openPool, type FailedPool, type OpenPool } from './pools.js'
 import { plan, type ImageInfo } from './planner.js'
 import { execute } from './execute.js'
@@ -51,8 +51,8 @@ function forRollout<T>(gate: () => T): T {
  * preflight gate for each boot setting that uses it; its hash names the base VDI. Returns
  * also the ELF class of the kernel pygrub would load, per preflight (the 32-bit PV question).
  */
-async function mapImages(specs: VmSpec[], skipPreflight: boolean): Promise<{ images: Map<string, ImageInfo>; kernelBits: Map<string, 32 | 64 | null> }> {
-  const hashes = new ImageHashes()
+async function mapImages(specs: VmSpec[], skipPreflight: boolean, hashing: ImageHashOptions): Promise<{ images: Map<string, ImageInfo>; kernelBits: Map<string, 32 | 64 | null> }> {
+  const hashes = new ImageHashes(hashing)
   const out = new Map<string, ImageInfo>()
   const kernelBits = new Map<string, 32 | 64 | null>()
   for (const s of specs) {
@@ -105,7 +105,12 @@ export async function rollout(opts: RolloutOptions): Promise<RolloutResult> {
   const env = opts.env ?? process.env
   // Reading the images and logging in overlap: both take a while, neither needs the other.
   const loggingIn = Promise.all(Object.entries(fleet.pools).map(([name, p]) => openPool(name, p, env, retry, opts.timeouts)))
-  const { images, kernelBits } = await mapImages(specs, opts.skipPreflight ?? false).catch(async (e: unknown) => {
+  // The hash cache is the user's (process.env's XDG_CACHE_HOME or HOME), whatever `env` the credentials come from.
+  const hashing: ImageHashOptions = {
+    onProgress: (image, hashed, total) => emit({ type: 'image-hash', image, hashed, total }),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  }
+  const { images, kernelBits } = await mapImages(specs, opts.skipPreflight ?? false, hashing).catch(async (e: unknown) => {
     await Promise.all((await loggingIn).map((p) => ('x' in p ? p.x.close().catch(() => undefined) : undefined)))
     throw e
   })

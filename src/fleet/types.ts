@@ -123,6 +123,8 @@ export type RolloutEvent =
   | { type: 'vm-step'; vm: string; step: string; title: string }
   | { type: 'vm-done'; vm: string; state: VmState; ms: number; error: ErrorInfo | null }
   | { type: 'base'; pool: string; sr: string; phase: 'upload' | 'ready' | 'failed'; sent: number; total: number }
+  /** A large image's sha256 (its base VDI's name), hashed on a worker: how far, every 256 MiB; none when the cache had it. */
+  | { type: 'image-hash'; image: string; hashed: number; total: number }
   | { type: 'template'; pool: string; name: string; phase: 'build' | 'ready' | 'failed' }
   | { type: 'retry'; vm: string | null; method: string; code: string; attempt: number }
   /** A wave begins, or ends with every VM ready, or ends with a failure (the later waves are not started). */

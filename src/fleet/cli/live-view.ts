@@ -1,3 +1,4 @@
+import { basename } from 'node:path'
 import type { RolloutEvent } from '../types.js'
 
 interface Line {
@@ -19,8 +20,9 @@ const pct = (sent: number, total: number): number => (total ? Math.floor((sent /
  * - on a terminal: one line per VM (its step, or how it ended) and one per base upload,
  *   redrawn in place at most ten times a second (the finished VMs fold into a count when
  *   they outnumber the rows), and erased at the end, when the table takes its place;
- * - otherwise (a log, CI): transitions only, as they happen: a VM started, a VM waiting
- *   for its guest, a wave begun, ready or failed, a base disk or golden template, a retry.
+ * - otherwise (a log, CI): transitions only, as they happen: a large image's hash every
+ *   25%, a VM started, a VM waiting for its guest, a wave begun, ready or failed, a base
+ *   disk or golden template, a retry.
  */
 export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEvent: (e: RolloutEvent) => void; close: () => void } {
   if (quiet) return { onEvent: () => undefined, close: () => undefined }
@@ -60,7 +62,13 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
   }
 
   function plain(e: RolloutEvent): void {
-    if (e.type === 'plan') for (const v of e.vms) placed.set(v.name, v.host ? ` on ${v.pool}/${v.host}` : '')
+    if (e.type === 'image-hash') {
+      const p = pct(e.hashed, e.total)
+      if (p >= (plainPct.get(e.image) ?? 0) + 25) {
+        plainPct.set(e.image, p)
+        stream.write(`image ${basename(e.image)}: sha256 ${p}%\n`)
+      }
+    } else if (e.type === 'plan') for (const v of e.vms) placed.set(v.name, v.host ? ` on ${v.pool}/${v.host}` : '')
     else if (e.type === 'vm-step') {
       if (!started.has(e.vm)) {
         started.add(e.vm)
@@ -82,6 +90,9 @@ export function rolloutView(stream: NodeJS.WriteStream, quiet = false): { onEven
 
   function onEvent(e: RolloutEvent): void {
     if (!tty) return plain(e)
+    // An image's hash is done before the plan: its line goes when the VMs' lines come.
+    if (e.type === 'image-hash') bases.set(`image ${e.image}`, `  image ${basename(e.image)}: sha256 ${pct(e.hashed, e.total)}%`)
+    else if (e.type === 'plan') for (const k of bases.keys()) if (k.startsWith('image ')) bases.delete(k)
     if (e.type === 'plan') for (const v of e.vms) vms.set(v.name, { host: v.host ? `${v.pool}/${v.host}` : '-', text: 'waiting', done: false, failed: false })
     else if (e.type === 'vm-step') Object.assign(vms.get(e.vm) ?? {}, { text: e.title })
     else if (e.type === 'vm-done') Object.assign(vms.get(e.vm) ?? {}, { text: e.error ? `${e.state}: ${e.error.what}` : e.state, done: true, failed: e.state === 'failed' })
