@@ -23,7 +23,9 @@ export function sampleImage(): Promise<string> {
   return image
 }
 
-export const ENV = { SIM_USER: 'root', SIM_PASSWORD: 'simulator' }
+/** The simulator's credentials; and, for a spawned CLI, the tests' image hash cache (vitest.config.ts), never ~/.cache. */
+const cache: Record<string, string> = process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}
+export const ENV = { SIM_USER: 'root', SIM_PASSWORD: 'simulator', ...cache }
 
 /** Standalone hosts: each simulator is a pool of one, so a fleet over them spans pools. */
 export async function hosts(n: number): Promise<Simulator[]> {

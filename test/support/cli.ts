@@ -9,7 +9,9 @@ export type CliResult = ProcessResult
 
 /** Runs the built CLI as a user would: a real process, real arguments, real exit code. */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-  return runProcess(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env }, ...(cwd ? { cwd } : {}) })
+  // XDG_CACHE_HOME: the fleet's image hash cache goes where vitest.config.ts put the tests' one, never the user's ~/.cache.
+  const cache: Record<string, string> = process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}
+  return runProcess(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...cache, ...env }, ...(cwd ? { cwd } : {}) })
 }
 
 export interface SpawnedSimulator {
