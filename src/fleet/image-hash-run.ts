@@ -105,6 +105,7 @@ async function inThread(map: DataMap, locate: Parameters<typeof batches>[1], sig
 }
 
 async function inWorker(map: DataMap, locate: Parameters<typeof batches>[1], onProgress?: HashProgress, signal?: AbortSignal): Promise<string> {
+  if (signal?.aborted) throw new Error('hashing the image was abandoned')
   // No execArgv: the worker needs no flag of the main process (map-pool.ts).
   const w = new Worker(workerSource(), { eval: true, workerData: { path: map.path, size: map.size }, execArgv: [] })
   const it = batches(map, locate)
@@ -123,8 +124,14 @@ async function inWorker(map: DataMap, locate: Parameters<typeof batches>[1], onP
       signal?.addEventListener('abort', onAbort, { once: true })
       w.on('message', (m: FromWorker) => {
         if ('progress' in m) onProgress?.(m.progress, map.size)
-        else if ('more' in m) sendNext()
-        else if ('digest' in m) resolve(m.digest)
+        else if ('more' in m) {
+          // A container whose tables point outside the file fails here, in locate: a rejection, not an uncaught throw.
+          try {
+            sendNext()
+          } catch (e) {
+            reject(e instanceof Error ? e : new Error(String(e)))
+          }
+        } else if ('digest' in m) resolve(m.digest)
         else reject(new Error(`reading ${map.path}: ${m.error}`))
       })
       w.on('error', reject)

@@ -143,6 +143,12 @@ describe('an image sha256 (a fleet base VDI identity)', () => {
     expect(await new ImageHashes({ env: { XDG_CACHE_HOME: notDir } }).get(small, map)).toBe(await sha256sum(small))
   })
 
+  it('stops when the rollout is abandoned (Ctrl-C): the hash rejects, the worker goes', async () => {
+    const ac = new AbortController()
+    const hashing = imageSha256(large, await scanDataRegions(large), { signal: ac.signal, onProgress: () => ac.abort() })
+    await expect(hashing).rejects.toThrow('hashing the image was abandoned')
+  })
+
   it('never holds the event loop: a 10 ms timer keeps firing within 50 ms while a 2 GiB sparse image is hashed', async () => {
     const file = await sparseImage(join(dir, 'big.raw'), 2 * GiB, 9, 4 * MiB)
     const map = await scanDataRegions(file)
