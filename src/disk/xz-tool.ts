@@ -1,6 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
 import { UserError } from '../errors.js'
+import { readXzDeclaredSize, XzIndexError } from './xz-index.js'
 
 export interface XzToFile {
   /** Compressed bytes handed to xz so far. */
@@ -80,18 +81,17 @@ export function noXz(e: NodeJS.ErrnoException): Error {
   return e
 }
 
-/** The uncompressed size from the xz index (xz --robot --list), read without decompressing. */
-export function xzDeclaredSize(path: string): number | undefined {
-  const r = spawnSync('xz', ['--robot', '--list', path], { encoding: 'utf8' })
-  if (r.error) throw noXz(r.error as NodeJS.ErrnoException)
-  if (r.status !== 0)
+/** The uncompressed size from the xz indexes (xz-index.ts), read without decompressing. */
+export function xzDeclaredSize(path: string): number {
+  try {
+    return readXzDeclaredSize(path)
+  } catch (e) {
+    if (!(e instanceof XzIndexError)) throw e
     throw new UserError({
       code: 'image-unreadable',
       what: `Cannot read ${path}`,
-      why: `xz --list: ${r.stderr.trim()}`,
+      why: `its xz index: ${e.message}`,
       fix: 'the file is truncated or damaged: download it again and check its published sha256',
     })
-  const totals = r.stdout.split('\n').find((l) => l.startsWith('totals\t'))
-  const size = Number(totals?.split('\t')[4])
-  return Number.isSafeInteger(size) ? size : undefined
+  }
 }
