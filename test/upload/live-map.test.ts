@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { withSimulator, connectTo } from '../support/simulator.js'
@@ -9,8 +10,10 @@ import { uploadImage } from '../../src/upload/upload.js'
 import { UploadFailed } from '../../src/upload/send/upload-failed.js'
 import { IMAGE_KEY, identityOf, parseCheckpoint, UploadIdentity } from '../../src/upload/resume/checkpoint.js'
 import { liveSegments, splitSegments } from '../../src/upload/resume/segments.js'
+import { needs } from '../support/oracles.js'
 import { MiB, createVdi, exportSha256, fileSha256, pattern, scattered, tempDir, writeSparse } from './helpers.js'
 
+const qemu = needs('qemu-img')
 const base = { path: '/nonexistent', size: 64 * MiB, format: 'raw' as const, fileSize: 64 * MiB, mtimeMs: 0 }
 
 describe('a large image uploaded while it is still being mapped', () => {
@@ -132,5 +135,37 @@ describe('a large image uploaded while it is still being mapped', () => {
     const again = await uploadImage(x, { vdi, image, map: await scanDataRegions(image, { live: true }), tuning: fast })
     expect(again.resumedFrom).toBe(splitSegments(whole, MiB)[2]!.end)
     expect(await exportSha256(sim, x, vdi, size)).toBe(await fileSha256(image))
+  })
+
+  qemu.it('a qcow2 too: followed as its clusters are read for zeros, the same checkpoints and resume as its whole map, the VDI equal to qemu-img convert -O raw', async () => {
+    const sim = await withSimulator()
+    const x = await connectTo(sim)
+    const size = IN_THREAD_MAX + 32 * MiB
+    const dir = await tempDir()
+    const raw = join(dir, 'large.img')
+    await writeSparse(raw, size, [...scattered(size, 6, MiB), { offset: size - 5000, data: pattern(100, 9) }])
+    const image = join(dir, 'large.qcow2')
+    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, image])
+    const vdi = await createVdi(x, sim, size)
+    const fast = { segmentBytes: MiB, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } }
+    sim.faults.add({ upload: 'cut', afterBytes: 512 * 1024, nth: 4, times: 0 })
+    const live = await scanDataRegions(image, { live: true, hash: true })
+    expect(live.growth).toBeDefined()
+    expect(await uploadImage(x, { vdi, image, map: live, tuning: fast }).catch((e: unknown) => e)).toBeInstanceOf(UploadFailed)
+    const whole = await scanDataRegions(image, { hash: false })
+    expect(whole.method).toBe('tables')
+    expect(live.method).toBe('tables')
+    expect(live.regions).toEqual(whole.regions)
+    // The same disk as raw is the same map: the identity is of the virtual disk.
+    expect(whole.regions).toEqual((await scanDataRegions(raw, { hash: false })).regions)
+    const oc = await x.call<Record<string, string>>('VDI.get_other_config', vdi)
+    expect(UploadIdentity.parse(JSON.parse(oc[IMAGE_KEY]!))).toEqual(identityOf(whole, await regionHashes(whole)))
+    expect(parseCheckpoint(oc).checkpoint?.offset).toBe(splitSegments(whole, MiB)[2]!.end)
+    sim.faults.clear()
+    const again = await uploadImage(x, { vdi, image, map: await scanDataRegions(image, { live: true }), tuning: fast })
+    expect(again.resumedFrom).toBe(splitSegments(whole, MiB)[2]!.end)
+    const converted = join(dir, 'converted.raw')
+    execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', image, converted])
+    expect(await exportSha256(sim, x, vdi, size)).toBe(await fileSha256(converted))
   })
 })

@@ -109,13 +109,21 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   // A small image is read whole on the main thread: cheaper than the helper and the workers.
   const workers = workersFor(disk.size)
   if (disk.format !== 'raw') {
-    try {
-      const extents = alignExtents(toAsync(disk.allocated()), SCAN_BLOCK, disk.size)
-      const mapped = await mapInWorkers(path, windows(extents), SCAN_BLOCK, READ_SIZE, { workers, signal: opts.signal, locate: (o, l) => disk.locate(o, l), hashing: hash })
-      return { path, size: disk.size, format: disk.format, fileSize, ...mapped, method: 'tables', mtimeMs }
-    } finally {
-      disk.close()
-    }
+    const base = { path, size: disk.size, format: disk.format, fileSize, mtimeMs }
+    // The tables say where data may be; its clusters are still read for written zeros (and
+    // hashed), so a large container is followed as it is read, as a raw image is below.
+    const take = (o: Pick<MapOptions, 'onWindow' | 'signal' | 'width'> = {}): Promise<MapResult & { method: DataMap['method'] }> =>
+      mapInWorkers(path, windows(alignExtents(toAsync(disk.allocated()), SCAN_BLOCK, disk.size)), SCAN_BLOCK, READ_SIZE, {
+        workers,
+        locate: (o, l) => disk.locate(o, l),
+        hashing: hash,
+        ...o,
+      })
+        .then((mapped) => ({ ...mapped, method: 'tables' as const }))
+        .finally(() => disk.close())
+    if (!opts.live || workers === 0) return { ...base, ...(await take({ signal: opts.signal })) }
+    const half = Math.max(1, Math.floor(workers / 2))
+    return liveMap(base, (onWindow, signal, followed) => take({ signal, onWindow, width: () => (followed() ? half : workers) }), opts.signal)
   }
   disk.close()
   const size = fileSize
