@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { PY_EXTENTS } from '../upload/find/seek-data.js'
 
 /**
  * Maps a spool that xz is writing (xz-spool.ts), while it writes it: a python3 helper
@@ -22,6 +23,7 @@ import { createInterface } from 'node:readline'
  */
 const HELPER = `
 import errno, os, select, sys
+${PY_EXTENTS}
 fd = os.open(sys.argv[1], os.O_RDONLY)
 B = int(sys.argv[2])
 every = float(sys.argv[3])
@@ -33,22 +35,13 @@ out = sys.stdout
 done = 0
 def scan(upto):
     global done
-    pos = done
     run = None
-    while pos < upto:
-        try:
-            s = os.lseek(fd, pos, os.SEEK_DATA)
-        except OSError as e:
-            if e.errno == errno.ENXIO:
-                break
-            if e.errno in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
-                sys.exit(3)
-            raise
-        if s >= upto:
-            break
-        e = min(os.lseek(fd, s, os.SEEK_HOLE), upto)
-        b = s - s % B
+    covered = done
+    for s, e in extents(fd, done, upto):
+        # Whole blocks: one an earlier extent ended in was read already.
+        b = max(s - s % B, covered)
         end = min(upto, -(-e // B) * B)
+        covered = max(covered, end)
         while b < end:
             got = os.preadv(fd, [buf], b) if end - b >= len(buf) else os.preadv(fd, [memoryview(buf)[:end - b]], b)
             if not got:
@@ -65,7 +58,6 @@ def scan(upto):
                         out.write("%d %d\\n" % (run[0], run[1]))
                     run = [b + i, n]
             b += got
-        pos = end
     if run:
         out.write("%d %d\\n" % (run[0], run[1]))
     done = upto

@@ -13,27 +13,38 @@ import type { Region } from './data-map.js'
  * only its cost. Linux file systems without SEEK_DATA report the whole file as one
  * data extent, which degrades to the same full read.
  */
+/**
+ * Python: the data extents of `fd` from `pos` up to `upto`, as (start, end) pairs, for the
+ * helpers that walk a file with SEEK_DATA/SEEK_HOLE (this one, which lists them, and
+ * spool-follower.ts's, which follows a growing spool). Needs errno, os and sys imported;
+ * exits 3 where lseek(SEEK_DATA) cannot answer.
+ */
+export const PY_EXTENTS = `
+def extents(fd, pos, upto):
+    while pos < upto:
+        try:
+            s = os.lseek(fd, pos, os.SEEK_DATA)
+        except OSError as e:
+            if e.errno == errno.ENXIO:
+                return
+            if e.errno in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+                sys.exit(3)
+            raise
+        if s >= upto:
+            return
+        pos = min(os.lseek(fd, s, os.SEEK_HOLE), upto)
+        yield s, pos
+`
+
 const HELPER = `
 import errno, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-end = int(sys.argv[2])
+${PY_EXTENTS}
 if not hasattr(os, "SEEK_DATA"):
     sys.exit(3)
-pos = 0
+fd = os.open(sys.argv[1], os.O_RDONLY)
 out = sys.stdout
-while pos < end:
-    try:
-        start = os.lseek(fd, pos, os.SEEK_DATA)
-    except OSError as e:
-        if e.errno == errno.ENXIO:
-            break
-        if e.errno in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
-            sys.exit(3)
-        raise
-    if start >= end:
-        break
-    pos = min(os.lseek(fd, start, os.SEEK_HOLE), end)
-    out.write("%d %d\\n" % (start, pos - start))
+for start, end in extents(fd, 0, int(sys.argv[2])):
+    out.write("%d %d\\n" % (start, end - start))
 `
 
 export class SeekDataUnavailable extends Error {
