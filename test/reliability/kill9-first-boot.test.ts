@@ -111,7 +111,10 @@ describe.concurrent('kill -9 in the HVM, config-drive and --wait steps, then the
       const f = await fixtures()
       const sim = await newSim({ profile: 'xcp-ng-8.3' })
       const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
-      const recipe = await firstBootRecipe({ dir: f.dir, removeAfter: p.removeAfter ?? 'never', ...(p.recipe ? { recipe: p.recipe } : {}) })
+      // Its own directory: the points run concurrently, and a shared recipe path was rewritten
+      // (truncated, then written) by one test while another's process read it (CI: "expected
+      // object, received null").
+      const recipe = await firstBootRecipe({ dir: await mkdtemp(join(f.dir, 'recipe-')), removeAfter: p.removeAfter ?? 'never', ...(p.recipe ? { recipe: p.recipe } : {}) })
       const image = p.recipe === 'freebsd-13' ? f.bios : f.image
       const args = [recipe, '--image', image, ...WAIT]
       const hold = sim.faults.hold(p.method, { nth: p.nth ?? 1, maxMs: 30_000 })
