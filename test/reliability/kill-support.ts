@@ -15,9 +15,9 @@ export async function sampleImage(prefix = 'kill-'): Promise<string> {
   return image
 }
 
-/** Starts a provision and SIGKILLs it once `when` resolves (a held call reached, say); resolves with its stderr. */
-export async function killWhen(sim: Simulator, args: string[], when: Promise<unknown>): Promise<{ killed: boolean; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args, '--host', sim.url], { env: { PATH: process.env.PATH ?? '', ...simEnv(sim) }, stdio: ['ignore', 'ignore', 'pipe'] })
+/** Starts a provision and SIGKILLs it once `when` resolves (a held call reached, say); resolves with its stderr. `env` adds to its environment (a TMPDIR of the test's own, say). */
+export async function killWhen(sim: Simulator, args: string[], when: Promise<unknown>, env: Record<string, string> = {}): Promise<{ killed: boolean; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args, '--host', sim.url], { env: { PATH: process.env.PATH ?? '', ...simEnv(sim), ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   void when.then(() => child.kill('SIGKILL'))

@@ -151,14 +151,18 @@ describe('kill -9 while a compressed qcow2 uploads, then the same command', () =
       const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
       const before = Object.fromEntries(Object.entries(sim.objects()).map(([cls, recs]) => [cls, new Set(Object.keys(recs))]))
       const args = ['freebsd-14', '--image', `${qcow2}.xz`]
+      // A temporary directory of this test's own for both runs: in the shared one, a run in
+      // another vitest worker removes the killed run's spool (its pid is gone) before it is
+      // counted, and another's live spool of the same name would be counted as left over.
+      const tmp = await mkdtemp(join(f.dir, 'tmp-'))
       const hold = sim.faults.hold('task.create', { maxMs: 30_000 })
-      const first = await killWhen(sim, args, hold.reached)
+      const first = await killWhen(sim, args, hold.reached, { TMPDIR: tmp })
       expect(first.killed, first.stderr).toBe(true)
       expect(first.stderr).toContain('Upload the image…')
       hold.release()
-      const spools = async (): Promise<string[]> => (await readdir(tmpdir())).filter((n) => /^xcp-provision-\d+-\d+-FreeBSD-14\.qcow2\.xz\.spool$/.test(n))
+      const spools = async (): Promise<string[]> => (await readdir(tmp)).filter((n) => /^xcp-provision-\d+-\d+-FreeBSD-14\.qcow2\.xz\.spool$/.test(n))
       expect((await spools()).length, 'the killed run had decompressed the image').toBeGreaterThan(0)
-      const again = await runCli([...args, '--host', sim.url, '--json'], simEnv(sim))
+      const again = await runCli([...args, '--host', sim.url, '--json'], { ...simEnv(sim), TMPDIR: tmp })
       expect(again.code, again.stderr).toBe(0)
       const o = sim.objects()
       expect(guests(sim).map((v) => [v.name_label, v.power_state])).toEqual([[NAME, 'Running']])
