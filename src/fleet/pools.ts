@@ -71,7 +71,7 @@ export async function openPool(name: string, p: FleetPool, env: Record<string, s
     const view = scoped(x, retry)
     const inv = await readInventory(view)
     // Every host: VMs go round-robin over them, and a rolling upgrade can leave them on two releases.
-    const hostReport = await readHostReport(view, { hosts: Object.keys(inv.hosts) })
+    const hostReport = await readHostReport(view, { hosts: Object.keys(inv.hosts) }, { pbds: inv.pbds, hosts: inv.hosts })
     return { name, url: p.url, x, inv, hostReport, calls: view.calls + 1 }
   } catch (e) {
     await x.close().catch(() => undefined)

@@ -61,6 +61,9 @@ export function scoped(base: XapiConnection, retry: RetryPolicy, onRetry?: (n: R
     get timeouts() {
       return base.timeouts
     },
+    get pool() {
+      return base.pool
+    },
     get calls() {
       return calls
     },

@@ -89,8 +89,8 @@ export async function claimName(x: XapiConnection, vmName: string, o: ClaimOptio
   const waitMs = o.waitMs ?? CLAIM_WAIT_MS
   const staleMs = o.staleMs ?? CLAIM_STALE_MS
   const reportEvery = o.reportEveryMs ?? 10_000
-  const [pool] = await POOL.get_all(x)
-  if (!pool) throw new Error('XAPI reports no pool object')
+  // The pool the login read (connection.ts): a pool's ref never changes.
+  const pool = x.pool.ref
   const key = claimKey(vmName)
   const me = { host: hostname(), boot: bootId() }
   const mine: Holder = { v: 1, pid: process.pid, ...me, since: new Date().toISOString(), id: randomUUID() }

@@ -32,12 +32,34 @@ const isOurDisk = (v: VdiDetailRecord, name: string): boolean => v.other_config[
 export const isOurVm = (vm: VmDetailRecord, disks: readonly VdiDetailRecord[]): boolean =>
   SETTINGS_KEY in vm.other_config || VM_KEY in vm.other_config || disks.some((d) => isOurDisk(d, vm.name_label))
 
-/** The VM of this name-label, if any, with its disks; several is an error (the name is ambiguous). */
-export async function findVm(x: XapiConnection, name: string): Promise<{ ref: string; record: VmDetailRecord; disks: [string, VdiDetailRecord][] } | undefined> {
+/** A VM (not a template, not a snapshot) as one read by name found it. */
+export interface NamedVm {
+  ref: string
+  record: VmDetailRecord
+}
+
+/**
+ * The VMs, templates and snapshots aside, with this name-label: the one read by name a
+ * provision makes, which both the existing-VM check (existing.ts) and the name-taken
+ * check of the lookups (lookup.ts) use.
+ */
+export async function readVmsNamed(x: XapiConnection, name: string): Promise<NamedVm[]> {
   const refs = await VM.get_by_name_label(x, name)
-  const vms = (await Promise.all(refs.map(async (ref) => ({ ref, record: parseAnswer(VmDetailRecord, await VM.get_record(x, ref), 'VM.get_record') })))).filter(
-    ({ record: v }) => !v.is_a_template && !v.is_a_snapshot && !v.is_control_domain,
-  )
+  const vms = await Promise.all(refs.map(async (ref) => ({ ref, record: parseAnswer(VmDetailRecord, await VM.get_record(x, ref), 'VM.get_record') })))
+  return vms.filter(({ record: v }) => !v.is_a_template && !v.is_a_snapshot)
+}
+
+/**
+ * The VM of this name-label, if any, with its disks; several is an error (the name is
+ * ambiguous). `named` and `vdis` are what the caller already read (readVmsNamed, the VDI
+ * records); each is read here when not given.
+ */
+export async function findVm(
+  x: XapiConnection,
+  name: string,
+  read: { named?: readonly NamedVm[]; vdis?: Record<string, VdiDetailRecord> } = {},
+): Promise<{ ref: string; record: VmDetailRecord; disks: [string, VdiDetailRecord][] } | undefined> {
+  const vms = (read.named ?? (await readVmsNamed(x, name))).filter(({ record: v }) => !v.is_control_domain)
   if (vms.length === 0) return undefined
   if (vms.length > 1) {
     throw new UserError({
@@ -49,7 +71,7 @@ export async function findVm(x: XapiConnection, name: string): Promise<{ ref: st
   }
   const vm = vms[0]!
   const vbds = new Set(vm.record.VBDs)
-  const disks = Object.entries(await VDI.get_all_records(x)).filter(([, d]) => d.VBDs.some((b) => vbds.has(b)))
+  const disks = Object.entries(read.vdis ?? (await VDI.get_all_records(x))).filter(([, d]) => d.VBDs.some((b) => vbds.has(b)))
   return { ...vm, disks }
 }
 

@@ -11,12 +11,16 @@ export const DISK_STEPS = [
   {
     id: 'vdi.create',
     title: 'Create the VDI',
-    calls: (c) => [
-      `VDI.get_all_records (a VDI tagged ${VM_KEY}="${c.vmName}" with an unfinished upload of this image is resumed instead)`,
-      `VDI.create {name_label: "${vdiName(c.recipe, c.vmName)}", SR: ${c.targets.sr.record.uuid}, virtual_size: ${c.recipe.vdi.virtual_size}, type: ${c.recipe.vdi.type}}`,
-    ],
+    calls: (c) =>
+      // The lookups found the unfinished uploads already (run.ts, `partials`); a caller that runs this step alone reads them here.
+      c.partials?.resume
+        ? [`resume VDI ${c.partials.resume.record.uuid}, an unfinished upload of this image for "${c.vmName}": nothing to create`]
+        : [
+            ...(c.partials ? [] : [`VDI.get_all_records (a VDI tagged ${VM_KEY}="${c.vmName}" with an unfinished upload of this image is resumed instead)`]),
+            `VDI.create {name_label: "${vdiName(c.recipe, c.vmName)}", SR: ${c.targets.sr.record.uuid}, virtual_size: ${c.recipe.vdi.virtual_size}, type: ${c.recipe.vdi.type}}`,
+          ],
     async run(c) {
-      const found = await findPartialVdis(c.x, { vmName: c.vmName, sr: c.targets.sr.ref, virtualSize: c.recipe.vdi.virtual_size, map: c.map })
+      const found = c.partials ?? (await findPartialVdis(c.x, { vmName: c.vmName, sr: c.targets.sr.ref, virtualSize: c.recipe.vdi.virtual_size, map: c.map }))
       for (const v of found.stale) {
         c.onEvent?.({ type: 'warning', message: `VDI ${v.uuid} holds an unfinished upload of another image for "${c.vmName}"; it is left alone (xe vdi-destroy uuid=${v.uuid} removes it)` })
       }

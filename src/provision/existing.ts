@@ -5,7 +5,8 @@ import * as network from '../xapi/network.js'
 import type { Recipe } from '../recipe/schema.js'
 import { UserError } from '../errors.js'
 import { compareSettings, isDisruptive, NEEDS_HALT, NEEDS_REPLACE, SettingDiff } from './settings.js'
-import { destroyPlanOf, destroyVm, findVm, isOurVm, type DestroyPlan } from './destroy.js'
+import { destroyPlanOf, destroyVm, findVm, isOurVm, type DestroyPlan, type NamedVm } from './destroy.js'
+import type { VdiDetailRecord } from '../xapi/records.js'
 import { requireConsent, type Confirm } from './consent.js'
 import { updateVm } from './update-vm.js'
 
@@ -32,6 +33,9 @@ export interface ExistingOptions {
   yes?: boolean | undefined
   confirm?: Confirm | undefined
   onStep: (id: string, title: string) => void
+  /** What the run already read: the VMs of this name (readVmsNamed) and every VDI; read here when absent. */
+  named?: readonly NamedVm[]
+  vdis?: Record<string, VdiDetailRecord>
 }
 
 /**
@@ -44,7 +48,7 @@ export interface ExistingOptions {
  * stays the name-taken error of lookup.ts).
  */
 export async function handleExisting(x: XapiConnection, o: ExistingOptions): Promise<ExistingResult | { replacing: DestroyPlan; removed: string[] } | undefined> {
-  const found = await findVm(x, o.vmName)
+  const found = await findVm(x, o.vmName, { named: o.named, vdis: o.vdis })
   if (
     !found ||
     !isOurVm(

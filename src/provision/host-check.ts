@@ -4,6 +4,8 @@ import * as pool from '../xapi/pool.js'
 import * as PBD from '../xapi/pbd.js'
 import { UserError, EXIT } from '../errors.js'
 import { hasCode } from '../xapi/errors.js'
+import { parseAnswer } from '../xapi/parse.js'
+import { HostVersionRecord, type HostRecord, type PbdRecord } from '../xapi/records.js'
 import type { Recipe } from '../recipe/schema.js'
 import { capabilitiesOf, releaseName, type Capabilities } from './capabilities.js'
 import { checkRunnable } from './runnable.js'
@@ -25,15 +27,21 @@ export interface HostReport {
 /** Reports on what readHosts() read: `on` as readHostReport's. */
 export type HostReporter = (on?: string | { hosts: string[] }) => Promise<HostReport>
 
+/** Records the caller read already: the fleet's inventory holds every PBD and host. */
+export interface HostRecords {
+  pbds?: Record<string, PbdRecord>
+  hosts?: Record<string, HostRecord>
+}
+
 /**
- * Read-only: the pool, PBD and certificate records once, and each host's record the first
- * time a report needs it. A provision checks the master before its claim and the SR's
- * hosts once it knows the SR: the second report reads only hosts the first did not.
+ * Read-only: the PBD and certificate records once, and each host's record the first time
+ * a report needs it, unless `read` holds it. The pool (its ref and master) is the one
+ * the login read (connection.ts). A provision checks the master before its claim and the
+ * SR's hosts once it knows the SR: the second report reads only hosts the first did not.
  */
-export async function readHosts(x: XapiConnection): Promise<HostReporter> {
-  const [pools, pbds] = await Promise.all([pool.get_all_records(x), PBD.get_all_records(x)])
-  const [poolRef, poolRec] = Object.entries(pools)[0] ?? []
-  if (!poolRef || !poolRec) throw new Error('internal: the pool has no pool object')
+export async function readHosts(x: XapiConnection, read: HostRecords = {}): Promise<HostReporter> {
+  const { ref: poolRef, master } = x.pool
+  const pbds = read.pbds ?? (await PBD.get_all_records(x))
   // helpers.ml get_active_uefi_certificates; hosts older than API 2.14 have neither field.
   const absent = (e: unknown): string => {
     if (hasCode(e, 'MESSAGE_METHOD_UNKNOWN')) return ''
@@ -44,7 +52,8 @@ export async function readHosts(x: XapiConnection): Promise<HostReporter> {
   const summary = (ref: string): Promise<HostSummary> => {
     let s = summaries.get(ref)
     if (!s) {
-      s = host.get_record(x, ref).then((h) => ({
+      const known = read.hosts?.[ref]
+      s = (known ? Promise.resolve(parseAnswer(HostVersionRecord, known, 'host.get_all_records')) : host.get_record(x, ref)).then((h) => ({
         name: h.name_label,
         release: releaseName(h.software_version),
         api_version: `${h.API_version_major}.${h.API_version_minor}`,
@@ -55,7 +64,7 @@ export async function readHosts(x: XapiConnection): Promise<HostReporter> {
     }
     return s
   }
-  return async (on) => {
+  const report: HostReporter = async (on) => {
     const vmHostRefs =
       on === undefined
         ? []
@@ -68,14 +77,15 @@ export async function readHosts(x: XapiConnection): Promise<HostReporter> {
               ),
             ]
           : on.hosts
-    const [m, ...vmHosts] = await Promise.all([summary(poolRec.master), ...vmHostRefs.map(summary)])
+    const [m, ...vmHosts] = await Promise.all([summary(master), ...vmHostRefs.map(summary)])
     return { master: m!, vm_hosts: vmHosts.length ? vmHosts : [m!] }
   }
+  return report
 }
 
 /** `on` an SR: the hosts that see it; `{ hosts }`: those hosts (a fleet places VMs on any host of a pool); none: the master alone. */
-export async function readHostReport(x: XapiConnection, on?: string | { hosts: string[] }): Promise<HostReport> {
-  return (await readHosts(x))(on)
+export async function readHostReport(x: XapiConnection, on?: string | { hosts: string[] }, read: HostRecords = {}): Promise<HostReport> {
+  return (await readHosts(x, read))(on)
 }
 
 /**

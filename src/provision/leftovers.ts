@@ -3,6 +3,7 @@ import * as VM from '../xapi/vm.js'
 import * as VDI from '../xapi/vdi.js'
 import * as task from '../xapi/task.js'
 import { hasCode } from '../xapi/errors.js'
+import type { VdiDetailRecord } from '../xapi/records.js'
 import { IMAGE_KEY } from '../upload/resume/checkpoint.js'
 import { buildingName, INCOMPLETE_KEY, isMarkedFor } from './marks.js'
 import { destroyEndedTasks, settleOperations, type SettleOptions } from './settle-operations.js'
@@ -25,16 +26,17 @@ const isTaskOf = (t: { name_label: string; name_description: string }, vdis: Set
 /**
  * What an interrupted earlier run of the same VM name left behind: its unfinished VM
  * and the disks only that VM (or nothing) used. A VDI that still carries an upload
- * checkpoint is not a leftover: the upload resumes into it.
+ * checkpoint is not a leftover: the upload resumes into it. `vdiRecords`: every VDI, as
+ * the run read them for its other lookups (read here when absent).
  */
-export async function findLeftovers(x: XapiConnection, vmName: string): Promise<Leftovers> {
+export async function findLeftovers(x: XapiConnection, vmName: string, vdiRecords?: Record<string, VdiDetailRecord>): Promise<Leftovers> {
   const refs = await VM.get_by_name_label(x, buildingName(vmName))
   const vms = await Promise.all(refs.map(async (ref) => ({ ref, rec: await VM.get_record(x, ref) })))
   const theirVbds = new Set(vms.flatMap((v) => v.rec.VBDs))
   const vdis: Leftovers['vdis'] = []
   // Unfinished disks of this VM name, resumable ones included: their tasks are leftovers either way.
   const unfinished = new Set<string>()
-  for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
+  for (const [ref, v] of Object.entries(vdiRecords ?? (await VDI.get_all_records(x)))) {
     // An unfinished config drive of this VM name (first-boot-steps.ts) goes with its unfinished VM.
     if (v.other_config[DRIVE_KEY] === markOf(vmName) && v.other_config[INCOMPLETE_KEY] === 'true') {
       // Its upload's task too: a run killed during the drive's upload leaves it pending.

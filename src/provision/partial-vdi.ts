@@ -28,11 +28,14 @@ export interface PartialVdis {
  * map alone says so, no hashing); upload.ts then resumes it when the content is the
  * same too, and rewrites it from the start when it is not.
  */
-export async function findPartialVdis(x: XapiConnection, o: { vmName: string; sr: string; virtualSize: number; map: DataMap }): Promise<PartialVdis> {
+export async function findPartialVdis(
+  x: XapiConnection,
+  o: { vmName: string; sr: string; virtualSize: number; map: DataMap; vdis?: Record<string, VdiDetailRecord> | undefined },
+): Promise<PartialVdis> {
   // Only a candidate needs the layout, so a raw.xz still being decompressed (data-map.ts, settled) is waited for only then.
   let mine: ReturnType<typeof layoutOf> | undefined
   const out: PartialVdis = { stale: [] }
-  for (const [ref, v] of Object.entries(await VDI.get_all_records(x))) {
+  for (const [ref, v] of Object.entries(o.vdis ?? (await VDI.get_all_records(x)))) {
     if (!isMarkedFor(v.other_config, o.vmName) || v.VBDs.length || v.is_a_snapshot || !v.managed) continue
     const { identity, checkpoint } = parseCheckpoint(v.other_config)
     if (!identity) continue
@@ -81,10 +84,12 @@ export function keepPartialUpload(state: RunState): string | undefined {
  * tool's own unfinished disks for this very name, attached to nothing, and the claim
  * (claim.ts) rules out a run still writing to them; kept, each would leak a disk per
  * changed image. The re-run removes them and says so. Only those still marked
- * incomplete: a mark removed by hand means someone wants it kept.
+ * incomplete: a mark removed by hand means someone wants it kept. `left` is what the
+ * vdi.create step gets: the VDI to resume and the stale ones it only warns about.
  */
-export async function replaceablePartials(x: XapiConnection, o: { vmName: string; sr: string; virtualSize: number; map: DataMap }): Promise<PartialVdis['stale']> {
-  return (await findPartialVdis(x, o)).stale.filter((v) => v.other_config[INCOMPLETE_KEY] === 'true')
+export function replaceablePartials(found: PartialVdis): { replaced: PartialVdis['stale']; left: PartialVdis } {
+  const replaced = found.stale.filter((v) => v.other_config[INCOMPLETE_KEY] === 'true')
+  return { replaced, left: { ...(found.resume ? { resume: found.resume } : {}), stale: found.stale.filter((v) => !replaced.includes(v)) } }
 }
 
 export async function removePartials(x: XapiConnection, vdis: PartialVdis['stale'], vmName: string): Promise<string[]> {

@@ -13,10 +13,10 @@ import { findLeftovers, removeLeftovers } from './leftovers.js'
 import { claimName, type Claim } from './claim.js'
 import { STEPS, type RunState, type StepContext } from './steps.js'
 import { rollback } from './rollback.js'
-import { keepPartialUpload, removePartials, replaceablePartials } from './partial-vdi.js'
+import { findPartialVdis, keepPartialUpload, removePartials, replaceablePartials } from './partial-vdi.js'
 import { explainFailure } from './explain.js'
 import { handleExisting, type ExistingResult } from './existing.js'
-import { destroyCalls } from './destroy.js'
+import { destroyCalls, readVmsNamed } from './destroy.js'
 import { preflightGate } from './preflight-gate.js'
 import { assertRunnable, readHosts } from './host-check.js'
 import type { DryRunResult, ProvisionOptions, ProvisionResult } from './types.js'
@@ -129,14 +129,21 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
     assertRunnable(recipe, await hostReport(), preflight.kernel_elf_class ?? null)
     // One run per VM name at a time, before anything changes: a second run would adopt this one's VDI.
     if (!opts.dryRun) claim = await claimName(x, vmName, { waitMs: waits.claimMs, staleMs: waits.claimStaleMs, pollMs: waits.pollMs, onWait, signal: opts.signal })
+    // Every VDI, read once for the leftovers, the existing VM's disks and the unfinished uploads.
+    let vdis = await VDI.get_all_records(x)
     // Leftovers of a run of this VM name that was killed: removed first (or, on --dry-run, listed).
-    const leftovers = await findLeftovers(x, vmName)
+    const leftovers = await findLeftovers(x, vmName, vdis)
     const leftoverVms = new Set(leftovers.vms.map((v) => v.ref))
     if (!opts.dryRun && (leftovers.vms.length || leftovers.vdis.length || leftovers.tasks.length)) {
       const removed = await removeLeftovers(x, leftovers, { timeoutMs: waits.operationMs, pollMs: waits.pollMs, onWait })
       emit({ type: 'warning', message: `removed what an interrupted earlier run left: ${removed.join('; ')}` })
       leftoverVms.clear()
+      // Read again: the removal changed them (destroyed VDIs; a disk of a destroyed VM is
+      // attached to nothing now, and may be an unfinished upload to resume).
+      vdis = await VDI.get_all_records(x)
     }
+    // The VMs of this name, read once: for the existing-VM check here and the name check of the lookups.
+    let named = await readVmsNamed(x, vmName)
     // The name is taken by a VM the tool made: the same settings → nothing to do; else change it, or replace it with --replace.
     const existing = await handleExisting(x, {
       recipe,
@@ -147,21 +154,30 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
       yes: opts.yes,
       confirm: opts.confirm,
       onStep: (step, title) => emit({ type: 'step', step, title }),
+      named,
+      vdis,
     })
     if (existing && 'existing' in existing) return existing
-    if (existing?.removed.length) emit({ type: 'warning', message: `--replace: removed ${existing.removed.join('; ')}` })
     const replacing = existing?.replacing
+    if (existing?.removed.length) {
+      emit({ type: 'warning', message: `--replace: removed ${existing.removed.join('; ')}` })
+      // The VM destroyed no longer holds the name; its disks are gone, and the VDIs are read
+      // again for the unfinished uploads rather than patched by what the destroy meant to do.
+      named = named.filter((v) => v.ref !== existing.replacing.vm.ref)
+      vdis = await VDI.get_all_records(x)
+    }
     if (replacing && opts.dryRun) leftoverVms.add(replacing.vm.ref)
-    const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, leftoverVms)
+    const targets = await lookupTargets(x, recipe, vmName, recipe.vdi.virtual_size, { named, ignoreVms: leftoverVms })
     // Then every host that sees the SR, where VM.start may place the VM (capabilities.ts).
     const host = await hostReport(targets.sr.ref)
     for (const message of assertRunnable(recipe, host, preflight.kernel_elf_class ?? null)) emit({ type: 'warning', message })
     const map = await mapping
-    // Unfinished uploads of this name that this image cannot resume (it changed since): replaced, never leaked.
-    const replaced = await replaceablePartials(x, { vmName, sr: targets.sr.ref, virtualSize: recipe.vdi.virtual_size, map })
+    // Unfinished uploads of this name: the one to resume goes to vdi.create; those this image
+    // cannot resume (it changed since) are replaced, never leaked.
+    const { replaced, left: partials } = replaceablePartials(await findPartialVdis(x, { vmName, sr: targets.sr.ref, virtualSize: recipe.vdi.virtual_size, map, vdis }))
     if (!opts.dryRun && replaced.length) emit({ type: 'warning', message: `removed ${(await removePartials(x, replaced, vmName)).join('; ')}` })
     // Everything calls() reads: --verify and the segment size change the plan as they change the run.
-    const base = { recipe, vmName, image: opts.image, map, targets, firstBoot, verify: opts.verify ?? false, ...(opts.upload ? { upload: opts.upload } : {}) }
+    const base = { recipe, vmName, image: opts.image, map, targets, firstBoot, partials, verify: opts.verify ?? false, ...(opts.upload ? { upload: opts.upload } : {}) }
     if (opts.dryRun) {
       const cleanup = [
         ...leftovers.vms.map((v) => `VM.destroy ${v.uuid} (left by an interrupted run)`),

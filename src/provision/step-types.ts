@@ -6,6 +6,7 @@ import type { Checkpoint } from '../upload/resume/checkpoint.js'
 import type { VerifyProgress, VerifyResult } from '../upload/verify/verify.js'
 import type { DataMap } from '../upload/find/data-map.js'
 import type { Targets } from './lookup.js'
+import type { PartialVdis } from './partial-vdi.js'
 import type { FirstBoot } from './first-boot.js'
 import type { Ready } from '../wait/watch.js'
 
@@ -43,9 +44,14 @@ export interface StepContext {
   signal?: AbortSignal | undefined
   /** The config drive's user data and what --wait waits for (first-boot.ts). */
   firstBoot?: FirstBoot
+  /**
+   * This VM name's unfinished uploads as the lookups found them (run.ts): the VDI to resume,
+   * and those this image cannot resume that the run kept. Absent, vdi.create reads them.
+   */
+  partials?: PartialVdis
 }
 
-export type PlanInput = Pick<StepContext, 'recipe' | 'vmName' | 'image' | 'map' | 'targets' | 'verify' | 'upload' | 'firstBoot'>
+export type PlanInput = Pick<StepContext, 'recipe' | 'vmName' | 'image' | 'map' | 'targets' | 'verify' | 'upload' | 'firstBoot' | 'partials'>
 
 /** One step of the run: `Id` is its literal id where the step is declared (steps.ts's StepId). */
 export interface Step<Id extends string = string> {

@@ -74,6 +74,8 @@ const ALL = [
     ],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
+      // Read here, not taken from vm.install's read: VM.provision ran since, and what it
+      // leaves in other_config is XAPI's (the template's install keys), not this run's.
       const current = await VM.get_other_config(c.x, vm)
       // add_to_* fails with MAP_DUPLICATE_KEY on an existing key, even with the same value.
       const keys = { ...c.recipe.other_config, [SETTINGS_KEY]: settingsRecord(wantedSettings(c.recipe)) }
@@ -101,6 +103,8 @@ const ALL = [
     calls: (c) => ['VM.get_record', `VM.set_VCPUs_max / VM.set_VCPUs_at_startup ${c.recipe.vcpus} (max first when growing)`],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
+      // The clone's own VCPUs_max (the template's, unless XAPI's clone or provision changed
+      // it): the order of the two calls depends on it (select/vcpus.ts).
       const rec = await VM.get_record(c.x, vm)
       await setVcpus(c.x, vm, Number(rec.VCPUs_max), c.recipe.vcpus)
     },

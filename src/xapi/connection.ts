@@ -42,7 +42,18 @@ export interface XapiConnection {
   setAbortSignal(signal: AbortSignal | undefined): void
   /** Every method called, in order, for --json reports and tests. */
   readonly callLog: readonly string[]
+  /**
+   * The pool as the login read it (xen-api's pool.get_all_records after
+   * session.login_with_password, read again at every re-login): its ref and master, so a
+   * run needs no second read of the pool right after logging in.
+   */
+  readonly pool: LoginPool
   close(): Promise<void>
+}
+
+export interface LoginPool {
+  ref: string
+  master: string
 }
 
 /** The URL the client is talking to now: the login may have been redirected to the pool master. */
@@ -52,6 +63,13 @@ function currentUrl(client: Xapi, fallback: string): string {
   const out = new URL(fallback)
   out.hostname = u.hostname
   return out.href
+}
+
+/** xen-api keeps the pool record its login read as `pool` (its $ref and fields). */
+function loginPool(client: Xapi): LoginPool {
+  const p = client.pool
+  if (!p) throw new Error('internal: the login read no pool record')
+  return { ref: p.$ref, master: p.master }
 }
 
 /** How long close() waits for the logout; the host drops an unused session on its own. */
@@ -123,6 +141,10 @@ export async function connect(opts: ConnectOptions): Promise<XapiConnection> {
       return client.sessionId
     },
     callLog,
+    // A getter: a re-login reads the pool again (a new master after a master change).
+    get pool() {
+      return loginPool(client)
+    },
     async call<T>(method: string, ...args: unknown[]): Promise<T> {
       callLog.push(method)
       let joins = 0
