@@ -10,12 +10,14 @@ export const pieceIo: PieceIo = pieceIoOf(fs, zlib)
 
 /** An open container file: exact reads of its metadata, each failure naming the offset. */
 export class ContainerFile {
+  /** The file's size; for a spool still being written, the size it will have (growing-disk.ts). */
   readonly size: number
   constructor(
     readonly path: string,
     readonly fd: number,
+    size?: number,
   ) {
-    this.size = fstatSync(fd).size
+    this.size = size ?? fstatSync(fd).size
   }
 
   static open(path: string): ContainerFile {
@@ -34,6 +36,13 @@ export class ContainerFile {
     return buf
   }
 
+  /**
+   * Called by the readers before they hand out a range of the file as data (a cluster, a
+   * block, a grain): nothing to check in a whole file; a spool still being written
+   * (growing-disk.ts) throws until xz has written the range.
+   */
+  ensure(_offset: number, _length: number): void {}
+
   fail(offset: number, problem: string, fix?: string): never {
     throw new DiskFormatError(this.path, offset, problem, fix)
   }
@@ -47,7 +56,12 @@ export class ContainerFile {
 export interface ContainerLayout {
   format: DiskFormat
   size: number
-  allocated(): Generator<Extent>
+  /**
+   * The clusters (blocks, grains) that may hold data, one extent each, ascending, from the
+   * one holding virtual offset `from`: a walk over a growing spool restarts where it had
+   * to wait (growing-disk.ts). Every table entry walked is checked on the way.
+   */
+  extents(from: number): Generator<Extent>
   locate(offset: number, length: number): Piece[]
 }
 
@@ -64,7 +78,7 @@ export function diskOf(f: ContainerFile, layout: ContainerLayout): VirtualDisk {
     file: f.path,
     format: layout.format,
     size: layout.size,
-    allocated: () => layout.allocated(),
+    allocated: () => mergeExtents(layout.extents(0)),
     locate,
     readAt: (offset, length) => {
       if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) throw new RangeError(`invalid read range offset=${offset} length=${length}`)

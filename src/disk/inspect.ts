@@ -22,8 +22,9 @@ export interface ImageInfo {
 export async function inspectImage(path: string, onProgress?: (p: SpoolProgress) => void, opts: { stream?: boolean; signal?: AbortSignal } = {}): Promise<ImageInfo> {
   try {
     const prepared = await prepareImage(path, onProgress, opts)
-    // A raw disk still being decompressed (spool.ts, `stream`): its size is the one its xz index declares, checked at the end.
-    if (prepared.growing) return { format: 'raw', compression: prepared.compression, size: prepared.growing.size, allocated: prepared.growing.size }
+    // A disk still being decompressed (spool.ts, `stream`): a raw one's size is the one its xz index declares, checked at the end;
+    // a container's is in its header, and its tables are checked as they are written (growing-disk.ts).
+    if (prepared.growing) return { format: prepared.growing.container?.format ?? 'raw', compression: prepared.compression, size: prepared.growing.size, allocated: prepared.growing.size }
     return withDisk(path, (disk) => {
       let allocated = 0
       for (const e of disk.allocated()) allocated += e.length

@@ -1,6 +1,7 @@
 import { fileReadAt } from '../image/read-at.js'
 import { ContainerFile, diskOf } from './disk-file.js'
 import { detect } from './detect.js'
+import { growingContainer } from './growing-disk.js'
 import { openQcow2 } from './qcow2.js'
 import { openVhd, vhdFooter } from './vhd.js'
 import { openVmdk } from './vmdk.js'
@@ -13,6 +14,9 @@ import { DiskFormatError, type VirtualDisk } from './virtual-disk.js'
  * place. Synchronous, for the synchronous readers of src/image and src/preflight.
  */
 export function openDisk(path: string): VirtualDisk {
+  // A qcow2 or VMDK spool xz is still writing: read through its frontier (growing-disk.ts).
+  const growing = growingContainer(path)
+  if (growing) return growing.open()
   let f = ContainerFile.open(path)
   try {
     let d = detect(f.read(0, Math.min(f.size, 512), 'the first sector'))

@@ -1,4 +1,4 @@
-import { type ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
+import { type ContainerFile, pushPiece, type ContainerLayout } from './disk-file.js'
 import { MAX_VIRTUAL_SIZE, type Extent, type Piece } from './virtual-disk.js'
 
 export const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]) // "QFI\xfb"
@@ -101,7 +101,9 @@ export function openQcow2(f: ContainerFile): ContainerLayout {
       const sectors = ((hi & 0x3fffffff) >>> k) + 1
       if (at >= f.size) f.fail(where, `the compressed cluster of guest offset ${index * cluster} starts at ${at}, past the end of the file (${f.size} bytes)`)
       if (overlaps(reserved, at, 1) || l2Set.has(at - (at % cluster))) f.fail(where, `the compressed cluster of guest offset ${index * cluster} overlaps a table`)
-      return { kind: 'compressed', at, stored: Math.min(sectors * 512 - (at % 512), f.size - at) }
+      const stored = Math.min(sectors * 512 - (at % 512), f.size - at)
+      f.ensure(at, stored)
+      return { kind: 'compressed', at, stored }
     }
     const at = (hi & 0x00ffffff) * 2 ** 32 + ((lo & ~0x1ff) >>> 0)
     if (version === 3 && lo & 1) return { kind: 'zero' }
@@ -109,28 +111,27 @@ export function openQcow2(f: ContainerFile): ContainerLayout {
     if (at % cluster !== 0) f.fail(where, `the L2 entry of guest offset ${index * cluster} points to ${at}, not a multiple of the cluster size`)
     if (at + cluster > f.size) f.fail(where, `the L2 entry of guest offset ${index * cluster} points to ${at}, past the end of the file (${f.size} bytes): truncated?`)
     if (l2Set.has(at) || overlaps(reserved, at, cluster)) f.fail(where, `the L2 entry of guest offset ${index * cluster} points to ${at}, which overlaps a table`)
+    f.ensure(at, cluster)
     return { kind: 'data', at }
   }
   const clusters = Math.ceil(size / cluster)
   return {
     format: 'qcow2',
     size,
-    allocated: () =>
-      mergeExtents(
-        (function* () {
-          for (let i = 0; i < need; i++) {
-            if (l2At[i] === 0) continue
-            for (let j = 0; j < l2Entries; j++) {
-              const index = i * l2Entries + j
-              if (index >= clusters) {
-                if (entry(index).kind !== 'zero') f.fail(l2At[i]! + j * 8, `guest cluster ${index} holds data past the virtual size (${size} bytes)`)
-                continue
-              }
-              if (entry(index).kind !== 'zero') yield { offset: index * cluster, length: Math.min(cluster, size - index * cluster) }
-            }
-          }
-        })(),
-      ),
+    extents: function* (from) {
+      for (let index = Math.floor(from / cluster), end = need * l2Entries; index < end; index++) {
+        const i = Math.floor(index / l2Entries)
+        if (l2At[i] === 0) {
+          index = (i + 1) * l2Entries - 1
+          continue
+        }
+        if (index >= clusters) {
+          if (entry(index).kind !== 'zero') f.fail(l2At[i]! + (index % l2Entries) * 8, `guest cluster ${index} holds data past the virtual size (${size} bytes)`)
+          continue
+        }
+        if (entry(index).kind !== 'zero') yield { offset: index * cluster, length: Math.min(cluster, size - index * cluster) }
+      }
+    },
     locate: (offset, length) => {
       const out: Piece[] = []
       for (let pos = offset; pos < offset + length; ) {

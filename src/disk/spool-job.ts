@@ -19,7 +19,7 @@ export interface SpoolContext {
 
 /** A spool being written. */
 export interface SpoolJob {
-  /** Below this offset the spool and `runs` are final (but for the last run, which the next block may extend). */
+  /** Below this offset the spool and `runs` are final (but for the last run, which the next block may extend); unfollowed, the spool's size. */
   mark(): number
   /** Ascending [offset, length] runs of the non-zero 64 KiB blocks below mark() (a live array); undefined when not known (data-map.ts then finds them). */
   runs(): readonly number[] | undefined

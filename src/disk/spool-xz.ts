@@ -4,8 +4,12 @@ import { expandsBeyond, type SpoolContext, type SpoolJob } from './spool-job.js'
 import { xzToFile } from './xz-tool.js'
 
 const BLOCK = 64 * 1024
-/** How often the spool's size is looked at for the progress line, the size limit and the free space. */
-const POLL_MS = 200
+/**
+ * How often the spool's size is looked at for the progress line, the size limit and the
+ * free space; unfollowed (a container: its tables are its map), the size is the mark, and
+ * a cluster is handed to the upload at most this late (growing-disk.ts).
+ */
+const POLL_MS = 100
 
 /**
  * An xz image's spool: xz writes it, sparse (xz-tool.ts), while a helper maps the blocks
@@ -40,10 +44,16 @@ export function spoolXz(c: SpoolContext): SpoolJob {
       fail(e)
     }
   })
+  // xz writes sequentially and seeks only forward: below the spool's size every byte is final.
+  let sized = 0
   const timer = setInterval(() => {
     try {
       const size = fstatSync(c.out).size
       if (size > c.limit) throw expandsBeyond(c)
+      if (!followed && size > sized) {
+        sized = size
+        c.step()
+      }
       c.progress(xz.read(), size)
     } catch (e) {
       fail(e)
@@ -67,7 +77,7 @@ export function spoolXz(c: SpoolContext): SpoolJob {
     }
   })()
   return {
-    mark: () => (followed ? follower.mark() : 0),
+    mark: () => (followed ? follower.mark() : sized),
     runs: () => (followed ? follower.runs : undefined),
     done,
     abort: fail,

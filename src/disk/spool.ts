@@ -10,6 +10,7 @@ import { registerSpool, removeStaleSpools, spooledFile, whileWriting } from './s
 import { spoolXz } from './spool-xz.js'
 import { MAX_VIRTUAL_SIZE } from './virtual-disk.js'
 import { xzDeclaredSize } from './xz-tool.js'
+import { openGrowing, type GrowingContainer } from './growing-disk.js'
 
 /** Zero detection grid of the spool: all-zero blocks are skipped, so the spool stays sparse. */
 export const SPOOL_BLOCK = 64 * 1024
@@ -82,6 +83,12 @@ export interface SpoolGrowth {
   readonly done: Promise<void>
   /** Stops the decompression (the run failed before it needed the image); `done` then rejects. */
   abort(): void
+  /**
+   * A qcow2 or VMDK being decompressed, read while it grows (growing-disk.ts): `size` is
+   * then its virtual disk's, `written()` the spool's frontier in file bytes, and `runs`
+   * stay empty (its tables and clusters are its map: data-map.ts).
+   */
+  container?: GrowingContainer
 }
 
 /** Growing spools, by the compressed image's absolute path; each leaves when complete or failed. */
@@ -200,28 +207,46 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
   if (job.unfollow) {
     // The first block says what the disk is: a container or a VHD needs the whole file, and its tables are its map.
     await Promise.race([wake.next(), finished])
+    // Unfollowed (no python3), the first step may be a few bytes: detection needs a sector.
+    while (!complete && job.mark() < 512) await Promise.race([wake.next(), finished])
     const runs = job.runs()
-    if (runs && !complete) {
+    if (!complete) {
       const first = Buffer.alloc(512)
       const rd = openSync(spool, 'r')
       readSync(rd, first, 0, 512, 0)
       closeSync(rd)
-      if (detect(first).kind !== 'plain' || first.toString('latin1', 0, 8) === 'conectix') job.unfollow()
-      else if (streamable) {
-        const growing: SpoolGrowth = {
+      const kind = detect(first)
+      const growth = (size: number, runs: readonly number[], container?: GrowingContainer): SpoolGrowth => {
+        const g: SpoolGrowth = {
           spool,
-          size: declared,
-          written: () => job.mark(),
+          size,
+          written: () => (complete ? declared! : job.mark()),
           complete: () => complete,
           runs,
           next: () => wake.next(),
           done: finished.finally(() => growths.delete(resolve(path))),
           abort: () => job.abort(new Error(`the decompression of ${path} was stopped`)),
+          ...(container ? { container } : {}),
         }
-        growing.done.catch(() => undefined)
-        growths.set(resolve(path), growing)
-        return { file: spool, compression: d.compression, expanded: declared, growing }
+        g.done.catch(() => undefined)
+        growths.set(resolve(path), g)
+        return g
       }
+      if (kind.kind === 'container' && opts.stream === true && declared !== undefined && declared > 0) {
+        // A qcow2 or VMDK: read while xz writes it, its tables trusted only below the frontier.
+        job.unfollow()
+        let container: GrowingContainer
+        try {
+          container = await openGrowing({ spool, fileSize: declared, written: () => (complete ? declared : job.mark()), next: () => wake.next() }, finished)
+        } catch (e) {
+          job.abort(e)
+          await finished.catch(() => undefined)
+          throw e
+        }
+        return { file: spool, compression: d.compression, expanded: declared, growing: growth(container.size, [], container) }
+      }
+      if (kind.kind !== 'plain' || first.toString('latin1', 0, 8) === 'conectix') job.unfollow()
+      else if (streamable && runs) return { file: spool, compression: d.compression, expanded: declared, growing: growth(declared, runs) }
     }
   }
   const expanded = await run

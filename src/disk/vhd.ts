@@ -1,4 +1,4 @@
-import { type ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
+import { type ContainerFile, pushPiece, type ContainerLayout } from './disk-file.js'
 import { MAX_VIRTUAL_SIZE, type Piece } from './virtual-disk.js'
 
 export const VHD_COOKIE = Buffer.from('conectix')
@@ -39,8 +39,8 @@ export function openVhd(f: ContainerFile, foot: Buffer): ContainerLayout {
     return {
       format: 'vhd',
       size,
-      allocated: function* () {
-        if (size > 0) yield { offset: 0, length: size }
+      extents: function* (from) {
+        if (from < size) yield { offset: from, length: size - from }
       },
       locate: (offset, length) => [{ kind: 'file', length, at: offset }],
     }
@@ -81,12 +81,9 @@ export function openVhd(f: ContainerFile, foot: Buffer): ContainerLayout {
   return {
     format: 'vhd',
     size,
-    allocated: () =>
-      mergeExtents(
-        (function* () {
-          for (let i = 0; i < blocks; i++) if (blockAt(i) !== undefined) yield { offset: i * block, length: Math.min(block, size - i * block) }
-        })(),
-      ),
+    extents: function* (from) {
+      for (let i = Math.floor(from / block); i < blocks; i++) if (blockAt(i) !== undefined) yield { offset: i * block, length: Math.min(block, size - i * block) }
+    },
     locate: (offset, length) => {
       const out: Piece[] = []
       for (let pos = offset; pos < offset + length; ) {

@@ -1,4 +1,4 @@
-import { type ContainerFile, mergeExtents, pushPiece, type ContainerLayout } from './disk-file.js'
+import { type ContainerFile, pushPiece, type ContainerLayout } from './disk-file.js'
 import { MAX_VIRTUAL_SIZE, type Piece } from './virtual-disk.js'
 
 export const VMDK_MAGIC = Buffer.from('KDMV')
@@ -71,6 +71,8 @@ export function openVmdk(f: ContainerFile): ContainerLayout {
     const where = gd.readUInt32LE(Math.floor(g / perGt) * 4) * 512 + (g % perGt) * 4
     if (at < 512 || at >= f.size || (!compressed && at + grain > f.size))
       f.fail(where, `the grain of guest offset ${g * grain} points to ${at}, past the end of the file (${f.size} bytes) or into the header`)
+    // A compressed grain's length is in its marker: its largest accepted (compressedPiece) is waited for.
+    f.ensure(at, compressed ? Math.min(f.size - at, 12 + 2 * grain + 1024) : grain)
     return at
   }
   const compressedPiece = (at: number, g: number, within: number, n: number): Piece => {
@@ -82,18 +84,15 @@ export function openVmdk(f: ContainerFile): ContainerLayout {
   return {
     format: 'vmdk',
     size,
-    allocated: () =>
-      mergeExtents(
-        (function* () {
-          for (let g = 0; g < grains; g++) {
-            if (g % perGt === 0 && gd.readUInt32LE((g / perGt) * 4) === 0) {
-              g += perGt - 1
-              continue
-            }
-            if (grainAt(g) !== 0) yield { offset: g * grain, length: Math.min(grain, size - g * grain) }
-          }
-        })(),
-      ),
+    extents: function* (from) {
+      for (let g = Math.floor(from / grain); g < grains; g++) {
+        if (g % perGt === 0 && gd.readUInt32LE((g / perGt) * 4) === 0) {
+          g += perGt - 1
+          continue
+        }
+        if (grainAt(g) !== 0) yield { offset: g * grain, length: Math.min(grain, size - g * grain) }
+      }
+    },
     locate: (offset, length) => {
       const out: Piece[] = []
       for (let pos = offset; pos < offset + length; ) {

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises'
 import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.js'
 import { mapInWorkers, workersFor, type MapOptions, type MapResult } from './map-pool.js'
 import { liveMap } from './live-map.js'
+import { growingContainerMap } from './growing-map.js'
 import { openDisk } from '../../disk/open-disk.js'
 import { SPOOL_BLOCK, spoolDataRuns, spoolGrowth, type SpoolGrowth } from '../../disk/spool.js'
 import type { DiskFormat } from '../../disk/virtual-disk.js'
@@ -61,7 +62,7 @@ export interface DataMap {
 }
 
 /** How a map still being taken grows: what liveSegments and the progress estimate read of it. */
-export type MapGrowth = Omit<SpoolGrowth, 'spool'> & {
+export type MapGrowth = Omit<SpoolGrowth, 'spool' | 'container'> & {
   /** Told by the upload when it starts following the map (live-map.ts gives it cores then). */
   follow?(): void
 }
@@ -100,6 +101,8 @@ export interface ScanOptions {
  */
 export async function scanDataRegions(image: string, opts: ScanOptions = {}): Promise<DataMap> {
   const growth = spoolGrowth(image)
+  // A qcow2 or VMDK in xz still being decompressed: its tables are read as they are written (growing-map.ts).
+  if (growth?.container) return growingContainerMap(image, { ...growth, container: growth.container }, opts)
   if (growth) return growingMap(growth, opts.signal)
   // Any format (src/disk): a compressed image was spooled by inspectImage; containers are read through their tables.
   const disk = openDisk(image)
