@@ -139,10 +139,15 @@ tools.describe("Ansible's xenserver modules against the simulator", () => {
       const dir = mkdtempSync(join(tmpdir(), 'xcp-ansible-'))
       try {
         writeFileSync(join(dir, 'play.yml'), PLAYBOOK)
+        // The controller checks its workers' results every 1 ms by default (a setting only
+        // ansible.cfg takes): ~2.4 s of CPU over this playbook's ~15 s, a quarter of the
+        // file's. Ansible's own advice for automation where CPU matters is a longer interval.
+        writeFileSync(join(dir, 'ansible.cfg'), '[defaults]\ninternal_poll_interval = 0.02\n')
         const env = {
           PATH: process.env.PATH ?? '',
           HOME: dir,
           PYTHONPATH: xenapiDir(),
+          ANSIBLE_CONFIG: join(dir, 'ansible.cfg'),
           ANSIBLE_LOCAL_TEMP: join(dir, 'tmp'),
           ANSIBLE_NOCOLOR: '1',
           ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
