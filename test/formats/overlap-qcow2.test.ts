@@ -1,0 +1,261 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFileSync, spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { afterEach, beforeEach, expect } from 'vitest'
+import { needs } from '../support/oracles.js'
+import { withSimulator, connectTo } from '../support/simulator.js'
+import { BIN, runCli } from '../support/cli.js'
+import { MiB, createVdi, exportSha256, pattern, sha256, tempDir, writeSparse } from '../upload/helpers.js'
+import { inspectImage } from '../../src/disk/inspect.js'
+import { scanDataRegions } from '../../src/upload/find/data-map.js'
+import { uploadImage } from '../../src/upload/upload.js'
+import { UploadFailed } from '../../src/upload/send/upload-failed.js'
+import { splitSegments } from '../../src/upload/resume/segments.js'
+import { parseCheckpoint } from '../../src/upload/resume/checkpoint.js'
+import { verifyVdi } from '../../src/upload/verify/verify.js'
+import { imageSha256 } from '../../src/fleet/image-hash.js'
+import { releaseSpool } from '../../src/disk/spool-registry.js'
+import { spoolGrowth } from '../../src/disk/spool.js'
+
+/**
+ * A qcow2 in xz is uploaded while xz decompresses it (growing-disk.ts, growing-map.ts),
+ * proven with the real xz behind a wrapper on PATH that holds its output after the
+ * first 5 MiB (of a ~8 MiB qcow2) until the test lets it go, which it does only once the
+ * simulator has the first segment. Before this, a qcow2 in xz was mapped only once its
+ * spool was whole: the wrapper gave up holding after 15 s and the test failed.
+ */
+const oracle = needs('xz', 'qemu-img')
+const SIZE = 40 * MiB
+let dir: string
+let release: string
+let tmp: string
+let saved: { PATH?: string; TMPDIR?: string }
+
+beforeEach(async () => {
+  dir = await tempDir()
+  release = join(dir, 'release')
+  tmp = join(dir, 'tmp')
+  mkdirSync(tmp)
+  const real = execFileSync('sh', ['-c', 'command -v xz']).toString().trim()
+  const bin = join(dir, 'bin')
+  mkdirSync(bin)
+  // Passes exactly 5 MiB of xz's output, then holds it (15 s at most); SIGTERM (the run stopping xz) stops both at once.
+  writeFileSync(
+    join(bin, 'xz'),
+    `#!/usr/bin/python3
+import os, signal, subprocess, sys, time
+if sys.argv[1:2] != ['-dc']:
+    os.execv('${real}', ['xz'] + sys.argv[1:])
+p = subprocess.Popen(['${real}'] + sys.argv[1:], stdout=subprocess.PIPE)
+signal.signal(signal.SIGTERM, lambda *_: (p.kill(), os._exit(143)))
+def copy(n):
+    while n:
+        b = p.stdout.read(min(n, 1 << 20))
+        if not b:
+            return
+        os.write(1, b)
+        n -= len(b)
+copy(5 << 20)
+for _ in range(300):
+    if os.path.exists('${release}'):
+        break
+    time.sleep(0.05)
+else:
+    open('${release}.timeout', 'w').write('gave-up')
+copy(1 << 62)
+sys.exit(p.wait())
+`,
+  )
+  chmodSync(join(bin, 'xz'), 0o755)
+  saved = { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR }
+  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`
+  process.env.TMPDIR = tmp
+})
+afterEach(() => {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k]
+    else process.env[k] = v
+  }
+})
+
+/** 40 MiB, 1.5 MiB of data at every 8 MiB, as qemu-img convert lays out a qcow2 (tables first, clusters in guest order), in xz. */
+async function image(damage?: (qcow2: string) => void): Promise<{ xz: string; qcow2: string; raw: Buffer }> {
+  const raw = join(dir, 'disk.raw')
+  await writeSparse(
+    raw,
+    SIZE,
+    [0, 8, 16, 24, 32].map((m, i) => ({ offset: m * MiB, data: pattern(1.5 * MiB, i + 1) })),
+  )
+  const qcow2 = join(dir, 'disk.qcow2')
+  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2])
+  damage?.(qcow2)
+  execFileSync('xz', ['-k', '-1', '-T1', qcow2])
+  if (damage) return { xz: `${qcow2}.xz`, qcow2, raw: Buffer.alloc(0) }
+  const oracleRaw = join(dir, 'oracle.raw')
+  execFileSync('qemu-img', ['convert', '-O', 'raw', qcow2, oracleRaw])
+  return { xz: `${qcow2}.xz`, qcow2, raw: readFileSync(oracleRaw) }
+}
+
+oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
+  oracle.it(
+    'the first segment is in the VDI before xz has finished; the segments are those of the whole qcow2; the VDI, --verify and the sha256 identity are those of qemu-img convert -O raw',
+    async () => {
+      const { xz, qcow2, raw } = await image()
+      const sim = await withSimulator()
+      const x = await connectTo(sim)
+      try {
+        const info = await inspectImage(xz, undefined, { stream: true })
+        expect(info).toMatchObject({ format: 'qcow2', size: SIZE })
+        const map = await scanDataRegions(xz)
+        expect(map.growth).toBeDefined()
+        const vdi = await createVdi(x, sim, 64 * MiB)
+        let sentWhileHeld = false
+        const r = await uploadImage(x, {
+          vdi,
+          image: xz,
+          map,
+          tuning: { segmentBytes: MiB },
+          onProgress: () => {
+            if (existsSync(release)) return
+            sentWhileHeld = spoolGrowth(xz) !== undefined && map.growth !== undefined && !map.growth.complete()
+            writeFileSync(release, 'go')
+          },
+        })
+        expect(sentWhileHeld).toBe(true)
+        expect(existsSync(`${release}.timeout`)).toBe(false) // released by the first segment, not by the wrapper giving up
+        expect(map.growth).toBeUndefined() // settled: the map is whole
+        const whole = await scanDataRegions(qcow2)
+        expect(map.regions).toEqual(whole.regions)
+        expect(r.segments.map((s) => [s.start, s.end])).toEqual(splitSegments(whole, MiB).map((s) => [s.start, s.end]))
+        expect(r.bytesSent).toBeLessThan(8 * MiB)
+        expect(await exportSha256(sim, x, vdi, SIZE)).toBe(sha256(raw))
+        await verifyVdi(x, { vdi, map, segments: r.segments })
+        expect(await imageSha256(xz, map)).toBe(sha256(raw))
+      } finally {
+        releaseSpool(xz)
+        await x.close()
+      }
+    },
+    60_000,
+  )
+
+  oracle.it(
+    'cut after three segments, then run again on a fresh spool: the checkpoint carries the whole image’s identity and the re-run resumes from it',
+    async () => {
+      const { xz, raw } = await image()
+      writeFileSync(release, 'go')
+      const sim = await withSimulator()
+      const x = await connectTo(sim)
+      try {
+        const vdi = await createVdi(x, sim, 64 * MiB)
+        const fast = { segmentBytes: MiB, retry: { retries: 1, minTimeoutMs: 5, maxTimeoutMs: 10 } }
+        // The fourth PUT and each after it is cut: the first run gives up after segment 3's checkpoint.
+        sim.faults.add({ upload: 'cut', afterBytes: 512 * 1024, nth: 4, times: 0 })
+        await inspectImage(xz, undefined, { stream: true })
+        const first = await scanDataRegions(xz)
+        expect(first.growth).toBeDefined()
+        expect(await uploadImage(x, { vdi, image: xz, map: first, tuning: fast }).catch((e: unknown) => e)).toBeInstanceOf(UploadFailed)
+        const oc = await x.call<Record<string, string>>('VDI.get_other_config', vdi)
+        const segs = splitSegments(first, MiB)
+        expect(parseCheckpoint(oc).checkpoint?.offset).toBe(segs[2]!.end)
+        sim.faults.clear()
+        // A new process: the spool is decompressed again.
+        releaseSpool(xz)
+        await inspectImage(xz, undefined, { stream: true })
+        const again = await uploadImage(x, { vdi, image: xz, map: await scanDataRegions(xz), tuning: fast })
+        expect(again.resumedFrom).toBe(segs[2]!.end)
+        expect(await exportSha256(sim, x, vdi, SIZE)).toBe(sha256(raw))
+      } finally {
+        releaseSpool(xz)
+        await x.close()
+      }
+    },
+    60_000,
+  )
+
+  oracle.it(
+    'an L2 entry past the end found while xz writes: one message naming the file and offset, exit 2 (image-unreadable), the VDI rolled back, no spool left',
+    async () => {
+      let l2 = 0
+      const { xz } = await image((qcow2) => {
+        // Guest cluster 16 MiB (the third run) points far past the end: the walk reaches it mid-way.
+        const b = readFileSync(qcow2)
+        l2 = Number(b.readBigUInt64BE(Number(b.readBigUInt64BE(40))) & 0x00fffffffffffe00n)
+        b.writeBigUInt64BE(0x8000000000000000n | BigInt(b.length + 64 * MiB), l2 + ((16 * MiB) / 65536) * 8)
+        writeFileSync(qcow2, b)
+      })
+      writeFileSync(release, 'go')
+      const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
+      const x = await connectTo(sim)
+      const before = await x.call<string[]>('VDI.get_all')
+      const r = await runCli(['freebsd-14', '--host', sim.url, '--image', xz, '--skip-preflight', '--json'], {
+        XAPI_USER: sim.credentials.user,
+        XAPI_PASSWORD: sim.credentials.password,
+        PATH: process.env.PATH ?? '',
+        TMPDIR: tmp,
+      })
+      expect(r.code, r.stdout + r.stderr).toBe(2)
+      const { error } = JSON.parse(r.stdout) as { error: { code: string; what: string; why: string; removed: string[] } }
+      expect(error.code).toBe('image-unreadable')
+      expect(error.what).toMatch(/^Cannot read the disk image .*disk\.qcow2\.xz$/)
+      expect(error.why).toMatch(new RegExp(`at byte ${l2 + 256 * 8}: the L2 entry of guest offset ${16 * MiB} points to \\d+, past the end of the file`))
+      expect(error.removed).toEqual([expect.stringMatching(/^VDI /)])
+      expect(await x.call<string[]>('VDI.get_all')).toEqual(before)
+      await x.close()
+      expect(execFileSync('ls', ['-A', tmp]).toString().trim()).toBe('')
+    },
+    60_000,
+  )
+
+  oracle.it('a backing file is refused while opening, before any XAPI call, as for a whole file; xz stopped, no spool left', async () => {
+    const base = join(dir, 'base.qcow2')
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, String(SIZE)])
+    const child = join(dir, 'child.qcow2')
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', child])
+    execFileSync('xz', ['-k', '-1', '-T1', child])
+    writeFileSync(release, 'go')
+    const e = await inspectImage(`${child}.xz`, undefined, { stream: true }).catch((e: unknown) => e)
+    expect(e).toMatchObject({ code: 'image-unreadable', info: { why: expect.stringMatching(/at byte 8: the image has a backing file \(".*base\.qcow2"\)/) } })
+    expect(spoolGrowth(`${child}.xz`)).toBeUndefined()
+    // A spool xz finished before the header was read is kept for the process, as any whole spool is.
+    releaseSpool(`${child}.xz`)
+    expect(execFileSync('ls', ['-A', tmp]).toString().trim()).toBe('')
+  })
+
+  oracle.it(
+    'the first Ctrl-C while segments are sent and xz is held: exit 130 within seconds, xz stopped, the spool removed, the VDI rolled back',
+    async () => {
+      const { xz } = await image()
+      const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
+      const x = await connectTo(sim)
+      const before = await x.call<string[]>('VDI.get_all')
+      const cli = spawn(process.execPath, [BIN, 'freebsd-14', '--host', sim.url, '--image', xz, '--skip-preflight', '--json'], {
+        env: { PATH: process.env.PATH ?? '', HOME: dir, TMPDIR: tmp, XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let output = ''
+      cli.stdout!.on('data', (d: Buffer) => (output += d.toString()))
+      cli.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+      const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)))
+      try {
+        // The VDI is created while xz is held: the upload is under way on the growing spool.
+        for (let t = 0; (await x.call<string[]>('VDI.get_all')).length === before.length; t++) {
+          expect(t, output).toBeLessThan(200)
+          await new Promise((r) => setTimeout(r, 50))
+        }
+        const sent = Date.now()
+        cli.kill('SIGINT')
+        expect(await exited, output).toBe(130)
+        expect(Date.now() - sent).toBeLessThan(5_000)
+        expect(existsSync(`${release}.timeout`)).toBe(false)
+        expect(await x.call<string[]>('VDI.get_all')).toEqual(before)
+        expect(execFileSync('ls', ['-A', tmp]).toString().trim()).toBe('')
+      } finally {
+        writeFileSync(release, 'go')
+        cli.kill('SIGKILL')
+        await x.close()
+      }
+    },
+    60_000,
+  )
+})
