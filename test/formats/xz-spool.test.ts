@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, expect } from 'vitest'
+import { afterAll, afterEach, beforeEach, expect } from 'vitest'
 import { execFileSync, spawn } from 'node:child_process'
-import { appendFileSync, closeSync, copyFileSync, existsSync, openSync, writeSync, rmSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, closeSync, copyFileSync, existsSync, linkSync, mkdtempSync, openSync, writeSync, rmSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { needs } from '../support/oracles.js'
@@ -38,9 +39,31 @@ afterEach(() => {
   }
 })
 
-/** Data at unaligned places, one non-zero byte in a block, a written zero block, and a zero tail (xz ends it with one written zero byte). */
+/**
+ * Made once for the file, not per test: `xz -1` of the 40 MiB disk costs ~0.8 s of CPU,
+ * and `xz -0` of 64 MiB of zeros ~0.4 s. Removed after the file's last test.
+ */
+const shared = mkdtempSync(join(tmpdir(), 'xz-spool-'))
+afterAll(() => rmSync(shared, { recursive: true, force: true }))
+let sharedImage: Promise<string> | undefined
+let sharedZeros: Buffer | undefined
+/** 64 MiB of zeros as one xz stream (~10 KiB). */
+const zeros64 = (): Buffer => (sharedZeros ??= execFileSync('xz', ['-0', '-c'], { input: Buffer.alloc(64 * MiB) }))
+
+/**
+ * Data at unaligned places, one non-zero byte in a block, a written zero block, and a zero
+ * tail (xz ends it with one written zero byte). The test's own copy of the .xz (a test
+ * damages it) beside a link to the raw disk it was made from (only read).
+ */
 async function xzImage(): Promise<string> {
+  const made = await (sharedImage ??= writeXzImage(join(shared, 'disk.raw')))
   const raw = join(dir, 'disk.raw')
+  linkSync(made.slice(0, -3), raw)
+  copyFileSync(made, `${raw}.xz`)
+  return `${raw}.xz`
+}
+
+async function writeXzImage(raw: string): Promise<string> {
   await writeSparse(raw, SIZE, [
     { offset: 0, data: pattern(4096, 1) },
     { offset: 3 * MiB + 777, data: pattern(300 * 1024, 2) },
@@ -160,7 +183,7 @@ oracle.describe('xz writes the spool of an .xz image, sparse, mapped as it grows
     // 4 MiB of data, then 2 GiB of zeros: seconds of decoding after the first block.
     const xz = join(dir, 'long.raw.xz')
     writeFileSync(xz, execFileSync('xz', ['-0', '-c'], { input: pattern(4 * MiB, 5), maxBuffer: 16 * MiB }))
-    const zeros = execFileSync('xz', ['-0', '-c'], { input: Buffer.alloc(64 * MiB) })
+    const zeros = zeros64()
     for (let i = 0; i < 32; i++) appendFileSync(xz, zeros)
     const p = await prepareImage(xz, undefined, { stream: true })
     expect(p.growing).toBeDefined()
@@ -178,7 +201,7 @@ oracle.describe('provision interrupted while xz writes the spool', () => {
     'one SIGINT: exit 130 within seconds, not after the decompression; two SIGINTs: the same at once; xz stopped and the spool removed; SIGKILL: xz stops by itself (its input ends)',
     async () => {
       const xz = join(dir, 'zeros.raw.xz')
-      const zeros = execFileSync('xz', ['-0', '-c'], { input: Buffer.alloc(64 * MiB) })
+      const zeros = zeros64()
       writeFileSync(xz, Buffer.alloc(0))
       for (let i = 0; i < 64; i++) appendFileSync(xz, zeros) // 4 GiB of zeros: 10 s or more of xz
       for (const signals of [['SIGINT'], ['SIGINT', 'SIGINT'], ['SIGKILL']] as const) {
