@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
  * count in ns. Not process.cpuUsage(): that sums every thread, worker threads included;
  * and not the utime of .../stat, counted in 10 ms ticks.
  */
-function mainThreadCpuMs(): number {
+export function mainThreadCpuMs(): number {
   return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6
 }
 
