@@ -11,7 +11,7 @@ import { SMALL_HVM } from '../support/sample-images.js'
 import { openFat } from '../../src/image/fat.js'
 import { UserError } from '../../src/errors.js'
 import type { Simulator } from '../../mocks/simulator.js'
-import type { ProvisionResult } from '../../src/provision/types.js'
+import type { ProvisionEvent, ProvisionResult } from '../../src/provision/types.js'
 
 let dir: string
 let hvmImage: string
@@ -35,7 +35,11 @@ ${cloudInit}`
 
 const probes = (...texts: string[]): Probe[] => texts.map((t) => parseProbe(t) as Probe)
 
-async function run(sim: Simulator, recipeText: string, o: { image?: string; wait: string[]; timeoutMs?: number; name?: string; skipPreflight?: boolean }): Promise<ProvisionResult> {
+async function run(
+  sim: Simulator,
+  recipeText: string,
+  o: { image?: string; wait: string[]; timeoutMs?: number; name?: string; skipPreflight?: boolean; onWaitStart?: () => void },
+): Promise<ProvisionResult> {
   const file = join(dir, `r-${Math.random().toString(36).slice(2)}.yaml`)
   await writeFile(file, recipeText)
   const { recipe } = await loadRecipe(file)
@@ -48,6 +52,7 @@ async function run(sim: Simulator, recipeText: string, o: { image?: string; wait
     wait: { probes: probes(...o.wait), timeoutMs: o.timeoutMs ?? 20_000 },
     bootConsole: (vm) => sim.console(vm).at(-1),
     ...(o.skipPreflight ? { skipPreflight: true } : {}),
+    ...(o.onWaitStart ? { onEvent: (e: ProvisionEvent) => void (e.type === 'step' && e.step === 'wait' && o.onWaitStart!()) } : {}),
   })) as ProvisionResult
 }
 
@@ -109,13 +114,15 @@ describe('first boot on the simulator', () => {
 
   it('a disk the firmware cannot boot: said at once, not at the timeout, and the run is rolled back', async () => {
     const sim = await withSimulator()
-    const t0 = Date.now()
-    const e = await run(sim, STATIC, { image: bareImage, wait: ['ip'], timeoutMs: 15_000, skipPreflight: true }).catch((x: unknown) => x)
+    // Timed from the wait's start: the steps before it (the upload…) can take seconds on a loaded machine.
+    let t0 = Infinity
+    const e = await run(sim, STATIC, { image: bareImage, wait: ['ip'], timeoutMs: 15_000, skipPreflight: true, onWaitStart: () => (t0 = Date.now()) }).catch((x: unknown) => x)
     const elapsed = Date.now() - t0
     expect(e).toBeInstanceOf(UserError)
     const info = (e as UserError).info
     // The UEFI firmware found nothing on an MBR/UFS1 disk: said at once, not after 15 s.
     expect(info.why).toMatch(/firmware found nothing to boot/)
+    expect(t0, 'the wait started').toBeLessThan(Infinity)
     expect(elapsed).toBeLessThan(8_000)
     expect(Object.values(sim.objects().VM!).filter((v) => String(v.name_label).startsWith('fb'))).toEqual([])
     expect(Object.values(sim.objects().VDI ?? {}).filter((v) => String(v.name_label).startsWith('fb'))).toEqual([])
@@ -126,10 +133,12 @@ describe('first boot on the simulator', () => {
     const sim = await withSimulator()
     // A booting guest whose agent never starts: its boot stalls (a hold on the guest.boot pseudo-call).
     const hold = sim.faults.hold('guest.boot', { maxMs: 30_000 })
-    const t0 = Date.now()
-    const e = await run(sim, STATIC, { wait: ['ip'], timeoutMs: 9_000 }).catch((x: unknown) => x)
+    // Timed from the wait's start: the grace period is a third of the timeout (3 s), the timeout 9 s.
+    let t0 = Infinity
+    const e = await run(sim, STATIC, { wait: ['ip'], timeoutMs: 9_000, onWaitStart: () => (t0 = Date.now()) }).catch((x: unknown) => x)
     hold.release()
     expect((e as UserError).info.why).toMatch(/no guest agent reported/)
+    expect(t0, 'the wait started').toBeLessThan(Infinity)
     expect(Date.now() - t0).toBeLessThan(7_000)
   })
 
