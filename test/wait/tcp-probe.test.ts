@@ -78,12 +78,25 @@ describe('--wait tcp:<port> against a real listener at the address the guest rep
     const port = portOf(probe)
     await close(probe)
     let server: Server | undefined
-    const opener = setTimeout(() => void listen(port).then((s) => (server = s)), 2_000)
+    // When the port really opened: a timer measured with Date.now() can seem to fire a
+    // millisecond early (libuv starts it from the loop's cached time), and a failed listen
+    // (another process took the port meanwhile) must fail the test, not go unhandled.
+    let openedAt = Infinity
+    let openError: unknown
+    const opener = setTimeout(
+      () =>
+        void listen(port).then(
+          (s) => ((server = s), (openedAt = Date.now())),
+          (e: unknown) => (openError = e),
+        ),
+      2_000,
+    )
     try {
-      const t0 = Date.now()
       const r = await run(port, 20_000)
+      expect(openError).toBeUndefined()
       expect(r.ready_probes).toEqual([`tcp:${port}`])
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000)
+      // Ready only once the port accepted: tried again after the refusals, not taken for open.
+      expect(Date.now()).toBeGreaterThanOrEqual(openedAt)
     } finally {
       clearTimeout(opener)
       if (server) await close(server)
