@@ -62,7 +62,7 @@ export function watchSpools(fn: (file: string, p: SpoolProgress) => void): () =>
 }
 
 /**
- * A raw.xz spool that is still being written (`prepareImage(…, { stream: true })`): the
+ * An xz spool that is still being written (`prepareImage(…, { stream: true })`): the
  * upload sends each segment once decompression has passed it, instead of after the whole
  * image (docs/upload.md, "Published formats"). Below `written()` the spool and its runs are
  * final, but for the last run, which the next block may extend.
@@ -105,8 +105,10 @@ export const spoolGrowth = (image: string): SpoolGrowth | undefined => growths.g
  *
  * `stream`: a raw disk in xz whose index declares its size (and whose size is a multiple
  * of 64 KiB, which a fixed VHD's is not) is returned as soon as its first block is known,
- * with `growing` (spoolGrowth) to follow it; openDisk finds it only once complete. gzip
- * declares no size that can be trusted (ISIZE is modulo 4 GiB), so a raw.gz is spooled whole.
+ * with `growing` (spoolGrowth) to follow it; openDisk finds it only once complete. A qcow2
+ * or VMDK in xz is returned once its header and tables are written, with `growing.container`
+ * (growing-disk.ts), which openDisk reads through the spool's frontier. gzip declares no
+ * size that can be trusted (ISIZE is modulo 4 GiB), so a gzip image is spooled whole.
  */
 export async function prepareImage(path: string, onProgress?: (p: SpoolProgress) => void, opts: { stream?: boolean; signal?: AbortSignal } = {}): Promise<PreparedImage> {
   if (opts.signal?.aborted) throw interrupted(path)

@@ -122,13 +122,17 @@ qemu.describe('a container read while xz writes it', () => {
     expect(r.firstAt).toBeGreaterThan(r.size * 0.7)
   })
 
-  qemu.it('compressed clusters, 512-byte clusters, qcow2 v2, VMDK monolithicSparse and streamOptimized: every byte as qemu reads it', async () => {
-    const base = await raw()
-    for (const layout of ['qcow2 v3, compressed clusters', 'qcow2 v3, 512-byte clusters', 'qcow2 v2', 'VMDK monolithicSparse', 'VMDK streamOptimized'] as const) {
-      const image = convert(base, LAYOUTS[layout], join(dir, `disk-${layout.replace(/\W+/g, '-')}`))
-      await follow(image)
-    }
-  }, 60_000)
+  qemu.it(
+    'compressed clusters, 512-byte clusters, qcow2 v2, VMDK monolithicSparse and streamOptimized: every byte as qemu reads it',
+    async () => {
+      const base = await raw()
+      for (const layout of ['qcow2 v3, compressed clusters', 'qcow2 v3, 512-byte clusters', 'qcow2 v2', 'VMDK monolithicSparse', 'VMDK streamOptimized'] as const) {
+        const image = convert(base, LAYOUTS[layout], join(dir, `disk-${layout.replace(/\W+/g, '-')}`))
+        await follow(image)
+      }
+    },
+    60_000,
+  )
 
   qemu.it('an L2 entry past the end of the file: the error a whole file gives, once the walk reaches it', async () => {
     const image = convert(await raw(), LAYOUTS['qcow2 v3'], join(dir, 'disk.qcow2'))
@@ -136,7 +140,7 @@ qemu.describe('a container read while xz writes it', () => {
     const l1 = Number(b.readBigUInt64BE(40))
     const l2 = Number(b.readBigUInt64BE(l1) & 0x00fffffffffffe00n)
     // The third run's first cluster (guest 16 MiB) now points far past the end.
-    b.writeBigUInt64BE(0x8000000000000000n | BigInt(b.length + 64 * 1024 * 1024), l2 + (16 * MiB / 65536) * 8)
+    b.writeBigUInt64BE(0x8000000000000000n | BigInt(b.length + 64 * 1024 * 1024), l2 + ((16 * MiB) / 65536) * 8)
     writeFileSync(image, b)
     const whole = (() => {
       try {
@@ -156,7 +160,7 @@ qemu.describe('a container read while xz writes it', () => {
 describe('alignedWindows', () => {
   it('gives the windows alignExtents then windows() give, for extents of any shape', async () => {
     let seed = 7
-    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n)
+    const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n
     const block = 64 * 1024
     const win = 1024 * 1024
     for (let round = 0; round < 200; round++) {
