@@ -100,13 +100,13 @@ const ALL = [
   {
     id: 'vm.vcpus',
     title: 'Set VCPUs',
-    calls: (c) => ['VM.get_record', `VM.set_VCPUs_max / VM.set_VCPUs_at_startup ${c.recipe.vcpus} (max first when growing)`],
+    calls: (c) => ['VM.get_VCPUs_max', `VM.set_VCPUs_max / VM.set_VCPUs_at_startup ${c.recipe.vcpus} (max first when growing)`],
     async run(c) {
       const vm = need(c.state.vm, 'the VM')
       // The clone's own VCPUs_max (the template's, unless XAPI's clone or provision changed
-      // it): the order of the two calls depends on it (select/vcpus.ts).
-      const rec = await VM.get_record(c.x, vm)
-      await setVcpus(c.x, vm, Number(rec.VCPUs_max), c.recipe.vcpus)
+      // it): the order of the two calls depends on it (select/vcpus.ts). The one field, not
+      // the whole record (~8 KB of XML for the client to parse).
+      await setVcpus(c.x, vm, await VM.get_VCPUs_max(c.x, vm), c.recipe.vcpus)
     },
   },
   {

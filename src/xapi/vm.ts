@@ -13,6 +13,8 @@ export const clone = (x: X, ref: string, name: string): Promise<string> => x.cal
  */
 export const clone_sync = (x: X, ref: string, name: string): Promise<string> => x.call('VM.clone', ref, name)
 export const get_uuid = (x: X, ref: string): Promise<string> => x.call('VM.get_uuid', ref)
+/** An int64, which XML-RPC carries as a string. */
+export const get_VCPUs_max = async (x: X, ref: string): Promise<number> => Number(await x.call<string>('VM.get_VCPUs_max', ref))
 export const provision = (x: X, ref: string): Promise<void> => x.callAsync('VM.provision', ref)
 export const set_name_description = (x: X, ref: string, v: string): Promise<void> => x.call('VM.set_name_description', ref, v)
 export const get_other_config = (x: X, ref: string): Promise<Record<string, string>> => x.call('VM.get_other_config', ref)
