@@ -43,18 +43,20 @@ describe('a host that never answers ends in a clear timeout, not in silence', ()
     expect(e.info.why).toContain('--timeout-response')
     expect(e.info.fix).toMatch(/toolstack/)
     expect(ms).toBeGreaterThanOrEqual(450)
-    expect(ms).toBeLessThan(3000)
+    // The defaults are 30 s (connect) and 120 s (response): 10 s tells the 0.5 s limit at work, with room for a loaded machine.
+    expect(ms).toBeLessThan(10_000)
   })
 
   it.each(['headers', 'body'] as const)('sends one byte at a time (in the %s): the whole answer must come within the response timeout', async (phase) => {
     const s = await tricklingServer({ intervalMs: 50, phase })
     cleanups.push(() => s.close())
-    // An idle limit the trickle never trips: only the deadline on the whole answer can end it.
-    const { ms, error } = await timed(connect({ url: s.url, ...CREDS, timeouts: { responseMs: 800, idleMs: 400 } }))
+    // An idle limit the trickle never trips, even when a loaded machine delays a byte by
+    // half a second (longer than the deadline): only the deadline on the whole answer can end it.
+    const { ms, error } = await timed(connect({ url: s.url, ...CREDS, timeouts: { responseMs: 800, idleMs: 2000 } }))
     expect(error).toBeInstanceOf(HostTimeout)
     expect((error as HostTimeout).phase).toBe('response')
     expect(s.bytesSent()).toBeGreaterThan(5)
-    expect(ms).toBeLessThan(3000)
+    expect(ms).toBeLessThan(10_000)
   })
 
   it('never completes the TLS handshake: the connect timeout ends it', async () => {
@@ -63,7 +65,7 @@ describe('a host that never answers ends in a clear timeout, not in silence', ()
     const { ms, error } = await timed(connect({ url: `https://127.0.0.1:${s.port}/`, ...CREDS, timeouts: { connectMs: 500 } }))
     expect(error).toBeInstanceOf(HostTimeout)
     expect((error as HostTimeout).info.what).toBe(`Could not connect to 127.0.0.1:${s.port} within 0.5 s (session.login_with_password)`)
-    expect(ms).toBeLessThan(3000)
+    expect(ms).toBeLessThan(10_000)
   })
 
   it('a call that stalls after the login ends with its own name', async () => {
@@ -73,7 +75,8 @@ describe('a host that never answers ends in a clear timeout, not in silence', ()
     sim.faults.add({ method: 'VM.get_all_records', delayMs: 5000 })
     const { ms, error } = await timed(x.call('VM.get_all_records'))
     expect((error as HostTimeout).info.what).toMatch(/did not answer VM\.get_all_records within 0\.4 s$/)
-    expect(ms).toBeLessThan(2000)
+    // Before the delayed answer (5 s) could come, with room for a loaded machine.
+    expect(ms).toBeLessThan(4000)
   })
 
   it("event.from's long-poll has its own allowance: a poll held past the response timeout is not a stall", async () => {
@@ -176,7 +179,9 @@ describe('the CLI', () => {
     expect(r.stderr).toContain(`error: 127.0.0.1:${s.port} did not answer session.login_with_password within 1 s`)
     expect(r.stderr).toMatch(/why: .*--timeout-response/)
     expect(r.stderr).toMatch(/fix: .*toolstack/)
-    expect(ms).toBeLessThan(8000)
+    // A process start, the image's checks and the 1 s limit: 30 s leaves room for a loaded
+    // machine and still tells it from the 120 s default.
+    expect(ms).toBeLessThan(30_000)
   })
 
   it('a timeout that is not a number of seconds is a usage error (exit 2), from an option or the environment', async () => {
