@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { runCli } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
+import { until } from '../support/until.js'
 import { count, guests, sampleImage, simEnv } from './kill-support.js'
 
 describe('two runs for one VM name at once', () => {
@@ -8,10 +9,18 @@ describe('two runs for one VM name at once', () => {
     const sim = await withSimulator()
     const image = await sampleImage('concurrent-')
     const vdisBefore = count(sim, 'VDI')
-    // Both log in and look up at once; the upload's first task is slowed so the runs overlap for certain.
-    sim.faults.add({ method: 'task.create', delayMs: 800 })
+    // The first run to claim the name is held in its upload (its first task) until the other
+    // has met that claim (its own pool.add_to_other_config refused): the runs overlap for
+    // certain, however far apart the two process starts fall on a loaded machine. (A delay
+    // of 800 ms stood here: a second process starting later than that found the VM made.)
+    const hold = sim.faults.hold('task.create', { maxMs: 30_000 })
     const args = ['freebsd-9', '--host', sim.url, '--image', image, '--json']
-    const [a, b] = await Promise.all([runCli(args, simEnv(sim)), runCli(args, simEnv(sim))])
+    const both = Promise.all([runCli(args, simEnv(sim)), runCli(args, simEnv(sim))])
+    await Promise.race([hold.reached, both])
+    const claims = (): number => sim.calls().filter((m) => m === 'pool.add_to_other_config').length
+    await Promise.race([until("the second run to meet the first one's claim", () => claims() >= 2, 30_000), both])
+    hold.release()
+    const [a, b] = await both
     const [won, lost] = 'existing' in JSON.parse(a.stdout) ? [b, a] : [a, b]
     expect(won.code, won.stderr).toBe(0)
     expect(lost.code, lost.stderr).toBe(0)
