@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { open } from 'node:fs/promises'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { withSimulator } from '../support/simulator.js'
 import { UserError } from '../../src/errors.js'
 import type { Simulator } from '../../mocks/simulator.js'
@@ -23,14 +22,14 @@ describe('an image that changes while it is uploaded', () => {
   it('is not kept for a resume that could not happen: the VDI is rolled back, the message says why, and the re-run makes one VDI', async () => {
     const sim = await withSimulator()
     const img = await syntheticImage(3, 4, 64 * MiB)
-    // The second segment waits: the image is rewritten while the upload is under way.
-    sim.faults.add({ method: 'task.create', nth: 2, delayMs: 400 })
-    const writer = (async () => {
-      while (sim.calls().filter((c) => c === 'task.create').length < 2) await sleep(5)
-      await scribble(img)
-    })()
-    const err = (await runProvision(sim, img).catch((e: unknown) => e)) as UserError
-    await writer
+    // The second segment is held while the image is rewritten: the upload is under way for
+    // certain (a 400 ms delay stood here, which a writer slowed on a loaded machine could miss).
+    const hold = sim.faults.hold('task.create', { nth: 2 })
+    const running = runProvision(sim, img).catch((e: unknown) => e)
+    await Promise.race([hold.reached, running])
+    await scribble(img)
+    hold.release()
+    const err = (await running) as UserError
     expect(err).toBeInstanceOf(UserError)
     expect(err.info.why).toContain('was modified during the upload')
     expect(`${err.info.fix} ${(err.info.kept ?? []).join(' ')}`).not.toMatch(/resume from there|resumes where it stopped/)
