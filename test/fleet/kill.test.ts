@@ -3,13 +3,11 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { stringify } from 'yaml'
 import { BIN, runCli } from '../support/cli.js'
+import { until } from '../support/until.js'
 import { RolloutResult } from '../../src/fleet/types.js'
 import { ENV, fleetOn, hosts } from './support.js'
-
-const HOLD_MS = 1500
 
 describe('provision rollout killed with -9 while it prepares, then run again', () => {
   it('uploads into the half-uploaded base instead of leaking it, and removes the half-built template', async () => {
@@ -18,15 +16,21 @@ describe('provision rollout killed with -9 while it prepares, then run again', (
     await writeFile(file, stringify(await fleetOn([sim!], 'web-{1..3}')))
     // The upload's task.create and the template's VM.provision are held, so the process
     // dies with the base VDI created but not uploaded and the template cloned but not done.
-    sim!.faults.add({ method: 'task.create', delayMs: HOLD_MS })
-    sim!.faults.add({ method: 'VM.provision', delayMs: HOLD_MS })
+    // Holds, not delays of 1.5 s: on a loaded machine the second call could come after the
+    // first one's delay had run out and its upload had gone on.
+    const upload = sim!.faults.hold('task.create', { maxMs: 30_000 })
+    const template = sim!.faults.hold('VM.provision', { maxMs: 30_000 })
     const child = spawn(process.execPath, [BIN, 'rollout', file], { env: { PATH: process.env.PATH ?? '', ...ENV }, stdio: 'ignore' })
     const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
-    for (let i = 0; i < 500 && !['task.create', 'Async.VM.provision'].every((m) => sim!.calls().includes(m)); i++) await sleep(10)
+    await Promise.race([Promise.all([upload.reached, template.reached]), closed])
     child.kill('SIGKILL')
     await closed
     // The host finishes the held calls after the client died.
-    await sleep(HOLD_MS + 300)
+    upload.release()
+    template.release()
+    await until('the held VM.provision to finish on the host', () =>
+      Object.values(sim!.objects().task ?? {}).some((t) => t.name_label === 'Async.VM.provision' && t.status !== 'pending'),
+    )
     sim!.faults.clear()
     const before = sim!.objects()
     const partial = Object.entries(before.VDI!).filter(([, v]) => (v.other_config as Record<string, string>)['xcp-provision:base-upload'])
