@@ -54,10 +54,16 @@ let fallbackDir: string | undefined
 let serial = 0
 /** Every directory made here, removed when the process exits however close() was skipped. */
 const made = new Set<string>()
+// One exit listener per process: registered again each time `made` emptied, they piled up
+// in a test worker that runs file after file (MaxListenersExceededWarning: 11 exit listeners).
+let exitHook = false
 
 function makeDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'xapi-sim-disks-'))
-  if (made.size === 0) process.once('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })))
+  if (!exitHook) {
+    exitHook = true
+    process.once('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })))
+  }
   made.add(dir)
   return dir
 }
