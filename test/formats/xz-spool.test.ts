@@ -1,6 +1,23 @@
 import { afterAll, afterEach, beforeEach, expect } from 'vitest'
 import { execFileSync, spawn } from 'node:child_process'
-import { appendFileSync, closeSync, copyFileSync, existsSync, linkSync, mkdtempSync, openSync, writeSync, rmSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
+import {
+  appendFileSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  mkdtempSync,
+  openSync,
+  writeSync,
+  rmSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
