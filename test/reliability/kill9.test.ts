@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { runCli } from '../support/cli.js'
 import { provisionInProcess } from '../support/in-process.js'
 import { count, killWhen } from './kill-support.js'
 import { withSimulator } from '../support/simulator.js'
+import { until } from '../support/until.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
-import { SMALL_PV } from '../support/sample-images.js'
+import { SMALL_KERNEL, SMALL_PV } from '../support/sample-images.js'
 import type { Simulator } from '../../mocks/simulator.js'
 
 /** Each step of a provision, and a call inside it that the simulator holds for a while so the process can be killed there. */
@@ -41,10 +41,9 @@ function env(sim: Simulator): Record<string, string> {
 
 /** Once the held call has run after the kill (as a host finishes a call its client left), no Async.* task is pending. */
 async function settled(sim: Simulator): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    await sleep(10)
-    if (!Object.values(sim.objects().task ?? {}).some((t) => t.status === 'pending' && String(t.name_label).startsWith('Async.'))) return
-  }
+  // Up to 10 s, and a failure if not: it gave up silently after 2 s, and on a loaded machine
+  // the re-run then raced the host finishing the held call (a VM.start reads the disk).
+  await until('the held call to finish on the host (no Async.* task pending)', () => !Object.values(sim.objects().task ?? {}).some((t) => t.status === 'pending' && String(t.name_label).startsWith('Async.')))
 }
 
 /** One sample image for every point: the runs only read it. */
@@ -52,7 +51,7 @@ let shared: Promise<string> | undefined
 const sampleImage = (): Promise<string> =>
   (shared ??= (async () => {
     const image = join(await mkdtemp(join(tmpdir(), 'kill-')), 'img')
-    await writeSampleImage(image, { diskSize: SMALL_PV })
+    await writeSampleImage(image, { diskSize: SMALL_PV, kernelSize: SMALL_KERNEL })
     return image
   })())
 

@@ -12,3 +12,10 @@ export const SMALL_HVM = 64 * 1024 * 1024
  * run, spawned or in-process, maps the whole image.
  */
 export const SMALL_PV = 16 * 1024 * 1024
+
+/**
+ * Kernel size for sample images in tests where the kernel is only carried, not examined
+ * (the kill -9 points): 128 KiB instead of the sample's ~3 MiB of random bytes, which
+ * every run uploads, the preflight and the simulator's pygrub read, and xz cannot shrink.
+ */
+export const SMALL_KERNEL = 128 * 1024
