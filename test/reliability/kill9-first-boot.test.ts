@@ -8,7 +8,7 @@ import { provisionInProcess } from '../support/in-process.js'
 import { needs } from '../support/oracles.js'
 import { simTest } from '../support/simulator.js'
 import { writeSampleHvmImage } from '../../src/image/write-image.js'
-import { SMALL_HVM } from '../support/sample-images.js'
+import { SMALL_HVM, SMALL_KERNEL } from '../support/sample-images.js'
 import { waitOptions } from '../../src/wait/options.js'
 import type { Simulator } from '../../mocks/simulator.js'
 import { count, guests, killWhen, simEnv } from './kill-support.js'
@@ -85,8 +85,8 @@ let dir: Promise<{ dir: string; image: string; bios: string }> | undefined
 const fixtures = (): Promise<{ dir: string; image: string; bios: string }> =>
   (dir ??= (async () => {
     const d = await mkdtemp(join(tmpdir(), 'kill-first-boot-'))
-    await writeSampleHvmImage(join(d, 'uefi.img'), { firmware: 'uefi', diskSize: SMALL_HVM })
-    await writeSampleHvmImage(join(d, 'bios.img'), { firmware: 'bios', diskSize: SMALL_HVM })
+    await writeSampleHvmImage(join(d, 'uefi.img'), { firmware: 'uefi', diskSize: SMALL_HVM, kernelSize: SMALL_KERNEL })
+    await writeSampleHvmImage(join(d, 'bios.img'), { firmware: 'bios', diskSize: SMALL_HVM, kernelSize: SMALL_KERNEL })
     return { dir: d, image: join(d, 'uefi.img'), bios: join(d, 'bios.img') }
   })())
 
@@ -145,12 +145,10 @@ describe('kill -9 while a compressed qcow2 uploads, then the same command', () =
     "converges on one VM, and the killed run's decompressed spool does not stay in the temporary directory",
     async () => {
       const f = await fixtures()
-      // Its own UEFI sample with a 128 KiB kernel instead of 3 MiB: the kernel's bytes are
-      // random, and xz -1 of them was ~1 s of this test's CPU; the spool is what it checks.
-      const raw = join(f.dir, 'small-kernel.img')
-      await writeSampleHvmImage(raw, { firmware: 'uefi', diskSize: SMALL_HVM, kernelSize: 128 * 1024 })
+      // The fixture's small kernel (SMALL_KERNEL): with the sample's 3 MiB of random bytes,
+      // xz -1 of the qcow2 was ~1 s of this test's CPU; the spool is what it checks.
       const qcow2 = join(f.dir, 'FreeBSD-14.qcow2')
-      execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2])
+      execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', f.image, qcow2])
       execFileSync('xz', ['-k', '-1', '-f', qcow2])
       const { withSimulator } = await import('../support/simulator.js')
       const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
