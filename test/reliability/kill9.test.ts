@@ -8,7 +8,7 @@ import { count, killWhen } from './kill-support.js'
 import { withSimulator } from '../support/simulator.js'
 import { until } from '../support/until.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
-import { SMALL_PV } from '../support/sample-images.js'
+import { SMALL_KERNEL, SMALL_PV } from '../support/sample-images.js'
 import type { Simulator } from '../../mocks/simulator.js'
 
 /** Each step of a provision, and a call inside it that the simulator holds for a while so the process can be killed there. */
@@ -51,7 +51,7 @@ let shared: Promise<string> | undefined
 const sampleImage = (): Promise<string> =>
   (shared ??= (async () => {
     const image = join(await mkdtemp(join(tmpdir(), 'kill-')), 'img')
-    await writeSampleImage(image, { diskSize: SMALL_PV })
+    await writeSampleImage(image, { diskSize: SMALL_PV, kernelSize: SMALL_KERNEL })
     return image
   })())
 
