@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, expect } from 'vitest'
 import { runCli } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
+import { until } from '../support/until.js'
 import { needs } from '../support/oracles.js'
 import { tempDir } from '../image/helpers/tools.js'
 import { killWhen } from '../reliability/kill-support.js'
@@ -28,7 +28,9 @@ const ARGS = (sim: Simulator, ...more: string[]): string[] => [...CONVERT, '--ho
 /** The held call finishes on the "host" after its client died, as xapi's would: its Async.* task is no longer pending. */
 async function settled(sim: Simulator): Promise<void> {
   const busy = (): boolean => Object.values(sim.objects().task ?? {}).some((t) => t.status === 'pending' && String(t.name_label).startsWith('Async.'))
-  for (let i = 0; i < 200 && busy(); i++) await sleep(10)
+  // Up to 10 s, and a failure if not: it gave up silently after 2 s, and on a loaded machine
+  // the re-run then raced the host still finishing the held call.
+  await until('the held call to finish on the host (no Async.* task pending)', () => !busy())
 }
 
 needs('makefs', 'sfdisk').describe('kill -9 during a conversion, then the same command', () => {
