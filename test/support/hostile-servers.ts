@@ -128,7 +128,17 @@ export async function switchableFront(targetUrl: string): Promise<TestServer & {
       await closer(s.server, s.sockets)()
     },
     start: async () => {
-      s = await serve(pipe, port)
+      // The port was free while the front was down: another process's outgoing connection
+      // may hold it as its local port for a moment (EADDRINUSE). Try again for up to 5 s.
+      for (let tries = 0; ; tries++) {
+        try {
+          s = await serve(pipe, port)
+          break
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= 100) throw e
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      }
       down = false
     },
     close: async () => {
