@@ -79,13 +79,24 @@ describe('--wait tcp:<port> against a real listener at the address the guest rep
     await close(probe)
     let server: Server | undefined
     // When the port really opened: a timer measured with Date.now() can seem to fire a
-    // millisecond early (libuv starts it from the loop's cached time), and a failed listen
-    // (another process took the port meanwhile) must fail the test, not go unhandled.
+    // millisecond early (libuv starts it from the loop's cached time). Another process's
+    // outgoing connection may hold the freed port for a moment: tried again for up to 5 s;
+    // any other failure fails the test instead of going unhandled.
     let openedAt = Infinity
     let openError: unknown
+    const open = async (): Promise<Server> => {
+      for (let tries = 0; ; tries++) {
+        try {
+          return await listen(port)
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || tries >= 100) throw e
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      }
+    }
     const opener = setTimeout(
       () =>
-        void listen(port).then(
+        void open().then(
           (s) => ((server = s), (openedAt = Date.now())),
           (e: unknown) => (openError = e),
         ),
