@@ -45,7 +45,6 @@ const PROVISION: CommandSpec = {
     'wait-timeout': { type: 'string', arg: 's', help: 'limit for --wait (default 600); on timeout, a diagnosis' },
     verify: { type: 'boolean', help: 'after the upload, read the VDI back and compare it with the image segment by segment' },
     'skip-preflight': { type: 'boolean', help: 'upload without checking that the image can boot' },
-    'segment-size': { type: 'string', arg: 'size', help: 'data per upload segment, the unit of retry and resume (default 256MiB; smaller loses less of a slow link to a cut)' },
     'fix-offset': { type: 'boolean', help: 'when partition a is not where pygrub looks, add the proposed --offset=<bytes> to PV-bootloader-args' },
     ...TIMEOUTS,
   },

@@ -31,8 +31,6 @@ export interface ProvisionArgs {
   skipPreflight?: boolean
   fixOffset?: boolean
   verify?: boolean
-  /** --segment-size in bytes (segment-size.ts); the library's default when undefined. */
-  segmentBytes?: number | undefined
   passwordFile?: string | undefined
   fingerprint?: string | undefined
   /** --host sim: the simulated release (mocks/profiles.ts); default the newest that runs the recipe. */
@@ -135,7 +133,6 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       skipPreflight: args.skipPreflight ?? false,
       fixOffset: args.fixOffset ?? false,
       verify: args.verify ?? false,
-      ...(args.segmentBytes ? { upload: { segmentBytes: args.segmentBytes } } : {}),
       ...(args.name ? { name: args.name } : {}),
       ...(args.timeouts ? { timeouts: args.timeouts } : {}),
       ...(args.wait ? { wait: args.wait } : {}),

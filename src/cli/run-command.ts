@@ -41,12 +41,7 @@ const RUNNERS: Record<string, Runner> = {
       })
     }
     extra(p, 1, 'one recipe')
-    const [{ runProvision }, { waitOptions }, { printResult }, { segmentSize }] = await Promise.all([
-      import('./provision-command.js'),
-      import('../wait/options.js'),
-      import('./output.js'),
-      import('./segment-size.js'),
-    ])
+    const [{ runProvision }, { waitOptions }, { printResult }] = await Promise.all([import('./provision-command.js'), import('../wait/options.js'), import('./output.js')])
     const detailed = bool(v, 'detailed-exitcode')
     const result = await runProvision({
       recipe,
@@ -65,7 +60,6 @@ const RUNNERS: Record<string, Runner> = {
       skipPreflight: bool(v, 'skip-preflight'),
       fixOffset: bool(v, 'fix-offset'),
       verify: bool(v, 'verify'),
-      segmentBytes: segmentSize(str(v, 'segment-size')),
       fingerprint: str(v, 'fingerprint'),
       simProfile: str(v, 'sim-profile'),
       timeouts: await timeouts(v),
