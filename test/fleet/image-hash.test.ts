@@ -12,10 +12,16 @@ import { watchLoopBlocks, type LoopBlocks } from '../support/loop-blocks.js'
 
 const MiB = 1024 * 1024
 
-/** A sparse raw image: `pieces` of random data spread over `size` bytes, the rest holes. */
-async function sparseImage(file: string, size: number, pieces: number, pieceSize = MiB): Promise<string> {
+/**
+ * A sparse raw image: `pieces` of random data spread over `size` bytes, the rest holes.
+ * `compressible`: each piece is 4 KiB of random bytes over and over, so that a qcow2's
+ * 64 KiB clusters shrink and `qemu-img convert -c` stores them compressed (it stores a
+ * cluster of random bytes as it is).
+ */
+async function sparseImage(file: string, size: number, pieces: number, pieceSize = MiB, compressible = false): Promise<string> {
   const fh = await open(file, 'w')
-  for (let i = 0; i < pieces; i++) await fh.write(randomBytes(pieceSize), 0, pieceSize, Math.floor((i * (size - pieceSize)) / Math.max(1, pieces - 1)))
+  const piece = (): Buffer => (compressible ? Buffer.alloc(pieceSize, randomBytes(4096)) : randomBytes(pieceSize))
+  for (let i = 0; i < pieces; i++) await fh.write(piece(), 0, pieceSize, Math.floor((i * (size - pieceSize)) / Math.max(1, pieces - 1)))
   await fh.truncate(size)
   await fh.close()
   return file
@@ -66,10 +72,13 @@ describe('an image sha256 (a fleet base VDI identity)', () => {
   const qemu = needs('qemu-img', 'openssl')
   qemu.it('of a qcow2 (plain and compressed), is what sha256sum prints of qemu-img convert -O raw of it', async () => {
     // Just above IN_THREAD_MAX (128 MiB): the container's pieces are read on the worker, at half the cost of `large`.
-    const source = await sparseImage(join(dir, 'for-qcow2.raw'), 136 * MiB, 7)
+    const source = await sparseImage(join(dir, 'for-qcow2.raw'), 136 * MiB, 7, MiB, true)
     for (const flags of [[], ['-c']]) {
       const q = join(dir, `large${flags.join('')}.qcow2`)
       execFileSync('qemu-img', ['convert', '-q', ...flags, '-O', 'qcow2', source, q])
+      // qemu-img map gives no host offset for a compressed cluster: with -c every data cluster is one.
+      const mapped = (JSON.parse(execFileSync('qemu-img', ['map', '--output=json', q], { encoding: 'utf8' })) as { data: boolean; offset?: number }[]).filter((e) => e.data)
+      expect(mapped.map((e) => e.offset === undefined)).toEqual(mapped.map(() => flags.length > 0))
       const back = join(dir, `back${flags.join('')}.raw`)
       execFileSync('qemu-img', ['convert', '-q', '-O', 'raw', q, back])
       expect(await imageSha256(q, await scanDataRegions(q))).toBe(await sha256sum(back))
