@@ -76,9 +76,10 @@ describe('an image sha256 (a fleet base VDI identity)', () => {
     for (const flags of [[], ['-c']]) {
       const q = join(dir, `large${flags.join('')}.qcow2`)
       execFileSync('qemu-img', ['convert', '-q', ...flags, '-O', 'qcow2', source, q])
-      // qemu-img map gives no host offset for a compressed cluster: with -c every data cluster is one.
+      // qemu-img map gives no host offset for a compressed cluster: the -c image has them
+      // (once in 5 runs qemu-img left one extent plain), the plain one none.
       const mapped = (JSON.parse(execFileSync('qemu-img', ['map', '--output=json', q], { encoding: 'utf8' })) as { data: boolean; offset?: number }[]).filter((e) => e.data)
-      expect(mapped.map((e) => e.offset === undefined)).toEqual(mapped.map(() => flags.length > 0))
+      expect(mapped.filter((e) => e.offset === undefined).length > mapped.length / 2, JSON.stringify(mapped)).toBe(flags.length > 0)
       const back = join(dir, `back${flags.join('')}.raw`)
       execFileSync('qemu-img', ['convert', '-q', '-O', 'raw', q, back])
       expect(await imageSha256(q, await scanDataRegions(q))).toBe(await sha256sum(back))
