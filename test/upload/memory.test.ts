@@ -55,7 +55,7 @@ describe('memory stays flat: peak RSS of the spawned CLI does not follow the ima
     await sim?.stop()
   })
 
-  it('a 32x larger sparse image, and 3x more data, cost no more than a few MiB', async () => {
+  it('a 32x larger sparse image, and 3x more data, cost no more than a few MiB, and each stays under 200 MiB', async () => {
     const dir = await tempDir()
     await writeFile(
       join(dir, 'recipe.yaml'),
@@ -80,7 +80,12 @@ describe('memory stays flat: peak RSS of the spawned CLI does not follow the ima
     for (const r of [small, huge, dense]) expect(r.result.upload.segments).toBeGreaterThanOrEqual(2)
     const mib = (n: number): string => `${(n / MiB).toFixed(1)} MiB`
     const report = `peak RSS: small ${mib(small.rss)}, 32x size ${mib(huge.rss)}, 3x data ${mib(dense.rss)}`
-    expect(huge.rss - small.rss, report).toBeLessThan(16 * MiB)
-    expect(dense.rss - small.rss, report).toBeLessThan(16 * MiB)
+    // 24 MiB of room: on a loaded machine the dense run's worker threads and the V8 heap's
+    // next collection can overlap, and one run at load ~10 measured 21 MiB above the small
+    // one (130.3 vs 151.3 MiB). Memory that followed the data would be hundreds of MiB
+    // (the dense run holds 700 MiB more), and the issue's ceiling of 200 MiB holds for each.
+    expect(huge.rss - small.rss, report).toBeLessThan(24 * MiB)
+    expect(dense.rss - small.rss, report).toBeLessThan(24 * MiB)
+    for (const r of [small, huge, dense]) expect(r.rss, report).toBeLessThan(200 * MiB)
   }, 180_000)
 })
