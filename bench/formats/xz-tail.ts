@@ -22,7 +22,11 @@ if (!image || image.startsWith('--') || !Number.isInteger(rounds) || rounds < 1)
 /** The xz child of `pid`, if running. */
 function xzOf(pid: number): string | undefined {
   try {
-    return execFileSync('pgrep', ['-P', String(pid), '-x', 'xz']).toString().trim() || undefined
+    return (
+      execFileSync('pgrep', ['-P', String(pid), '-x', 'xz'])
+        .toString()
+        .trim() || undefined
+    )
   } catch {
     return undefined
   }
@@ -53,7 +57,9 @@ try {
       const total = Date.now() - t0
       if (code !== 0) throw new Error(`${label} exited ${code}`)
       const tail = xzEnd === undefined ? 'n/a' : `${((total - xzEnd) / 1000).toFixed(1)} s`
-      console.log(`round ${r}: ${label.padEnd(12)} wall ${(total / 1000).toFixed(1)} s, xz done at ${xzEnd === undefined ? 'n/a' : `${(xzEnd / 1000).toFixed(1)} s`}, tail ${tail}  load ${loadavg()[0]!.toFixed(1)}`)
+      console.log(
+        `round ${r}: ${label.padEnd(12)} wall ${(total / 1000).toFixed(1)} s, xz done at ${xzEnd === undefined ? 'n/a' : `${(xzEnd / 1000).toFixed(1)} s`}, tail ${tail}  load ${loadavg()[0]!.toFixed(1)}`,
+      )
       await sim.cleanup()
     }
   }

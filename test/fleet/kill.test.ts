@@ -28,9 +28,7 @@ describe('provision rollout killed with -9 while it prepares, then run again', (
     // The host finishes the held calls after the client died.
     upload.release()
     template.release()
-    await until('the held VM.provision to finish on the host', () =>
-      Object.values(sim!.objects().task ?? {}).some((t) => t.name_label === 'Async.VM.provision' && t.status !== 'pending'),
-    )
+    await until('the held VM.provision to finish on the host', () => Object.values(sim!.objects().task ?? {}).some((t) => t.name_label === 'Async.VM.provision' && t.status !== 'pending'))
     sim!.faults.clear()
     const before = sim!.objects()
     const partial = Object.entries(before.VDI!).filter(([, v]) => (v.other_config as Record<string, string>)['xcp-provision:base-upload'])

@@ -113,8 +113,7 @@ describe('POST /jsonrpc', () => {
 })
 
 /** How many tasks the client's event watcher holds (xen-api's object cache, which types/xen-api.d.ts leaves out). */
-const cachedTasks = (client: Xapi): number =>
-  Object.values((client as unknown as { objects: { all: Record<string, { $type: string }> } }).objects.all).filter((o) => o.$type === 'task').length
+const cachedTasks = (client: Xapi): number => Object.values((client as unknown as { objects: { all: Record<string, { $type: string }> } }).objects.all).filter((o) => o.$type === 'task').length
 
 /**
  * Waits until the client's event watcher has caught up with the host, before the test

@@ -43,7 +43,10 @@ function env(sim: Simulator): Record<string, string> {
 async function settled(sim: Simulator): Promise<void> {
   // Up to 10 s, and a failure if not: it gave up silently after 2 s, and on a loaded machine
   // the re-run then raced the host finishing the held call (a VM.start reads the disk).
-  await until('the held call to finish on the host (no Async.* task pending)', () => !Object.values(sim.objects().task ?? {}).some((t) => t.status === 'pending' && String(t.name_label).startsWith('Async.')))
+  await until(
+    'the held call to finish on the host (no Async.* task pending)',
+    () => !Object.values(sim.objects().task ?? {}).some((t) => t.status === 'pending' && String(t.name_label).startsWith('Async.')),
+  )
 }
 
 /** One sample image for every point: the runs only read it. */
