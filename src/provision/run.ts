@@ -259,6 +259,10 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   } finally {
     // A no-op once the map was awaited; after an early failure it stops the reading.
     await abandonMap()
+    // A decompression still running when the run ends (a qcow2's bad table found while xz
+    // wrote it: the map failed and no longer listens to its signal) is stopped here, or the
+    // process printed its error and then waited for xz to decompress the rest to exit.
+    spoolGrowth(opts.image)?.abort()
     await claim?.release()
     await x.close().catch(() => undefined)
   }

@@ -3,6 +3,7 @@ import { alignExtents, seekDataExtents, SeekDataUnavailable } from './seek-data.
 import { mapInWorkers, workersFor, type MapOptions, type MapResult } from './map-pool.js'
 import { liveMap } from './live-map.js'
 import { growingContainerMap } from './growing-map.js'
+import { asUserError } from '../../disk/inspect.js'
 import { openDisk } from '../../disk/open-disk.js'
 import { SPOOL_BLOCK, spoolDataRuns, spoolGrowth, type SpoolGrowth } from '../../disk/spool.js'
 import type { DiskFormat } from '../../disk/virtual-disk.js'
@@ -105,7 +106,15 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   if (growth?.container) return growingContainerMap(image, { ...growth, container: growth.container }, opts)
   if (growth) return growingMap(growth, opts.signal)
   // Any format (src/disk): a compressed image was spooled by inspectImage; containers are read through their tables.
-  const disk = openDisk(image)
+  // A table error is the user's image-unreadable (exit 2), as inspectImage gives it: a
+  // container in xz that inspectImage saw growing may be whole by now, and then its tables
+  // are walked here for the first time.
+  let disk: ReturnType<typeof openDisk>
+  try {
+    disk = openDisk(image)
+  } catch (e) {
+    throw asUserError(image, e)
+  }
   const path = disk.file
   const { size: fileSize, mtimeMs, blocks } = await stat(path)
   const hash = opts.hash ?? blocks * 512 > HASH_WHILE_MAPPING_ABOVE
@@ -123,6 +132,9 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
         ...o,
       })
         .then((mapped) => ({ ...mapped, method: 'tables' as const }))
+        .catch((e: unknown) => {
+          throw asUserError(image, e)
+        })
         .finally(() => disk.close())
     if (!opts.live || workers === 0) return { ...base, ...(await take({ signal: opts.signal })) }
     const half = Math.max(1, Math.floor(workers / 2))
