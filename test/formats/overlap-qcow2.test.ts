@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect } from 'vitest'
 import { needs } from '../support/oracles.js'
 import { withSimulator, connectTo } from '../support/simulator.js'
 import { BIN, runCli } from '../support/cli.js'
-import { MiB, createVdi, exportSha256, pattern, sha256, tempDir, writeSparse } from '../upload/helpers.js'
+import { MiB, clusters, createVdi, exportSha256, sha256, tempDir, writeSparse } from '../upload/helpers.js'
 import { inspectImage } from '../../src/disk/inspect.js'
 import { scanDataRegions } from '../../src/upload/find/data-map.js'
 import { uploadImage } from '../../src/upload/upload.js'
@@ -77,21 +77,6 @@ afterEach(() => {
     else process.env[k] = v
   }
 })
-
-/**
- * Data xz compresses fast: one 64 KiB random block repeated, each cluster stamped with its
- * own number so no two are equal. xz -1 of 7.5 MiB of random bytes took 3.6 s of CPU, and
- * every test here compresses an image; the upload reads and compares the bytes the same way.
- */
-function clusters(length: number, seed: number): Buffer {
-  const block = pattern(64 * 1024, seed)
-  const out = Buffer.alloc(length)
-  for (let at = 0, n = 0; at < length; at += block.length, n++) {
-    block.copy(out, at)
-    out.writeUInt32LE(seed * 65536 + n, at)
-  }
-  return out
-}
 
 /** 40 MiB, 1.5 MiB of data at every 8 MiB, as qemu-img convert lays out a qcow2 (tables first, clusters in guest order), in xz. */
 async function image(damage?: (qcow2: string) => void): Promise<{ xz: string; qcow2: string; raw: Buffer }> {
