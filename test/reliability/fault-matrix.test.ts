@@ -7,7 +7,7 @@ import { runCli, type CliResult } from '../support/cli.js'
 import { provisionInProcess } from '../support/in-process.js'
 import { simTest, withSimulator } from '../support/simulator.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
-import { SMALL_PV } from '../support/sample-images.js'
+import { SMALL_KERNEL, SMALL_PV } from '../support/sample-images.js'
 import { deriveMac } from '../../src/select/mac.js'
 import { loadInventoryFile } from '../../mocks/inventory-file.js'
 import { startInventory } from '../../mocks/pools.js'
@@ -41,9 +41,23 @@ function delta(a: Counts, b: Counts): Counts {
 
 const env = (sim: Simulator): Record<string, string> => ({ XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password })
 
-async function image(opts?: { partitionOffsetSectors?: 0 | 16 }): Promise<string> {
-  const p = join(await mkdtemp(join(tmpdir(), 'matrix-')), 'img')
-  await writeSampleImage(p, { diskSize: SMALL_PV, ...opts })
+/**
+ * The sample image, built once per file for each partition offset: no row writes to it,
+ * and each build cost a pseudo-random kernel. The kernel is only carried (uploaded, its
+ * ELF header read by the preflight and pygrub), so it is SMALL_KERNEL.
+ */
+const images = new Map<number, Promise<string>>()
+function image(opts?: { partitionOffsetSectors?: 0 | 16 }): Promise<string> {
+  const offset = opts?.partitionOffsetSectors ?? 0
+  let p = images.get(offset)
+  if (!p) {
+    p = (async () => {
+      const file = join(await mkdtemp(join(tmpdir(), 'matrix-')), 'img')
+      await writeSampleImage(file, { diskSize: SMALL_PV, kernelSize: SMALL_KERNEL, ...opts })
+      return file
+    })()
+    images.set(offset, p)
+  }
   return p
 }
 
