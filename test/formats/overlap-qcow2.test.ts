@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { execFileSync, spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, beforeEach, expect } from 'vitest'
 import { needs } from '../support/oracles.js'
+import { heldXz, type HeldXz } from '../support/held-xz.js'
 import { withSimulator, connectTo } from '../support/simulator.js'
 import { BIN, runCli } from '../support/cli.js'
 import { MiB, clusters, createVdi, exportSha256, sha256, tempDir, writeSparse } from '../upload/helpers.js'
@@ -27,48 +28,17 @@ import { spoolGrowth } from '../../src/disk/spool.js'
 const oracle = needs('xz', 'qemu-img')
 const SIZE = 40 * MiB
 let dir: string
-let release: string
+let held: HeldXz
 let tmp: string
 let saved: { PATH?: string; TMPDIR?: string }
 
 beforeEach(async () => {
   dir = await tempDir()
-  release = join(dir, 'release')
   tmp = join(dir, 'tmp')
   mkdirSync(tmp)
-  const real = execFileSync('sh', ['-c', 'command -v xz']).toString().trim()
-  const bin = join(dir, 'bin')
-  mkdirSync(bin)
-  // Passes exactly 5 MiB of xz's output, then holds it (15 s at most); SIGTERM (the run stopping xz) stops both at once.
-  writeFileSync(
-    join(bin, 'xz'),
-    `#!/usr/bin/python3
-import os, signal, subprocess, sys, time
-if sys.argv[1:2] != ['-dc']:
-    os.execv('${real}', ['xz'] + sys.argv[1:])
-p = subprocess.Popen(['${real}'] + sys.argv[1:], stdout=subprocess.PIPE)
-signal.signal(signal.SIGTERM, lambda *_: (p.kill(), os._exit(143)))
-def copy(n):
-    while n:
-        b = p.stdout.read(min(n, 1 << 20))
-        if not b:
-            return
-        os.write(1, b)
-        n -= len(b)
-copy(5 << 20)
-for _ in range(300):
-    if os.path.exists('${release}'):
-        break
-    time.sleep(0.05)
-else:
-    open('${release}.timeout', 'w').write('gave-up')
-copy(1 << 62)
-sys.exit(p.wait())
-`,
-  )
-  chmodSync(join(bin, 'xz'), 0o755)
+  held = heldXz(dir, 5 * MiB)
   saved = { PATH: process.env.PATH, TMPDIR: process.env.TMPDIR }
-  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`
+  process.env.PATH = `${held.bin}:${process.env.PATH ?? ''}`
   process.env.TMPDIR = tmp
 })
 afterEach(() => {
@@ -116,13 +86,13 @@ oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
           map,
           tuning: { segmentBytes: MiB },
           onProgress: () => {
-            if (existsSync(release)) return
+            if (held.released()) return
             sentWhileHeld = spoolGrowth(xz) !== undefined && map.growth !== undefined && !map.growth.complete()
-            writeFileSync(release, 'go')
+            held.release()
           },
         })
         expect(sentWhileHeld).toBe(true)
-        expect(existsSync(`${release}.timeout`)).toBe(false) // released by the first segment, not by the wrapper giving up
+        expect(held.gaveUp()).toBe(false) // released by the first segment, not by the wrapper giving up
         expect(map.growth).toBeUndefined() // settled: the map is whole
         const whole = await scanDataRegions(qcow2)
         expect(map.regions).toEqual(whole.regions)
@@ -154,7 +124,7 @@ oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
         const first = await scanDataRegions(xz)
         // Held by the wrapper until now, so the map surely follows a growing spool.
         expect(first.growth).toBeDefined()
-        writeFileSync(release, 'go')
+        held.release()
         expect(await uploadImage(x, { vdi, image: xz, map: first, tuning: fast }).catch((e: unknown) => e)).toBeInstanceOf(UploadFailed)
         const oc = await x.call<Record<string, string>>('VDI.get_other_config', vdi)
         const segs = splitSegments(first, MiB)
@@ -196,8 +166,8 @@ oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
         PATH: process.env.PATH ?? '',
         TMPDIR: tmp,
       })
-      writeFileSync(release, 'go')
-      expect(existsSync(`${release}.timeout`)).toBe(false) // xz was stopped, not left to give up
+      held.release()
+      expect(held.gaveUp()).toBe(false) // xz was stopped, not left to give up
       expect(r.code, r.stdout + r.stderr).toBe(2)
       const { error } = JSON.parse(r.stdout) as { error: { code: string; what: string; why: string; removed: string[] } }
       expect(error.code).toBe('image-unreadable')
@@ -225,7 +195,7 @@ oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
       await inspectImage(xz, undefined, { stream: true })
       const growth = spoolGrowth(xz)
       expect(growth).toBeDefined()
-      writeFileSync(release, 'go')
+      held.release()
       await growth!.done
       expect(spoolGrowth(xz)).toBeUndefined()
       const e = await scanDataRegions(xz).catch((e: unknown) => e)
@@ -244,7 +214,7 @@ oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
     const child = join(dir, 'child.qcow2')
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', child])
     execFileSync('xz', ['-k', '-1', '-T1', child])
-    writeFileSync(release, 'go')
+    held.release()
     const e = await inspectImage(`${child}.xz`, undefined, { stream: true }).catch((e: unknown) => e)
     expect(e).toMatchObject({ code: 'image-unreadable', info: { why: expect.stringMatching(/at byte 8: the image has a backing file \(".*base\.qcow2"\)/) } })
     expect(spoolGrowth(`${child}.xz`)).toBeUndefined()
@@ -278,11 +248,11 @@ oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
         cli.kill('SIGINT')
         expect(await exited, output).toBe(130)
         expect(Date.now() - sent).toBeLessThan(5_000)
-        expect(existsSync(`${release}.timeout`)).toBe(false)
+        expect(held.gaveUp()).toBe(false)
         expect(await x.call<string[]>('VDI.get_all')).toEqual(before)
         expect(execFileSync('ls', ['-A', tmp]).toString().trim()).toBe('')
       } finally {
-        writeFileSync(release, 'go')
+        held.release()
         cli.kill('SIGKILL')
         await x.close()
       }

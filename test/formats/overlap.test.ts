@@ -1,8 +1,9 @@
-import { chmodSync, openSync, writeFileSync, writeSync, closeSync, statSync, existsSync } from 'node:fs'
+import { openSync, writeSync, closeSync, statSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, beforeEach, expect } from 'vitest'
 import { needs } from '../support/oracles.js'
+import { heldXz, type HeldXz } from '../support/held-xz.js'
 import { withSimulator, connectTo } from '../support/simulator.js'
 import { runCli } from '../support/cli.js'
 import { MiB, clusters, createVdi, exportSha256, sha256, tempDir, writeSparse } from '../upload/helpers.js'
@@ -26,23 +27,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 const oracle = needs('xz')
 const SIZE = 40 * MiB
 let dir: string
-let release: string
+let held: HeldXz
 let savedPath: string | undefined
 
 beforeEach(async () => {
   dir = await tempDir()
-  release = join(dir, 'release')
-  const real = execFileSync('sh', ['-c', 'command -v xz']).toString().trim()
-  const bin = join(dir, 'bin')
-  execFileSync('mkdir', [bin])
-  // dd reads exactly 12 MiB (fullblock), so nothing is lost between it and cat; pipefail keeps xz's status.
-  writeFileSync(
-    join(bin, 'xz'),
-    `#!/bin/bash\nset -o pipefail\ncase "$1" in -dc) ;; *) exec '${real}' "$@";; esac\n'${real}' "$@" | { dd bs=1M count=12 iflag=fullblock status=none; n=0; while [ ! -e '${release}' ] && [ $n -lt 300 ]; do sleep 0.05; n=$((n+1)); done; [ -e '${release}' ] || echo gave-up > '${release}.timeout'; cat; }\n`,
-  )
-  chmodSync(join(bin, 'xz'), 0o755)
+  held = heldXz(dir, 12 * MiB)
   savedPath = process.env.PATH
-  process.env.PATH = `${bin}:${process.env.PATH ?? ''}`
+  process.env.PATH = `${held.bin}:${process.env.PATH ?? ''}`
 })
 afterEach(() => {
   process.env.PATH = savedPath
@@ -83,13 +75,13 @@ oracle.describe('raw.xz: the upload overlaps the decompression', () => {
           map,
           tuning: { segmentBytes: MiB },
           onProgress: () => {
-            if (existsSync(release)) return
+            if (held.released()) return
             sentWhileHeld = map.growth !== undefined && !map.growth.complete()
-            writeFileSync(release, 'go')
+            held.release()
           },
         })
         expect(sentWhileHeld).toBe(true)
-        expect(existsSync(`${release}.timeout`)).toBe(false) // released by the first segment, not by the wrapper giving up
+        expect(held.gaveUp()).toBe(false) // released by the first segment, not by the wrapper giving up
         expect(map.growth).toBeUndefined() // settled: the map is whole
         expect(r.segments.map((s) => s.start)).toEqual([0, 8, 16, 24, 32].map((m) => m * MiB))
         expect(r.bytesSent).toBeLessThan(8 * MiB)
@@ -131,9 +123,9 @@ oracle.describe('raw.xz: the upload overlaps the decompression', () => {
         ended = true
       })
       while (!ended && Object.keys(sim.objects().VDI ?? {}).length === before.length) await sleep(10)
-      writeFileSync(release, 'go')
+      held.release()
       const r = await run
-      expect(existsSync(`${release}.timeout`)).toBe(false)
+      expect(held.gaveUp()).toBe(false)
       expect(r.code, r.stdout + r.stderr).toBe(2)
       const { error } = JSON.parse(r.stdout) as { error: { code: string; what: string; why: string; removed: string[] } }
       expect(error.code).toBe('image-unreadable')
