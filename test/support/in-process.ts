@@ -42,7 +42,9 @@ export interface InProcessRun {
  * The CLI's provision command without the process start: the same library call, the
  * same rendering of events, result and error, and the exit code the CLI's printError
  * picks. For fault rows that test the library's behaviour; a few rows per behaviour
- * still spawn the real CLI (test/support/cli.ts).
+ * still spawn the real CLI (test/support/cli.ts). Not for what a secret looks like in the
+ * output: the CLI registers XAPI_PASSWORD for redaction before it runs (src/cli/main.ts),
+ * this does not, and the registry is the worker's, shared by every file it runs.
  */
 export async function provisionInProcess(r: InProcessRun): Promise<CliResult> {
   const stdout = sink()
