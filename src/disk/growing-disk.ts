@@ -2,6 +2,7 @@ import { openSync } from 'node:fs'
 import { ContainerFile, diskOf, type ContainerLayout } from './disk-file.js'
 import { detect } from './detect.js'
 import { openQcow2 } from './qcow2.js'
+import { checkVhdFooter, dynamicVhdHead, openVhd } from './vhd.js'
 import { openVmdk } from './vmdk.js'
 import type { DiskFormat, Extent, VirtualDisk } from './virtual-disk.js'
 
@@ -53,7 +54,7 @@ export interface SpoolFront {
 }
 
 /**
- * A qcow2 or VMDK inside xz, read while xz writes it (docs/formats.md, "Compressed images"):
+ * A qcow2, VMDK or dynamic VHD inside xz, read while xz writes it (docs/formats.md, "Compressed images"):
  * its header and tables are read once written, and its clusters are handed out in guest
  * order as soon as their L2 table and data are below the spool's frontier. A file laid
  * out in that order (qemu-img convert, FreeBSD's mkimg) is mapped and uploaded while it
@@ -90,8 +91,11 @@ async function reach(s: SpoolFront, end: number): Promise<void> {
 export async function openGrowing(s: SpoolFront, until: Promise<unknown>): Promise<GrowingContainer> {
   const file = (): ContainerFile => new GrowingFile(s.spool, openSync(s.spool, 'r'), s.fileSize, () => s.written())
   const layoutOf = (f: ContainerFile): ContainerLayout => {
-    const d = detect(f.read(0, 512, 'the first sector'))
-    if (d.kind !== 'container') throw new Error(`internal: ${s.spool} is not a qcow2 or VMDK`)
+    const head = f.read(0, 512, 'the first sector')
+    const d = detect(head)
+    // A dynamic VHD: its footer copy at byte 0 stands for the footer until the end is written (checked then).
+    if (d.kind === 'plain' && dynamicVhdHead(head)) return openVhd(f, head)
+    if (d.kind !== 'container') throw new Error(`internal: ${s.spool} is not a qcow2, VMDK or dynamic VHD`)
     return d.format === 'qcow2' ? openQcow2(f) : openVmdk(f)
   }
   const first = await retry(s, () => withFile(file(), layoutOf))
@@ -121,6 +125,11 @@ export async function openGrowing(s: SpoolFront, until: Promise<unknown>): Promi
               if (end <= from) continue
               yield { offset: Math.max(from, e.offset), length: end - Math.max(from, e.offset) }
               from = end
+            }
+            if (layout.format === 'vhd') {
+              // The footer at the end must be the copy the walk trusted, as a whole file is read by it.
+              await reach(s, s.fileSize)
+              checkVhdFooter(f, f.read(0, 512, 'the first sector'))
             }
             return
           } catch (e) {

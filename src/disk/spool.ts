@@ -11,6 +11,7 @@ import { spoolXz } from './spool-xz.js'
 import { MAX_VIRTUAL_SIZE } from './virtual-disk.js'
 import { xzDeclaredSize } from './xz-tool.js'
 import { openGrowing, type GrowingContainer } from './growing-disk.js'
+import { dynamicVhdHead } from './vhd.js'
 
 /** Zero detection grid of the spool: all-zero blocks are skipped, so the spool stays sparse. */
 export const SPOOL_BLOCK = 64 * 1024
@@ -105,8 +106,9 @@ export const spoolGrowth = (image: string): SpoolGrowth | undefined => growths.g
  *
  * `stream`: a raw disk in xz whose index declares its size (and whose size is a multiple
  * of 64 KiB, which a fixed VHD's is not) is returned as soon as its first block is known,
- * with `growing` (spoolGrowth) to follow it; openDisk finds it only once complete. A qcow2
- * or VMDK in xz is returned once its header and tables are written, with `growing.container`
+ * with `growing` (spoolGrowth) to follow it; openDisk finds it only once complete. A qcow2,
+ * a VMDK or a dynamic VHD (by its footer copy at byte 0; a fixed VHD is spooled whole) in
+ * xz is returned once its header and tables are written, with `growing.container`
  * (growing-disk.ts), which openDisk reads through the spool's frontier. gzip declares no
  * size that can be trusted (ISIZE is modulo 4 GiB), so a gzip image is spooled whole.
  */
@@ -234,8 +236,8 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
         growths.set(resolve(path), g)
         return g
       }
-      if (kind.kind === 'container' && opts.stream === true && declared !== undefined && declared > 0) {
-        // A qcow2 or VMDK: read while xz writes it, its tables trusted only below the frontier.
+      if ((kind.kind === 'container' || dynamicVhdHead(first)) && opts.stream === true && declared !== undefined && declared > 0) {
+        // A qcow2, VMDK or dynamic VHD (footer copy at byte 0): read while xz writes it, its tables trusted only below the frontier.
         job.unfollow()
         let container: GrowingContainer
         try {
@@ -247,6 +249,7 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
         }
         return { file: spool, compression: d.compression, expanded: declared, growing: growth(container.size, [], container) }
       }
+      // A fixed VHD has its only footer at the end (a dynamic one whose copy at byte 0 is damaged too): spooled whole.
       if (kind.kind !== 'plain' || first.toString('latin1', 0, 8) === 'conectix') job.unfollow()
       else if (streamable && runs) return { file: spool, compression: d.compression, expanded: declared, growing: growth(declared, runs) }
     }

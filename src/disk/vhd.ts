@@ -14,6 +14,31 @@ export function vhdFooter(f: ContainerFile): Buffer | null {
   return foot.subarray(0, 8).equals(VHD_COOKIE) ? foot : null
 }
 
+/**
+ * A dynamic VHD's first sector: the copy of its footer that dynamic disks carry at byte 0
+ * (a fixed VHD has none: its only footer is at the end). With it, a VHD in xz is read while
+ * xz writes it (growing-disk.ts): the copy stands for the footer until the end is written.
+ */
+export function dynamicVhdHead(head: Buffer): boolean {
+  return head.length >= 512 && head.subarray(0, 8).equals(VHD_COOKIE) && head.readUInt32BE(60) === DYNAMIC && checksum(head.subarray(0, 512), 64) === head.readUInt32BE(64)
+}
+
+/**
+ * The end of a dynamic VHD read from its footer copy (dynamicVhdHead): the footer at the
+ * end must be the copy, or the disk read was not the file's. A footer that differs gives
+ * the whole file's error when it has one, else says what differs.
+ */
+export function checkVhdFooter(f: ContainerFile, copy: Buffer): void {
+  const foot = vhdFooter(f)
+  if (foot?.equals(copy.subarray(0, 512))) return
+  if (foot) openVhd(f, foot)
+  f.fail(
+    f.size - 512,
+    foot ? 'the VHD footer differs from its copy at byte 0, which was read while the file was decompressed' : 'the file ends without the VHD footer its copy at byte 0 announces: truncated?',
+    'decompress it first (xz -dk) and pass the .vhd: a whole file is read by the footer at its end',
+  )
+}
+
 /** VHD's checksum: the ones' complement of the sum of every byte except the checksum's own four. */
 function checksum(b: Buffer, at: number): number {
   let sum = 0
@@ -82,7 +107,13 @@ export function openVhd(f: ContainerFile, foot: Buffer): ContainerLayout {
     format: 'vhd',
     size,
     extents: function* (from) {
-      for (let i = Math.floor(from / block); i < blocks; i++) if (blockAt(i) !== undefined) yield { offset: i * block, length: Math.min(block, size - i * block) }
+      for (let i = Math.floor(from / block); i < blocks; i++) {
+        const at = blockAt(i)
+        if (at === undefined) continue
+        const length = Math.min(block, size - i * block)
+        f.ensure(at, length)
+        yield { offset: i * block, length }
+      }
     },
     locate: (offset, length) => {
       const out: Piece[] = []

@@ -157,6 +157,70 @@ qemu.describe('a container read while xz writes it', () => {
   })
 })
 
+qemu.describe('a dynamic VHD read while xz writes it (its footer copy at byte 0)', () => {
+  qemu.it('qemu-img convert -O vpc -o subformat=dynamic: blocks come long before the spool is whole, every byte as qemu reads it, the footer at the end checked', async () => {
+    const base = await raw()
+    for (const layout of ['VHD dynamic', 'VHD dynamic, current_size'] as const) {
+      const image = convert(base, LAYOUTS[layout], join(dir, `disk-${layout.replace(/\W+/g, '-')}.vhd`))
+      const r = await follow(image)
+      expect(r.firstAt, layout).toBeLessThan(r.size / 2)
+      expect(r.frontier, layout).toBe(r.size)
+    }
+  })
+
+  qemu.it('a BAT entry past the end of the file: the error a whole file gives', async () => {
+    const image = convert(await raw(), LAYOUTS['VHD dynamic'], join(dir, 'disk.vhd'))
+    const b = readFileSync(image)
+    const bat = Number(b.readBigUInt64BE(512 + 16))
+    // The third run's block (guest 16 MiB, 2 MiB blocks) now points far past the end.
+    b.writeUInt32BE((b.length + 64 * MiB) / 512, bat + ((16 * MiB) / (2 * MiB)) * 4)
+    writeFileSync(image, b)
+    const whole = errorOf(() => [...openDisk(image).allocated()])
+    expect(whole).toBeInstanceOf(DiskFormatError)
+    const { offset, problem } = whole as DiskFormatError
+    expect(problem).toMatch(/BAT entry 8 points to .* past the end of the file/)
+    const growing = await follow(image).catch((e: unknown) => e)
+    expect(growing).toBeInstanceOf(DiskFormatError)
+    expect(growing).toMatchObject({ offset, problem })
+  })
+
+  qemu.it('a footer at the end that differs from the copy at byte 0: refused once the end is written, naming the footer', async () => {
+    const image = convert(await raw(), LAYOUTS['VHD dynamic'], join(dir, 'disk.vhd'))
+    const b = readFileSync(image)
+    // The creator's name in the end footer only (its checksum left wrong: the whole file's own error is given).
+    b.write('xxxx', b.length - 512 + 28, 'latin1')
+    writeFileSync(image, b)
+    const whole = errorOf(() => [...openDisk(image).allocated()])
+    expect(whole).toMatchObject({ offset: b.length - 512 + 64, problem: expect.stringMatching(/footer checksum/) })
+    const growing = await follow(image).catch((e: unknown) => e)
+    expect(growing).toBeInstanceOf(DiskFormatError)
+    expect(growing).toMatchObject({ offset: (whole as DiskFormatError).offset, problem: (whole as DiskFormatError).problem })
+  })
+  qemu.it('a valid footer at the end that differs from the copy: the whole file reads, the growing one is refused (the disk sent was read by the copy)', async () => {
+    const image = convert(await raw(), LAYOUTS['VHD dynamic'], join(dir, 'disk.vhd'))
+    const b = readFileSync(image)
+    const at = b.length - 512
+    b.write('xxxx', at + 28, 'latin1')
+    let sum = 0
+    for (let i = 0; i < 512; i++) if (i < 64 || i >= 68) sum += b[at + i]!
+    b.writeUInt32BE(~sum >>> 0, at + 64)
+    writeFileSync(image, b)
+    expect(errorOf(() => [...openDisk(image).allocated()])).toBeUndefined()
+    const growing = await follow(image).catch((e: unknown) => e)
+    expect(growing).toBeInstanceOf(DiskFormatError)
+    expect(growing).toMatchObject({ offset: at, problem: expect.stringMatching(/differs from its copy at byte 0/) })
+  })
+})
+
+function errorOf(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (e) {
+    return e
+  }
+  return undefined
+}
+
 describe('alignedWindows', () => {
   it('gives the windows alignExtents then windows() give, for extents of any shape', async () => {
     let seed = 7

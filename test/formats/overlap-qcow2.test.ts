@@ -49,15 +49,15 @@ afterEach(() => {
 })
 
 /** 40 MiB, 1.5 MiB of data at every 8 MiB, as qemu-img convert lays out a qcow2 (tables first, clusters in guest order), in xz. */
-async function image(damage?: (qcow2: string) => void): Promise<{ xz: string; qcow2: string; raw: Buffer }> {
+async function image(damage?: (qcow2: string) => void, out: { name: string; args: string[] } = { name: 'disk.qcow2', args: ['-O', 'qcow2'] }): Promise<{ xz: string; qcow2: string; raw: Buffer }> {
   const raw = join(dir, 'disk.raw')
   await writeSparse(
     raw,
     SIZE,
     [0, 8, 16, 24, 32].map((m, i) => ({ offset: m * MiB, data: clusters(1.5 * MiB, i + 1) })),
   )
-  const qcow2 = join(dir, 'disk.qcow2')
-  execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2])
+  const qcow2 = join(dir, out.name)
+  execFileSync('qemu-img', ['convert', '-f', 'raw', ...out.args, raw, qcow2])
   damage?.(qcow2)
   execFileSync('xz', ['-k', '-1', '-T1', qcow2])
   if (damage) return { xz: `${qcow2}.xz`, qcow2, raw: Buffer.alloc(0) }
@@ -67,6 +67,62 @@ async function image(damage?: (qcow2: string) => void): Promise<{ xz: string; qc
 }
 
 oracle.describe('qcow2.xz: the upload overlaps the decompression', () => {
+  oracle.it(
+    'a dynamic VHD in xz (footer copy at byte 0, as FreeBSD’s vhd.xz): the first segment is in the VDI before xz has finished; the disk, the segments and the identity are those of the whole VHD',
+    async () => {
+      // VHD blocks are 2 MiB whole (~10 MiB file): the first 16 MiB window is final once the block at 16 MiB is written, ~6.3 MiB in.
+      process.env.PATH = saved.PATH // the wrapper must wrap the real xz, not the 5 MiB one
+      held = heldXz(join(dir, 'vhd'), 7 * MiB)
+      process.env.PATH = `${held.bin}:${saved.PATH ?? ''}`
+      // force_size: the virtual size is current_size (qemu's own creator 'qem2'), not the CHS geometry's.
+      const { xz, qcow2: vhd, raw } = await image(undefined, { name: 'disk.vhd', args: ['-O', 'vpc', '-o', 'subformat=dynamic,force_size=on'] })
+      const sim = await withSimulator()
+      const x = await connectTo(sim)
+      try {
+        expect(await inspectImage(xz, undefined, { stream: true })).toMatchObject({ format: 'vhd', size: SIZE })
+        const map = await scanDataRegions(xz)
+        expect(map.growth).toBeDefined()
+        const vdi = await createVdi(x, sim, 64 * MiB)
+        let sentWhileHeld = false
+        const r = await uploadImage(x, {
+          vdi,
+          image: xz,
+          map,
+          tuning: { segmentBytes: MiB },
+          onProgress: () => {
+            if (held.released()) return
+            sentWhileHeld = map.growth !== undefined && !map.growth.complete()
+            held.release()
+          },
+        })
+        expect(sentWhileHeld).toBe(true)
+        expect(held.gaveUp()).toBe(false)
+        const whole = await scanDataRegions(vhd)
+        expect(map.regions).toEqual(whole.regions)
+        expect(r.segments.map((s) => [s.start, s.end])).toEqual(splitSegments(whole, MiB).map((s) => [s.start, s.end]))
+        expect(await exportSha256(sim, x, vdi, SIZE)).toBe(sha256(raw))
+        expect(await imageSha256(xz, map)).toBe(sha256(raw))
+      } finally {
+        releaseSpool(xz)
+        await x.close()
+      }
+    },
+    60_000,
+  )
+
+  oracle.it('a fixed VHD in xz (no footer copy at byte 0, its only footer at the end) is still spooled whole before it is mapped', async () => {
+    held.release()
+    const { xz } = await image(undefined, { name: 'fixed.vhd', args: ['-O', 'vpc', '-o', 'subformat=fixed,force_size=on'] })
+    try {
+      expect(await inspectImage(xz, undefined, { stream: true })).toMatchObject({ format: 'vhd', size: SIZE })
+      const map = await scanDataRegions(xz)
+      expect(map.growth).toBeUndefined()
+      expect(map.format).toBe('vhd')
+    } finally {
+      releaseSpool(xz)
+    }
+  })
+
   oracle.it(
     'the first segment is in the VDI before xz has finished; the segments are those of the whole qcow2; the VDI, --verify and the sha256 identity are those of qemu-img convert -O raw',
     async () => {
