@@ -14,7 +14,7 @@ import { DiskFormatError, type VirtualDisk } from './virtual-disk.js'
  * place. Synchronous, for the synchronous readers of src/image and src/preflight.
  */
 export function openDisk(path: string): VirtualDisk {
-  // A qcow2 or VMDK spool xz is still writing: read through its frontier (growing-disk.ts).
+  // A qcow2, VMDK or dynamic VHD spool xz is still writing: read through its frontier (growing-disk.ts).
   const growing = growingContainer(path)
   if (growing) return growing.open()
   let f = ContainerFile.open(path)

@@ -7,7 +7,7 @@ import { liveMap } from './live-map.js'
 import { mapInWorkers, workersFor } from './map-pool.js'
 
 /**
- * The map of a qcow2 or VMDK that xz is still decompressing (spool.ts, `stream`): its
+ * The map of a qcow2, VMDK or dynamic VHD that xz is still decompressing (spool.ts, `stream`): its
  * clusters come from growing-disk.ts as their tables and data are written, and are read
  * for written zeros and hashed as any container's (data-map.ts), so the map, the segments
  * and the identity are those of the whole file; the upload follows it as a raw.xz's
