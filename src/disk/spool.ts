@@ -220,11 +220,13 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
       readSync(rd, first, 0, 512, 0)
       closeSync(rd)
       const kind = detect(first)
+      // Below this the spool is final: the follower's mark, or xz's size; all of it once whole (only streamed when its size is declared).
+      const written = (): number => (complete ? (declared ?? job.mark()) : job.mark())
       const growth = (size: number, runs: readonly number[], container?: GrowingContainer): SpoolGrowth => {
         const g: SpoolGrowth = {
           spool,
           size,
-          written: () => (complete ? declared! : job.mark()),
+          written,
           complete: () => complete,
           runs,
           next: () => wake.next(),
@@ -241,7 +243,7 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
         job.unfollow()
         let container: GrowingContainer
         try {
-          container = await openGrowing({ spool, fileSize: declared, written: () => (complete ? declared : job.mark()), next: () => wake.next() }, finished)
+          container = await openGrowing({ spool, fileSize: declared, written, next: () => wake.next() }, finished)
         } catch (e) {
           job.abort(e)
           await finished.catch(() => undefined)
