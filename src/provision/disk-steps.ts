@@ -72,6 +72,7 @@ export const DISK_STEPS = [
         onProgress: c.onUpload,
         onEvent: (e) => c.onEvent?.(e),
         onCheckpoint: (cp) => (c.state.checkpoint = cp),
+        keepHashes: c.verify,
       })
       c.state.checkpoint = undefined
     },

@@ -38,6 +38,8 @@ export interface UploadOptions {
   onEvent?: (e: UploadEvent) => void
   /** Hears each checkpoint once it is recorded on the VDI (undefined: the VDI holds none any more). */
   onCheckpoint?: (c: Checkpoint | undefined) => void
+  /** --verify follows and compares the VDI with the regions' hashes: finish them even when the upload needs them no more. */
+  keepHashes?: boolean
 }
 
 export interface UploadResult {
@@ -92,13 +94,18 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
     // Checkpoints need the image's identity, whose hashing starts now and runs beside the
     // first segments on half the cores: more would take the ones the transfer needs
     // (measured: 4 workers slowed the first 256 MiB on a 1 Gb/s link by half). A growing
-    // spool is hashed once complete: until then its segments get no checkpoint.
+    // spool is hashed once complete: until then its segments get no checkpoint. The hashes
+    // are insurance, so their workers are niced and stopped once the upload is done
+    // (region-hashes.ts, BACKGROUND_NICE): where the transfer keeps the cores busy, a
+    // finished run has not paid for them.
     const workers = Math.max(1, Math.floor(defaultWorkers() / 2))
+    const insurance = new AbortController()
+    const background = { workers, background: insurance.signal }
     // One segment needs no checkpoint, so no hash: known for a live map only once it is complete.
     const hashing = live
-      ? settledMap(o.map).then((m) => (splitSegments(m, segmentBytes).length > 1 ? regionHashes(m, workers) : undefined))
+      ? settledMap(o.map).then((m) => (splitSegments(m, segmentBytes).length > 1 && !insurance.signal.aborted ? regionHashes(m, background) : undefined))
       : plan!.segments.length > 1
-        ? regionHashes(o.map, workers)
+        ? regionHashes(o.map, background)
         : undefined
     const recorder = new Checkpointer(x, o.vdi, otherConfig, o.map, hashing, (c) => o.onCheckpoint?.(c))
     const known = plan?.segments.reduce((n, s) => n + s.bodyBytes, 0)
@@ -121,8 +128,10 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
       await assertUnchanged(o.map, o.image)
       completed = true
     } finally {
+      if (completed && !o.keepHashes) insurance.abort()
       // After a failure (not an interrupt: the user is waiting), up to a minute for the hashing, to keep what was sent.
       await recorder.finish(completed, o.signal?.aborted ? 0 : 60_000)
+      if (!completed) insurance.abort()
     }
     return {
       imageSize: o.map.size,

@@ -20,9 +20,11 @@ export const MAX_REGION = 16 * 1024 * 1024
 export const READ_SIZE = 4 * 1024 * 1024
 /**
  * An image with more allocated bytes than one upload segment (SEGMENT_BYTES) will need
- * its regions' hashes for its checkpoints: the map computes them from the bytes it reads
- * anyway, instead of a second pool of workers reading the data again (region-hashes.ts).
- * A smaller one is most often uploaded in one segment, which needs no hash at all.
+ * its regions' hashes for its checkpoints: a map taken before its use computes them from
+ * the bytes it reads anyway, instead of a second pool of workers reading the data again
+ * (region-hashes.ts). A smaller one is most often uploaded in one segment, which needs no
+ * hash at all. A `live` map does not: the upload follows it, and would then go at the
+ * hashing's pace; the upload hashes beside it instead, niced (upload.ts).
  */
 export const HASH_WHILE_MAPPING_ABOVE = 256 * 1024 * 1024
 
@@ -117,7 +119,7 @@ export async function scanDataRegions(image: string, opts: ScanOptions = {}): Pr
   }
   const path = disk.file
   const { size: fileSize, mtimeMs, blocks } = await stat(path)
-  const hash = opts.hash ?? blocks * 512 > HASH_WHILE_MAPPING_ABOVE
+  const hash = opts.hash ?? (!opts.live && blocks * 512 > HASH_WHILE_MAPPING_ABOVE)
   // A small image is read whole on the main thread: cheaper than the helper and the workers.
   const workers = workersFor(disk.size)
   if (disk.format !== 'raw') {

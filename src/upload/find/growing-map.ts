@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises'
 import { asUserError } from '../../disk/inspect.js'
 import type { GrowingContainer } from '../../disk/growing-disk.js'
 import type { SpoolGrowth } from '../../disk/spool.js'
-import { HASH_WHILE_MAPPING_ABOVE, MAX_REGION, READ_SIZE, SCAN_BLOCK, type DataMap, type Region } from './data-map.js'
+import { MAX_REGION, READ_SIZE, SCAN_BLOCK, type DataMap, type Region } from './data-map.js'
 import { liveMap } from './live-map.js'
 import { mapInWorkers, workersFor } from './map-pool.js'
 
@@ -20,7 +20,8 @@ export function growingContainerMap(image: string, growth: SpoolGrowth & { conta
   const disk = c.open()
   const workers = workersFor(c.size)
   const half = Math.max(1, Math.floor(workers / 2))
-  const hash = o.hash ?? c.fileSize > HASH_WHILE_MAPPING_ABOVE
+  // Followed by the upload as it grows, so not hashed on the way unless asked (data-map.ts, HASH_WHILE_MAPPING_ABOVE).
+  const hash = o.hash ?? false
   const base = { path: growth.spool, size: c.size, format: c.format, fileSize: c.fileSize, mtimeMs: 0 }
   return liveMap(
     base,

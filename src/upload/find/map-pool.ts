@@ -31,25 +31,28 @@ export const IN_THREAD_MAX = 128 * 1024 * 1024
 /** Workers for an image of `size` bytes: none (the main thread) for a small one. */
 export const workersFor = (size: number): number => (size <= IN_THREAD_MAX ? 0 : defaultWorkers())
 
+/** How runJobs runs: the pool, the job sizes, and what may stop or slow it. */
+interface PoolOptions {
+  /** Worker threads; 0: the main thread. */
+  count: number
+  block: number
+  readSize: number
+  signal?: AbortSignal | undefined
+  locate?: Locate | undefined
+  hashing?: boolean
+  width?: (() => number) | undefined
+  /** Niceness each worker gives itself (map-window.ts, workerMain); 0: the process's own. */
+  nice?: number
+}
+
 /**
  * Runs `kind` jobs over `items` (ascending ranges of the image) on a pool of workers,
  * handing each result to `take` in item order. At most two jobs per worker are in
  * flight, so memory stays bounded however many items there are.
  */
-async function runJobs<R>(
-  path: string,
-  kind: Job['kind'],
-  items: AsyncIterable<Region> | Iterable<Region>,
-  take: (r: R) => void,
-  count: number,
-  block: number,
-  readSize: number,
-  signal?: AbortSignal,
-  locate?: Locate,
-  hashing = false,
-  width?: () => number,
-): Promise<void> {
-  if (count === 0) return runInThread(path, kind, items, take, block, readSize, signal, locate, hashing)
+async function runJobs<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, o: PoolOptions): Promise<void> {
+  const { count, block, readSize, signal, locate, hashing = false, width } = o
+  if (count === 0) return runInThread(path, kind, items, take, o)
   const waiting = new Map<number, Waiter>()
   let dead: Error | undefined
   const fail = (e: Error): void => {
@@ -63,7 +66,7 @@ async function runJobs<R>(
   const workers = Array.from({ length: count }, () => {
     // No execArgv: the workers need no flag of the main process (a preloaded module, say),
     // and `--input-type=module` would make their source a module, without `require`.
-    const w = new Worker(workerSource(block, readSize), { eval: true, workerData: { path }, execArgv: [] })
+    const w = new Worker(workerSource(block, readSize), { eval: true, workerData: { path, nice: o.nice ?? 0 }, execArgv: [] })
     w.on('message', (m: { id: number; result?: unknown; error?: string }) => {
       const waiter = waiting.get(m.id)
       waiting.delete(m.id)
@@ -103,17 +106,8 @@ async function runJobs<R>(
  * a worker's start-up. Each job is at most one MAX_REGION window or region (16 MiB,
  * a few ms), and the event loop runs between jobs, so the login beside it is not held up.
  */
-async function runInThread<R>(
-  path: string,
-  kind: Job['kind'],
-  items: AsyncIterable<Region> | Iterable<Region>,
-  take: (r: R) => void,
-  block: number,
-  readSize: number,
-  signal: AbortSignal | undefined,
-  locate: Locate | undefined,
-  hashing: boolean,
-): Promise<void> {
+async function runInThread<R>(path: string, kind: Job['kind'], items: AsyncIterable<Region> | Iterable<Region>, take: (r: R) => void, o: PoolOptions): Promise<void> {
+  const { block, readSize, signal, locate, hashing = false } = o
   const runner = jobRunner({ fs, crypto, zlib }, jobFunctions, path, block, readSize)
   try {
     let id = 0
@@ -182,20 +176,24 @@ export async function mapInWorkers(path: string, windows: AsyncIterable<Region>,
       if (r.digests) digests.push(r.digests)
       o.onWindow?.(out.regions.slice(first), ends.shift()!)
     },
-    o.workers ?? defaultWorkers(),
-    block,
-    readSize,
-    o.signal,
-    o.locate,
-    o.hashing ?? false,
-    o.width,
+    { count: o.workers ?? defaultWorkers(), block, readSize, signal: o.signal, locate: o.locate, hashing: o.hashing ?? false, width: o.width },
   )
   if (o.hashing) out.hashes = Buffer.concat(digests)
   return out
 }
 
+/** What a hashing may be asked beside its workers. */
+export interface HashOptions {
+  /** Stops the hashing: its workers end and the promise rejects. */
+  signal?: AbortSignal | undefined
+  /** Niceness of its workers (Linux only; region-hashes.ts says when). */
+  nice?: number
+  /** Hears each region's length once its digest is in, for the bytes-read figure. */
+  onHashed?: (bytes: number) => void
+}
+
 /** sha256 of each region, 32 bytes per region in region order. */
-export async function hashInWorkers(path: string, regions: readonly Region[], readSize: number, count = defaultWorkers()): Promise<Buffer> {
+export async function hashInWorkers(path: string, regions: readonly Region[], readSize: number, count = defaultWorkers(), o: HashOptions = {}): Promise<Buffer> {
   const out = Buffer.alloc(32 * regions.length)
   let i = 0
   // The regions are of the virtual disk: a container image (src/disk) is read through its tables.
@@ -205,12 +203,12 @@ export async function hashInWorkers(path: string, regions: readonly Region[], re
       path,
       'hash',
       regions,
-      (r) => out.set(r.digest, 32 * i++),
-      count,
-      1,
-      readSize,
-      undefined,
-      (o, l) => disk.locate(o, l),
+      (r) => {
+        out.set(r.digest, 32 * i)
+        const n = regions[i++]!.length
+        o.onHashed?.(n)
+      },
+      { count, block: 1, readSize, signal: o.signal, locate: (off, l) => disk.locate(off, l), nice: o.nice },
     )
   } finally {
     disk.close()

@@ -151,7 +151,19 @@ export function jobRunner(m: JobModules, f: JobFunctions, path: string, block: n
 export function workerMain(runner: typeof jobRunner, f: JobFunctions, block: number, readSize: number): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof import('node:worker_threads')
   const m = { fs: require('node:fs'), crypto: require('node:crypto'), zlib: require('node:zlib') } as JobModules
-  const r = runner(m, f, (workerData as { path: string }).path, block, readSize)
+  const { path, nice } = workerData as { path: string; nice: number }
+  // Linux gives each thread its own niceness, so this slows only this worker; elsewhere
+  // the call would lower the whole process (or fail), so it is not made. A thread may
+  // lower its priority without privileges but never raise it again: a niced pool is
+  // never reused for work the transfer waits on.
+  if (nice > 0 && process.platform === 'linux') {
+    try {
+      ;(require('node:os') as typeof import('node:os')).setPriority(0, nice)
+    } catch {
+      // A sandbox refusing setpriority: the work is the same, only not yielded.
+    }
+  }
+  const r = runner(m, f, path, block, readSize)
   parentPort!.on('message', (job: Job) => {
     try {
       parentPort!.postMessage({ id: job.id, result: r.run(job) })
