@@ -115,6 +115,10 @@ try {
     `simulator at ${sim.url}, warmed by one untimed upload; every measured upload (curl's and provision's) ${link ? `${regime} at ${link.url} (setup calls go straight to the simulator)` : regime}`,
   )
 
+  if (link && wanted('qcow2')) {
+    const s = (16 * GiB * 8) / (linkMbit! * 1e6)
+    console.log(`the whole 16 GiB raw's curl (the convert + curl goal's yardstick) will take ~${s.toFixed(0)} s through the link${ROUNDS > 1 ? `, in each of the ${ROUNDS} rounds` : ''}`)
+  }
   console.log(`\n${header()}`)
   // The load and, for provision, the CPU of its children (xz, the spool's map helper) after each row.
   const show = <T extends Figure>(f: T): T => (console.log(`${row(f)}  load ${loadavg()[0]!.toFixed(1)}${f.childCpuMs !== undefined ? `, children ${fmt(f.childCpuMs, 1000)} s cpu` : ''}`), f)
@@ -141,10 +145,6 @@ try {
   const rss: ProvisionFigure[] = []
 
   if (wanted('qcow2')) {
-    if (link) {
-      const s = (16 * GiB * 8) / (linkMbit! * 1e6)
-      console.log(`(the whole 16 GiB raw's curl crosses the ${linkMbit} Mbit/s link in ~${s.toFixed(0)} s${ROUNDS > 1 ? `, in each of the ${ROUNDS} rounds` : ''}: it is the goal's yardstick)`)
-    }
     const whole = join(dir, 'converted.raw')
     const floors: Figure[] = []
     const qs: ProvisionFigure[] = []
