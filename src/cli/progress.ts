@@ -123,7 +123,7 @@ function uploadNotice(e: Extract<ProvisionEvent, { type: 'upload-retry' | 'uploa
  * big .xz, so it gets a line that moves, like the upload: compressed bytes read, the
  * disk bytes they expanded to. Plain lines every 25% when stderr is not a terminal.
  */
-export function spoolRenderer(stream: NodeJS.WriteStream): (file: string, p: SpoolProgress) => void {
+export function spoolRenderer(stream: NodeJS.WritableStream & { isTTY?: boolean }): (file: string, p: SpoolProgress) => void {
   const tty = Boolean(stream.isTTY)
   let lastDraw = 0
   let lastPct = -1

@@ -97,8 +97,19 @@ const RUNNERS: Record<string, Runner> = {
   },
   async 'check-image'(p, out) {
     const v = p.values
-    const [{ runCheckImage }, { printCheckImage }] = await Promise.all([import('./check-image-command.js'), import('./check-image-output.js')])
-    return printCheckImage(out, await runCheckImage({ files: p.positionals, recipe: str(v, 'recipe'), flavour: str(v, 'flavour'), firmware: str(v, 'firmware') }))
+    const [{ runCheckImage }, { printCheckImage }, { spoolRenderer }, { watchSpools }] = await Promise.all([
+      import('./check-image-command.js'),
+      import('./check-image-output.js'),
+      import('./progress.js'),
+      import('../disk/spool.js'),
+    ])
+    // A .xz or .gz image is decompressed first, a minute or more for a big one: the same moving line as provision's.
+    const unwatch = out.json || out.level === 'quiet' ? () => undefined : watchSpools(spoolRenderer(out.stderr))
+    try {
+      return printCheckImage(out, await runCheckImage({ files: p.positionals, recipe: str(v, 'recipe'), flavour: str(v, 'flavour'), firmware: str(v, 'firmware') }))
+    } finally {
+      unwatch()
+    }
   },
   async convert(p, out) {
     const v = p.values

@@ -62,6 +62,19 @@ oracle.describe('published formats through the CLI', () => {
   )
 
   oracle.it(
+    'check-image X.qcow2.xz shows the decompression on stderr as provision does (plain lines: not a terminal); --json keeps stderr quiet',
+    async () => {
+      const r = await runCli(['check-image', `${qcow2}.xz`, '--recipe', 'freebsd-14'])
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).toMatch(/^ {2}decompressing .*FreeBSD-14-amd64\.qcow2\.xz: 100% \(/m)
+      const quiet = await runCli(['check-image', `${qcow2}.xz`, '--recipe', 'freebsd-14', '--json'])
+      expect(quiet.code, quiet.stderr).toBe(0)
+      expect(quiet.stderr).not.toMatch(/decompressing/)
+    },
+    60_000,
+  )
+
+  oracle.it(
     'provision --image X.qcow2.xz prints the decompression progress on stderr (not a terminal: plain lines)',
     async () => {
       const sim = await withSimulator({ profile: 'xcp-ng-8.3' })
