@@ -1,11 +1,11 @@
 import { fileReadAt } from '../image/read-at.js'
 import { ContainerFile, diskOf } from './disk-file.js'
-import { detect } from './detect.js'
+import { detect, refusedInside } from './detect.js'
 import { growingContainer } from './growing-disk.js'
 import { openQcow2 } from './qcow2.js'
 import { openVhd, vhdFooter } from './vhd.js'
 import { openVmdk } from './vmdk.js'
-import { spooledFile } from './spool-registry.js'
+import { releaseSpool, spooledFile } from './spool-registry.js'
 import { DiskFormatError, type VirtualDisk } from './virtual-disk.js'
 
 /**
@@ -28,6 +28,11 @@ export function openDisk(path: string): VirtualDisk {
       f = ContainerFile.open(spool)
       d = detect(f.read(0, Math.min(f.size, 512), 'the first sector'))
       if (d.kind === 'compressed') f.fail(0, `the decompressed image of ${path} is itself ${d.compression}-compressed`, 'decompress it once by hand, then pass the result')
+      // Named by the file the user gave, not by its spool in $TMPDIR; the spool is of no use any more.
+      if (d.kind === 'refused') {
+        releaseSpool(path)
+        throw refusedInside(path, d)
+      }
     }
     if (d.kind === 'refused') f.fail(0, d.why, d.fix)
     if (d.kind === 'container') return diskOf(f, d.format === 'qcow2' ? openQcow2(f) : openVmdk(f))

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { EXIT, UserError } from '../errors.js'
-import { detect, type Compression } from './detect.js'
+import { detect, refusedInside, type Compression } from './detect.js'
 import { spoolGzip } from './spool-gzip.js'
 import type { SpoolContext } from './spool-job.js'
 import { registerSpool, removeStaleSpools, spooledFile, whileWriting } from './spool-registry.js'
@@ -220,6 +220,13 @@ export async function prepareImage(path: string, onProgress?: (p: SpoolProgress)
       readSync(rd, first, 0, 512, 0)
       closeSync(rd)
       const kind = detect(first)
+      // Refused content (a tar, a zip, a VirtualBox disk… in xz) is known from its first block: no need to decompress the rest.
+      if (kind.kind === 'refused') {
+        const e = refusedInside(path, kind)
+        job.abort(e)
+        await finished.catch(() => undefined)
+        throw e
+      }
       // Below this the spool is final: the follower's mark, or xz's size; all of it once whole (only streamed when its size is declared).
       const written = (): number => (complete ? (declared ?? job.mark()) : job.mark())
       const growth = (size: number, runs: readonly number[], container?: GrowingContainer): SpoolGrowth => {
