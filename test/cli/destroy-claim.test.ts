@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { withSimulator } from '../support/simulator.js'
-import { BIN } from '../support/cli.js'
+import { BIN, runDirs } from '../support/cli.js'
 import { until } from '../support/until.js'
 import { runProvision, syntheticImage } from '../provision/support.js'
 import { destroy } from '../../src/provision/destroy-run.js'
@@ -53,7 +53,7 @@ describe('provision destroy takes the name claim provision takes', () => {
     const run = await provisionInFlight(sim)
     const adds = (): number => sim.calls().filter((c) => c === 'pool.add_to_other_config').length
     const child = spawn(process.execPath, [BIN, 'destroy', NAME, '--host', sim.url, '--yes'], {
-      env: { PATH: process.env.PATH ?? '', XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password },
+      env: { PATH: process.env.PATH ?? '', ...runDirs(), XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stdout = ''

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN } from '../support/cli.js'
+import { BIN, runDirs } from '../support/cli.js'
 import { withSimulator } from '../support/simulator.js'
 import { until } from '../support/until.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
@@ -18,7 +18,7 @@ describe('interrupts', () => {
     // VM.start stays in flight until the interrupt has led to task.cancel.
     const hold = sim.faults.hold('VM.start')
     const child = spawn(process.execPath, [BIN, 'freebsd-9', '--host', sim.url, '--image', image], {
-      env: { PATH: process.env.PATH ?? '', XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password },
+      env: { PATH: process.env.PATH ?? '', ...runDirs(), XAPI_USER: sim.credentials.user, XAPI_PASSWORD: sim.credentials.password },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stderr = ''

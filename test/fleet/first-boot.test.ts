@@ -13,7 +13,7 @@ import type { Simulator } from '../../mocks/simulator.js'
 import { withSimulator } from '../support/simulator.js'
 import { ENV, isReadOnly } from './support.js'
 import { stringify } from 'yaml'
-import { BIN, runCli } from '../support/cli.js'
+import { BIN, runCli, runDirs } from '../support/cli.js'
 import { spawn } from 'node:child_process'
 
 let dir: string
@@ -190,7 +190,7 @@ describe("provision rollout killed with -9 during a wave's wait, then run again"
     await writeFile(file, stringify(fleet(s, [{ names: 'web-{1..3}', address_pool: 'lan', wait: 'ip=10.0.5.0/24' }])))
     // The second guest's boot is held: the rollout is in wave 2's wait when it dies.
     const boot = s.faults.hold('guest.boot', { nth: 2 })
-    const child = spawn(process.execPath, [BIN, 'rollout', file, '--wave', '1'], { env: { PATH: process.env.PATH ?? '', ...ENV }, stdio: 'ignore' })
+    const child = spawn(process.execPath, [BIN, 'rollout', file, '--wave', '1'], { env: { PATH: process.env.PATH ?? '', ...runDirs(), ...ENV }, stdio: 'ignore' })
     const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
     await boot.reached
     child.kill('SIGKILL')

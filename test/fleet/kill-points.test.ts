@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { stringify } from 'yaml'
-import { BIN, runCli } from '../support/cli.js'
+import { BIN, runCli, runDirs } from '../support/cli.js'
 import { RolloutResult } from '../../src/fleet/types.js'
 import { rollout } from '../../src/fleet/rollout.js'
 import { audit, killAt, settle } from '../../bench/soak-fleet.js'
@@ -68,7 +68,7 @@ describe('provision rollout killed with -9, then the same command', () => {
     const w = await world()
     // Every VM.clone after the golden template's own (Async.VM.clone, the first) is held: four in flight, one per slot.
     const hold = w.sim.faults.hold('VM.clone', { nth: 2, times: 0 })
-    const child = spawn(process.execPath, [BIN, 'rollout', w.file], { env: { PATH: process.env.PATH ?? '', ...ENV }, stdio: 'ignore' })
+    const child = spawn(process.execPath, [BIN, 'rollout', w.file], { env: { PATH: process.env.PATH ?? '', ...runDirs(), ...ENV }, stdio: 'ignore' })
     const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
     for (let i = 0; i < 1000 && hold.held < 4; i++) await sleep(10)
     expect(hold.held).toBe(4)
@@ -92,7 +92,7 @@ describe('provision rollout killed with -9, then the same command', () => {
     it(`killed during a slow VM.clone (${what}) and run again at once: the clone that lands later is removed by the next run`, async () => {
       const w = await world()
       const hold = w.sim.faults.hold('VM.clone', { nth })
-      const child = spawn(process.execPath, [BIN, 'rollout', w.file], { env: { PATH: process.env.PATH ?? '', ...ENV }, stdio: 'ignore' })
+      const child = spawn(process.execPath, [BIN, 'rollout', w.file], { env: { PATH: process.env.PATH ?? '', ...runDirs(), ...ENV }, stdio: 'ignore' })
       const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
       await hold.reached
       child.kill('SIGKILL')

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { BIN, runCli } from '../support/cli.js'
+import { BIN, runCli, runDirs } from '../support/cli.js'
 import { until } from '../support/until.js'
 import { RolloutResult } from '../../src/fleet/types.js'
 import { ENV, fleetOn, hosts } from './support.js'
@@ -20,7 +20,7 @@ describe('provision rollout killed with -9 while it prepares, then run again', (
     // first one's delay had run out and its upload had gone on.
     const upload = sim!.faults.hold('task.create', { maxMs: 30_000 })
     const template = sim!.faults.hold('VM.provision', { maxMs: 30_000 })
-    const child = spawn(process.execPath, [BIN, 'rollout', file], { env: { PATH: process.env.PATH ?? '', ...ENV }, stdio: 'ignore' })
+    const child = spawn(process.execPath, [BIN, 'rollout', file], { env: { PATH: process.env.PATH ?? '', ...runDirs(), ...ENV }, stdio: 'ignore' })
     const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
     await Promise.race([Promise.all([upload.reached, template.reached]), closed])
     child.kill('SIGKILL')

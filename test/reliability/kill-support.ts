@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { BIN } from '../support/cli.js'
+import { BIN, runDirs } from '../support/cli.js'
 import { writeSampleImage } from '../../src/image/write-image.js'
 import { SMALL_PV } from '../support/sample-images.js'
 import type { Simulator } from '../../mocks/simulator.js'
@@ -17,7 +17,7 @@ export async function sampleImage(prefix = 'kill-'): Promise<string> {
 
 /** Starts a provision and SIGKILLs it once `when` resolves (a held call reached, say); resolves with its stderr. `env` adds to its environment (a TMPDIR of the test's own, say). */
 export async function killWhen(sim: Simulator, args: string[], when: Promise<unknown>, env: Record<string, string> = {}): Promise<{ killed: boolean; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args, '--host', sim.url], { env: { PATH: process.env.PATH ?? '', ...simEnv(sim), ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args, '--host', sim.url], { env: { PATH: process.env.PATH ?? '', ...runDirs(), ...simEnv(sim), ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   void when.then(() => child.kill('SIGKILL'))

@@ -9,9 +9,18 @@ export type CliResult = ProcessResult
 
 /** Runs the built CLI as a user would: a real process, real arguments, real exit code. */
 export function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
-  // XDG_CACHE_HOME: the fleet's image hash cache goes where vitest.config.ts put the tests' one, never the user's ~/.cache.
-  const cache: Record<string, string> = process.env.XDG_CACHE_HOME ? { XDG_CACHE_HOME: process.env.XDG_CACHE_HOME } : {}
-  return runProcess(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...cache, ...env }, ...(cwd ? { cwd } : {}) })
+  return runProcess(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...runDirs(), ...env }, ...(cwd ? { cwd } : {}) })
+}
+
+/**
+ * TMPDIR and XDG_CACHE_HOME as vitest.config.ts set them, for a process a test starts:
+ * its spools, simulator disks and the fleet's hash cache stay in the run's directory,
+ * never /tmp's top or the user's ~/.cache. A test's own env wins.
+ */
+export function runDirs(): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const k of ['TMPDIR', 'XDG_CACHE_HOME'] as const) if (process.env[k]) out[k] = process.env[k]
+  return out
 }
 
 export interface SpawnedSimulator {
@@ -27,7 +36,7 @@ export function spawnSimulator(env: Record<string, string> = {}, args: string[] 
     // XCP-ng 8.2 unless the test picks a profile: the suite's PV recipe needs a release that runs PV.
     const profile = args.includes('--profile') || args.includes('--inventory') ? [] : ['--profile', 'xcp-ng-8.2']
     const child = spawn(process.execPath, [BIN, 'sim', '--port', '0', ...profile, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { PATH: process.env.PATH ?? '', ...runDirs(), ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     const lines = createInterface({ input: child.stdout })

@@ -4,7 +4,7 @@ import { randomFillSync } from 'node:crypto'
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BIN, spawnSimulator, type SpawnedSimulator } from '../support/cli.js'
+import { BIN, spawnSimulator, type SpawnedSimulator, runDirs } from '../support/cli.js'
 import { ProvisionResult } from '../../src/provision/types.js'
 import { MiB, tempDir, writeSparse } from './helpers.js'
 
@@ -17,7 +17,7 @@ const PROBE = fileURLToPath(new URL('../../dist/bench/upload/usage-probe.js', im
 async function peakRss(sim: SpawnedSimulator, dir: string, image: string, name: string): Promise<{ rss: number; result: ProvisionResult }> {
   const usage = join(dir, `${name}.usage.json`)
   const args = ['--import', PROBE, BIN, join(dir, 'recipe.yaml'), '--host', sim.url, '--image', image, '--name', name, '--json', '--skip-preflight']
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...CREDS, USAGE_PROBE_FILE: usage }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...runDirs(), ...CREDS, USAGE_PROBE_FILE: usage }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
