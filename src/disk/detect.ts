@@ -44,7 +44,7 @@ export function detect(head: Buffer): Detected {
   if (member)
     return {
       kind: 'refused',
-      why: `this is a tar archive (first member ${member.name}, ${member.size} bytes), not a disk image: Debian's cloud .tar.xz holds disk.raw, an OVA an .ovf and a VMDK`,
+      why: `this is a tar archive${member.name === undefined ? '' : ` (first member ${member.name}${Number.isFinite(member.size) ? `, ${member.size} bytes` : ''})`}, not a disk image: Debian's cloud .tar.xz holds disk.raw, an OVA an .ovf and a VMDK`,
       fix: "extract it (tar -xf <file>) and pass the disk image inside (disk.raw, or the OVA's .vmdk)",
     }
   return { kind: 'plain' }
@@ -55,7 +55,7 @@ export function detect(head: Buffer): Detected {
  * tar header: "ustar" at 257 and a header checksum that adds up, so boot code that
  * happens to hold those five letters is not taken for one.
  */
-function tarMember(head: Buffer): { name: string; size: number } | undefined {
+function tarMember(head: Buffer): { name: string | undefined; size: number } | undefined {
   if (head.length < 512 || head.toString('latin1', 257, 262) !== 'ustar') return undefined
   const octal = (from: number, to: number): number =>
     Number.parseInt(
@@ -69,16 +69,19 @@ function tarMember(head: Buffer): { name: string; size: number } | undefined {
   // The checksum field counts as eight spaces.
   for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!
   if (octal(148, 156) !== sum) return undefined
+  // A pax or GNU long-name header comes first: the member's real name is in its data, not here.
+  if ('xgLK'.includes(head.toString('latin1', 156, 157))) return { name: undefined, size: Number.NaN }
   const text = (from: number, to: number): string => {
     const end = head.indexOf(0, from)
     return head.toString('latin1', from, end < 0 || end > to ? to : end)
   }
-  const prefix = text(345, 500)
+  // POSIX ustar ("ustar\0") has a name prefix at 345; GNU's ("ustar  ") keeps times there.
+  const prefix = head[262] === 0 ? text(345, 500) : ''
   // Printed in an error: only printable characters of the name.
   const name = `${prefix ? `${prefix}/` : ''}${text(0, 100)}`.replace(/[^\x20-\x7e]/g, '?')
-  // GNU writes sizes of 8 GiB and more in base 256 (high bit of the first byte set): not needed for the message.
+  // GNU writes sizes of 8 GiB and more in base 256 (high bit of the first byte set): left out of the message.
   const size = head[124]! & 0x80 ? Number.NaN : octal(124, 136)
-  return { name: name || '(unnamed)', size }
+  return { name: name || undefined, size }
 }
 
 /** A compressed image whose content is refused: the error names the image the user gave, not its spool in $TMPDIR. */

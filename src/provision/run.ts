@@ -7,6 +7,7 @@ import { UserError, EXIT } from '../errors.js'
 import { scanDataRegions, type DataMap } from '../upload/find/data-map.js'
 import { inspectImage } from '../disk/inspect.js'
 import { spoolGrowth } from '../disk/spool.js'
+import { stopHashing } from '../upload/find/region-hashes.js'
 import { bodyLength } from '../upload/send/chunked-body.js'
 import { lookupTargets } from './lookup.js'
 import { findLeftovers, removeLeftovers } from './leftovers.js'
@@ -259,6 +260,8 @@ export async function provision(opts: ProvisionOptions): Promise<ProvisionResult
   } finally {
     // A no-op once the map was awaited; after an early failure it stops the reading.
     await abandonMap()
+    // Hashes kept for --verify (upload.ts keepHashes) that verify never took: their niced workers would keep the process alive.
+    await mapping.then(stopHashing, () => undefined)
     // A decompression still running when the run ends (a qcow2's bad table found while xz
     // wrote it: the map failed and no longer listens to its signal) is stopped here, or the
     // process printed its error and then waited for xz to decompress the rest to exit.

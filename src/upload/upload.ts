@@ -38,7 +38,11 @@ export interface UploadOptions {
   onEvent?: (e: UploadEvent) => void
   /** Hears each checkpoint once it is recorded on the VDI (undefined: the VDI holds none any more). */
   onCheckpoint?: (c: Checkpoint | undefined) => void
-  /** --verify follows and compares the VDI with the regions' hashes: finish them even when the upload needs them no more. */
+  /**
+   * --verify follows and compares the VDI with the regions' hashes: finish them even when
+   * the upload needs them no more. The caller then stops them at its end (stopHashing),
+   * should verify never come.
+   */
   keepHashes?: boolean
 }
 
@@ -137,8 +141,9 @@ export async function uploadImage(x: XapiConnection, o: UploadOptions): Promise<
       imageSize: o.map.size,
       dataBytes: o.map.dataBytes,
       bytesSent: counts.wire,
-      // The map's reads are known once it is complete (a live map is still reading at the start).
-      bytesRead: o.map.bytesRead + counts.read + hashedBytes(o.map),
+      // The map's reads are known once it is complete (a live map is still reading at the start);
+      // hashes kept for --verify are still being read, and will all be.
+      bytesRead: o.map.bytesRead + counts.read + (o.keepHashes && hashing && !o.map.hashes ? Math.max(hashedBytes(o.map), o.map.dataBytes) : hashedBytes(o.map)),
       regions: o.map.regions.length,
       method: o.map.method,
       segments,

@@ -14,7 +14,8 @@ import { MiB, pattern } from '../upload/helpers.js'
  * Files that hold a disk but are not one, as clouds publish them (Debian's .tar.xz with
  * disk.raw, an OVA, Azure's .vhd.zip) and formats read elsewhere (VirtualBox VDI, a VMDK
  * descriptor): each refused by content, plain or inside xz or gzip, with an error naming
- * the file the user gave and the way out. Read as raw, an archive's headers would have
+ * the file the user gave and the way out (a pax archive's first header is an extended one,
+ * so no member is named). Read as raw, an archive's headers would have
  * become the VM's first sectors. Built by the real tools (tar, python3's zipfile,
  * qemu-img, xz, gzip).
  */
@@ -28,6 +29,7 @@ beforeAll(() => {
   const at = (f: string): string => join(dir, f)
   writeFileSync(at('disk.raw'), pattern(2 * MiB, 1))
   execFileSync('tar', ['-cf', 'debian-12-genericcloud-amd64.tar', 'disk.raw'], { cwd: dir })
+  execFileSync('tar', ['--format=pax', '-cf', 'pax.tar', 'disk.raw'], { cwd: dir })
   writeFileSync(at('appliance.ovf'), '<?xml version="1.0"?><Envelope/>\n')
   execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'vmdk', '-o', 'subformat=streamOptimized', 'disk.raw', 'appliance-disk1.vmdk'], { cwd: dir })
   execFileSync('tar', ['-cf', 'appliance.ova', 'appliance.ovf', 'appliance-disk1.vmdk'], { cwd: dir })
@@ -36,6 +38,7 @@ beforeAll(() => {
   execFileSync('qemu-img', ['create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicFlat', 'flat.vmdk', '8M'], { cwd: dir })
   const plain = [
     { name: 'a tar (Debian cloud image)', file: 'debian-12-genericcloud-amd64.tar', why: /tar archive \(first member disk\.raw, 2097152 bytes\)/, fix: /tar -xf/ },
+    { name: 'a pax tar (its first header an extended one: no member named)', file: 'pax.tar', why: /this is a tar archive, not a disk image/, fix: /tar -xf/ },
     { name: 'an OVA', file: 'appliance.ova', why: /tar archive \(first member appliance\.ovf, \d+ bytes\)/, fix: /\.vmdk/ },
     { name: 'a zip (Azure .vhd.zip)', file: 'azure.vhd.zip', why: /zip archive/, fix: /unzip/ },
     { name: 'a VirtualBox VDI', file: 'vbox.vdi', why: /VirtualBox VDI/, fix: /qemu-img convert/ },
@@ -67,7 +70,7 @@ afterEach(() => {
 
 oracle.describe('archives and foreign disks are refused by content, with the way out', () => {
   oracle.it('every row, plain or compressed: image-unreadable naming the file given (never its spool), the why and the fix; no spool left', async () => {
-    expect(rows).toHaveLength(15)
+    expect(rows).toHaveLength(18)
     for (const r of rows) {
       const e = await inspectImage(r.file).then(
         () => undefined,

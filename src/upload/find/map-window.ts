@@ -158,7 +158,9 @@ export function workerMain(runner: typeof jobRunner, f: JobFunctions, block: num
   // never reused for work the transfer waits on.
   if (nice > 0 && process.platform === 'linux') {
     try {
-      ;(require('node:os') as typeof import('node:os')).setPriority(0, nice)
+      const os = require('node:os') as typeof import('node:os')
+      // At least `nice`, never above what the process already runs at (a niced test run, a niced fleet job).
+      os.setPriority(0, Math.max(os.getPriority(0), nice))
     } catch {
       // A sandbox refusing setpriority: the work is the same, only not yielded.
     }

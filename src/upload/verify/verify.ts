@@ -51,10 +51,12 @@ export interface VerifyResult {
  */
 export async function verifyVdi(x: XapiConnection, o: VerifyOptions): Promise<VerifyResult> {
   const { RequestError } = await loadGot()
+  // The hashes the upload may still be computing (niced, region-hashes.ts): an interrupt must not wait for them.
+  const hashes = await untilAborted(regionHashes(o.map), o.signal)
   // Exports are redirected like imports, to a host where the SR is plugged.
   let target = (o.target !== undefined ? o.target : await transferTarget(x, o.vdi, o.signal)) ?? undefined
   const taskRef = await task.create(x, 'xcp-provision: verify VDI', o.vdi)
-  const check = new SegmentChecker(o.segments, await regionHashes(o.map), o.map.size)
+  const check = new SegmentChecker(o.segments, hashes, o.map.size)
   let bytesRead = 0
   let lastUrl: URL | undefined
   try {
@@ -161,4 +163,15 @@ class SegmentChecker {
       this.problem = undefined
     }
   }
+}
+
+/** `p`, or the signal's abort reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
 }
