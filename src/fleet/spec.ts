@@ -81,7 +81,7 @@ export function vmSpecs(f: ResolvedFleet): VmSpec[] {
       throw new UserError({
         what: `${where}: groups.${g.index} has no image`,
         why: `neither the group nor the recipe ${g.recipeFile} names one`,
-        fix: 'add image: <raw disk image> to the group',
+        fix: 'add image: <disk image> (raw, qcow2, VHD or VMDK, also .xz or .gz) to the group',
         code: 'fleet-invalid',
         exitCode: EXIT.badRecipe,
       })
