@@ -91,7 +91,12 @@ export async function runProvision(args: ProvisionArgs): Promise<ProvisionResult
       bootConsole = (vm) => sim.console(vm).at(-1)
     }
     if (!image) {
-      throw new UserError({ what: 'No image to upload', why: 'the recipe has no image and --image was not given', fix: 'pass --image <disk image> (raw, qcow2, VHD or VMDK, also .xz or .gz)', exitCode: EXIT.usage })
+      throw new UserError({
+        what: 'No image to upload',
+        why: 'the recipe has no image and --image was not given',
+        fix: 'pass --image <disk image> (raw, qcow2, VHD or VMDK, also .xz or .gz)',
+        exitCode: EXIT.usage,
+      })
     }
     const fingerprint = args.fingerprint ?? process.env.XAPI_FINGERPRINT
     if (fingerprint && args.insecure) {
