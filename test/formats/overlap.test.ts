@@ -6,14 +6,10 @@ import { needs } from '../support/oracles.js'
 import { heldXz, type HeldXz } from '../support/held-xz.js'
 import { withSimulator, connectTo } from '../support/simulator.js'
 import { runCli } from '../support/cli.js'
-import { MiB, clusters, createVdi, exportSha256, sha256, tempDir, writeSparse } from '../upload/helpers.js'
+import { MiB, clusters, tempDir, writeSparse } from '../upload/helpers.js'
 import { inspectImage } from '../../src/disk/inspect.js'
-import { scanDataRegions } from '../../src/upload/find/data-map.js'
-import { uploadImage } from '../../src/upload/upload.js'
-import { verifyVdi } from '../../src/upload/verify/verify.js'
-import { imageSha256 } from '../../src/fleet/image-hash.js'
-import { releaseSpool } from '../../src/disk/spool-registry.js'
 import { compress } from './fixtures.js'
+import { overlappedUpload } from './overlapped-upload.js'
 import { readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -61,37 +57,10 @@ oracle.describe('raw.xz: the upload overlaps the decompression', () => {
     'the first segment is in the VDI before xz has finished; the VDI, --verify and the sha256 identity are those of the raw disk',
     async () => {
       const { xz, raw } = await image()
-      const sim = await withSimulator()
-      const x = await connectTo(sim)
-      try {
-        expect((await inspectImage(xz, undefined, { stream: true })).size).toBe(SIZE)
-        const map = await scanDataRegions(xz)
-        expect(map.growth).toBeDefined()
-        const vdi = await createVdi(x, sim, 64 * MiB)
-        let sentWhileHeld = false
-        const r = await uploadImage(x, {
-          vdi,
-          image: xz,
-          map,
-          tuning: { segmentBytes: MiB },
-          onProgress: () => {
-            if (held.released()) return
-            sentWhileHeld = map.growth !== undefined && !map.growth.complete()
-            held.release()
-          },
-        })
-        expect(sentWhileHeld).toBe(true)
-        expect(held.gaveUp()).toBe(false) // released by the first segment, not by the wrapper giving up
-        expect(map.growth).toBeUndefined() // settled: the map is whole
+      expect((await inspectImage(xz, undefined, { stream: true })).size).toBe(SIZE)
+      await overlappedUpload(held, xz, raw, SIZE, (_, r) => {
         expect(r.segments.map((s) => s.start)).toEqual([0, 8, 16, 24, 32].map((m) => m * MiB))
-        expect(r.bytesSent).toBeLessThan(8 * MiB)
-        expect(await exportSha256(sim, x, vdi, SIZE)).toBe(sha256(raw))
-        await verifyVdi(x, { vdi, map, segments: r.segments })
-        expect(await imageSha256(xz, map)).toBe(sha256(raw))
-      } finally {
-        releaseSpool(xz)
-        await x.close()
-      }
+      })
     },
     60_000,
   )
